@@ -1,0 +1,45 @@
+namespace SpatialNet.Cli;
+
+/// <summary>Entry point of the <c>spatialnet</c> tool, callable in-process (tests use it).</summary>
+public static class Cli
+{
+    /// <summary>The top-level help text.</summary>
+    public static string Help => $"""
+        spatialnet — multi-task remote-sensing models on TorchSharp
+
+        usage: spatialnet <command> [arguments] [--options]
+
+        {WeightsCommands.Help}
+        Exit codes: 0 success, 1 error in the input or the run, 2 bad command line.
+        """;
+
+    /// <summary>Runs the tool; returns the process exit code.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        try
+        {
+            var cl = new CommandLine(args, switches: ["help", "quiet", "no-progress"]);
+            if (cl.Words.Count == 0 || cl.Has("help") || cl.Words[0] == "help")
+            {
+                output.WriteLine(Help);
+                return cl.Words.Count == 0 && !cl.Has("help") ? 2 : 0;
+            }
+            return cl.Words[0] switch
+            {
+                "weights" => WeightsCommands.Run(cl, output),
+                _ => throw new UsageException($"unknown command '{cl.Words[0]}'; run 'spatialnet --help'"),
+            };
+        }
+        catch (UsageException ex)
+        {
+            error.WriteLine($"spatialnet: {ex.Message}");
+            return 2;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException)
+        {
+            error.WriteLine($"spatialnet: {ex.GetType().Name}: {ex.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using SpatialNet.Cli;
+
+return Cli.Run(args, Console.Out, Console.Error);
