@@ -1,0 +1,63 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Heads;
+
+/// <summary>
+/// The shared body of the per-image heads: pool tokens [B, N, D] to [B, D], dropout, one linear
+/// layer to [B, K]. Subclasses choose K, the loss and the inference transform, and call
+/// <c>RegisterComponents()</c> last in their constructor.
+/// </summary>
+/// <remarks>Parameters: <c>pool.*</c> (attention pooling only) and <c>fc.weight</c>, <c>fc.bias</c>.</remarks>
+public abstract class PooledLinearHead : TaskHead
+{
+    private readonly TokenPooling pool;
+    private readonly Dropout head_drop;
+    private readonly Linear fc;
+
+    /// <summary>Builds pooling, dropout and the output layer with <paramref name="outputs"/> units.</summary>
+    /// <param name="taskName">Task name.</param>
+    /// <param name="layout">Token width and prefix count of the encoder.</param>
+    /// <param name="options">Validated task options (pooling, dropout).</param>
+    /// <param name="outputs">Width K of the output layer.</param>
+    protected PooledLinearHead(string taskName, TokenLayout layout, TaskHeadOptions options, int outputs)
+        : base(taskName, layout)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        pool = TokenPooling.Create(options.ResolvePooling(layout), layout, options.AttentionPoolHeads);
+        head_drop = nn.Dropout(options.Dropout);
+        fc = nn.Linear(layout.EmbedDim, outputs);
+        // timm initialises classifier heads with truncated normal (std 0.02) and zero bias.
+        using (no_grad())
+        {
+            nn.init.trunc_normal_(fc.weight, std: 0.02);
+            nn.init.zeros_(fc.bias);
+        }
+    }
+
+    /// <summary>Pooling this head uses.</summary>
+    public PoolingKind Pooling => pool.Kind;
+
+    /// <summary>Pooled, dropped-out, projected tokens: [B, K].</summary>
+    protected Tensor PooledOutputs(Tensor tokens)
+    {
+        CheckTokens(tokens);
+        using var scope = NewDisposeScope();
+        var pooled = head_drop.call(pool.call(tokens));
+        return fc.call(pooled).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Throws unless <paramref name="targets"/> has <paramref name="predictions"/>' batch size.</summary>
+    protected void CheckBatch(Tensor predictions, Tensor targets)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (targets.dim() == 0 || targets.shape[0] != predictions.shape[0])
+        {
+            throw new ArgumentException(
+                $"Task '{TaskName}': targets [{string.Join(", ", targets.shape)}] do not match predictions [{string.Join(", ", predictions.shape)}] in batch size.",
+                nameof(targets));
+        }
+    }
+}
