@@ -84,6 +84,20 @@ public sealed class VisionTransformerOptions
     /// <summary>Classes of the built-in timm-style <c>head</c>; 0 (default) makes it an identity.</summary>
     public int NumClasses { get; set; }
 
+    /// <summary>
+    /// Whether pooled features pass through <c>fc_norm</c> instead of the encoder ending in <c>norm</c>.
+    /// <c>null</c> (default) follows timm: <c>true</c> for <see cref="GlobalPool.Average"/>, <c>false</c> for
+    /// <see cref="GlobalPool.Token"/>. With <c>fc_norm</c>, <c>norm</c> is an identity, so
+    /// <c>ForwardFeatures</c> returns tokens without a final norm — exactly what timm's checkpoints expect.
+    /// </summary>
+    public bool? FcNorm { get; set; }
+
+    /// <summary>The resolved <see cref="FcNorm"/> (timm's rule when it is <c>null</c>).</summary>
+    public bool UsesFcNorm => FcNorm ?? GlobalPool == GlobalPool.Average;
+
+    /// <summary>MLP hidden width, D × <see cref="MlpRatio"/> rounded down (as timm's <c>int(dim * mlp_ratio)</c>).</summary>
+    public int MlpHiddenDim => (int)(EmbedDim * MlpRatio);
+
     /// <summary>Number of patches along height and width.</summary>
     public (int Rows, int Cols) GridSize => (ImageHeight / PatchSize, ImageWidth / PatchSize);
 
@@ -101,6 +115,40 @@ public sealed class VisionTransformerOptions
     {
         ImageSize = 64, PatchSize = 8, EmbedDim = 128, Depth = 6, NumHeads = 4,
     };
+
+    /// <summary>
+    /// Checks every setting and returns one message per problem, each naming the option, its value and
+    /// what is allowed; empty when the options are valid.
+    /// </summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        void Require(bool ok, string message) { if (!ok) errors.Add(message); }
+        const string Type = nameof(VisionTransformerOptions);
+        Require(PatchSize > 0, $"{Type}.{nameof(PatchSize)} = {PatchSize}; allowed: a positive integer.");
+        Require(ImageHeight > 0 && (PatchSize <= 0 || ImageHeight % PatchSize == 0),
+            $"{Type}.{nameof(ImageHeight)} = {ImageHeight}; allowed: a positive multiple of {nameof(PatchSize)} = {PatchSize}.");
+        Require(ImageWidth > 0 && (PatchSize <= 0 || ImageWidth % PatchSize == 0),
+            $"{Type}.{nameof(ImageWidth)} = {ImageWidth}; allowed: a positive multiple of {nameof(PatchSize)} = {PatchSize}.");
+        Require(InChannels > 0, $"{Type}.{nameof(InChannels)} = {InChannels}; allowed: a positive integer.");
+        Require(EmbedDim > 0, $"{Type}.{nameof(EmbedDim)} = {EmbedDim}; allowed: a positive integer.");
+        Require(Depth >= 0, $"{Type}.{nameof(Depth)} = {Depth}; allowed: 0 or more.");
+        Require(NumHeads > 0 && EmbedDim % NumHeads == 0,
+            $"{Type}.{nameof(NumHeads)} = {NumHeads}; allowed: a positive divisor of {nameof(EmbedDim)} = {EmbedDim}.");
+        Require(MlpRatio > 0 && MlpHiddenDim > 0, $"{Type}.{nameof(MlpRatio)} = {MlpRatio}; allowed: a positive number with {nameof(EmbedDim)} × {nameof(MlpRatio)} ≥ 1.");
+        Require(DropRate >= 0 && DropRate < 1, $"{Type}.{nameof(DropRate)} = {DropRate}; allowed: [0, 1).");
+        Require(AttnDropRate >= 0 && AttnDropRate < 1, $"{Type}.{nameof(AttnDropRate)} = {AttnDropRate}; allowed: [0, 1).");
+        Require(DropPathRate >= 0 && DropPathRate < 1, $"{Type}.{nameof(DropPathRate)} = {DropPathRate}; allowed: [0, 1).");
+        Require(LayerScaleInit is null || (LayerScaleInit > 0 && double.IsFinite(LayerScaleInit.Value)),
+            $"{Type}.{nameof(LayerScaleInit)} = {LayerScaleInit}; allowed: null (off) or a positive number.");
+        Require(NormEps > 0, $"{Type}.{nameof(NormEps)} = {NormEps}; allowed: a positive number.");
+        Require(NumClasses >= 0, $"{Type}.{nameof(NumClasses)} = {NumClasses}; allowed: 0 (no head) or more.");
+        Require(Enum.IsDefined(Activation), $"{Type}.{nameof(Activation)} = {Activation}; allowed: {string.Join(", ", Enum.GetNames<MlpActivation>())}.");
+        Require(Enum.IsDefined(GlobalPool), $"{Type}.{nameof(GlobalPool)} = {GlobalPool}; allowed: {string.Join(", ", Enum.GetNames<GlobalPool>())}.");
+        Require(ClassToken || GlobalPool != GlobalPool.Token,
+            $"{Type}.{nameof(GlobalPool)} = {GlobalPool} needs {nameof(ClassToken)} = true; allowed without a class token: {nameof(GlobalPool.Average)}.");
+        return errors;
+    }
 
     /// <summary>A copy of these options.</summary>
     public VisionTransformerOptions Clone() => (VisionTransformerOptions)MemberwiseClone();

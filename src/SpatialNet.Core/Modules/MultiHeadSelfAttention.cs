@@ -1,0 +1,71 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Modules;
+
+/// <summary>
+/// Multi-head self-attention (paper Eq. 2–3; Vaswani et al., 2017) with one fused q/k/v projection,
+/// as timm's <c>Attention</c>: <c>softmax(QKᵀ/√d_h)V</c> per head through
+/// <c>scaled_dot_product_attention</c>, heads concatenated and projected.
+/// Optional qk-norm (Dehghani et al., 2023, ViT-22B) applies a LayerNorm over each head's queries
+/// and keys. State-dict names: <c>qkv</c> (weight [3D, D], rows ordered q, k, v and, within each,
+/// head by head), <c>q_norm</c>/<c>k_norm</c> (only with qk-norm), <c>proj</c>.
+/// </summary>
+public sealed class MultiHeadSelfAttention : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear qkv;
+    private readonly nn.Module<Tensor, Tensor> q_norm;
+    private readonly nn.Module<Tensor, Tensor> k_norm;
+    private readonly Linear proj;
+    private readonly nn.Module<Tensor, Tensor> proj_drop;
+    private readonly double attnDropRate;
+
+    /// <summary>Creates the attention layer.</summary>
+    /// <param name="dim">Token width D.</param>
+    /// <param name="numHeads">Number of heads; must divide <paramref name="dim"/>.</param>
+    /// <param name="qkvBias">Bias on the fused qkv projection.</param>
+    /// <param name="qkNorm">LayerNorm over each head's queries and keys.</param>
+    /// <param name="attnDropRate">Dropout on the attention weights (training only).</param>
+    /// <param name="projDropRate">Dropout after the output projection.</param>
+    /// <param name="normEps">Epsilon of the qk-norm LayerNorms.</param>
+    public MultiHeadSelfAttention(int dim, int numHeads, bool qkvBias = true, bool qkNorm = false,
+        double attnDropRate = 0.0, double projDropRate = 0.0, double normEps = 1e-6)
+        : base(nameof(MultiHeadSelfAttention))
+    {
+        if (dim <= 0) throw new ArgumentOutOfRangeException(nameof(dim), dim, "dim must be positive.");
+        if (numHeads <= 0 || dim % numHeads != 0)
+            throw new ArgumentOutOfRangeException(nameof(numHeads), numHeads, $"numHeads must be a positive divisor of dim = {dim}.");
+        if (!(attnDropRate >= 0.0 && attnDropRate < 1.0))
+            throw new ArgumentOutOfRangeException(nameof(attnDropRate), attnDropRate, "attnDropRate must be in [0, 1).");
+        NumHeads = numHeads;
+        HeadDim = dim / numHeads;
+        this.attnDropRate = attnDropRate;
+        qkv = nn.Linear(dim, dim * 3, hasBias: qkvBias);
+        q_norm = qkNorm ? Layers.LayerNorm(HeadDim, normEps) : nn.Identity();
+        k_norm = qkNorm ? Layers.LayerNorm(HeadDim, normEps) : nn.Identity();
+        proj = nn.Linear(dim, dim);
+        proj_drop = Layers.Dropout(projDropRate);
+        RegisterComponents();
+    }
+
+    /// <summary>Number of heads.</summary>
+    public int NumHeads { get; }
+
+    /// <summary>Width of one head, D / heads.</summary>
+    public int HeadDim { get; }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], n = x.shape[1], c = x.shape[2];
+        // [B, N, 3D] -> [3, B, heads, N, head_dim]
+        var parts = qkv.call(x).reshape(b, n, 3, NumHeads, HeadDim).permute(2, 0, 3, 1, 4).unbind(0);
+        var q = q_norm.call(parts[0]);
+        var k = k_norm.call(parts[1]);
+        var attended = nn.functional.scaled_dot_product_attention(q, k, parts[2], p: training ? attnDropRate : 0.0);
+        var y = proj_drop.call(proj.call(attended.transpose(1, 2).reshape(b, n, c)));
+        return y.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,175 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Modules;
+
+/// <summary>
+/// The Vision Transformer encoder of the SpatialNet-ViT paper (Eq. 1–5; Dosovitskiy et al., 2021),
+/// with timm's structure, parameter names and initialisation so that timm checkpoints load unchanged:
+/// patch embedding → [class token] + learned position embedding → pre-norm encoder blocks → final
+/// norm. <see cref="ForwardFeatures"/> returns the tokens [B, N, D] that task heads consume;
+/// <c>forward</c> = <see cref="ForwardHead"/>(<see cref="ForwardFeatures"/>(x)), the timm classifier.
+/// </summary>
+/// <remarks>
+/// State-dict names: <c>cls_token</c> [1,1,D] (with a class token), <c>pos_embed</c> [1, prefix+N, D],
+/// <c>patch_embed.proj</c>, <c>blocks.{i}.*</c> (see <see cref="EncoderBlock"/>), <c>norm</c> (token
+/// pooling) or <c>fc_norm</c> (average pooling; see <see cref="VisionTransformerOptions.FcNorm"/>),
+/// <c>head</c> (only with classes). Inputs of another size than configured (any multiple of the patch)
+/// run with the position embedding resampled bicubically on the fly (<see cref="PositionEmbeddings"/>).
+/// </remarks>
+public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
+{
+    private readonly PatchEmbedding patch_embed;
+    private readonly Parameter? cls_token;
+    private readonly Parameter pos_embed;
+    private readonly nn.Module<Tensor, Tensor> pos_drop;
+    private readonly ModuleList<EncoderBlock> blocks;
+    private readonly nn.Module<Tensor, Tensor> norm;
+    private readonly nn.Module<Tensor, Tensor> fc_norm;
+    private readonly nn.Module<Tensor, Tensor> head_drop;
+    // Not readonly: ResetClassifier swaps it (timm's reset_classifier).
+    private nn.Module<Tensor, Tensor> head;
+    private readonly VisionTransformerOptions options;
+
+    /// <summary>Creates the encoder with timm's initialisation.</summary>
+    /// <param name="options">Settings; validated with <see cref="VisionTransformerOptions.Validate"/>.</param>
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    public VisionTransformer(VisionTransformerOptions options) : base(nameof(VisionTransformer))
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+            throw new ArgumentException("Invalid VisionTransformerOptions:" + Environment.NewLine + string.Join(Environment.NewLine, errors), nameof(options));
+        this.options = options.Clone();
+        int dim = options.EmbedDim;
+        var (rows, cols) = options.GridSize;
+
+        patch_embed = new PatchEmbedding(options.InChannels, dim, options.PatchSize);
+        NumPrefixTokens = options.ClassToken ? 1 : 0;
+        cls_token = options.ClassToken ? new Parameter(zeros(1, 1, dim)) : null;
+        pos_embed = new Parameter(zeros(1, NumPrefixTokens + rows * cols, dim));
+        pos_drop = Layers.Dropout(options.DropRate);
+
+        // Stochastic depth rises linearly from 0 at the first block to DropPathRate at the last (timm).
+        var encoderBlocks = new EncoderBlock[options.Depth];
+        for (int i = 0; i < options.Depth; i++)
+        {
+            double rate = options.Depth > 1 ? options.DropPathRate * i / (options.Depth - 1) : 0.0;
+            encoderBlocks[i] = new EncoderBlock(options, rate);
+        }
+        blocks = nn.ModuleList(encoderBlocks);
+
+        bool useFcNorm = options.UsesFcNorm;
+        norm = useFcNorm ? nn.Identity() : Layers.LayerNorm(dim, options.NormEps);
+        fc_norm = useFcNorm ? Layers.LayerNorm(dim, options.NormEps) : nn.Identity();
+        head_drop = Layers.Dropout(options.DropRate);
+        head = CreateHead(options.NumClasses);
+        RegisterComponents();
+        InitWeights();
+    }
+
+    /// <summary>A copy of the options this encoder was built with.</summary>
+    public VisionTransformerOptions Options => options.Clone();
+
+    /// <inheritdoc/>
+    public int EmbedDim => options.EmbedDim;
+
+    /// <inheritdoc/>
+    public int NumPrefixTokens { get; }
+
+    /// <summary>Classes of the built-in head (0 when <c>head</c> is an identity).</summary>
+    public int NumClasses { get; private set; }
+
+    /// <inheritdoc/>
+    public nn.Module AsModule() => this;
+
+    /// <inheritdoc/>
+    public Tensor ForwardFeatures(Tensor images)
+    {
+        var (rows, cols) = patch_embed.GridFor(images);
+        using var scope = NewDisposeScope();
+        var x = patch_embed.call(images);
+        var pos = (rows, cols) == options.GridSize
+            ? pos_embed
+            : PositionEmbeddings.Resample(pos_embed, options.GridSize, (rows, cols), NumPrefixTokens);
+        if (cls_token is not null)
+            x = cat(new[] { cls_token.expand(x.shape[0], -1, -1), x }, 1);
+        x = pos_drop.call(x + pos);
+        foreach (var block in blocks)
+            x = block.call(x);
+        x = norm.call(x);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Pools tokens [B, N, D] into one vector per image [B, D]: the class token, or the mean of the
+    /// patch tokens (prefix tokens excluded), per <see cref="VisionTransformerOptions.GlobalPool"/>.
+    /// </summary>
+    public Tensor Pool(Tensor tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (tokens.dim() != 3)
+            throw new ArgumentException($"Tokens must be [B, N, D]; got [{string.Join(", ", tokens.shape)}].", nameof(tokens));
+        return options.GlobalPool == GlobalPool.Token
+            ? tokens.select(1, 0)
+            : tokens.narrow(1, NumPrefixTokens, tokens.shape[1] - NumPrefixTokens).mean([1L]);
+    }
+
+    /// <summary>
+    /// timm's <c>forward_head</c>: pool, <c>fc_norm</c>, dropout, then <c>head</c> unless
+    /// <paramref name="preLogits"/> is set. Returns [B, classes] (or [B, D]).
+    /// </summary>
+    public Tensor ForwardHead(Tensor tokens, bool preLogits = false)
+    {
+        using var scope = NewDisposeScope();
+        var x = head_drop.call(fc_norm.call(Pool(tokens)));
+        if (!preLogits) x = head.call(x);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Classifier logits of images [B, C, H, W]: <c>ForwardHead(ForwardFeatures(images))</c>.</summary>
+    public override Tensor forward(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        return ForwardHead(ForwardFeatures(images)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Replaces the built-in classifier <c>head</c> with a fresh one for <paramref name="numClasses"/>
+    /// classes (0: identity), initialised as timm's ViT Linear layers, on this encoder's device and dtype.
+    /// </summary>
+    public void ResetClassifier(int numClasses)
+    {
+        if (numClasses < 0) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "numClasses must be 0 or more.");
+        var old = head;
+        var fresh = CreateHead(numClasses);
+        fresh.to(pos_embed.device, pos_embed.dtype);
+        if (fresh is Linear linear) Layers.InitLinear(linear);
+        register_module(nameof(head), null!);
+        register_module(nameof(head), fresh);
+        head = fresh;
+        options.NumClasses = numClasses;
+        old.Dispose();
+    }
+
+    private nn.Module<Tensor, Tensor> CreateHead(int numClasses)
+    {
+        NumClasses = numClasses;
+        return numClasses > 0 ? nn.Linear(options.EmbedDim, numClasses) : nn.Identity();
+    }
+
+    /// <summary>
+    /// timm's <c>init_weights</c> (mode ''): pos_embed trunc-normal(0.02), cls_token N(0, 1e-6), every
+    /// Linear trunc-normal(0.02) with zero bias; LayerNorm ones/zeros and the patch-embedding
+    /// convolution keep PyTorch's defaults (as in timm).
+    /// </summary>
+    private void InitWeights()
+    {
+        using var noGrad = no_grad();
+        nn.init.trunc_normal_(pos_embed, mean: 0.0, std: 0.02, a: -2.0, b: 2.0);
+        if (cls_token is not null) nn.init.normal_(cls_token, mean: 0.0, std: 1e-6);
+        foreach (var (_, module) in named_modules())
+            if (module is Linear linear) Layers.InitLinear(linear);
+    }
+}

@@ -1,0 +1,173 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SpatialNet.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Weights;
+
+/// <summary>
+/// Hugging Face Transformers ViT checkpoints (<c>ViTModel</c>, <c>ViTForImageClassification</c>):
+/// the key map to timm names and the reading of <c>config.json</c>.
+/// </summary>
+/// <remarks>
+/// Key map (a leading <c>vit.</c> is optional):
+/// <c>embeddings.cls_token</c> → <c>cls_token</c>; <c>embeddings.position_embeddings</c> → <c>pos_embed</c>;
+/// <c>embeddings.patch_embeddings.projection</c> → <c>patch_embed.proj</c>;
+/// <c>encoder.layer.N.attention.attention.{query,key,value}</c> → concatenated in that order along
+/// the output rows into <c>blocks.N.attn.qkv</c>; <c>encoder.layer.N.attention.output.dense</c> →
+/// <c>blocks.N.attn.proj</c>; <c>encoder.layer.N.intermediate.dense</c> → <c>blocks.N.mlp.fc1</c>;
+/// <c>encoder.layer.N.output.dense</c> → <c>blocks.N.mlp.fc2</c>; <c>encoder.layer.N.layernorm_before</c>
+/// / <c>layernorm_after</c> → <c>blocks.N.norm1</c> / <c>norm2</c>; <c>layernorm</c> → <c>norm</c>;
+/// <c>classifier</c> → <c>head</c>. Other keys (e.g. <c>pooler.dense</c>) keep their names and are
+/// reported as unexpected. Both libraries order the rows of a projection head by head, so the
+/// fused weight is exact.
+/// </remarks>
+public static partial class HuggingFaceVit
+{
+    /// <summary>True when the keys look like a Hugging Face ViT checkpoint.</summary>
+    public static bool LooksLikeHuggingFace(IEnumerable<string> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        return keys.Any(k => k.StartsWith("vit.embeddings.", StringComparison.Ordinal)
+                          || k.StartsWith("embeddings.patch_embeddings.", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Returns the checkpoint under timm names. The result owns its tensors (renamed entries are
+    /// aliases of the input's storage, fused qkv entries are new), so either dictionary may be disposed first.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A layer has some but not all of query, key and value.</exception>
+    public static StateDict ToTimmNames(IReadOnlyDictionary<string, Tensor> checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var result = new StateDict();
+        var qkvParts = new SortedDictionary<string, Dictionary<string, Tensor>>(StringComparer.Ordinal);
+        foreach (var (key, tensor) in checkpoint)
+        {
+            var name = key.StartsWith("vit.", StringComparison.Ordinal) ? key["vit.".Length..] : key;
+            var qkv = QkvKey().Match(name);
+            if (qkv.Success)
+            {
+                // blocks.N.attn.qkv.{weight|bias} collects its query, key and value parts.
+                var target = $"blocks.{qkv.Groups["layer"].Value}.attn.qkv.{qkv.Groups["param"].Value}";
+                if (!qkvParts.TryGetValue(target, out var parts)) qkvParts[target] = parts = new();
+                parts[qkv.Groups["part"].Value] = tensor;
+                continue;
+            }
+            result[Rename(name)] = tensor.alias();
+        }
+        foreach (var (target, parts) in qkvParts)
+        {
+            string[] order = ["query", "key", "value"];
+            var absent = order.Where(p => !parts.ContainsKey(p)).ToArray();
+            if (absent.Length > 0)
+            {
+                result.Dispose();
+                throw new InvalidDataException($"Hugging Face checkpoint has no {string.Join(", ", absent)} for '{target}'; all of query, key and value are needed to build it.");
+            }
+            result[target] = cat(order.Select(p => parts[p]).ToArray(), 0);
+        }
+        return result;
+    }
+
+    private static string Rename(string name)
+    {
+        var layer = LayerKey().Match(name);
+        if (layer.Success)
+        {
+            var part = layer.Groups["part"].Value switch
+            {
+                "attention.output.dense" => "attn.proj",
+                "intermediate.dense" => "mlp.fc1",
+                "output.dense" => "mlp.fc2",
+                "layernorm_before" => "norm1",
+                "layernorm_after" => "norm2",
+                _ => null,
+            };
+            return part is null ? name : $"blocks.{layer.Groups["layer"].Value}.{part}.{layer.Groups["param"].Value}";
+        }
+        return name switch
+        {
+            "embeddings.cls_token" => "cls_token",
+            "embeddings.position_embeddings" => "pos_embed",
+            _ when name.StartsWith("embeddings.patch_embeddings.projection.", StringComparison.Ordinal)
+                => "patch_embed.proj." + name["embeddings.patch_embeddings.projection.".Length..],
+            _ when name.StartsWith("layernorm.", StringComparison.Ordinal) => "norm." + name["layernorm.".Length..],
+            _ when name.StartsWith("classifier.", StringComparison.Ordinal) => "head." + name["classifier.".Length..],
+            _ => name,
+        };
+    }
+
+    /// <summary>
+    /// Reads a Hugging Face ViT <c>config.json</c> into encoder options: <c>hidden_size</c>,
+    /// <c>num_hidden_layers</c>, <c>num_attention_heads</c>, <c>intermediate_size</c> (as the MLP ratio),
+    /// <c>image_size</c>, <c>patch_size</c>, <c>num_channels</c>, <c>qkv_bias</c>, <c>layer_norm_eps</c>
+    /// (Hugging Face's default 1e-12 when absent), <c>hidden_act</c> (gelu or relu),
+    /// <c>hidden_dropout_prob</c>, <c>attention_probs_dropout_prob</c>, and the classes from <c>id2label</c>
+    /// when <c>architectures</c> names <c>ViTForImageClassification</c>. Class-token pooling, no fc_norm.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not JSON or a field has an unsupported value.</exception>
+    public static VisionTransformerOptions ReadOptions(string configPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(configPath);
+        if (!File.Exists(configPath))
+            throw new FileNotFoundException($"Hugging Face config '{configPath}' does not exist.", configPath);
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(File.ReadAllText(configPath)); }
+        catch (JsonException e) { throw new InvalidDataException($"Hugging Face config '{configPath}' is not valid JSON: {e.Message}", e); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            int Int(string field, int fallback) => root.TryGetProperty(field, out var v) ? ReadInt(v, field, configPath) : fallback;
+            double Num(string field, double fallback) => root.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : fallback;
+            int hidden = Int("hidden_size", 768);
+            var options = new VisionTransformerOptions
+            {
+                EmbedDim = hidden,
+                Depth = Int("num_hidden_layers", 12),
+                NumHeads = Int("num_attention_heads", 12),
+                MlpRatio = (double)Int("intermediate_size", 4 * hidden) / hidden,
+                ImageSize = Int("image_size", 224),
+                PatchSize = Int("patch_size", 16),
+                InChannels = Int("num_channels", 3),
+                QkvBias = !root.TryGetProperty("qkv_bias", out var bias) || bias.ValueKind != JsonValueKind.False,
+                NormEps = Num("layer_norm_eps", 1e-12),
+                DropRate = Num("hidden_dropout_prob", 0.0),
+                AttnDropRate = Num("attention_probs_dropout_prob", 0.0),
+                ClassToken = true,
+                GlobalPool = GlobalPool.Token,
+                FcNorm = false,
+            };
+            if (root.TryGetProperty("hidden_act", out var act))
+            {
+                options.Activation = act.GetString() switch
+                {
+                    "gelu" => MlpActivation.Gelu,
+                    "relu" => MlpActivation.Relu,
+                    var other => throw new InvalidDataException($"Hugging Face config '{configPath}': hidden_act = '{other}' is not supported; allowed: gelu, relu."),
+                };
+            }
+            bool classifier = root.TryGetProperty("architectures", out var arch) && arch.ValueKind == JsonValueKind.Array
+                && arch.EnumerateArray().Any(a => a.GetString() == "ViTForImageClassification");
+            if (classifier && root.TryGetProperty("id2label", out var labels) && labels.ValueKind == JsonValueKind.Object)
+                options.NumClasses = labels.EnumerateObject().Count();
+            return options;
+        }
+    }
+
+    private static int ReadInt(JsonElement value, string field, string path)
+    {
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var i)) return i;
+        if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 2
+            && value[0].TryGetInt32(out var a) && value[1].TryGetInt32(out var b) && a == b) return a;
+        throw new InvalidDataException(
+            $"Hugging Face config '{path}': {field} = {value.GetRawText()} is not supported; allowed: an integer (or a pair of equal integers).");
+    }
+
+    [GeneratedRegex(@"^encoder\.layer\.(?<layer>\d+)\.attention\.attention\.(?<part>query|key|value)\.(?<param>weight|bias)$", RegexOptions.CultureInvariant)]
+    private static partial Regex QkvKey();
+
+    [GeneratedRegex(@"^encoder\.layer\.(?<layer>\d+)\.(?<part>attention\.output\.dense|intermediate\.dense|output\.dense|layernorm_before|layernorm_after)\.(?<param>weight|bias)$", RegexOptions.CultureInvariant)]
+    private static partial Regex LayerKey();
+}

@@ -1,0 +1,170 @@
+using System.Collections;
+using System.Text;
+using System.Text.Json;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Weights;
+
+/// <summary>
+/// Reads and writes state dictionaries as safetensors or PyTorch (<c>torch.save</c>) files. Reading
+/// goes through TorchSharp.PyBridge's readers into a plain dictionary (nothing is applied to a
+/// model here: <see cref="ModelWeights"/> does that with shape checks); safetensors files are written
+/// by this class so that the header carries <c>{"format": "pt"}</c> and is 8-byte aligned.
+/// </summary>
+public static class StateDictFile
+{
+    /// <summary>Reads every tensor of a checkpoint file onto the CPU.</summary>
+    /// <param name="path">A <c>.safetensors</c> or <c>torch.save</c> (zip) file.</param>
+    /// <param name="format">The file's format; <see cref="WeightFileFormat.Auto"/> looks at its first bytes.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is neither format, or is damaged.</exception>
+    public static StateDict Read(string path, WeightFileFormat format = WeightFileFormat.Auto)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Weight file '{path}' does not exist.", path);
+        if (format == WeightFileFormat.Auto) format = DetectFormat(path);
+        try
+        {
+            return format switch
+            {
+                WeightFileFormat.Safetensors => new StateDict(Safetensors.LoadStateDict(path)),
+                WeightFileFormat.PyTorch => FromHashtable(PyTorchUnpickler.UnpickleStateDict(path), path),
+                _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Allowed: Auto, Safetensors, PyTorch."),
+            };
+        }
+        catch (Exception e) when (e is not InvalidDataException and not ArgumentOutOfRangeException)
+        {
+            throw new InvalidDataException($"Weight file '{path}' could not be read as {format}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Writes tensors to <paramref name="path"/> (format from <paramref name="format"/>, or from the
+    /// extension: <c>.safetensors</c>; <c>.pth</c>, <c>.pt</c>, <c>.bin</c> for PyTorch). Tensors are
+    /// copied to the CPU and made contiguous; the originals are not changed. Keys are written in
+    /// ordinal order so that the same weights always give the same file.
+    /// </summary>
+    public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, WeightFileFormat format = WeightFileFormat.Auto)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(tensors);
+        if (format == WeightFileFormat.Auto) format = FormatFromExtension(path);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        switch (format)
+        {
+            case WeightFileFormat.Safetensors:
+                WriteSafetensors(path, tensors);
+                break;
+            case WeightFileFormat.PyTorch:
+                WritePyTorch(path, tensors);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(format), format, "Allowed: Auto, Safetensors, PyTorch.");
+        }
+    }
+
+    /// <summary>Detects the format from the first bytes: <c>PK\x03\x04</c> (zip) is PyTorch, an 8-byte length followed by <c>{</c> is safetensors.</summary>
+    public static WeightFileFormat DetectFormat(string path)
+    {
+        using var stream = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[9];
+        int read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (read >= 4 && head[0] == 0x50 && head[1] == 0x4B && head[2] == 0x03 && head[3] == 0x04)
+            return WeightFileFormat.PyTorch;
+        if (read == 9 && head[8] == (byte)'{')
+        {
+            ulong headerLength = BitConverter.ToUInt64(head[..8]);
+            if (headerLength > 1 && (long)headerLength <= stream.Length - 8)
+                return WeightFileFormat.Safetensors;
+        }
+        throw new InvalidDataException(
+            $"Weight file '{path}' is neither safetensors nor a PyTorch zip checkpoint (legacy non-zip torch.save files are not supported; re-save with PyTorch ≥ 1.6).");
+    }
+
+    private static WeightFileFormat FormatFromExtension(string path) =>
+        Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".safetensors" => WeightFileFormat.Safetensors,
+            ".pth" or ".pt" or ".bin" => WeightFileFormat.PyTorch,
+            var ext => throw new ArgumentException(
+                $"Cannot tell the weight format from the extension '{ext}' of '{path}'; allowed: .safetensors, .pth, .pt, .bin, or pass a format.", nameof(path)),
+        };
+
+    private static StateDict FromHashtable(Hashtable table, string path)
+    {
+        var result = new StateDict();
+        foreach (DictionaryEntry entry in table)
+        {
+            if (entry.Key is string key && entry.Value is Tensor tensor)
+                result[key] = tensor;
+            else
+            {
+                result.Dispose();
+                throw new InvalidDataException($"Weight file '{path}' holds an entry '{entry.Key}' that is not a tensor; save model.state_dict() itself.");
+            }
+        }
+        return result;
+    }
+
+    private static void WritePyTorch(string path, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        using var scope = NewDisposeScope();
+        var table = new Hashtable();
+        foreach (var key in tensors.Keys.Order(StringComparer.Ordinal))
+            table[key] = tensors[key].detach().cpu().contiguous();
+        using var stream = File.Create(path);
+        PyTorchPickler.PickleStateDict(stream, table, leaveOpen: true);
+    }
+
+    private static void WriteSafetensors(string path, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        using var scope = NewDisposeScope();
+        var keys = tensors.Keys.Order(StringComparer.Ordinal).ToArray();
+        var data = new Tensor[keys.Length];
+        var header = new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            ["__metadata__"] = new Dictionary<string, string> { ["format"] = "pt" },
+        };
+        long offset = 0;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            data[i] = tensors[keys[i]].detach().cpu().contiguous();
+            long length = data[i].NumberOfElements * data[i].ElementSize;
+            header[keys[i]] = new Dictionary<string, object>
+            {
+                ["dtype"] = SafetensorsDType(data[i].dtype, keys[i]),
+                ["shape"] = data[i].shape,
+                ["data_offsets"] = new[] { offset, offset + length },
+            };
+            offset += length;
+        }
+        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
+        // Pad the header with spaces so that tensor data starts 8-byte aligned (allowed by the format).
+        int padded = (json.Length + 7) / 8 * 8;
+        using var stream = File.Create(path);
+        stream.Write(BitConverter.GetBytes((ulong)padded));
+        stream.Write(json);
+        for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
+        foreach (var tensor in data)
+            if (tensor.NumberOfElements > 0) tensor.WriteBytesToStream(stream);
+    }
+
+    private static string SafetensorsDType(ScalarType dtype, string key) => dtype switch
+    {
+        ScalarType.Float64 => "F64",
+        ScalarType.Float32 => "F32",
+        ScalarType.Float16 => "F16",
+        ScalarType.BFloat16 => "BF16",
+        ScalarType.Int64 => "I64",
+        ScalarType.Int32 => "I32",
+        ScalarType.Int16 => "I16",
+        ScalarType.Int8 => "I8",
+        ScalarType.Byte => "U8",
+        ScalarType.Bool => "BOOL",
+        _ => throw new NotSupportedException($"Tensor '{key}' has dtype {dtype}, which safetensors cannot store."),
+    };
+}
