@@ -34,7 +34,7 @@ public sealed class ClassificationHead : PooledLinearHead
     /// <param name="options">Head settings; validated here.</param>
     /// <exception cref="ArgumentException">Invalid options (message names each option and its allowed values).</exception>
     public ClassificationHead(string taskName, TokenLayout layout, ClassificationHeadOptions options)
-        : base(taskName, layout, Checked(taskName, options), options.NumClasses)
+        : base(taskName, layout, options, (options ?? throw new ArgumentNullException(nameof(options))).NumClasses)
     {
         NumClasses = options.NumClasses;
         LabelSmoothing = options.LabelSmoothing;
@@ -83,12 +83,5 @@ public sealed class ClassificationHead : PooledLinearHead
     {
         ArgumentNullException.ThrowIfNull(predictions);
         return predictions.softmax(-1);
-    }
-
-    private static ClassificationHeadOptions Checked(string taskName, ClassificationHeadOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.ThrowIfInvalid(taskName);
-        return options;
     }
 }

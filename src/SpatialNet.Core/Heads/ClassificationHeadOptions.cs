@@ -16,9 +16,9 @@ public sealed class ClassificationHeadOptions : TaskHeadOptions
     public long IgnoreIndex { get; set; } = -100;
 
     /// <inheritdoc />
-    protected override void Validate(string taskName, List<string> errors)
+    protected override void CollectErrors(string taskName, List<string> errors)
     {
-        base.Validate(taskName, errors);
+        base.CollectErrors(taskName, errors);
         if (NumClasses < 1)
         {
             errors.Add(Message(taskName, nameof(NumClasses), NumClasses, "an integer >= 1"));

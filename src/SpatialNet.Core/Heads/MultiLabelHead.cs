@@ -23,7 +23,7 @@ public sealed class MultiLabelHead : PooledLinearHead
     /// <param name="options">Head settings; validated here.</param>
     /// <exception cref="ArgumentException">Invalid options (message names each option and its allowed values).</exception>
     public MultiLabelHead(string taskName, TokenLayout layout, MultiLabelHeadOptions options)
-        : base(taskName, layout, Checked(taskName, options), options.NumLabels)
+        : base(taskName, layout, options, (options ?? throw new ArgumentNullException(nameof(options))).NumLabels)
     {
         NumLabels = options.NumLabels;
         positiveWeights = options.PositiveWeights?.ToArray();
@@ -66,12 +66,5 @@ public sealed class MultiLabelHead : PooledLinearHead
     {
         ArgumentNullException.ThrowIfNull(predictions);
         return predictions.sigmoid();
-    }
-
-    private static MultiLabelHeadOptions Checked(string taskName, MultiLabelHeadOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.ThrowIfInvalid(taskName);
-        return options;
     }
 }

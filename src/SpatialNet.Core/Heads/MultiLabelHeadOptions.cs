@@ -13,9 +13,9 @@ public sealed class MultiLabelHeadOptions : TaskHeadOptions
     public IList<double>? PositiveWeights { get; set; }
 
     /// <inheritdoc />
-    protected override void Validate(string taskName, List<string> errors)
+    protected override void CollectErrors(string taskName, List<string> errors)
     {
-        base.Validate(taskName, errors);
+        base.CollectErrors(taskName, errors);
         if (NumLabels < 1)
         {
             errors.Add(Message(taskName, nameof(NumLabels), NumLabels, "an integer >= 1"));

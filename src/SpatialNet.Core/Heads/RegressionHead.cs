@@ -26,7 +26,7 @@ public sealed class RegressionHead : PooledLinearHead
     /// <param name="options">Head settings; validated here.</param>
     /// <exception cref="ArgumentException">Invalid options (message names each option and its allowed values).</exception>
     public RegressionHead(string taskName, TokenLayout layout, RegressionHeadOptions options)
-        : base(taskName, layout, Checked(taskName, options), options.Outputs)
+        : base(taskName, layout, options, (options ?? throw new ArgumentNullException(nameof(options))).Outputs)
     {
         Outputs = options.Outputs;
         TargetMean = options.TargetMean;
@@ -93,12 +93,5 @@ public sealed class RegressionHead : PooledLinearHead
         ArgumentNullException.ThrowIfNull(predictions);
         using var scope = NewDisposeScope();
         return (predictions * TargetStd + TargetMean).MoveToOuterDisposeScope();
-    }
-
-    private static RegressionHeadOptions Checked(string taskName, RegressionHeadOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.ThrowIfInvalid(taskName);
-        return options;
     }
 }

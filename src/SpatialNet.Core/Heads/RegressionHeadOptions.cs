@@ -16,9 +16,9 @@ public sealed class RegressionHeadOptions : TaskHeadOptions
     public double TargetStd { get; set; } = 1.0;
 
     /// <inheritdoc />
-    protected override void Validate(string taskName, List<string> errors)
+    protected override void CollectErrors(string taskName, List<string> errors)
     {
-        base.Validate(taskName, errors);
+        base.CollectErrors(taskName, errors);
         if (Outputs < 1)
         {
             errors.Add(Message(taskName, nameof(Outputs), Outputs, "an integer >= 1"));

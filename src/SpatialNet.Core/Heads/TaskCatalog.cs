@@ -23,9 +23,9 @@ public sealed class TaskCatalog : IReadOnlyList<TaskDefinition>
         foreach (var task in this.tasks)
         {
             ArgumentNullException.ThrowIfNull(task, nameof(tasks));
-            if (string.IsNullOrWhiteSpace(task.Name))
+            if (TaskDefinition.NameError(task.Name) is { } error)
             {
-                throw new ArgumentException("Task names must be non-empty strings.", nameof(tasks));
+                throw new ArgumentException(error, nameof(tasks));
             }
 
             if (!(task.LossWeight >= 0) || double.IsInfinity(task.LossWeight))

@@ -34,7 +34,7 @@ public abstract class TaskHead : nn.Module<Tensor, IReadOnlyDictionary<string, T
     /// <summary>Creates the head of task <paramref name="taskName"/> reading tokens of <paramref name="layout"/>.</summary>
     /// <param name="taskName">Task name (also the key in the model's head dictionary and in targets).</param>
     /// <param name="layout">Token width and prefix count of the encoder.</param>
-    /// <exception cref="ArgumentException"><paramref name="taskName"/> is empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="taskName"/> is not a valid task name (<see cref="TaskDefinition.NameError"/>).</exception>
     protected TaskHead(string taskName, TokenLayout layout) : base(RequireName(taskName))
     {
         layout.Validate();
@@ -101,7 +101,7 @@ public abstract class TaskHead : nn.Module<Tensor, IReadOnlyDictionary<string, T
         }
     }
 
-    private static string RequireName(string taskName) => string.IsNullOrWhiteSpace(taskName)
-        ? throw new ArgumentException("A task name must be a non-empty string.", nameof(taskName))
+    private static string RequireName(string taskName) => TaskDefinition.NameError(taskName) is { } error
+        ? throw new ArgumentException(error, nameof(taskName))
         : taskName;
 }

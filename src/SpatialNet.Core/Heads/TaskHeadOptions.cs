@@ -15,6 +15,13 @@ public abstract class TaskHeadOptions
     /// <summary>Heads of attention pooling; must divide the encoder width D. Default 1.</summary>
     public int AttentionPoolHeads { get; set; } = 1;
 
+    /// <summary>
+    /// LayerNorm (eps 1e-6) on the pooled vector. Off by default because the encoder's tokens are
+    /// already normalised; turn it on for encoders that leave normalisation to pooling
+    /// (a VisionTransformer with <c>GlobalPool = Average</c> applies <c>fc_norm</c> only in its own pooling).
+    /// </summary>
+    public bool PooledNorm { get; set; }
+
     /// <summary>Dropout on the pooled vector before the output layer, in [0, 1). Default 0.</summary>
     public double Dropout { get; set; }
 
@@ -33,15 +40,32 @@ public abstract class TaskHeadOptions
     /// empty when they are valid.
     /// </summary>
     /// <param name="taskName">Task the options belong to (used in the messages).</param>
-    public IReadOnlyList<string> Validate(string taskName)
+    /// <param name="layout">
+    /// The encoder's token layout when known; adds the checks that depend on it (attention heads
+    /// dividing D, class-token pooling needing a class token).
+    /// </param>
+    public IReadOnlyList<string> Validate(string taskName, TokenLayout? layout = null)
     {
         var errors = new List<string>();
-        Validate(taskName, errors);
+        CollectErrors(taskName, errors);
+        if (layout is { } l && l.EmbedDim > 0)
+        {
+            if (AttentionPoolHeads >= 1 && ResolvePooling(l) == PoolingKind.Attention && l.EmbedDim % AttentionPoolHeads != 0)
+            {
+                errors.Add(Message(taskName, nameof(AttentionPoolHeads), AttentionPoolHeads, $"a positive divisor of the encoder width D = {l.EmbedDim}"));
+            }
+
+            if (ResolvePooling(l) == PoolingKind.ClassToken && l.NumPrefixTokens < 1)
+            {
+                errors.Add(Message(taskName, nameof(Pooling), PoolingKind.ClassToken, "Mean, Attention or null (the encoder has no class token)"));
+            }
+        }
+
         return errors;
     }
 
     /// <summary>Adds the problems of the kind-specific settings to <paramref name="errors"/>; overrides call the base.</summary>
-    protected virtual void Validate(string taskName, List<string> errors)
+    protected virtual void CollectErrors(string taskName, List<string> errors)
     {
         ArgumentNullException.ThrowIfNull(errors);
         if (AttentionPoolHeads < 1)
@@ -81,9 +105,11 @@ public abstract class TaskHeadOptions
 
     /// <summary>Throws <see cref="ArgumentException"/> with every problem if the settings are invalid.</summary>
     /// <exception cref="ArgumentException">At least one setting is invalid.</exception>
-    public void ThrowIfInvalid(string taskName)
+    /// <param name="taskName">Task the options belong to.</param>
+    /// <param name="layout">The encoder's token layout, when known.</param>
+    public void ThrowIfInvalid(string taskName, TokenLayout? layout = null)
     {
-        var errors = Validate(taskName);
+        var errors = Validate(taskName, layout);
         if (errors.Count > 0)
         {
             throw new ArgumentException(string.Join(Environment.NewLine, errors));
