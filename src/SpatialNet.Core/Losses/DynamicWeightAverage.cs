@@ -157,7 +157,7 @@ public sealed class DynamicWeightAverage : ILossComposer
         {
             if (running.TryGetValue(task, out var acc))
             {
-                if (acc.Sum.device != loss.device)
+                if (acc.Sum.device_type != loss.device_type || acc.Sum.device_index != loss.device_index)
                 {
                     var moved = acc.Sum.to(loss.device);
                     moved.DetachFromDisposeScope();
