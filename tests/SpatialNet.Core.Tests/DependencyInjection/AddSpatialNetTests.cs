@@ -59,6 +59,28 @@ public class AddSpatialNetTests
     }
 
     [Fact]
+    public void TheArchitectureDocsExampleBuildsThePapersModel()
+    {
+        // The example of docs/architecture.md, verbatim apart from the assertions.
+        var services = new ServiceCollection();
+        services.AddSpatialNet(sn => sn
+            .UseVisionTransformer(o => { o.Depth = 12; o.EmbedDim = 512; o.NumHeads = 8; o.PatchSize = 16; o.ImageSize = 256; })
+            .AddClassificationTask("land_use", classes: 21)
+            .AddRegressionTask("building_count")
+            .UseLossComposer<WeightedSum>()
+            .UseL2(0.01));
+        using var provider = services.BuildServiceProvider();
+        var model = provider.GetRequiredService<MultiTaskModel>();
+        var composer = provider.GetRequiredService<ILossComposer>();
+
+        var vit = model.Encoder.Should().BeOfType<VisionTransformer>().Subject;
+        vit.Options.GridSize.Should().Be((16, 16)); // 256 patches, as the architecture notes say
+        model.state_dict().Keys.Should().Contain("encoder.blocks.11.mlp.fc2.weight").And.NotContain("encoder.blocks.12.mlp.fc2.weight");
+        model.Layout.Should().Be(new TokenLayout(512, 1));
+        composer.Should().BeOfType<WeightedSum>();
+    }
+
+    [Fact]
     public void PerTaskSettingsAreNamedOptions()
     {
         using var sp = Build(ThreeTasks);
