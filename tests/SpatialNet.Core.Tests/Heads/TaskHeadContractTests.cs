@@ -51,6 +51,29 @@ public class TaskHeadContractTests
         normed.named_parameters().Select(p => p.name).Should().BeEquivalentTo("norm.weight", "norm.bias", "fc.weight", "fc.bias");
     }
 
+    [Fact]
+    public void OutputLayersAndPoolingQueriesStartFromTruncatedNormalSamples()
+    {
+        using var head = new ClassificationHead("a", new TokenLayout(64, 1), new ClassificationHeadOptions
+        {
+            NumClasses = 32, Pooling = PoolingKind.Attention, AttentionPoolHeads = 4,
+        });
+        var parameters = head.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+
+        foreach (var name in new[] { "fc.weight", "pool.kv.weight" })
+        {
+            // 2048+ samples of N(0, 0.02²): the sample std lies well within ±15 % of 0.02.
+            var values = parameters[name].data<float>().ToArray();
+            double mean = values.Average();
+            double std = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / values.Length);
+            std.Should().BeInRange(0.017, 0.023, name);
+            values.Distinct().Count().Should().BeGreaterThan(values.Length / 2, name);
+        }
+
+        parameters["fc.bias"].data<float>().ToArray().Should().AllSatisfy(v => v.Should().Be(0));
+        parameters["pool.latent"].data<float>().ToArray().Distinct().Count().Should().Be(64);
+    }
+
     [Theory]
     [InlineData("land.use")]
     [InlineData("")]
