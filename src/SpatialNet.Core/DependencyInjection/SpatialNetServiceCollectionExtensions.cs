@@ -1,0 +1,71 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SpatialNet.DependencyInjection;
+using SpatialNet.Heads;
+using SpatialNet.Losses;
+using SpatialNet.Models;
+using SpatialNet.Modules;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers SpatialNet's model, heads and loss composition with dependency injection.</summary>
+public static class SpatialNetServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the SpatialNet services and returns a builder to choose the encoder, add tasks and
+    /// pick the loss composer.
+    /// </summary>
+    /// <remarks>
+    /// Registered (singletons; each with <c>TryAdd</c>, so a host can register its own first or
+    /// replace it afterwards): <see cref="IImageEncoderFactory"/> (Vision Transformer),
+    /// <see cref="TaskCatalog"/>, <see cref="IMultiTaskModelFactory"/>, <see cref="MultiTaskModel"/>,
+    /// <see cref="ILossComposer"/> (<see cref="WeightedSum"/>, Eq. 6), <see cref="L2Regularization"/>
+    /// (Eq. 10–11), and validators for <see cref="SpatialNetOptions"/>, <see cref="VisionTransformerOptions"/>
+    /// and every task's named head options, all run at start (<c>ValidateOnStart</c>) and when the
+    /// model is first resolved; a failure throws <see cref="OptionsValidationException"/> whose
+    /// messages name each option and its allowed values.
+    /// </remarks>
+    public static SpatialNetBuilder AddSpatialNet(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<SpatialNetOptions>().ValidateOnStart();
+        services.AddOptions<VisionTransformerOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SpatialNetOptions>, SpatialNetOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<VisionTransformerOptions>, VisionTransformerOptionsValidator>());
+
+        services.TryAddSingleton<IImageEncoderFactory, VisionTransformerFactory>();
+        services.TryAddSingleton(sp => new TaskCatalog(
+            sp.GetRequiredService<IOptions<SpatialNetOptions>>().Value.Tasks
+                .Select(t => sp.GetRequiredKeyedService<TaskDefinition>(t.Name))));
+        services.TryAddSingleton<IMultiTaskModelFactory>(sp => new MultiTaskModelFactory(
+            sp.GetRequiredService<IImageEncoderFactory>(),
+            sp.GetRequiredService<TaskCatalog>(),
+            sp,
+            sp.GetService<ILogger<MultiTaskModelFactory>>()));
+        services.TryAddSingleton(sp => sp.GetRequiredService<IMultiTaskModelFactory>().Create());
+        services.TryAddSingleton<ILossComposer>(sp => new WeightedSum(sp.GetRequiredService<TaskCatalog>()));
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<SpatialNetOptions>>().Value;
+            return new L2Regularization(options.L2Lambda, options.L2Selection);
+        });
+        return new SpatialNetBuilder(services);
+    }
+
+    /// <summary>Registers the SpatialNet services and configures them with <paramref name="configure"/>.</summary>
+    /// <example>
+    /// <code>
+    /// services.AddSpatialNet(sn => sn
+    ///     .UseVisionTransformer(o => { o.Depth = 12; o.EmbedDim = 512; o.NumHeads = 8; o.PatchSize = 16; o.ImageSize = 256; })
+    ///     .AddClassificationTask("land_use", classes: 21)
+    ///     .AddRegressionTask("building_count"));
+    /// </code>
+    /// </example>
+    public static IServiceCollection AddSpatialNet(this IServiceCollection services, Action<SpatialNetBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        configure(services.AddSpatialNet());
+        return services;
+    }
+}

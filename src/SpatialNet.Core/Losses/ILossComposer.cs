@@ -1,0 +1,48 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Losses;
+
+/// <summary>
+/// Combines per-task losses into the multi-task objective (the paper's L_MTL, Eq. 6, or a
+/// weighting strategy from the literature). One class per strategy; each cites its paper.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="Compose"/> combines exactly the tasks present in its dictionary: a batch drawn from
+/// one dataset carries only that dataset's tasks, and absent tasks contribute nothing (no zero
+/// placeholders, no renormalisation over absent tasks).
+/// </para>
+/// <para>
+/// A training step is <c>var loss = composer.Compose(losses, ctx); l2?.ApplyTo(loss, model);
+/// loss.Backward(); optimizer.step();</c> — always <see cref="ComposedLoss.Backward"/>, never
+/// <c>Total.backward()</c>, because gradient strategies (PCGrad) do their work there. At the end of
+/// every epoch call <see cref="OnEpochEnd"/> (Dynamic Weight Average needs it).
+/// </para>
+/// </remarks>
+public interface ILossComposer
+{
+    /// <summary>Short name of the strategy for logs and reports.</summary>
+    string Name { get; }
+
+    /// <summary>Combines the losses of the tasks in this batch.</summary>
+    /// <param name="taskLosses">Task name → 0-dim loss tensor (with its graph); at least one entry.</param>
+    /// <param name="context">Where training stands, and the shared parameters for gradient strategies.</param>
+    ComposedLoss Compose(IReadOnlyDictionary<string, Tensor> taskLosses, LossContext context);
+
+    /// <summary>Marks the end of an epoch; strategies that weigh by epoch statistics update here. Default: nothing.</summary>
+    void OnEpochEnd() { }
+
+    /// <summary>
+    /// The composer as a module when it has learnable parameters (uncertainty weighting), so the
+    /// trainer can move it to the device, add its parameters to the optimizer and checkpoint it;
+    /// null (default) when it has none.
+    /// </summary>
+    nn.Module? AsModule() => null;
+
+    /// <summary>Non-tensor state to checkpoint (e.g. loss history), by name. Default: none.</summary>
+    IReadOnlyDictionary<string, double[]> SaveState() => new Dictionary<string, double[]>();
+
+    /// <summary>Restores state written by <see cref="SaveState"/>. Default: nothing.</summary>
+    void LoadState(IReadOnlyDictionary<string, double[]> state) { }
+}
