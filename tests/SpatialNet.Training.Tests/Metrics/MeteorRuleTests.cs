@@ -162,6 +162,66 @@ public sealed class MeteorRuleTests
     }
 
     [Fact]
+    public void Paraphrase_module_matches_single_and_multi_word_phrases()
+    {
+        var table = MeteorParaphraseTable.FromPairs([("children", "kids"), ("many", "a lot of")]);
+        var scorer = new MeteorScorer(new MeteorOptions
+        {
+            Modules = [MeteorModule.Exact, MeteorModule.Stem, MeteorModule.Paraphrase],
+            Paraphrases = table,
+        });
+
+        // "the kids play" vs "the children play": the, play exact; kids↔children paraphrase (weight 0.6).
+        // Weighted length 0.75·2 + 0.25·1 = 1.75 each side; matches 0.75 + 0.6·0.75 + 0.25 = 1.45.
+        // Everything matched in one chunk: score = fMean = 1.45 / 1.75.
+        scorer.ScorePair("the kids play", "the children play").Score.Should().BeApproximately(1.45 / 1.75, 1e-15);
+
+        // "a lot of trees" vs "many trees": many ↔ "a lot of" (1 reference word, 3 test words), trees exact.
+        // Test: length 4, function words a, of → weighted length 2.0; matches 0.6·0.75 (lot) + 0.75 (trees)
+        // + 2·0.6·0.25 (a, of) = 1.5 → P = 0.75. Reference: weighted length 1.5, matches 0.45 + 0.75 = 1.2 →
+        // R = 0.8. One chunk, all matched: score = 1 / (0.15/0.75 + 0.85/0.8) = 1 / 1.2625.
+        var s = scorer.ScorePair("a lot of trees", "many trees");
+        s.Alignment!.Matches[0].Should().Be(new MeteorMatch(0, 1, 0, 3, 2));
+        s.Score.Should().BeApproximately(1 / 1.2625, 1e-15);
+    }
+
+    [Fact]
+    public void Paraphrase_table_loads_meteors_gzip_layout()
+    {
+        var dir = Directory.CreateTempSubdirectory("spatialnet-para-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "paraphrase-en.gz");
+            using (var gz = new System.IO.Compression.GZipStream(File.Create(path), System.IO.Compression.CompressionLevel.Fastest))
+            using (var w = new StreamWriter(gz))
+            {
+                w.Write("0.5\nchildren\nkids\n0.2\nmany\na lot of\n");
+            }
+
+            MeteorParaphraseTable.Load(path).Count.Should().Be(2);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Coco_wrapper_emulation_strips_separators_from_the_candidate_and_splits_references()
+    {
+        // The candidate "a cat ||| sat" becomes "a cat  sat" → "a cat sat"; the reference "x ||| a cat sat"
+        // becomes two references, the second identical to the candidate → score 1.
+        var segment = new MeteorScorer().ScoreSegment("a cat ||| sat", ["x ||| a cat sat"]);
+        segment.PerReference.Should().HaveCount(2);
+        segment.BestReferenceIndex.Should().Be(1);
+        segment.Score.Should().Be(1.0);
+
+        var plain = new MeteorScorer(new MeteorOptions { EmulateCocoWrapper = false }).ScoreSegment("a cat ||| sat", ["x ||| a cat sat"]);
+        plain.PerReference.Should().HaveCount(1);
+        plain.Best.Alignment!.TestTokens.Should().Equal("a", "cat", "|", "|", "|", "sat");
+    }
+
+    [Fact]
     public void Synonym_module_without_a_source_is_rejected_with_the_option_named()
     {
         var act = () => new MeteorScorer(new MeteorOptions { Modules = [MeteorModule.Exact, MeteorModule.Synonym] });

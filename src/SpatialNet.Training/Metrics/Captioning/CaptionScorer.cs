@@ -156,7 +156,7 @@ public sealed class CaptionScorer
         };
         if (_meteor is not null)
         {
-            settings["meteor"] = $"Meteor 1.5 modules {string.Join('+', _meteor.Options.Modules).ToLowerInvariant()}, normalization {_meteor.Options.Normalization}, no paraphrase table";
+            settings["meteor"] = $"Meteor 1.5 modules {string.Join('+', _meteor.Options.Modules).ToLowerInvariant()}, normalization {_meteor.Options.Normalization}";
             settings["meteor_input"] = _options.MeteorInput.ToString();
         }
 

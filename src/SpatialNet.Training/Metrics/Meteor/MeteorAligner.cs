@@ -18,6 +18,7 @@ internal sealed class MeteorAligner
     private readonly double[] _searchWeights;
     private readonly int _beamSize;
     private readonly IMeteorSynonymSource? _synonyms;
+    private readonly MeteorParaphraseTable? _paraphrases;
     private readonly IReadOnlySet<string> _functionWords;
 
     public MeteorAligner(MeteorOptions options)
@@ -26,6 +27,7 @@ internal sealed class MeteorAligner
         _searchWeights = options.Modules.Select(m => m == MeteorModule.Exact ? 1.0 : 0.5).ToArray();
         _beamSize = options.BeamSize;
         _synonyms = options.Synonyms;
+        _paraphrases = options.Paraphrases;
         _functionWords = options.FunctionWords ?? MeteorFunctionWords.English;
     }
 
@@ -55,11 +57,20 @@ internal sealed class MeteorAligner
         var coverage1 = new int[tLen];
         var coverage2 = new int[rLen];
 
-        void Add(int stage, int j, int i)
+        void Add(int stage, int j, int i) => AddSpan(stage, j, 1, i, 1);
+
+        void AddSpan(int stage, int j, int refLength, int i, int testLength)
         {
-            candidates[j].Add(new MeteorMatch(j, 1, i, 1, stage));
-            coverage1[i]++;
-            coverage2[j]++;
+            candidates[j].Add(new MeteorMatch(j, refLength, i, testLength, stage));
+            for (int k = 0; k < testLength; k++)
+            {
+                coverage1[i + k]++;
+            }
+
+            for (int k = 0; k < refLength; k++)
+            {
+                coverage2[j + k]++;
+            }
         }
 
         // Identical sentences need only exact matches (stock Meteor's guard against beam errors).
@@ -117,6 +128,38 @@ internal sealed class MeteorAligner
                         break;
                     }
 
+                case MeteorModule.Paraphrase:
+                    // Reference phrases whose paraphrase occurs in the test, then test phrases whose
+                    // paraphrase occurs in the reference.
+                    for (int j = 0; j < rLen; j++)
+                    {
+                        foreach (var (length, words) in _paraphrases!.PhrasesAt(reference, j))
+                        {
+                            for (int i = 0; i < tLen; i++)
+                            {
+                                if (Occurs(words, test, i))
+                                {
+                                    AddSpan(stage, j, length, i, words.Length);
+                                }
+                            }
+                        }
+                    }
+
+                    for (int i = 0; i < tLen; i++)
+                    {
+                        foreach (var (length, words) in _paraphrases!.PhrasesAt(test, i))
+                        {
+                            for (int j = 0; j < rLen; j++)
+                            {
+                                if (Occurs(words, reference, j))
+                                {
+                                    AddSpan(stage, j, words.Length, i, length);
+                                }
+                            }
+                        }
+                    }
+
+                    break;
                 default:
                     throw new InvalidOperationException($"Unknown Meteor module {_modules[stage]}.");
             }
@@ -201,6 +244,24 @@ internal sealed class MeteorAligner
             Enumerable.Range(0, tLen).Where(i => isFunction1[i]).ToArray(),
             Enumerable.Range(0, rLen).Where(j => isFunction2[j]).ToArray());
         return new Result(alignment, content1, content2, function1, function2, CountChunks(best.Matches));
+    }
+
+    private static bool Occurs(string[] phrase, IReadOnlyList<string> words, int start)
+    {
+        if (phrase.Length == 0 || start + phrase.Length > words.Count)
+        {
+            return false;
+        }
+
+        for (int k = 0; k < phrase.Length; k++)
+        {
+            if (!string.Equals(words[start + k], phrase[k], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Chunks of the final alignment: maximal runs contiguous in the reference and in order in the test.</summary>

@@ -11,6 +11,12 @@ public enum MeteorModule
 
     /// <summary>Different words sharing a WordNet synset (needs <see cref="MeteorOptions.Synonyms"/>).</summary>
     Synonym = 2,
+
+    /// <summary>
+    /// Phrases listed as paraphrases (needs <see cref="MeteorOptions.Paraphrases"/>). Implemented from the
+    /// structure of Meteor's public paraphrase matcher; not verified against stock Meteor 1.5 output.
+    /// </summary>
+    Paraphrase = 3,
 }
 
 /// <summary>How Meteor prepares text before aligning it.</summary>
@@ -28,7 +34,7 @@ public enum MeteorTextNormalization
 
 /// <summary>
 /// Settings of the Meteor 1.5 scorer. Defaults are stock Meteor 1.5's English "rank" task
-/// (α 0.85, β 0.2, γ 0.6, δ 0.75; module weights exact 1.0, stem 0.6, synonym 0.8), beam 40,
+/// (α 0.85, β 0.2, γ 0.6, δ 0.75; module weights exact 1.0, stem 0.6, synonym 0.8, paraphrase 0.6), beam 40,
 /// <c>-norm</c>, modules exact + stem.
 /// </summary>
 public sealed class MeteorOptions
@@ -38,6 +44,9 @@ public sealed class MeteorOptions
 
     /// <summary>Synonym source for the <see cref="MeteorModule.Synonym"/> module (required when it is listed).</summary>
     public IMeteorSynonymSource? Synonyms { get; init; }
+
+    /// <summary>Paraphrase table for the <see cref="MeteorModule.Paraphrase"/> module (required when it is listed).</summary>
+    public MeteorParaphraseTable? Paraphrases { get; init; }
 
     /// <summary>α: weight of recall against precision in the harmonic mean.</summary>
     public double Alpha { get; init; } = 0.85;
@@ -60,17 +69,27 @@ public sealed class MeteorOptions
     /// <summary>Text preparation (default <see cref="MeteorTextNormalization.Normalize"/>).</summary>
     public MeteorTextNormalization Normalization { get; init; } = MeteorTextNormalization.Normalize;
 
+    /// <summary>
+    /// Apply what COCO's Python wrapper (pycocoevalcap <c>meteor.py</c>) does to text before Meteor sees
+    /// it through its <c>|||</c>-separated protocol (default true, which is how the reference values were
+    /// made): the candidate loses every <c>|||</c> and has double spaces replaced by single ones, and a
+    /// reference containing <c>|||</c> is split there into several references. Only text containing
+    /// <c>|||</c> is affected.
+    /// </summary>
+    public bool EmulateCocoWrapper { get; init; } = true;
+
     /// <summary>Function words; null for Meteor's English list (<see cref="MeteorFunctionWords.English"/>).</summary>
     public IReadOnlySet<string>? FunctionWords { get; init; }
 
     /// <summary>The scoring weight stock Meteor 1.5 gives a module in the English rank task.</summary>
     /// <param name="module">The module.</param>
-    /// <returns>1.0 for exact, 0.6 for stem, 0.8 for synonym.</returns>
+    /// <returns>1.0 for exact, 0.6 for stem, 0.8 for synonym, 0.6 for paraphrase.</returns>
     public static double DefaultWeight(MeteorModule module) => module switch
     {
         MeteorModule.Exact => 1.0,
         MeteorModule.Stem => 0.6,
         MeteorModule.Synonym => 0.8,
+        MeteorModule.Paraphrase => 0.6,
         _ => throw new ArgumentOutOfRangeException(nameof(module), module, "Unknown Meteor module."),
     };
 
@@ -80,7 +99,7 @@ public sealed class MeteorOptions
     {
         if (Modules is null || Modules.Count == 0)
         {
-            throw new ArgumentException("MeteorOptions.Modules must list at least one module (exact, stem, synonym).");
+            throw new ArgumentException("MeteorOptions.Modules must list at least one module (exact, stem, synonym, paraphrase).");
         }
 
         if (Modules.Distinct().Count() != Modules.Count)
@@ -90,12 +109,17 @@ public sealed class MeteorOptions
 
         if (Modules.Any(m => !Enum.IsDefined(m)))
         {
-            throw new ArgumentException("MeteorOptions.Modules contains an unknown module; allowed: Exact, Stem, Synonym.");
+            throw new ArgumentException("MeteorOptions.Modules contains an unknown module; allowed: Exact, Stem, Synonym, Paraphrase.");
         }
 
         if (Modules.Contains(MeteorModule.Synonym) && Synonyms is null)
         {
             throw new ArgumentException("MeteorOptions.Synonyms must be set when the Synonym module is used (see WordNetSynonymDictionary.Load).");
+        }
+
+        if (Modules.Contains(MeteorModule.Paraphrase) && Paraphrases is null)
+        {
+            throw new ArgumentException("MeteorOptions.Paraphrases must be set when the Paraphrase module is used (see MeteorParaphraseTable.Load).");
         }
 
         if (ModuleWeights is not null && ModuleWeights.Count != Modules.Count)

@@ -21,9 +21,10 @@ public sealed record MeteorResult(double Corpus, MeteorStatistics CorpusStatisti
 
 /// <summary>
 /// METEOR 1.5 (Denkowski and Lavie, 2014), reproducing stock Meteor 1.5 (<c>-l en -norm</c>, rank
-/// task) for the exact and stem modules, and for synonyms when WordNet data is supplied. The
-/// paraphrase module is not implemented: COCO's published METEOR figures also use Meteor's English
-/// paraphrase table (and PTB-tokenised input), so they are not reproduced by exact+stem+synonym alone.
+/// task) for the exact and stem modules, and for synonyms when WordNet data is supplied. COCO's
+/// published METEOR figures also use Meteor's English paraphrase table (and PTB-tokenised input): the
+/// paraphrase module is available when the user supplies that table, but its output has not been
+/// verified against stock Meteor.
 /// </summary>
 public sealed class MeteorScorer
 {
@@ -69,7 +70,8 @@ public sealed class MeteorScorer
     /// <summary>Scores a candidate against several references, keeping the best (first on ties).</summary>
     /// <param name="candidate">Candidate text.</param>
     /// <param name="references">Reference texts (at least one).</param>
-    /// <returns>The best reference's statistics and all per-reference statistics.</returns>
+    /// <returns>The best reference's statistics and all per-reference statistics (references as split by
+    /// <see cref="MeteorOptions.EmulateCocoWrapper"/>).</returns>
     public MeteorSegmentResult ScoreSegment(string candidate, IReadOnlyList<string> references)
     {
         ArgumentNullException.ThrowIfNull(candidate);
@@ -77,6 +79,12 @@ public sealed class MeteorScorer
         if (references.Count == 0)
         {
             throw new ArgumentException("At least one reference is required.", nameof(references));
+        }
+
+        if (_options.EmulateCocoWrapper)
+        {
+            candidate = candidate.Replace("|||", string.Empty, StringComparison.Ordinal).Replace("  ", " ", StringComparison.Ordinal);
+            references = references.SelectMany(r => r.Split("|||")).ToArray();
         }
 
         var test = Prepare(candidate);
