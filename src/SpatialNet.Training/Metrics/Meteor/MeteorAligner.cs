@@ -196,8 +196,8 @@ internal sealed class MeteorAligner
 
         var best = Resolve(candidates, start, rLen);
 
-        var isFunction1 = test.Select(w => _functionWords.Contains(w.ToLowerInvariant())).ToArray();
-        var isFunction2 = reference.Select(w => _functionWords.Contains(w.ToLowerInvariant())).ToArray();
+        var isFunction1 = test.Select(w => _functionWords.Contains(MeteorNormalizer.JavaLowerCase(w))).ToArray();
+        var isFunction2 = reference.Select(w => _functionWords.Contains(MeteorNormalizer.JavaLowerCase(w))).ToArray();
         int modules = _modules.Count;
         var content1 = new int[modules];
         var content2 = new int[modules];

@@ -163,8 +163,73 @@ public static class MeteorNormalizer
 
         // 9. Collapse whitespace, trim, lowercase.
         s = JavaTrim(Whitespace.Replace(s, " "));
-        return s.ToLowerInvariant();
+        return JavaLowerCase(s);
     }
+
+    /// <summary>
+    /// Lowercases as Java's <c>String.toLowerCase()</c> does for the characters where it differs from
+    /// .NET's invariant lowercasing: U+0130 (İ) becomes "i" + U+0307 (combining dot above), and a capital
+    /// sigma at the end of a word becomes final sigma (ς).
+    /// </summary>
+    /// <param name="s">The text.</param>
+    /// <returns>The lowercased text.</returns>
+    public static string JavaLowerCase(string s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        if (s.IndexOf('\u0130', StringComparison.Ordinal) < 0 && s.IndexOf('\u03A3', StringComparison.Ordinal) < 0)
+        {
+            return s.ToLowerInvariant();
+        }
+
+        var sb = new StringBuilder(s.Length + 4);
+        for (int i = 0; i < s.Length; i++)
+        {
+            char c = s[i];
+            if (c == '\u0130')
+            {
+                sb.Append("i\u0307");
+            }
+            else if (c == '\u03A3')
+            {
+                sb.Append(IsFinalSigma(s, i) ? '\u03C2' : '\u03C3');
+            }
+            else
+            {
+                sb.Append(char.ToLowerInvariant(c));
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    // Unicode's Final_Sigma condition: a cased letter before (skipping case-ignorable characters) and none after.
+    private static bool IsFinalSigma(string s, int at)
+    {
+        int i = at - 1;
+        while (i >= 0 && IsCaseIgnorable(s[i]))
+        {
+            i--;
+        }
+
+        if (i < 0 || !IsCased(s[i]))
+        {
+            return false;
+        }
+
+        int j = at + 1;
+        while (j < s.Length && IsCaseIgnorable(s[j]))
+        {
+            j++;
+        }
+
+        return j >= s.Length || !IsCased(s[j]);
+    }
+
+    private static bool IsCased(char c) => char.IsUpper(c) || char.IsLower(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.TitlecaseLetter;
+
+    private static bool IsCaseIgnorable(char c) => c is '\'' or '.' or ':' or '\u00B7' or '\u2019'
+        || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.EnclosingMark
+            or System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.ModifierLetter or System.Globalization.UnicodeCategory.ModifierSymbol;
 
     /// <summary>Splits a normalised (or pre-tokenised) line into tokens as Meteor does (Java's StringTokenizer).</summary>
     /// <param name="line">The line.</param>

@@ -55,7 +55,7 @@ public sealed class MeteorScorer
         string text = _options.Normalization switch
         {
             MeteorTextNormalization.Normalize => MeteorNormalizer.Normalize(MeteorNormalizer.JavaTrim(line)),
-            MeteorTextNormalization.LowercaseOnly => line.ToLowerInvariant(),
+            MeteorTextNormalization.LowercaseOnly => MeteorNormalizer.JavaLowerCase(line),
             _ => line,
         };
         return MeteorNormalizer.Tokenize(text);
