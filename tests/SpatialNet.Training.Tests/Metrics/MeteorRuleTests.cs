@@ -34,6 +34,21 @@ public sealed class MeteorRuleTests
         MeteorNormalizer.Normalize(raw).Should().Be(expected);
     }
 
+    [Fact]
+    public void Lowercasing_follows_java_special_casing()
+    {
+        // Java's toLowerCase (Unicode SpecialCasing): İ → i + U+0307; capital sigma at a word end → ς.
+        MeteorNormalizer.JavaLowerCase("\u0130STANBUL").Should().Be("i\u0307stanbul");
+        MeteorNormalizer.JavaLowerCase("\u039F\u0394\u039F\u03A3 \u03A3").Should().Be("\u03BF\u03B4\u03BF\u03C2 \u03C3");
+    }
+
+    [Fact]
+    public void Options_with_mismatched_weights_are_rejected_with_the_option_named()
+    {
+        var act = () => new MeteorScorer(new MeteorOptions { Modules = [MeteorModule.Exact, MeteorModule.Stem], ModuleWeights = [1.0] });
+        act.Should().Throw<ArgumentException>().WithMessage("*MeteorOptions.ModuleWeights*");
+    }
+
     [Theory]
     // Snowball's published English sample vocabulary.
     [InlineData("consign", "consign")]
