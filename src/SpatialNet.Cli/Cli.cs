@@ -9,6 +9,7 @@ public static class Cli
 
         usage: spatialnet <command> [arguments] [--options]
 
+        {MetricsCommands.Help}
         {WeightsCommands.Help}
         Exit codes: 0 success, 1 error in the input or the run, 2 bad command line.
         """;
@@ -19,7 +20,7 @@ public static class Cli
         ArgumentNullException.ThrowIfNull(args);
         try
         {
-            var cl = new CommandLine(args, switches: ["help", "quiet", "no-progress"]);
+            var cl = new CommandLine(args, switches: ["help", "quiet", "no-progress", "no-meteor", "no-count-bins"]);
             if (cl.Words.Count == 0 || cl.Has("help") || cl.Words[0] == "help")
             {
                 output.WriteLine(Help);
@@ -28,6 +29,7 @@ public static class Cli
             return cl.Words[0] switch
             {
                 "weights" => WeightsCommands.Run(cl, output),
+                "metrics" => MetricsCommands.Run(cl, output),
                 _ => throw new UsageException($"unknown command '{cl.Words[0]}'; run 'spatialnet --help'"),
             };
         }

@@ -1,0 +1,137 @@
+using System.Text.Json;
+using FluentAssertions;
+using Xunit;
+
+namespace SpatialNet.Training.Tests.Cli;
+
+public class CliTests
+{
+    private static readonly string MetricsDir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "metrics");
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        int code = SpatialNet.Cli.Cli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static void AssertClose(double actual, double expected, string what)
+    {
+        Math.Abs(actual - expected).Should().BeLessThanOrEqualTo(1e-12 * Math.Max(1, Math.Abs(expected)), what);
+        if (expected != 0) (Math.Abs(actual - expected) / Math.Abs(expected)).Should().BeLessThanOrEqualTo(1e-9, what);
+    }
+
+    [Theory]
+    [InlineData("simple", "refs", "cands", "simple")]
+    [InlineData("ptb", "refs_ptb", "cands_ptb", "pretokenized")]
+    public void MetricsCaptionsReproducesThePublicCocoValues(string set, string refKey, string candKey, string tokenization)
+    {
+        var captions = Path.Combine(MetricsDir, "public_captions.json");
+        var (code, stdout, stderr) = Run("metrics", "captions", "--references", captions, "--candidates", captions,
+            "--references-key", refKey, "--candidates-key", candKey, "--tokenization", tokenization);
+        code.Should().Be(0, stderr);
+
+        using var got = JsonDocument.Parse(stdout);
+        using var expected = JsonDocument.Parse(File.ReadAllText(Path.Combine(MetricsDir, "public_expected.json")));
+        var exp = expected.RootElement.GetProperty(set);
+        foreach (var metric in exp.GetProperty("corpus").EnumerateObject())
+            AssertClose(got.RootElement.GetProperty("corpus").GetProperty(metric.Name).GetDouble(), metric.Value.GetDouble(), $"corpus {metric.Name}");
+        foreach (var image in exp.GetProperty("per_image").EnumerateObject())
+        {
+            foreach (var metric in image.Value.EnumerateObject().Where(m => m.Value.ValueKind == JsonValueKind.Number))
+            {
+                var actual = got.RootElement.GetProperty("per_image").GetProperty(image.Name).GetProperty(metric.Name).GetDouble();
+                AssertClose(actual, metric.Value.GetDouble(), $"{image.Name} {metric.Name}");
+            }
+        }
+    }
+
+    [Fact]
+    public void MetricsCaptionsReproducesStockMeteorExactStem()
+    {
+        var captions = Path.Combine(MetricsDir, "public_captions.json");
+        var (code, stdout, stderr) = Run("metrics", "captions", "--references", captions, "--candidates", captions);
+        code.Should().Be(0, stderr);
+        using var got = JsonDocument.Parse(stdout);
+        using var meteor = JsonDocument.Parse(File.ReadAllText(Path.Combine(MetricsDir, "public_meteor.json")));
+        var expected = meteor.RootElement.GetProperty("module_sets").GetProperty("exact_stem").GetProperty("corpus").GetDouble();
+        AssertClose(got.RootElement.GetProperty("corpus").GetProperty("METEOR").GetDouble(), expected, "METEOR corpus");
+    }
+
+    [Fact]
+    public void MetricsVqaScoresPerTypeAndAverages()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            // count: "5" vs "7" fall in the same bin (1-10) -> right; "0" vs "3" -> wrong. presence: 2 of 3 right.
+            File.WriteAllText(file, """
+                [{"type":"count","expected":"5","predicted":"7"},
+                 {"type":"count","expected":"0","predicted":"3"},
+                 {"type":"presence","expected":"yes","predicted":"yes"},
+                 {"type":"presence","expected":"no","predicted":"no"},
+                 {"type":"presence","expected":"no","predicted":"yes"}]
+                """);
+            var (code, stdout, stderr) = Run("metrics", "vqa", "--answers", file);
+            code.Should().Be(0, stderr);
+            using var doc = JsonDocument.Parse(stdout);
+            doc.RootElement.GetProperty("per_type").GetProperty("count").GetProperty("accuracy").GetDouble().Should().Be(0.5);
+            doc.RootElement.GetProperty("per_type").GetProperty("presence").GetProperty("accuracy").GetDouble().Should().BeApproximately(2.0 / 3, 1e-15);
+            doc.RootElement.GetProperty("AA").GetDouble().Should().BeApproximately((0.5 + 2.0 / 3) / 2, 1e-15);
+            doc.RootElement.GetProperty("OA").GetDouble().Should().BeApproximately(3.0 / 5, 1e-15);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void MetricsVqaRejectsAnUnknownQuestionTypeNamingTheField()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, """[{"type":"area","expected":"1","predicted":"1"}]""");
+            var (code, _, stderr) = Run("metrics", "vqa", "--answers", file);
+            code.Should().Be(1);
+            stderr.Should().Contain(file).And.Contain("answers[0].type").And.Contain("area");
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Theory]
+    [InlineData("bogus")]
+    [InlineData("metrics", "captions", "--references")]
+    [InlineData("metrics", "captions", "--candidates", "x.json")]
+    [InlineData("weights", "inspect", "a", "--frobnicate", "1")]
+    public void BadCommandLinesExitWithTwoAndSayWhy(params string[] args)
+    {
+        var (code, _, stderr) = Run(args);
+        code.Should().Be(2);
+        stderr.Should().StartWith("spatialnet: ");
+    }
+
+    [Fact]
+    public void WeightsInspectListsTensorsAndConvertRoundTrips()
+    {
+        var dir = Directory.CreateTempSubdirectory("spatialnet-cli-");
+        try
+        {
+            var src = Path.Combine(dir.FullName, "a.safetensors");
+            var tensors = new Dictionary<string, TorchSharp.torch.Tensor>
+            {
+                ["head.weight"] = TorchSharp.torch.arange(6, dtype: TorchSharp.torch.float32).reshape(2, 3),
+                ["head.bias"] = TorchSharp.torch.zeros(2),
+            };
+            SpatialNet.Weights.StateDictFile.Write(src, tensors);
+            var (code, stdout, stderr) = Run("weights", "inspect", src);
+            code.Should().Be(0, stderr);
+            stdout.Should().Contain("head.weight").And.Contain("[2, 3]").And.Contain("parameters: 8");
+
+            var dst = Path.Combine(dir.FullName, "b.pth");
+            Run("weights", "convert", src, dst).Code.Should().Be(0);
+            using var back = SpatialNet.Weights.StateDictFile.Read(dst);
+            back["head.weight"].allclose(tensors["head.weight"], rtol: 0, atol: 0).Should().BeTrue();
+        }
+        finally { dir.Delete(true); }
+    }
+}
