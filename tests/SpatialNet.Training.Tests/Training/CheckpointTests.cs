@@ -10,6 +10,7 @@ using Xunit;
 
 namespace SpatialNet.Training.Tests.Training;
 
+[Collection(TorchGlobalRngCollection.Name)]
 public sealed class CheckpointTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "spatialnet-ckpt-" + Guid.NewGuid().ToString("N"));

@@ -40,7 +40,7 @@ internal sealed class TinyMlp : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>A learnable regression task: y = x·W + b + small noise, from a seeded generator.</summary>
+/// <summary>A learnable regression task: y = x·W + b + small noise, from a seeded generator (independent of torch's global generator).</summary>
 internal static class SyntheticRegression
 {
     public static (Tensor X, Tensor Y) Make(int samples, int inputs, int outputs, long seed)
