@@ -25,8 +25,11 @@ public static class TrainingCharts
         var panels = new List<ChartPanel>();
         foreach (var name in names)
         {
-            var steps = history.Steps.Where(s => s.Losses.ContainsKey(name)).ToList();
-            var (x, y) = Downsample(steps.Select(s => (double)s.Step).ToList(), steps.Select(s => s.Losses[name]).ToList(), MaxStepPoints);
+            // Gradient norms live beside the losses of a step; their epoch means sit with the losses.
+            var steps = history.Steps
+                .Select(s => (s.Step, Value: s.Losses.TryGetValue(name, out var v) ? v : name == Trainer.GradientNormName ? s.GradientNorm : null))
+                .Where(s => s.Value is not null).ToList();
+            var (x, y) = Downsample(steps.Select(s => (double)s.Step).ToList(), steps.Select(s => s.Value!.Value).ToList(), MaxStepPoints);
             var epochs = history.Epochs.Where(e => e.Train.ContainsKey(name)).ToList();
             var series = new List<ChartSeries> { new("per step", x, y) };
             if (epochs.Count > 0)
