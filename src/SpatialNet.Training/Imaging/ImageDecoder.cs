@@ -18,7 +18,7 @@ public enum ImageFileFormat
 
 /// <summary>
 /// Decodes an image file by its content (magic bytes), not its extension: TIFF through
-/// <see cref="TiffCodec"/>, PNG and JPEG through <see cref="SkiaCodec"/>.
+/// <see cref="TiffImageCodec"/>, PNG and JPEG through <see cref="SkiaImageCodec"/>.
 /// </summary>
 public static class ImageDecoder
 {
@@ -43,8 +43,8 @@ public static class ImageDecoder
         ArgumentNullException.ThrowIfNull(data);
         return DetectFormat(data) switch
         {
-            ImageFileFormat.Tiff => TiffCodec.Read(data, name),
-            ImageFileFormat.Png or ImageFileFormat.Jpeg => SkiaCodec.Read(data, name),
+            ImageFileFormat.Tiff => TiffImageCodec.Read(data, name),
+            ImageFileFormat.Png or ImageFileFormat.Jpeg => SkiaImageCodec.Read(data, name),
             _ => throw new ImageDecodeException(name, "header",
                 data.Length == 0 ? "the file is empty." : "unknown image format; supported: TIFF, PNG, JPEG (recognised by their leading bytes)."),
         };

@@ -63,11 +63,12 @@ public sealed record SixteenBitScaling(SixteenBitScalingMode Mode, double Low, d
             var (lo, hi) = Mode == SixteenBitScalingMode.FixedRange ? (Low, High) : Percentiles(band, Low, High);
             var output = new Span<byte>(result, c * plane, plane);
             if (hi <= lo) { output.Clear(); continue; }
-            var scale = 255.0 / (hi - lo);
+            var range = hi - lo;
             for (var i = 0; i < plane; i++)
             {
                 var v = Math.Clamp(band[i], lo, hi);
-                output[i] = (byte)Math.Round((v - lo) * scale, MidpointRounding.AwayFromZero);
+                // (v − lo)·255 / range, multiplied before dividing so exact halves stay exact.
+                output[i] = (byte)Math.Round((v - lo) * 255.0 / range, MidpointRounding.AwayFromZero);
             }
         }
         return result;
