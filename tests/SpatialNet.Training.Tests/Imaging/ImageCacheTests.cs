@@ -56,12 +56,13 @@ public sealed class ImageCacheTests : IDisposable
         image.Channels.Should().Be(2);
         (image.Height, image.Width).Should().Be((4, 4));
         // Band 4 is the ramp 148 + 11y + 3x. PyTorch's antialiased bilinear halving uses a triangle of
-        // radius 2 input pixels centred at input coordinate 1.0 for output 0: inputs 0, 1, 2 weigh
-        // 0.75, 0.75, 0.25 (input −1 is outside, so the weights are renormalised by 1.75). Mean
-        // coordinate = (0·0.75 + 1·0.75 + 2·0.25)/1.75 = 5/7 in each axis: 148 + 14·5/7 = 158.
+        // radius 2 (input pixels) around continuous coordinate 2·(i + 0.5); input pixel j sits at j + 0.5.
+        // Output 0 (centre 1.0): inputs 0, 1, 2 weigh 0.75, 0.75, 0.25 (input −1 is outside, so the
+        // weights are renormalised by 1.75); mean index (0·0.75 + 1·0.75 + 2·0.25)/1.75 = 5/7 per axis:
+        // 148 + 14·5/7 = 158.
         image[0, 0, 0].Should().Be(158);
-        // Output (1,1) is centred at input 3.0 with inputs 1..4 all inside: mean coordinate 3 → 148 + 14·3 = 190.
-        image[0, 1, 1].Should().Be(190);
+        // Output 1 (centre 3.0): inputs 1..4 weigh 0.25, 0.75, 0.75, 0.25; mean index 2.5: 148 + 14·2.5 = 183.
+        image[0, 1, 1].Should().Be(183);
     }
 
     [Fact]
