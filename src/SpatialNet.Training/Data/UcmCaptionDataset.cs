@@ -120,6 +120,9 @@ public sealed class UcmCaptionDataset : IDataset
         var annotations = ReadAnnotations(root, Options);
         ImagesFolder = annotations.ImagesFolder;
         ClassNames = annotations.ClassNames;
+        if (Options.VerifyImages && !Directory.Exists(ImagesFolder))
+            throw new DatasetFileNotFoundException(ImagesFolder, null,
+                $"image folder not found{(Options.ImagesFolder is null ? " (looked for imgs/ and images/)" : string.Empty)}; set UcmCaptionOptions.ImagesFolder. The UC Merced images come from the UC Merced Land Use dataset (Yang and Newsam 2010).");
         _images = annotations.Images.Where(i => i.Split == split).ToArray();
         if (_images.Length == 0)
         {
@@ -221,8 +224,8 @@ public sealed class UcmCaptionDataset : IDataset
     public sealed record Annotations(string FilePath, string ImagesFolder, IReadOnlyList<string> ClassNames, int ImagesPerClass,
         IReadOnlyList<UcmCaptionImage> Images);
 
-    /// <summary>Reads and checks dataset.json (all splits).</summary>
-    /// <exception cref="DatasetFileNotFoundException">dataset.json or the image folder is missing.</exception>
+    /// <summary>Reads and checks dataset.json (all splits). Needs no image files (image paths are computed, not checked).</summary>
+    /// <exception cref="DatasetFileNotFoundException">dataset.json is missing.</exception>
     /// <exception cref="DatasetFormatException">A field is missing or invalid.</exception>
     public static Annotations ReadAnnotations(string root, UcmCaptionOptions? options = null)
     {
@@ -267,13 +270,10 @@ public sealed class UcmCaptionDataset : IDataset
     private static string FindImagesFolder(string root, string? configured)
     {
         string[] candidates = configured is not null ? [configured] : ["imgs", "images"];
-        foreach (var candidate in candidates)
-        {
-            var path = Path.Combine(root, candidate);
-            if (Directory.Exists(path)) return path;
-        }
-        throw new DatasetFileNotFoundException(Path.Combine(root, candidates[0]), null,
-            $"image folder not found (looked for {string.Join(", ", candidates.Select(c => Path.Combine(root, c)))}); set UcmCaptionOptions.ImagesFolder.");
+        var paths = candidates.Select(c => Path.Combine(root, c)).ToArray();
+        // Annotations alone (e.g. for caption metrics) need no images: return the first candidate even
+        // when absent, and let the dataset constructor report a missing folder.
+        return paths.FirstOrDefault(Directory.Exists) ?? paths[0];
     }
 
     private static (IReadOnlyList<string> Names, int PerClass) ClassRule(JsonObject json, string file, UcmCaptionOptions options)
