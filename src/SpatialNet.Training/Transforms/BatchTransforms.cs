@@ -1,0 +1,149 @@
+using SpatialNet.Training.Data;
+using SpatialNet.Training.Imaging;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Training.Transforms;
+
+/// <summary>
+/// A transform of a whole <see cref="Batch"/> on the device its tensors live on (after
+/// <see cref="Batch.MoveTo"/>), so augmentation costs no host round trip. It replaces tensors in place.
+/// </summary>
+public interface IBatchTransform
+{
+    /// <summary>Transforms the batch in place.</summary>
+    void Apply(Batch batch);
+}
+
+/// <summary>Runs transforms in order.</summary>
+public sealed class BatchTransformPipeline : IBatchTransform
+{
+    /// <summary>Creates the pipeline.</summary>
+    public BatchTransformPipeline(params IBatchTransform[] transforms)
+    {
+        ArgumentNullException.ThrowIfNull(transforms);
+        Transforms = transforms.ToArray();
+    }
+
+    /// <summary>The transforms, in order.</summary>
+    public IReadOnlyList<IBatchTransform> Transforms { get; }
+
+    /// <inheritdoc/>
+    public void Apply(Batch batch)
+    {
+        foreach (var t in Transforms) t.Apply(batch);
+    }
+}
+
+/// <summary>uint8 images → float32 in [0, 1] (value / 255). Floating-point images are left as they are.</summary>
+public sealed class ToFloat : IBatchTransform
+{
+    /// <summary>Creates the transform for the tensor called <paramref name="key"/>.</summary>
+    public ToFloat(string key = SampleKeys.Image) => Key = key;
+
+    /// <summary>The tensor transformed.</summary>
+    public string Key { get; }
+
+    /// <inheritdoc/>
+    public void Apply(Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var x = batch[Key];
+        if (x.is_floating_point()) return;
+        batch.Set(Key, ToUnitFloat(x));
+    }
+
+    internal static Tensor ToUnitFloat(Tensor x)
+    {
+        using var f = x.to(ScalarType.Float32);
+        return f.div_(255.0f).alias();
+    }
+}
+
+/// <summary>
+/// Per-band normalisation <c>(x − mean) / std</c> of images in [0, 1] (uint8 input is first divided by
+/// 255), with the dataset's <see cref="NormalizationStatistics"/>.
+/// </summary>
+public sealed class Normalize : IBatchTransform
+{
+    private readonly float[] _mean;
+    private readonly float[] _std;
+
+    /// <summary>Creates the transform from per-band mean and std in [0, 1] units.</summary>
+    /// <exception cref="ArgumentException">Lengths differ or a std is not positive.</exception>
+    public Normalize(IReadOnlyList<double> mean, IReadOnlyList<double> std, string key = SampleKeys.Image)
+    {
+        ArgumentNullException.ThrowIfNull(mean);
+        ArgumentNullException.ThrowIfNull(std);
+        if (mean.Count == 0 || mean.Count != std.Count || std.Any(s => !(s > 0)))
+            throw new ArgumentException($"Normalize needs equal-length mean and std with positive std; got [{string.Join(", ", mean)}] and [{string.Join(", ", std)}].");
+        _mean = mean.Select(m => (float)m).ToArray();
+        _std = std.Select(s => (float)s).ToArray();
+        Key = key;
+    }
+
+    /// <summary>Creates the transform from computed statistics.</summary>
+    public Normalize(NormalizationStatistics statistics, string key = SampleKeys.Image)
+        : this((statistics ?? throw new ArgumentNullException(nameof(statistics))).Mean, statistics.Std, key) { }
+
+    /// <summary>The tensor transformed.</summary>
+    public string Key { get; }
+
+    /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">The image's band count differs from the statistics'.</exception>
+    public void Apply(Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var x = batch[Key];
+        var channels = x.shape[^3];
+        if (channels != _mean.Length)
+            throw new InvalidOperationException($"Normalize: '{Key}' has {channels} bands [{string.Join(", ", x.shape)}] but the statistics have {_mean.Length}.");
+        using var scope = NewDisposeScope();
+        var input = x.is_floating_point() ? x : ToFloat.ToUnitFloat(x);
+        var mean = tensor(_mean, dtype: input.dtype, device: input.device).view(-1, 1, 1);
+        var std = tensor(_std, dtype: input.dtype, device: input.device).view(-1, 1, 1);
+        var result = input.sub(mean).div_(std).MoveToOuterDisposeScope();
+        batch.Set(Key, result);
+    }
+}
+
+/// <summary>
+/// Resizes images (bilinear, antialiased when shrinking; see <see cref="ImageResampler"/>) to a fixed
+/// size on their device. uint8 images stay uint8 (rounded).
+/// </summary>
+public sealed class Resize : IBatchTransform
+{
+    /// <summary>Creates the transform.</summary>
+    public Resize(int height, int width, bool antialias = true, string key = SampleKeys.Image)
+    {
+        if (height <= 0 || width <= 0) throw new ArgumentOutOfRangeException(nameof(height), $"Resize needs a positive size; got {height}×{width}.");
+        Height = height;
+        Width = width;
+        Antialias = antialias;
+        Key = key;
+    }
+
+    /// <summary>Target height.</summary>
+    public int Height { get; }
+
+    /// <summary>Target width.</summary>
+    public int Width { get; }
+
+    /// <summary>Whether shrinking is antialiased.</summary>
+    public bool Antialias { get; }
+
+    /// <summary>The tensor transformed.</summary>
+    public string Key { get; }
+
+    /// <inheritdoc/>
+    public void Apply(Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var x = batch[Key];
+        if (x.shape[^2] == Height && x.shape[^1] == Width) return;
+        using var scope = NewDisposeScope();
+        var input = x.is_floating_point() ? x : x.to(ScalarType.Float32);
+        var resized = ImageResampler.Resize(input, Height, Width, Antialias);
+        if (!x.is_floating_point()) resized = resized.round().clamp(0, 255).to(x.dtype);
+        batch.Set(Key, resized.MoveToOuterDisposeScope());
+    }
+}

@@ -1,0 +1,160 @@
+using SpatialNet.Training.Data;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Training.Transforms;
+
+/// <summary>
+/// Random horizontal and vertical flips and 90° rotations (the dihedral group of the square: aerial
+/// and satellite images have no canonical "up"), drawn per sample from a seeded
+/// <see cref="Generator"/> on the batch's device and applied there. Samples whose
+/// <see cref="SampleKeys.AllowGeometric"/> flag is false (the RSVQA rule, <see cref="VqaAugmentationRule"/>)
+/// are left untouched. All listed tensors of a sample get the same transform. The generator state can
+/// be saved and restored (<see cref="GetState"/>, <see cref="SetState"/>) so a resumed run draws the
+/// same transforms.
+/// </summary>
+public sealed class RandomFlipRotate : IBatchTransform, IDisposable
+{
+    private readonly Dictionary<string, Generator> _generators = new(StringComparer.Ordinal);
+    private readonly string[] _keys;
+
+    /// <summary>Creates the transform.</summary>
+    /// <param name="seed">Seed of the generator (one per device, each started from this seed).</param>
+    /// <param name="horizontalFlip">Probability of a left–right flip.</param>
+    /// <param name="verticalFlip">Probability of a top–bottom flip.</param>
+    /// <param name="rotate90">Rotate by k·90°, k uniform in {0, 1, 2, 3} (square images only).</param>
+    /// <param name="keys">Tensors to transform (default "image"); each [B, …, H, W].</param>
+    /// <param name="allowKey">Name of the per-sample bool flag that can forbid the transform; null ignores flags.</param>
+    public RandomFlipRotate(ulong seed, double horizontalFlip = 0.5, double verticalFlip = 0.5, bool rotate90 = true,
+        IReadOnlyList<string>? keys = null, string? allowKey = SampleKeys.AllowGeometric)
+    {
+        if (horizontalFlip is < 0 or > 1 || verticalFlip is < 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(horizontalFlip), $"Flip probabilities must be in [0, 1]; got {horizontalFlip} and {verticalFlip}.");
+        Seed = seed;
+        HorizontalFlip = horizontalFlip;
+        VerticalFlip = verticalFlip;
+        Rotate90 = rotate90;
+        _keys = (keys ?? [SampleKeys.Image]).ToArray();
+        if (_keys.Length == 0) throw new ArgumentException("At least one tensor name is needed.", nameof(keys));
+        AllowKey = allowKey;
+    }
+
+    /// <summary>The seed.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>Probability of a horizontal flip.</summary>
+    public double HorizontalFlip { get; }
+
+    /// <summary>Probability of a vertical flip.</summary>
+    public double VerticalFlip { get; }
+
+    /// <summary>Whether 90° rotations are drawn.</summary>
+    public bool Rotate90 { get; }
+
+    /// <summary>The tensors transformed.</summary>
+    public IReadOnlyList<string> Keys => _keys;
+
+    /// <summary>The per-sample permission flag, or null.</summary>
+    public string? AllowKey { get; }
+
+    /// <inheritdoc/>
+    public void Apply(Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var first = batch[_keys[0]];
+        var n = first.shape[0];
+        using var scope = NewDisposeScope();
+        var draws = rand([n, 3], dtype: ScalarType.Float32, device: first.device, generator: GeneratorFor(first.device));
+        var h = draws[.., 0].lt(HorizontalFlip);
+        var v = draws[.., 1].lt(VerticalFlip);
+        var k = Rotate90 ? draws[.., 2].mul(4).floor().clamp(0, 3).to(ScalarType.Int64) : zeros(n, ScalarType.Int64, first.device);
+        if (AllowKey is not null && batch.TryGetValue(AllowKey, out var allow))
+        {
+            var ok = allow.to(ScalarType.Bool).to(first.device).reshape(n);
+            h = h.logical_and(ok);
+            v = v.logical_and(ok);
+            k = where(ok, k, zeros_like(k));
+        }
+        foreach (var key in _keys)
+        {
+            var result = GeometricOps.Apply(batch[key], h, v, k).MoveToOuterDisposeScope();
+            batch.Set(key, result);
+        }
+    }
+
+    /// <summary>The generator state for <paramref name="device"/> (CPU bytes), to store in a checkpoint.</summary>
+    public byte[] GetState(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        using var state = GeneratorFor(device).get_state();
+        return state.cpu().data<byte>().ToArray();
+    }
+
+    /// <summary>Restores a state returned by <see cref="GetState"/>.</summary>
+    public void SetState(Device device, byte[] state)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(state);
+        using var t = tensor(state, ScalarType.Byte);
+        GeneratorFor(device).set_state(t);
+    }
+
+    /// <summary>Disposes the generators.</summary>
+    public void Dispose()
+    {
+        foreach (var g in _generators.Values) g.Dispose();
+        _generators.Clear();
+    }
+
+    private Generator GeneratorFor(Device device)
+    {
+        var name = device.ToString();
+        if (!_generators.TryGetValue(name, out var g))
+        {
+            g = new Generator(Seed, device);
+            _generators[name] = g;
+        }
+        return g;
+    }
+}
+
+/// <summary>The geometric operations behind <see cref="RandomFlipRotate"/>, with explicit per-sample choices.</summary>
+public static class GeometricOps
+{
+    /// <summary>
+    /// Applies to each sample b of <paramref name="x"/> ([B, …, H, W]): a horizontal flip (reversing W) if
+    /// <paramref name="horizontal"/>[b], then a vertical flip (reversing H) if <paramref name="vertical"/>[b],
+    /// then a rotation by <paramref name="quarterTurns"/>[b]·90° counter-clockwise (as <c>torch.rot90</c>
+    /// over the last two dimensions). Returns a new tensor.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A rotation is requested on non-square images.</exception>
+    public static Tensor Apply(Tensor x, Tensor horizontal, Tensor vertical, Tensor quarterTurns)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(horizontal);
+        ArgumentNullException.ThrowIfNull(vertical);
+        ArgumentNullException.ThrowIfNull(quarterTurns);
+        if (x.dim() < 3) throw new ArgumentException($"Expected [B, …, H, W]; got [{string.Join(", ", x.shape)}].", nameof(x));
+        using var scope = NewDisposeScope();
+        var n = x.shape[0];
+        var view = new long[x.dim()];
+        Array.Fill(view, 1L);
+        view[0] = n;
+        var dev = x.device;
+        var h = horizontal.to(ScalarType.Bool).to(dev).reshape(view);
+        var v = vertical.to(ScalarType.Bool).to(dev).reshape(view);
+        var k = quarterTurns.to(ScalarType.Int64).to(dev).reshape(view);
+        var d = x.dim();
+        var result = where(h, x.flip(d - 1), x);
+        result = where(v, result.flip(d - 2), result);
+        if (k.ne(0).any().item<bool>())
+        {
+            if (x.shape[d - 1] != x.shape[d - 2])
+                throw new InvalidOperationException($"90° rotations need square images; got [{string.Join(", ", x.shape)}]. Resize first or turn rotations off.");
+            var rotated = result;
+            for (var turns = 1; turns <= 3; turns++)
+                rotated = where(k.eq(turns), result.rot90(turns, (d - 2, d - 1)), rotated);
+            result = rotated;
+        }
+        return result.MoveToOuterDisposeScope();
+    }
+}
