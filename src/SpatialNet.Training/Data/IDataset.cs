@@ -1,3 +1,5 @@
+using SpatialNet.Training.Randomness;
+
 namespace SpatialNet.Training.Data;
 
 /// <summary>

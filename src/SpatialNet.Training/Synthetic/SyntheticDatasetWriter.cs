@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Imaging;
+using SpatialNet.Training.Randomness;
 
 namespace SpatialNet.Training.Synthetic;
 

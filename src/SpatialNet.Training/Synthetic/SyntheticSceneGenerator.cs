@@ -1,6 +1,7 @@
 using System.Globalization;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Imaging;
+using SpatialNet.Training.Randomness;
 
 namespace SpatialNet.Training.Synthetic;
 
@@ -98,7 +99,7 @@ public sealed class SyntheticSceneGenerator
         var canvas = new Canvas(Options.ImageSize);
         PaintBackground(canvas, spec, random);
 
-        var wanted = spec.Counts.Select(r => random.NextInt(r.Min, r.Max)).ToArray();
+        var wanted = spec.Counts.Select(r => random.NextIntInclusive(r.Min, r.Max)).ToArray();
         var objects = new List<SceneObject>();
         PlaceRoads(canvas, wanted[(int)SceneObjectKind.Road], random, objects);
         PlaceWater(canvas, wanted[(int)SceneObjectKind.WaterArea], random, objects);
@@ -140,7 +141,7 @@ public sealed class SyntheticSceneGenerator
         {
             // A second road crosses the first, so two roads never merge into one band.
             var vertical = r == 0 ? firstVertical : !firstVertical;
-            var at = random.NextInt(margin, canvas.Size - margin - width);
+            var at = random.NextIntInclusive(margin, canvas.Size - margin - width);
             var (x, y, w, h) = vertical ? (at, 0, width, canvas.Size) : (0, at, canvas.Size, width);
             for (var yy = y; yy < y + h; yy++)
                 for (var xx = x; xx < x + w; xx++)
@@ -155,10 +156,10 @@ public sealed class SyntheticSceneGenerator
         {
             for (var attempt = 0; attempt < 60; attempt++)
             {
-                var rx = random.NextInt(Px(5), Px(9));
-                var ry = random.NextInt(Px(5), Px(9));
-                var cx = random.NextInt(rx + 1, canvas.Size - rx - 2);
-                var cy = random.NextInt(ry + 1, canvas.Size - ry - 2);
+                var rx = random.NextIntInclusive(Px(5), Px(9));
+                var ry = random.NextIntInclusive(Px(5), Px(9));
+                var cx = random.NextIntInclusive(rx + 1, canvas.Size - rx - 2);
+                var cy = random.NextIntInclusive(ry + 1, canvas.Size - ry - 2);
                 bool Inside(int x, int y, double grow) => Sq((x + 0.5 - cx) / (rx + grow)) + Sq((y + 0.5 - cy) / (ry + grow)) <= 1;
                 if (!canvas.IsFree(cx - rx - 2, cy - ry - 2, 2 * rx + 4, 2 * ry + 4, (x, y) => Inside(x, y, 1.5))) continue;
                 for (var y = cy - ry; y < cy + ry; y++)
@@ -176,9 +177,9 @@ public sealed class SyntheticSceneGenerator
         {
             for (var attempt = 0; attempt < 100; attempt++)
             {
-                var side = random.NextInt(Math.Max(4, Px(4)), Math.Max(5, Px(7)));
-                var x = random.NextInt(0, canvas.Size - side);
-                var y = random.NextInt(0, canvas.Size - side);
+                var side = random.NextIntInclusive(Math.Max(4, Px(4)), Math.Max(5, Px(7)));
+                var x = random.NextIntInclusive(0, canvas.Size - side);
+                var y = random.NextIntInclusive(0, canvas.Size - side);
                 if (!canvas.IsFree(x - 1, y - 1, side + 2, side + 2)) continue;
                 for (var yy = y; yy < y + side; yy++)
                     for (var xx = x; xx < x + side; xx++)
@@ -198,9 +199,9 @@ public sealed class SyntheticSceneGenerator
         {
             for (var attempt = 0; attempt < 100; attempt++)
             {
-                var radius = random.NextInt(Math.Max(2, Px(2)), Math.Max(3, Px(3.5)));
-                var x = random.NextInt(0, canvas.Size - 2 * radius);
-                var y = random.NextInt(0, canvas.Size - 2 * radius);
+                var radius = random.NextIntInclusive(Math.Max(2, Px(2)), Math.Max(3, Px(3.5)));
+                var x = random.NextIntInclusive(0, canvas.Size - 2 * radius);
+                var y = random.NextIntInclusive(0, canvas.Size - 2 * radius);
                 if (!canvas.IsFree(x - 1, y - 1, 2 * radius + 2, 2 * radius + 2)) continue;
                 for (var yy = y; yy < y + 2 * radius; yy++)
                     for (var xx = x; xx < x + 2 * radius; xx++)
@@ -341,7 +342,7 @@ public sealed class SyntheticSceneGenerator
         {
             if (amplitude == 0) return;
             for (var i = 0; i < Pixels.Length; i++)
-                Pixels[i] = (byte)Math.Clamp(Pixels[i] + random.NextInt(-amplitude, amplitude), 0, 255);
+                Pixels[i] = (byte)Math.Clamp(Pixels[i] + random.NextIntInclusive(-amplitude, amplitude), 0, 255);
         }
     }
 }

@@ -5,7 +5,9 @@ namespace SpatialNet.Training.Randomness;
 /// shuffling and other host-side randomness that a checkpoint must reproduce (System.Random's state
 /// cannot be saved). Algorithm: xoshiro256** (Blackman &amp; Vigna, 2021, "Scrambled Linear
 /// Pseudorandom Number Generators"), seeded through SplitMix64 as its authors recommend.
-/// Not thread-safe; not for cryptography.
+/// The one generator of the library: shuffles, samplers, augmentation seeds and synthetic scenes
+/// all use it, so a seed gives the same result on every platform and .NET version. Not thread-safe;
+/// not for cryptography.
 /// </summary>
 public sealed class SeededRandom
 {
@@ -42,6 +44,12 @@ public sealed class SeededRandom
         }
         return h;
     }
+
+    /// <summary>
+    /// A generator for one stream of a seed: <c>new SeededRandom(DeriveSeed(seed, streams))</c>. Shuffles,
+    /// samplers and synthetic scenes use it so that (seed, epoch, dataset, …) alone fixes their output.
+    /// </summary>
+    public static SeededRandom From(ulong seed, params ReadOnlySpan<ulong> streams) => new(DeriveSeed(seed, streams));
 
     /// <summary>One SplitMix64 step (Steele, Lea &amp; Flood, 2014): advances <paramref name="state"/> and returns the next output.</summary>
     public static ulong SplitMix64(ref ulong state)
@@ -98,6 +106,17 @@ public sealed class SeededRandom
             throw new ArgumentOutOfRangeException(nameof(maxExclusive), maxExclusive, $"Must be > minInclusive = {minInclusive}.");
         return (int)((long)minInclusive + (long)NextUInt64Below((ulong)((long)maxExclusive - minInclusive)));
     }
+
+    /// <summary>Uniform integer in [<paramref name="min"/>, <paramref name="max"/>], both ends included.</summary>
+    public int NextIntInclusive(int min, int max)
+    {
+        if (max < min)
+            throw new ArgumentOutOfRangeException(nameof(max), max, $"Must be >= min = {min}.");
+        return (int)((long)min + (long)NextUInt64Below((ulong)((long)max - min + 1)));
+    }
+
+    /// <summary>True with probability <paramref name="p"/>.</summary>
+    public bool NextBool(double p = 0.5) => NextDouble() < p;
 
     /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates).</summary>
     public void Shuffle<T>(Span<T> items)
