@@ -14,8 +14,19 @@ public interface IBatchTransform
     void Apply(Batch batch);
 }
 
-/// <summary>Runs transforms in order.</summary>
-public sealed class BatchTransformPipeline : IBatchTransform
+/// <summary>
+/// A transform that draws random numbers. A batch source reseeds it before every batch with a seed
+/// derived from (seed, epoch, batch), so a resumed run draws exactly the augmentation an
+/// uninterrupted one would, whatever happened before.
+/// </summary>
+public interface IRandomBatchTransform : IBatchTransform
+{
+    /// <summary>Restarts the transform's random stream from <paramref name="seed"/>.</summary>
+    void Reseed(ulong seed);
+}
+
+/// <summary>Runs transforms in order; reseeding gives each random transform its own derived seed.</summary>
+public sealed class BatchTransformPipeline : IRandomBatchTransform
 {
     /// <summary>Creates the pipeline.</summary>
     public BatchTransformPipeline(params IBatchTransform[] transforms)
@@ -31,6 +42,14 @@ public sealed class BatchTransformPipeline : IBatchTransform
     public void Apply(Batch batch)
     {
         foreach (var t in Transforms) t.Apply(batch);
+    }
+
+    /// <inheritdoc/>
+    public void Reseed(ulong seed)
+    {
+        for (var i = 0; i < Transforms.Count; i++)
+            if (Transforms[i] is IRandomBatchTransform random)
+                random.Reseed(Randomness.SeededRandom.DeriveSeed(seed, (ulong)i));
     }
 }
 

@@ -12,8 +12,9 @@ namespace SpatialNet.Training.Transforms;
 /// be saved and restored (<see cref="GetState"/>, <see cref="SetState"/>) so a resumed run draws the
 /// same transforms.
 /// </summary>
-public sealed class RandomFlipRotate : IBatchTransform, IDisposable
+public sealed class RandomFlipRotate : IRandomBatchTransform, IDisposable
 {
+    private ulong _seed;
     private readonly Dictionary<string, Generator> _generators = new(StringComparer.Ordinal);
     private readonly string[] _keys;
 
@@ -30,6 +31,7 @@ public sealed class RandomFlipRotate : IBatchTransform, IDisposable
         if (horizontalFlip is < 0 or > 1 || verticalFlip is < 0 or > 1)
             throw new ArgumentOutOfRangeException(nameof(horizontalFlip), $"Flip probabilities must be in [0, 1]; got {horizontalFlip} and {verticalFlip}.");
         Seed = seed;
+        _seed = seed;
         HorizontalFlip = horizontalFlip;
         VerticalFlip = verticalFlip;
         Rotate90 = rotate90;
@@ -38,8 +40,15 @@ public sealed class RandomFlipRotate : IBatchTransform, IDisposable
         AllowKey = allowKey;
     }
 
-    /// <summary>The seed.</summary>
+    /// <summary>The seed given at construction.</summary>
     public ulong Seed { get; }
+
+    /// <inheritdoc/>
+    public void Reseed(ulong seed)
+    {
+        _seed = seed;
+        foreach (var g in _generators.Values) g.manual_seed(unchecked((long)seed));
+    }
 
     /// <summary>Probability of a horizontal flip.</summary>
     public double HorizontalFlip { get; }
@@ -110,7 +119,7 @@ public sealed class RandomFlipRotate : IBatchTransform, IDisposable
         var name = device.ToString();
         if (!_generators.TryGetValue(name, out var g))
         {
-            g = new Generator(Seed, device);
+            g = new Generator(_seed, device);
             _generators[name] = g;
         }
         return g;

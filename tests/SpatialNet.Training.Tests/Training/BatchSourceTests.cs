@@ -32,35 +32,4 @@ public class BatchSourceTests
         var act = () => new InMemoryBatchSource(new Dictionary<string, Tensor> { ["a"] = zeros(5), ["b"] = zeros(4) }, 2);
         act.Should().Throw<ArgumentException>().WithMessage("*'b'*4*5*");
     }
-
-    [Fact]
-    public void Interleaved_RoundRobin_AlternatesSources_AndResumesMidEpoch()
-    {
-        var a = new InMemoryBatchSource(new Dictionary<string, Tensor> { ["a"] = arange(10L) }, 4, shuffle: false);
-        var b = new InMemoryBatchSource(new Dictionary<string, Tensor> { ["b"] = arange(4L) }, 2, shuffle: false);
-        var mixed = new InterleavedBatchSource([a, b], InterleaveMode.RoundRobin);
-        mixed.BatchesPerEpoch.Should().Be(5);
-        mixed.Schedule(0).Should().Equal(0, 1, 0, 1, 0);
-
-        var all = mixed.GetBatches(0).Select(x => (Key: x.Keys.Single(), First: Values(x, x.Keys.Single())[0])).ToList();
-        all.Should().Equal(("a", 0L), ("b", 0L), ("a", 4L), ("b", 2L), ("a", 8L));
-        mixed.GetBatches(0, startBatch: 3).Select(x => (Key: x.Keys.Single(), First: Values(x, x.Keys.Single())[0]))
-            .Should().Equal(("b", 2L), ("a", 8L));
-    }
-
-    [Fact]
-    public void Interleaved_Shuffled_IsSeededPerEpoch_AndKeepsEverySourcesBatchCount()
-    {
-        var a = new InMemoryBatchSource(new Dictionary<string, Tensor> { ["a"] = arange(12L) }, 2, shuffle: false);
-        var b = new InMemoryBatchSource(new Dictionary<string, Tensor> { ["b"] = arange(6L) }, 2, shuffle: false);
-        var mixed = new InterleavedBatchSource([a, b], InterleaveMode.Shuffled, seed: 1);
-        var schedules = Enumerable.Range(0, 6).Select(mixed.Schedule).ToList();
-        schedules.Should().OnlyContain(s => s.Count(i => i == 0) == 6 && s.Count(i => i == 1) == 3);
-        schedules.Select(s => string.Join("", s)).Distinct().Count().Should().BeGreaterThan(1);
-        mixed.Schedule(2).Should().Equal(new InterleavedBatchSource([a, b], InterleaveMode.Shuffled, seed: 1).Schedule(2));
-
-        var full = mixed.GetBatches(2).Select(x => $"{x.Keys.Single()}{Values(x, x.Keys.Single())[0]}").ToList();
-        full.Where(k => k.StartsWith('a')).Should().Equal("a0", "a2", "a4", "a6", "a8", "a10");
-        mixed.GetBatches(2, startBatch: 4).Select(x => $"{x.Keys.Single()}{Values(x, x.Keys.Single())[0]}").Should().Equal(full.Skip(4));
-    }
 }

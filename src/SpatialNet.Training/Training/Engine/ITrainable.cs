@@ -1,3 +1,4 @@
+using SpatialNet.Training.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,24 +17,46 @@ public interface ITrainable
     /// <summary>
     /// Computes the losses of one batch (a dictionary of named tensors, already on the model's
     /// device and, under mixed precision, with floating-point inputs in the compute dtype). Called in
-    /// training mode with gradients enabled; the trainer calls <c>backward()</c> on
-    /// <see cref="TrainingLosses.Total"/>. Tensors may be left in the current dispose scope.
+    /// training mode with gradients enabled; the trainer then calls <see cref="TrainingLosses.Backward"/>.
+    /// Tensors may be left in the current dispose scope.
     /// </summary>
     TrainingLosses ComputeLosses(IReadOnlyDictionary<string, Tensor> batch);
+
+    /// <summary>Called before each step's <see cref="ComputeLosses"/> with where training stands. Default: nothing.</summary>
+    void OnStepStart(TrainingPosition position) { }
+
+    /// <summary>Called once per finished epoch (1-based <paramref name="epoch"/>), before evaluation. Default: nothing.</summary>
+    void OnEpochEnd(int epoch) { }
+
+    /// <summary>
+    /// Host-side state to store in checkpoints (for example a loss composer's epoch statistics), or
+    /// <c>null</c> (default) when there is none. Tensors belong in <see cref="Module"/> instead.
+    /// </summary>
+    string? SaveState() => null;
+
+    /// <summary>Restores what <see cref="SaveState"/> returned. Default: nothing.</summary>
+    void LoadState(string state) { }
 }
 
 /// <summary>The losses of one batch.</summary>
 public sealed class TrainingLosses
 {
+    private readonly Action? _backward;
+
     /// <summary>Creates the result.</summary>
     /// <param name="total">The scalar to minimise (for the paper, L_MTL = Σ_t λ_t·L_t).</param>
     /// <param name="terms">Per-task (or other named) scalar terms for logging; may be empty.</param>
-    public TrainingLosses(Tensor total, IReadOnlyDictionary<string, Tensor>? terms = null)
+    /// <param name="backward">
+    /// Computes the gradients of <paramref name="total"/>; <c>null</c> (default) calls <c>total.backward()</c>.
+    /// Gradient strategies that alter task gradients (PCGrad, through <c>ComposedLoss.Backward</c>) pass theirs.
+    /// </param>
+    public TrainingLosses(Tensor total, IReadOnlyDictionary<string, Tensor>? terms = null, Action? backward = null)
     {
         ArgumentNullException.ThrowIfNull(total);
         if (total.numel() != 1)
             throw new ArgumentException($"The total loss must be a scalar; got shape [{string.Join(", ", total.shape)}].", nameof(total));
         Total = total;
+        _backward = backward;
         Terms = terms ?? new Dictionary<string, Tensor>();
         foreach (var (name, t) in Terms)
         {
@@ -55,6 +78,15 @@ public sealed class TrainingLosses
 
     /// <summary>Named scalar terms for logging.</summary>
     public IReadOnlyDictionary<string, Tensor> Terms { get; }
+
+    /// <summary>Computes the gradients of <see cref="Total"/> (the trainer calls it once per step).</summary>
+    public void Backward()
+    {
+        if (_backward is null)
+            Total.backward();
+        else
+            _backward();
+    }
 }
 
 /// <summary>An <see cref="ITrainable"/> from a module and a loss function.</summary>

@@ -30,6 +30,9 @@ public sealed partial class Trainer : IDisposable
     /// <summary>File name of the most recent checkpoint in <see cref="TrainerOptions.CheckpointDirectory"/>.</summary>
     public const string LastCheckpointName = "last.safetensors";
 
+    /// <summary>Metadata key of the model's host-side state (<see cref="ITrainable.SaveState"/>) inside checkpoints.</summary>
+    public const string TrainableStateKey = "spatialnet.trainable";
+
     /// <summary>File name of the checkpoint with the best monitored metric.</summary>
     public const string BestCheckpointName = "best.safetensors";
 
@@ -212,8 +215,9 @@ public sealed partial class Trainer : IDisposable
         {
             var prepared = PrepareBatch(batch);
             _optimizer.ZeroGrad();
+            _model.OnStepStart(Position);
             var losses = _model.ComputeLosses(prepared);
-            losses.Total.backward();
+            losses.Backward();
 
             var names = new List<string>(losses.Terms.Count + 2) { TrainingLosses.TotalLossName };
             var values = new List<Tensor>(losses.Terms.Count + 3) { losses.Total.detach() };
@@ -275,8 +279,10 @@ public sealed partial class Trainer : IDisposable
         FlushLosses();
         var state = new TrainerState(History, _monitor?.ExportState(),
             _epochSums.ToDictionary(kv => kv.Key, kv => new[] { kv.Value.Sum, kv.Value.Count }, StringComparer.Ordinal), ElapsedSeconds);
-        TrainingCheckpoint.Save(path, _model.Module, _optimizer, _schedule, Position, Random,
-            new Dictionary<string, string> { [TrainerStateKey] = JsonSerializer.Serialize(state, StateJson) });
+        var extra = new Dictionary<string, string> { [TrainerStateKey] = JsonSerializer.Serialize(state, StateJson) };
+        if (_model.SaveState() is { } modelState)
+            extra[TrainableStateKey] = modelState;
+        TrainingCheckpoint.Save(path, _model.Module, _optimizer, _schedule, Position, Random, extra);
         Log.CheckpointSaved(_logger, path, _globalStep);
     }
 
@@ -316,6 +322,8 @@ public sealed partial class Trainer : IDisposable
             History = new MetricHistory();
             _elapsedBefore = 0;
         }
+        if (info.Extra.TryGetValue(TrainableStateKey, out var modelStateJson))
+            _model.LoadState(modelStateJson);
         _lastFactor = _globalStep > 0 ? _schedule.Factor(_globalStep - 1) : _schedule.Factor(0);
         Log.Resumed(_logger, path, _epoch + 1, _batchInEpoch, _globalStep);
     }
@@ -366,6 +374,7 @@ public sealed partial class Trainer : IDisposable
         FlushLosses();
         int epochNumber = _epoch + 1;
         var train = _epochSums.ToDictionary(kv => kv.Key, kv => kv.Value.Sum / kv.Value.Count, StringComparer.Ordinal);
+        _model.OnEpochEnd(epochNumber);
         var metrics = Evaluate(epochNumber);
         _epochSums.Clear();
         _epoch++;

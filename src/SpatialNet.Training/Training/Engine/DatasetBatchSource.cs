@@ -1,0 +1,205 @@
+using SpatialNet.Training.Data;
+using SpatialNet.Training.Randomness;
+using SpatialNet.Training.Transforms;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Training.Engine;
+
+/// <summary>How the batches of one dataset are made ready for a multi-task model.</summary>
+public sealed record DatasetBatchPreparation
+{
+    /// <summary>
+    /// Task name → the sample entries holding its targets. One entry is used as it is (a class index,
+    /// a count); several are stacked along a new dimension 1 as float32 <c>[B, K]</c> (multi-label
+    /// presence of K kinds, K regression outputs). The targets are stored under the task name, which
+    /// is how <see cref="MultiTaskTrainable"/> knows the batch serves that task.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Targets { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>
+    /// Transforms run on the batch after it reached the device (normalisation, augmentation); a
+    /// <see cref="IRandomBatchTransform"/> is reseeded before every batch. <c>null</c> for none.
+    /// </summary>
+    public IBatchTransform? Transform { get; init; }
+}
+
+/// <summary>
+/// Turns one or more <see cref="IDataset"/>s into the trainer's <see cref="IBatchSource"/>: the
+/// epoch plan of a <see cref="DataLoader"/> (one dataset, every sample once) or of a
+/// <see cref="MultiDatasetLoader"/> (several datasets interleaved in set proportions, each batch from
+/// one dataset), samples collated on the host, each dataset's targets placed under their task
+/// names, the batch moved to the device and transformed there.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Deterministic and resumable: the plan depends only on (loader seed, epoch) and random transforms
+/// are reseeded per batch from (augmentation seed, epoch, batch index), so
+/// <see cref="GetBatches"/> from any start batch yields exactly the batches of an uninterrupted epoch.
+/// </para>
+/// <para>
+/// The three stages are public so that a caching or prefetching source can reuse them: <see cref="Plan"/>
+/// (indices only, cheap), <see cref="Load"/> (host work: decode, collate, targets; the result does not
+/// depend on the epoch, so it can be cached, e.g. on the device) and <see cref="Prepare"/> (device move
+/// and transforms; per epoch and batch).
+/// </para>
+/// </remarks>
+public sealed class DatasetBatchSource : IBatchSource
+{
+    private readonly IReadOnlyList<IDataset> _datasets;
+    private readonly IReadOnlyList<DatasetBatchPreparation> _preparations;
+    private readonly Func<int, IEnumerable<DatasetBatch>> _plan;
+    private readonly BatchCollator _collator;
+
+    /// <summary>Batches of one dataset, in the loader's order.</summary>
+    /// <param name="loader">The dataset, batch size, shuffling and seed.</param>
+    /// <param name="preparation">Targets and transforms; default none.</param>
+    /// <param name="device">Device the batches are moved to before the transforms; default CPU.</param>
+    /// <param name="augmentationSeed">Seed of the random transforms.</param>
+    public DatasetBatchSource(DataLoader loader, DatasetBatchPreparation? preparation = null, Device? device = null, ulong augmentationSeed = 0)
+        : this([(loader ?? throw new ArgumentNullException(nameof(loader))).Dataset], [preparation ?? new DatasetBatchPreparation()],
+            epoch => loader.EpochIndices(epoch).Select(indices => new DatasetBatch(0, indices)), loader.BatchesPerEpoch, loader.Collator,
+            device, augmentationSeed)
+    {
+    }
+
+    /// <summary>Batches of several datasets, interleaved by the loader's <see cref="MultiDatasetSampler"/>.</summary>
+    /// <param name="loader">The datasets, proportions, batch size and seed.</param>
+    /// <param name="preparations">Targets and transforms per dataset (same order); default none.</param>
+    /// <param name="device">Device the batches are moved to before the transforms; default CPU.</param>
+    /// <param name="augmentationSeed">Seed of the random transforms.</param>
+    public DatasetBatchSource(MultiDatasetLoader loader, IReadOnlyList<DatasetBatchPreparation>? preparations = null, Device? device = null,
+        ulong augmentationSeed = 0)
+        : this((loader ?? throw new ArgumentNullException(nameof(loader))).Datasets,
+            preparations ?? loader.Datasets.Select(_ => new DatasetBatchPreparation()).ToArray(),
+            loader.Sampler.Epoch, loader.Sampler.BatchesPerEpoch, loader.Collator, device, augmentationSeed)
+    {
+    }
+
+    private DatasetBatchSource(IReadOnlyList<IDataset> datasets, IReadOnlyList<DatasetBatchPreparation> preparations,
+        Func<int, IEnumerable<DatasetBatch>> plan, int batchesPerEpoch, BatchCollator collator, Device? device, ulong augmentationSeed)
+    {
+        if (preparations.Count != datasets.Count)
+            throw new ArgumentException($"Need one preparation per dataset; got {preparations.Count} for {datasets.Count} datasets.", nameof(preparations));
+        _datasets = datasets;
+        _preparations = preparations;
+        _plan = plan;
+        _collator = collator;
+        BatchesPerEpoch = batchesPerEpoch;
+        Device = device ?? CPU;
+        AugmentationSeed = augmentationSeed;
+        for (var k = 0; k < datasets.Count; k++)
+            CheckTargets(k);
+    }
+
+    /// <summary>The datasets, in plan order (<see cref="DatasetBatch.DatasetIndex"/>).</summary>
+    public IReadOnlyList<IDataset> Datasets => _datasets;
+
+    /// <summary>Preparation of each dataset.</summary>
+    public IReadOnlyList<DatasetBatchPreparation> Preparations => _preparations;
+
+    /// <summary>Device batches are moved to.</summary>
+    public Device Device { get; }
+
+    /// <summary>Seed of the random transforms.</summary>
+    public ulong AugmentationSeed { get; }
+
+    /// <inheritdoc />
+    public int BatchesPerEpoch { get; }
+
+    /// <summary>The task names the batches of dataset <paramref name="datasetIndex"/> carry targets for.</summary>
+    public IReadOnlyCollection<string> TasksOf(int datasetIndex) => _preparations[datasetIndex].Targets.Keys.ToArray();
+
+    /// <summary>The planned batches of 0-based <paramref name="epoch"/> from <paramref name="startBatch"/> on (indices only).</summary>
+    public IEnumerable<DatasetBatch> Plan(int epoch, int startBatch = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        ArgumentOutOfRangeException.ThrowIfNegative(startBatch);
+        return _plan(epoch).Skip(startBatch);
+    }
+
+    /// <summary>
+    /// Host stage: reads the planned samples, collates them and adds each task's targets under its
+    /// name. The batch does not depend on the epoch. New tensors join the current dispose scope.
+    /// </summary>
+    public Batch Load(DatasetBatch planned)
+    {
+        ArgumentNullException.ThrowIfNull(planned);
+        var dataset = _datasets[planned.DatasetIndex];
+        var batch = DataLoader.Load(dataset, planned.Indices, _collator);
+        try
+        {
+            foreach (var (task, keys) in _preparations[planned.DatasetIndex].Targets)
+            {
+                batch.Set(task, keys.Count == 1
+                    ? batch[keys[0]].alias()
+                    : stack(keys.Select(k => batch[k].to(ScalarType.Float32)).ToArray(), 1));
+            }
+            return batch;
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Device stage: moves <paramref name="batch"/> to <see cref="Device"/> and runs its dataset's
+    /// transforms, reseeded from (<see cref="AugmentationSeed"/>, <paramref name="epoch"/>, <paramref name="batchIndex"/>).
+    /// </summary>
+    public Batch Prepare(Batch batch, DatasetBatch planned, int epoch, int batchIndex)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(planned);
+        foreach (var key in batch.Keys.ToArray())
+        {
+            var t = batch[key];
+            if (t.device_type != Device.type || t.device_index != Device.index)
+                batch.Set(key, t.to(Device));
+        }
+        if (_preparations[planned.DatasetIndex].Transform is { } transform)
+        {
+            if (transform is IRandomBatchTransform random)
+                random.Reseed(SeededRandom.DeriveSeed(AugmentationSeed, (ulong)epoch, (ulong)batchIndex));
+            transform.Apply(batch);
+        }
+        return batch;
+    }
+
+    /// <inheritdoc />
+    public IEnumerable<IReadOnlyDictionary<string, Tensor>> GetBatches(int epoch, int startBatch = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        ArgumentOutOfRangeException.ThrowIfNegative(startBatch);
+        return Iterate(epoch, startBatch);
+    }
+
+    private IEnumerable<IReadOnlyDictionary<string, Tensor>> Iterate(int epoch, int startBatch)
+    {
+        var index = startBatch;
+        // Each batch is built when the trainer asks for it, inside the step's dispose scope.
+        foreach (var planned in Plan(epoch, startBatch))
+            yield return Prepare(Load(planned), planned, epoch, index++);
+    }
+
+    private void CheckTargets(int datasetIndex)
+    {
+        var targets = _preparations[datasetIndex].Targets;
+        if (targets.Count == 0)
+            return;
+        var dataset = _datasets[datasetIndex];
+        using var scope = NewDisposeScope();
+        using var sample = dataset.GetSample(0);
+        foreach (var (task, keys) in targets)
+        {
+            if (keys is null || keys.Count == 0)
+                throw new ArgumentException($"Task '{task}' of dataset '{dataset.Name}' names no sample entry for its targets.");
+            foreach (var key in keys)
+            {
+                if (!sample.ContainsKey(key))
+                    throw new ArgumentException(
+                        $"Task '{task}' takes its targets from '{key}', but samples of dataset '{dataset.Name}' have: {string.Join(", ", sample.Keys.Order(StringComparer.Ordinal))}.");
+            }
+        }
+    }
+}
