@@ -106,6 +106,31 @@ public sealed class EvaluationReport
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
     }
 
+    /// <summary>
+    /// A few plain-text lines for a console: per task its primary metric beside the chance level and
+    /// the baseline, e.g. <c>land_use  accuracy 0.9650  (chance 0.0476, baseline 0.0476: majority class of the training split)</c>.
+    /// </summary>
+    public IReadOnlyList<string> SummaryLines()
+    {
+        int width = Result.Tasks.Count == 0 ? 0 : Result.Tasks.Max(t => t.Task.Name.Length);
+        var lines = new List<string>();
+        foreach (var t in Result.Tasks)
+        {
+            var m = t.PrimaryMetric;
+            var text = new StringBuilder();
+            text.Append(t.Task.Name.PadRight(width)).Append("  ").Append(m).Append(' ').Append(Number(t.Metrics[m]));
+            var notes = new List<string>();
+            if (t.Chance is double c && m == MetricNames.Accuracy)
+                notes.Add("chance " + Number(c));
+            if (t.Baseline is { } b && b.TryGetValue(m, out var bv))
+                notes.Add($"baseline {Number(bv)}: {BaselineDescription(t.Task.Kind)}");
+            if (notes.Count > 0)
+                text.Append("  (").Append(string.Join(", ", notes)).Append(')');
+            lines.Add(text.ToString());
+        }
+        return lines;
+    }
+
     /// <summary>The report as Markdown.</summary>
     public string ToMarkdown()
     {
@@ -148,16 +173,19 @@ public sealed class EvaluationReport
         return md.ToString();
     }
 
-    /// <summary>Writes <see cref="JsonFileName"/> and <see cref="MarkdownFileName"/> into <paramref name="directory"/> (atomically); returns their paths.</summary>
-    public (string Json, string Markdown) Save(string directory)
+    /// <summary>
+    /// Writes <c>{baseName}.json</c> and <c>{baseName}.md</c> (default <see cref="JsonFileName"/> and
+    /// <see cref="MarkdownFileName"/>) into <paramref name="directory"/>, atomically; returns their paths.
+    /// </summary>
+    public (string Json, string Markdown) Save(string directory, string baseName = "report")
     {
         ArgumentNullException.ThrowIfNull(directory);
+        ArgumentException.ThrowIfNullOrWhiteSpace(baseName);
         Directory.CreateDirectory(directory);
-        var json = Path.Combine(directory, JsonFileName);
-        var markdown = Path.Combine(directory, MarkdownFileName);
-        var utf8 = new UTF8Encoding(false);
-        AtomicFile.Write(json, s => s.Write(utf8.GetBytes(ToJson())));
-        AtomicFile.Write(markdown, s => s.Write(utf8.GetBytes(ToMarkdown())));
+        var json = Path.Combine(directory, baseName + ".json");
+        var markdown = Path.Combine(directory, baseName + ".md");
+        AtomicFile.WriteAllText(json, ToJson());
+        AtomicFile.WriteAllText(markdown, ToMarkdown());
         return (json, markdown);
     }
 
