@@ -123,6 +123,25 @@ public sealed class TaskEvaluationTests
     }
 
     [Fact]
+    public void RestrictingAnswersToTheQuestionType_PicksTheBestAnswerThatTypeHas()
+    {
+        // Every question scores "yes" highest; rural_urban questions (type 0) only ever had rural/urban answers.
+        var task = new EvaluationTask("answers", TaskKind.VisualQuestionAnswering)
+        {
+            Labels = ["yes", "no", "rural", "urban"],
+            TrainingStatistics = TargetStatistics.FromClasses([0, 1, 2, 3], 4, [1, 1, 0, 0]),
+            RestrictAnswersToType = true,
+        };
+        var set = new TaskPredictionSet(task);
+        set.Add(tensor(new float[,] { { 0.5f, 0.1f, 0.1f, 0.3f }, { 0.6f, 0.1f, 0.2f, 0.1f } }), tensor(new long[] { 3, 0 }), tensor(new long[] { 0, 1 }));
+
+        var e = set.Compute();
+
+        e.Vqa!.Confusion["urban", "urban"].Should().Be(1, "urban (0.3) beats rural (0.1) among the rural_urban answers");
+        e.Metrics["overall_accuracy"].Should().Be(1.0);
+    }
+
+    [Fact]
     public void AMetricTheKindDoesNotHave_IsRejectedWithTheAvailableOnes()
     {
         var act = () => new TaskPredictionSet(new EvaluationTask("count", TaskKind.Regression) { Metrics = ["accuracy"] });
