@@ -347,8 +347,8 @@ public static partial class TrainingPipeline
                 Labels = t.Labels,
                 Metrics = t.Config.Metrics,
                 TrainingStatistics = t.Statistics,
-                // The vqa head of this build does not read the question: it answers among the question type's answers.
-                RestrictAnswersToType = t.ScoredAs == TaskKind.VisualQuestionAnswering,
+                // The vqa head of this build does not read the question: its answers are conditioned on the type's answer frequencies.
+                ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering,
             }).ToArray();
             return new MultiTaskEvaluator(Model, batches, tasks, split);
         }
@@ -399,7 +399,7 @@ public static partial class TrainingPipeline
             foreach (var (k, v) in facts)
                 report.With(k, v);
             if (_tasks.Any(t => t.Config.Kind == "vqa"))
-                report.With("vqa head", "question-agnostic classifier over the answer vocabulary (image only; answers restricted to the question type's training answers)");
+                report.With("vqa head", "question-agnostic classifier over the answer vocabulary (image only); p(answer | image) combined with the question type's training answer frequencies");
             return report;
         }
 
