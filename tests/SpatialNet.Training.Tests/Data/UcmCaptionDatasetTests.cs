@@ -104,7 +104,7 @@ public sealed class UcmCaptionDatasetTests : IDisposable
         var error = FluentActions.Invoking(() => new UcmCaptionDataset(Root, "train")).Should().Throw<DatasetFileNotFoundException>().Which;
 
         error.FilePath.Should().Be(Path.Combine(Root, "imgs", "101.tif"));
-        error.Field.Should().Contain("filename");
+        error.Field.Should().Be("images[2].filename"); // array position, not imgid (100)
     }
 
     [Fact]
