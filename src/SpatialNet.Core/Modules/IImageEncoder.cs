@@ -17,7 +17,9 @@ public interface IImageEncoder
 
     /// <summary>
     /// Encodes images [B, C, H, W] into tokens [B, N, D] (prefix tokens first, then patches in
-    /// row-major order), after the final norm.
+    /// row-major order), after the final norm. (With timm's average-pooling layout the normalisation
+    /// is <c>fc_norm</c> after pooling instead, so the tokens are those of the last block; see
+    /// <c>VisionTransformerOptions.FcNorm</c>.)
     /// </summary>
     Tensor ForwardFeatures(Tensor images);
 

@@ -145,7 +145,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
         var old = head;
         var fresh = CreateHead(numClasses);
         fresh.to(pos_embed.device, pos_embed.dtype);
-        if (fresh is Linear linear) Layers.InitLinear(linear);
+        if (fresh is Linear linear) TimmInit.Linear(linear);
         register_module(nameof(head), null!);
         register_module(nameof(head), fresh);
         head = fresh;
@@ -167,9 +167,9 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
     private void InitWeights()
     {
         using var noGrad = no_grad();
-        nn.init.trunc_normal_(pos_embed, mean: 0.0, std: 0.02, a: -2.0, b: 2.0);
+        TimmInit.TruncNormal_(pos_embed, 0.0, 0.02);
         if (cls_token is not null) nn.init.normal_(cls_token, mean: 0.0, std: 1e-6);
         foreach (var (_, module) in named_modules())
-            if (module is Linear linear) Layers.InitLinear(linear);
+            if (module is Linear linear) TimmInit.Linear(linear);
     }
 }

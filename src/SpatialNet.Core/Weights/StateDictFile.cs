@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections;
 using System.Text;
 using System.Text.Json;
@@ -77,7 +78,7 @@ public static class StateDictFile
             return WeightFileFormat.PyTorch;
         if (read == 9 && head[8] == (byte)'{')
         {
-            ulong headerLength = BitConverter.ToUInt64(head[..8]);
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(head);
             if (headerLength > 1 && (long)headerLength <= stream.Length - 8)
                 return WeightFileFormat.Safetensors;
         }
@@ -146,7 +147,9 @@ public static class StateDictFile
         // Pad the header with spaces so that tensor data starts 8-byte aligned (allowed by the format).
         int padded = (json.Length + 7) / 8 * 8;
         using var stream = File.Create(path);
-        stream.Write(BitConverter.GetBytes((ulong)padded));
+        Span<byte> lengthBytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)padded);
+        stream.Write(lengthBytes);
         stream.Write(json);
         for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
         foreach (var tensor in data)
