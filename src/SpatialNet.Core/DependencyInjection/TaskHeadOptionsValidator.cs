@@ -28,7 +28,7 @@ public sealed class TaskHeadOptionsValidator<TOptions> : IValidateOptions<TOptio
     public ValidateOptionsResult Validate(string? name, TOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (string.IsNullOrEmpty(name) || !spatialNet.Value.Tasks.Any(t => t.Name == name && t.OptionsType == typeof(TOptions)))
+        if (string.IsNullOrEmpty(name) || !IsTask(name))
         {
             return ValidateOptionsResult.Skip;
         }
@@ -45,5 +45,18 @@ public sealed class TaskHeadOptionsValidator<TOptions> : IValidateOptions<TOptio
 
         var errors = options.Validate(name, layout);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private bool IsTask(string name)
+    {
+        try
+        {
+            return spatialNet.Value.Tasks.Any(t => t.Name == name && t.OptionsType == typeof(TOptions));
+        }
+        catch (OptionsValidationException)
+        {
+            // The task list itself is invalid (reported by its own validator); still check these options.
+            return true;
+        }
     }
 }

@@ -1,3 +1,4 @@
+using SpatialNet.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,11 +31,14 @@ public sealed class AttentionPooling : TokenPooling
     {
         this.numHeads = numHeads;
         int d = layout.EmbedDim;
-        // Query initialised like timm's latent: truncated normal, std 0.02.
-        latent = nn.Parameter(nn.init.trunc_normal_(empty(1, 1, d), std: 0.02));
+        // Initialised like the encoder (timm): truncated normal, std 0.02; zero biases.
+        latent = nn.Parameter(TimmInit.TruncNormal_(empty(1, 1, d), std: 0.02));
         q = nn.Linear(d, d);
         kv = nn.Linear(d, 2 * d);
         proj = nn.Linear(d, d);
+        TimmInit.Linear(q);
+        TimmInit.Linear(kv);
+        TimmInit.Linear(proj);
         RegisterComponents();
     }
 

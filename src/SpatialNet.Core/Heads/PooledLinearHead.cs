@@ -1,3 +1,4 @@
+using SpatialNet.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -34,11 +35,7 @@ public abstract class PooledLinearHead : TaskHead
         head_drop = nn.Dropout(options.Dropout);
         fc = nn.Linear(layout.EmbedDim, outputs);
         // timm initialises classifier heads with truncated normal (std 0.02) and zero bias.
-        using (no_grad())
-        {
-            nn.init.trunc_normal_(fc.weight, std: 0.02);
-            nn.init.zeros_(fc.bias);
-        }
+        TimmInit.Linear(fc);
     }
 
     // Runs before any native module is allocated.

@@ -72,7 +72,7 @@ public sealed class DynamicWeightAverage : ILossComposer
     {
         foreach (var (task, (sum, count)) in running)
         {
-            double average = sum.to(float64).cpu().item<double>() / count;
+            double average = Read(sum) / count;
             sum.Dispose();
             if (!history.TryGetValue(task, out var list))
             {
@@ -105,7 +105,7 @@ public sealed class DynamicWeightAverage : ILossComposer
 
         foreach (var (task, (sum, count)) in running)
         {
-            state[RunningPrefix + task] = [sum.to(float64).cpu().item<double>(), count];
+            state[RunningPrefix + task] = [Read(sum), count];
         }
 
         return state;
@@ -150,6 +150,13 @@ public sealed class DynamicWeightAverage : ILossComposer
         "dwa(T=" + Temperature.ToString(CultureInfo.InvariantCulture) + "): " +
         string.Join(", ", weights.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key}={kv.Value:G4}")));
 
+    // The conversions make tensors of their own; the scope disposes them.
+    private static double Read(Tensor sum)
+    {
+        using var scope = NewDisposeScope();
+        return sum.to(float64).cpu().item<double>();
+    }
+
     private void Accumulate(IReadOnlyDictionary<string, Tensor> taskLosses)
     {
         using var noGrad = no_grad();
@@ -157,7 +164,7 @@ public sealed class DynamicWeightAverage : ILossComposer
         {
             if (running.TryGetValue(task, out var acc))
             {
-                if (acc.Sum.device != loss.device)
+                if (acc.Sum.device_type != loss.device_type || acc.Sum.device_index != loss.device_index)
                 {
                     var moved = acc.Sum.to(loss.device);
                     moved.DetachFromDisposeScope();

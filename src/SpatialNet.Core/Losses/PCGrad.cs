@@ -94,7 +94,7 @@ public sealed class PCGrad : ILossComposer
             foreach (int j in orders[t])
             {
                 // min(g·g_j, 0)/‖g_j‖²: zero when the gradients do not conflict, so no branch on the host.
-                var coefficient = g.dot(grads[j]).clamp_max(0) / squaredNorms[j];
+                var coefficient = g.dot(grads[j]).clamp_max(0.0) / squaredNorms[j];
                 g = g - coefficient * grads[j];
             }
 
@@ -129,7 +129,7 @@ public sealed class PCGrad : ILossComposer
 
                 var projected = Project(grads, orders);
                 // Total.backward() below adds the plain sum Σ g_t; this correction replaces it by Σ g_t^PC.
-                delta = (stack(projected).sum(0) - stack(grads).sum(0)).MoveToOuterDisposeScope();
+                delta = (stack(projected).sum(dim: 0) - stack(grads).sum(dim: 0)).MoveToOuterDisposeScope();
             }
 
             using (delta)

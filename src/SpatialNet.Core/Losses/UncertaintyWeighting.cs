@@ -72,7 +72,7 @@ public sealed class UncertaintyWeighting : nn.Module, ILossComposer
                     $"UncertaintyWeighting has no log-variance for task '{task}'; it was built for: {string.Join(", ", Tasks.Names)}.");
             }
 
-            if (loss.device != log_vars.device)
+            if (loss.device_type != log_vars.device_type || loss.device_index != log_vars.device_index)
             {
                 throw new InvalidOperationException(
                     $"UncertaintyWeighting parameters are on {log_vars.device} but the loss of task '{task}' is on {loss.device}; " +

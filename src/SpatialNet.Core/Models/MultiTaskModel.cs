@@ -19,7 +19,8 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
 {
     private readonly nn.Module encoder;
     private readonly ModuleDict<TaskHead> heads;
-    private readonly IImageEncoder imageEncoder;
+    // Held in a plain object: a field whose value is a module would be registered a second time.
+    private readonly EncoderReference imageEncoder;
     private readonly string[] taskNames;
 
     /// <summary>Assembles the model.</summary>
@@ -55,7 +56,7 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
             }
         }
 
-        imageEncoder = encoder;
+        imageEncoder = new EncoderReference(encoder);
         this.encoder = encoder.AsModule();
         this.heads = nn.ModuleDict(list.Select(h => (h.TaskName, h)).ToArray());
         taskNames = list.Select(h => h.TaskName).ToArray();
@@ -64,7 +65,7 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
     }
 
     /// <summary>The shared encoder.</summary>
-    public IImageEncoder Encoder => imageEncoder;
+    public IImageEncoder Encoder => imageEncoder.Value;
 
     /// <summary>Token layout shared by encoder and heads.</summary>
     public TokenLayout Layout { get; }
@@ -98,7 +99,7 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
         var selected = tasks is null ? taskNames : tasks.Distinct(StringComparer.Ordinal).Select(t => Head(t).TaskName).ToArray();
         var batchInputs = inputs ?? TaskHead.NoInputs;
         using var scope = NewDisposeScope();
-        var tokens = imageEncoder.ForwardFeatures(images);
+        var tokens = imageEncoder.Value.ForwardFeatures(images);
         var predictions = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var task in selected)
         {
@@ -139,5 +140,10 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
     {
         ArgumentNullException.ThrowIfNull(predictions);
         return predictions.ToDictionary(p => p.Key, p => Head(p.Key).Predict(p.Value), StringComparer.Ordinal);
+    }
+
+    private sealed class EncoderReference(IImageEncoder value)
+    {
+        public IImageEncoder Value { get; } = value;
     }
 }
