@@ -40,6 +40,8 @@ public class CaptionHeadTests
         head.MetricNames.Should().Equal(MetricNames.Bleu1, MetricNames.Bleu4, MetricNames.Meteor, MetricNames.RougeL, MetricNames.Cider);
         var names = head.state_dict().Keys.ToArray();
         names.Should().Contain(["embed.token_embed.weight", "embed.pos_embed", "blocks.0.attn.qkv.weight", "blocks.0.cross_attn.kv.weight", "norm.weight"]);
+        // Every parameter is registered once, under the documented prefixes.
+        names.Select(n => n.Split('.')[0]).Distinct().Should().BeEquivalentTo("embed", "blocks", "norm", tied ? "head_bias" : "head");
         if (tied)
         {
             names.Should().Contain("head_bias").And.NotContain("head.weight");

@@ -171,6 +171,10 @@ public class VqaHeadTests
             "fusion.blocks.0.cross_attn.q.weight", "fusion.blocks.0.cross_attn.kv.weight", "fusion.blocks.0.norm3.weight",
             "classifier.fc1.weight", "classifier.fc2.weight", "count_head.weight",
         ]);
+        // Every parameter is registered once, under the documented prefixes.
+        names.Select(n => n[..n.IndexOf('.', StringComparison.Ordinal)]).Distinct()
+            .Should().BeEquivalentTo("question_encoder", "fusion", "classifier", "count_head");
+        head.parameters().Count().Should().Be(head.named_parameters().Select(p => p.name).Distinct().Count());
     }
 
     [Fact]

@@ -35,7 +35,8 @@ public sealed class VqaHead : TaskHead
     private readonly VqaFusion fusion;
     private readonly AnswerClassifier classifier;
     private readonly Linear? count_head;
-    private readonly IQuestionEncoder questionEncoder;
+    // Held in a plain object: a field whose value is a module would be registered a second time.
+    private readonly EncoderReference questionEncoder;
     private readonly IReadOnlyList<string> metricNames;
     private readonly bool countLogScale;
     private readonly double countLossWeight;
@@ -53,9 +54,10 @@ public sealed class VqaHead : TaskHead
         : base(taskName, Validated(taskName, layout, options, questionEncoder))
     {
         int textDim = questionEncoder?.EmbedDim ?? options.ResolveEmbedDim(layout.EmbedDim);
-        this.questionEncoder = questionEncoder ?? new TransformerQuestionEncoder(options.VocabSize, options.MaxLength, textDim,
+        var encoder = questionEncoder ?? new TransformerQuestionEncoder(options.VocabSize, options.MaxLength, textDim,
             options.Depth, options.NumHeads, options.MlpRatio, options.TextDropRate, options.TextAttnDropRate);
-        question_encoder = this.questionEncoder.AsModule();
+        this.questionEncoder = new EncoderReference(encoder);
+        question_encoder = encoder.AsModule();
         fusion = VqaFusion.Create(options, layout, textDim);
         classifier = new AnswerClassifier(fusion.OutputDim, options.ClassifierHiddenDim, options.NumAnswers, options.Dropout);
         if (options.CountRegression)
@@ -134,7 +136,7 @@ public sealed class VqaHead : TaskHead
     public bool HasCountBranch => count_head is not null;
 
     /// <summary>The question encoder.</summary>
-    public IQuestionEncoder QuestionEncoder => questionEncoder;
+    public IQuestionEncoder QuestionEncoder => questionEncoder.Value;
 
     /// <summary>The fusion of question and image.</summary>
     public VqaFusionKind Fusion => fusion.Kind;
@@ -155,7 +157,7 @@ public sealed class VqaHead : TaskHead
 
         using var scope = NewDisposeScope();
         var valid = TextMasks.Valid(ids, PadId);
-        var questionTokens = questionEncoder.Encode(ids, valid);
+        var questionTokens = questionEncoder.Value.Encode(ids, valid);
         var fused = fusion.call(tokens, questionTokens, valid);
         var logits = classifier.call(fused);
         if (count_head is not null)
@@ -237,5 +239,10 @@ public sealed class VqaHead : TaskHead
         }
 
         return probabilities.MoveToOuterDisposeScope();
+    }
+
+    private sealed class EncoderReference(IQuestionEncoder value)
+    {
+        public IQuestionEncoder Value { get; } = value;
     }
 }
