@@ -15,8 +15,9 @@ internal sealed class OpenedSource
     private readonly Dictionary<string, IDataset?> _opened = new(StringComparer.Ordinal);
 
     private OpenedSource(DataSourceConfig config, int index, IDataset train, Func<string, IDataset?> split, IReadOnlyList<string>? classNames,
-        AnswerVocabulary? answers)
+        AnswerVocabulary? answers, TextEncoder? questions = null)
     {
+        Questions = questions;
         Config = config;
         Index = index;
         Train = train;
@@ -37,6 +38,9 @@ internal sealed class OpenedSource
 
     /// <summary>RSVQA: the answer vocabulary built from the training split.</summary>
     public AnswerVocabulary? Answers { get; }
+
+    /// <summary>RSVQA: the question encoder (word vocabulary of the training split's questions).</summary>
+    public TextEncoder? Questions { get; }
 
     /// <summary>Task name → sample entries, for the tasks this source serves.</summary>
     public Dictionary<string, IReadOnlyList<string>> Targets { get; } = new(StringComparer.Ordinal);
@@ -96,12 +100,14 @@ internal sealed class OpenedSource
                     Variant = config.Variant == "hr" ? RsvqaVariant.HighResolution : RsvqaVariant.LowResolution,
                     Cache = cache,
                 };
-                var answers = new RsvqaDataset(config.Path!, config.TrainSplit, options).BuildAnswerVocabulary();
-                options = options with { Answers = answers };
+                var probe = new RsvqaDataset(config.Path!, config.TrainSplit, options);
+                var answers = probe.BuildAnswerVocabulary();
+                var questions = probe.BuildQuestionEncoder();
+                options = options with { Answers = answers, QuestionEncoder = questions };
                 var train = new RsvqaDataset(config.Path!, config.TrainSplit, options);
                 return new OpenedSource(config, index, train,
                     name => File.Exists(RsvqaDataset.FilePath(config.Path!, options.Variant, name, "questions")) ? new RsvqaDataset(config.Path!, name, options) : null,
-                    null, answers);
+                    null, answers, questions);
             }
             case "image-folder":
             {

@@ -283,10 +283,19 @@ public sealed class TaskConfig
     public string Name { get; set; } = "";
 
     /// <summary>
-    /// <c>classification</c>, <c>regression</c>, <c>multi_label</c>, or <c>vqa</c> (answers to RSVQA questions;
-    /// in this build a question-agnostic classifier over the answer vocabulary, scored per question type).
+    /// <c>classification</c>, <c>regression</c>, <c>multi_label</c>, or <c>vqa</c> (answers to RSVQA
+    /// questions over the training split's answer vocabulary, scored per question type).
     /// </summary>
     public string Kind { get; set; } = "classification";
+
+    /// <summary>vqa: a classifier that sees only the image (a baseline) instead of the VQA head that reads the question.</summary>
+    public bool QuestionAgnostic { get; set; }
+
+    /// <summary>vqa: how question and image are combined, <c>cross_attention</c> or <c>elementwise_product</c> (the RSVQA baseline's).</summary>
+    public string Fusion { get; set; } = "cross_attention";
+
+    /// <summary>vqa: layers of the question encoder.</summary>
+    public int TextDepth { get; set; } = 1;
 
     /// <summary>
     /// Sample entries holding the targets, used by every source without its own <c>targets</c> entry for this
@@ -327,6 +336,8 @@ public sealed class TaskConfig
         check(LabelSmoothing is >= 0 and < 1, $"{at}.label_smoothing", LabelSmoothing, "a number in [0, 1)");
         check(Dropout is >= 0 and < 1, $"{at}.dropout", Dropout, "a number in [0, 1)");
         check(Pooling is null or "class_token" or "mean" or "attention", $"{at}.pooling", Pooling, "null, class_token, mean or attention");
+        check(Fusion is "cross_attention" or "elementwise_product", $"{at}.fusion", Fusion, "cross_attention or elementwise_product");
+        check(TextDepth >= 0, $"{at}.text_depth", TextDepth, "an integer >= 0");
         check(Target is null || (Target.Count > 0 && Target.All(t => !string.IsNullOrWhiteSpace(t))), $"{at}.target", Target is null ? null : "[" + string.Join(", ", Target) + "]", "a sample entry name or a non-empty list of them");
         if (Kind is "classification" or "vqa" && Target is { Count: > 1 })
             p.Add($"{at}.target = [{string.Join(", ", Target)}]: allowed one entry for a {Kind} task (class indices).");

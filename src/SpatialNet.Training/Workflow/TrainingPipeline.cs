@@ -223,6 +223,9 @@ public static partial class TrainingPipeline
     /// <summary>One task resolved against the data: its head and how it is scored.</summary>
     private sealed record ResolvedTask(TaskConfig Config, TaskKind ScoredAs, int Classes, IReadOnlyList<string>? Labels, int Outputs)
     {
+        /// <summary>vqa: the question encoder of the task's source.</summary>
+        public Text.TextEncoder? Questions { get; init; }
+
         public TargetStatistics? Statistics { get; set; }
     }
 
@@ -299,7 +302,7 @@ public static partial class TrainingPipeline
                 Log.Pretrained(logger, pretrained, loaded.Loaded.Count, loaded.Missing.Count, loaded.Unexpected.Count);
             }
             var layout = TokenLayout.Of(encoder);
-            var heads = tasks.Select(t => CreateHead(t, layout)).ToArray();
+            var heads = tasks.Select(t => CreateHead(t, layout, m.NumHeads)).ToArray();
             var model = new MultiTaskModel(encoder, heads);
             var catalog = new TaskCatalog(tasks.Select(t => new TaskDefinition(t.Config.Name, HeadKind(t), t.Config.LossWeight)));
             ILossComposer composer = config.Loss.Composer switch
@@ -347,8 +350,8 @@ public static partial class TrainingPipeline
                 Labels = t.Labels,
                 Metrics = t.Config.Metrics,
                 TrainingStatistics = t.Statistics,
-                // The vqa head of this build does not read the question: its answers are conditioned on the type's answer frequencies.
-                ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering,
+                // An image-only answer classifier does not know the question: its answers are conditioned on the type's answer frequencies.
+                ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic,
             }).ToArray();
             return new MultiTaskEvaluator(Model, batches, tasks, split);
         }
@@ -398,8 +401,12 @@ public static partial class TrainingPipeline
             report.With("seed", _config.Seed.ToString(CultureInfo.InvariantCulture));
             foreach (var (k, v) in facts)
                 report.With(k, v);
-            if (_tasks.Any(t => t.Config.Kind == "vqa"))
-                report.With("vqa head", "question-agnostic classifier over the answer vocabulary (image only); p(answer | image) combined with the question type's training answer frequencies");
+            foreach (var t in _tasks.Where(t => t.ScoredAs == TaskKind.VisualQuestionAnswering))
+            {
+                report.With($"{t.Config.Name} head", t.Config.QuestionAgnostic
+                    ? "question-agnostic baseline: answer classifier on the image only; p(answer | image) combined with the question type's training answer frequencies"
+                    : $"VQA head: question encoder ({t.Config.TextDepth} layers), {t.Config.Fusion} fusion, answer classifier over {t.Classes} answers");
+            }
             return report;
         }
 
@@ -415,6 +422,8 @@ public static partial class TrainingPipeline
                     o["class_names"] = new JsonArray(names.Select(x => (JsonNode?)x).ToArray());
                 if (s.Answers is { } answers)
                     o["answers"] = answers.ToJson();
+                if (s.Questions is { } questions)
+                    o["question_encoder"] = questions.ToJson();
                 o["targets"] = new JsonObject(s.Targets.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)new JsonArray(kv.Value.Select(v => (JsonNode?)v).ToArray()))));
                 sources.Add(o);
             }
@@ -508,7 +517,7 @@ public static partial class TrainingPipeline
                 {
                     var answers = first.Answers
                         ?? throw new TrainingConfigException($"{at}.kind = \"vqa\": the task's source ({first.Train.Name}) has no answer vocabulary; vqa tasks train on rsvqa sources.");
-                    return new ResolvedTask(task, kind, answers.Count, answers.Answers, 1);
+                    return new ResolvedTask(task, kind, answers.Count, answers.Answers, 1) { Questions = first.Questions };
                 }
                 case TaskKind.MultiLabel:
                     return new ResolvedTask(task, kind, 0, task.ClassNames ?? keys, keys.Count);
@@ -517,9 +526,10 @@ public static partial class TrainingPipeline
             }
         }
 
-        private static TaskKind HeadKind(ResolvedTask t) => t.ScoredAs == TaskKind.VisualQuestionAnswering ? TaskKind.Classification : t.ScoredAs;
+        private static TaskKind HeadKind(ResolvedTask t) =>
+            t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic ? TaskKind.Classification : t.ScoredAs;
 
-        private static TaskHead CreateHead(ResolvedTask t, TokenLayout layout)
+        private static TaskHead CreateHead(ResolvedTask t, TokenLayout layout, int numHeads)
         {
             var c = t.Config;
             PoolingKind? pooling = c.Pooling switch
@@ -547,6 +557,21 @@ public static partial class TrainingPipeline
                         LossWeight = c.LossWeight,
                     });
                 }
+                case TaskKind.VisualQuestionAnswering when !c.QuestionAgnostic:
+                    return new VqaHead(c.Name, layout, new VqaHeadOptions
+                    {
+                        NumAnswers = t.Classes,
+                        VocabSize = t.Questions!.Vocabulary.Count,
+                        MaxLength = t.Questions.MaxLength,
+                        PadId = Text.Vocabulary.PadId,
+                        Depth = c.TextDepth,
+                        NumHeads = numHeads,
+                        Fusion = c.Fusion == "elementwise_product" ? VqaFusionKind.ElementwiseProduct : VqaFusionKind.CrossAttention,
+                        LabelSmoothing = c.LabelSmoothing,
+                        Pooling = pooling,
+                        Dropout = c.Dropout,
+                        LossWeight = c.LossWeight,
+                    });
                 case TaskKind.MultiLabel:
                     return new MultiLabelHead(c.Name, layout, new MultiLabelHeadOptions
                     {
