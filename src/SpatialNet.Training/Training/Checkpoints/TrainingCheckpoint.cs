@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SpatialNet.Training.Optimization;
+using SpatialNet.Training.Randomness;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Training.Checkpoints;
+
+/// <summary>Where training stands: the position a resumed run continues from.</summary>
+/// <param name="Epoch">0-based epoch in progress (or the next one when <paramref name="BatchInEpoch"/> is 0).</param>
+/// <param name="BatchInEpoch">Batches of <paramref name="Epoch"/> already trained.</param>
+/// <param name="GlobalStep">Optimizer steps taken since the start of training.</param>
+public sealed record TrainingPosition(int Epoch, int BatchInEpoch, long GlobalStep);
+
+/// <summary>What a checkpoint holds besides tensors, as returned by <see cref="TrainingCheckpoint.Restore"/>.</summary>
+/// <param name="Position">Training position.</param>
+/// <param name="Precision">Precision mode the checkpoint was written under.</param>
+/// <param name="CreatedUtc">When it was written.</param>
+/// <param name="Extra">Caller metadata passed to <see cref="TrainingCheckpoint.Save"/> (for example trainer state as JSON).</param>
+public sealed record CheckpointInfo(TrainingPosition Position, PrecisionMode Precision, DateTime CreatedUtc, IReadOnlyDictionary<string, string> Extra);
+
+/// <summary>
+/// Saves and restores everything a training run needs to continue bit-for-bit on CPU: the module's
+/// state dict, the flat optimizer (step, moments, float32 masters under mixed precision), the
+/// learning-rate schedule, the training position, the torch CPU generator state and a
+/// <see cref="SeededRandom"/> state. One file, written atomically (<see cref="AtomicFile"/>), in the
+/// safetensors layout (docs/training.md lists its keys):
+/// <list type="bullet">
+/// <item><c>model.&lt;state-dict key&gt;</c> — module parameters and buffers (in the module's dtype);</item>
+/// <item><c>optimizer.&lt;bucket&gt;.exp_avg</c>, <c>.exp_avg_sq</c>, <c>.master</c> (mixed precision only) — flat float32 buffers;</item>
+/// <item><c>rng.torch_cpu</c> — the CPU generator state (uint8);</item>
+/// <item>metadata <c>spatialnet.checkpoint</c> — JSON with format version, position, optimizer layout, schedule and PRNG state;
+/// other metadata keys are the caller's <c>extra</c> entries.</item>
+/// </list>
+/// CUDA generator state is not saved (TorchSharp exposes no getter); GPU runs are not bit-reproducible anyway.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    /// <summary>Metadata key of the checkpoint's own JSON record.</summary>
+    public const string MetadataKey = "spatialnet.checkpoint";
+
+    /// <summary>Version of the layout written by this code.</summary>
+    public const int FormatVersion = 1;
+
+    private const string ModelPrefix = "model.";
+    private const string OptimizerPrefix = "optimizer.";
+    private const string TorchRngName = "rng.torch_cpu";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter() },
+        WriteIndented = false,
+    };
+
+    /// <summary>Writes a checkpoint to <paramref name="path"/> atomically.</summary>
+    /// <param name="path">Target file (conventionally <c>*.safetensors</c>).</param>
+    /// <param name="module">The model.</param>
+    /// <param name="optimizer">The optimizer over the model's parameters.</param>
+    /// <param name="schedule">Learning-rate schedule, or <c>null</c>.</param>
+    /// <param name="position">Training position.</param>
+    /// <param name="random">Host PRNG to save, or <c>null</c>.</param>
+    /// <param name="extra">Further metadata strings (keys must not be <see cref="MetadataKey"/>).</param>
+    public static void Save(string path, nn.Module module, FlatAdamW optimizer, ILearningRateSchedule? schedule, TrainingPosition position,
+        SeededRandom? random = null, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(position);
+        using var scope = NewDisposeScope();
+        var tensors = new List<(string, Tensor)>();
+        foreach (var (key, t) in module.state_dict())
+            tensors.Add((ModelPrefix + key, t));
+
+        var state = optimizer.ExportState();
+        var buckets = new List<BucketRecord>(state.Buckets.Count);
+        for (int b = 0; b < state.Buckets.Count; b++)
+        {
+            var s = state.Buckets[b];
+            tensors.Add((BucketKey(b, "exp_avg"), s.ExpAvg));
+            tensors.Add((BucketKey(b, "exp_avg_sq"), s.ExpAvgSq));
+            if (s.MasterWeights is not null)
+                tensors.Add((BucketKey(b, "master"), s.MasterWeights));
+            buckets.Add(new BucketRecord(s.Group, s.NumElements, s.MasterWeights is not null, [.. s.ParameterNames]));
+        }
+        tensors.Add((TorchRngName, torch.random.get_rng_state()));
+
+        var record = new CheckpointRecord(
+            FormatVersion, DateTime.UtcNow, position, optimizer.Parameters.Precision,
+            new OptimizerRecord(state.Step, optimizer.LearningRateFactor, buckets),
+            schedule?.ExportState(),
+            random?.GetState().Select(w => w.ToString(CultureInfo.InvariantCulture)).ToArray());
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (extra is not null)
+        {
+            foreach (var (k, v) in extra)
+            {
+                if (k == MetadataKey)
+                    throw new ArgumentException($"Extra metadata must not use the reserved key '{MetadataKey}'.", nameof(extra));
+                metadata[k] = v;
+            }
+        }
+        metadata[MetadataKey] = JsonSerializer.Serialize(record, Json);
+        AtomicFile.Write(path, stream => TensorArchive.Write(stream, tensors, metadata));
+    }
+
+    /// <summary>
+    /// Restores a checkpoint written by <see cref="Save"/> into existing objects built like the
+    /// original ones (same model layout, parameter groups and precision).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint, or its layout does not match the objects.</exception>
+    public static CheckpointInfo Restore(string path, nn.Module module, FlatAdamW optimizer, ILearningRateSchedule? schedule = null, SeededRandom? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        using var reader = TensorArchive.Open(path);
+        if (!reader.Metadata.TryGetValue(MetadataKey, out var json))
+            throw new InvalidDataException($"Checkpoint '{path}' has no '{MetadataKey}' metadata; it was not written by SpatialNet's trainer.");
+        CheckpointRecord record;
+        try
+        {
+            record = JsonSerializer.Deserialize<CheckpointRecord>(json, Json) ?? throw new JsonException("null record");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}': metadata '{MetadataKey}' is malformed ({e.Message}).", e);
+        }
+        if (record.FormatVersion != FormatVersion)
+            throw new InvalidDataException($"Checkpoint '{path}' has format version {record.FormatVersion}; this build reads version {FormatVersion}.");
+        if (record.Precision != optimizer.Parameters.Precision)
+            throw new InvalidDataException($"Checkpoint '{path}' was written with precision {record.Precision}; the optimizer uses {optimizer.Parameters.Precision}.");
+
+        using var scope = NewDisposeScope();
+        RestoreModel(path, reader, module);
+
+        var buckets = new List<FlatAdamWBucketState>(record.Optimizer.Buckets.Count);
+        for (int b = 0; b < record.Optimizer.Buckets.Count; b++)
+        {
+            var r = record.Optimizer.Buckets[b];
+            buckets.Add(new FlatAdamWBucketState(r.Group, r.NumElements, r.Parameters,
+                reader.Read(BucketKey(b, "exp_avg")), reader.Read(BucketKey(b, "exp_avg_sq")),
+                r.HasMaster ? reader.Read(BucketKey(b, "master")) : null));
+        }
+        try
+        {
+            optimizer.ImportState(new FlatAdamWState(record.Optimizer.Step, buckets));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}': {e.Message}", e);
+        }
+        optimizer.LearningRateFactor = record.Optimizer.LearningRateFactor;
+
+        if (schedule is not null)
+        {
+            if (record.Schedule is null)
+                throw new InvalidDataException($"Checkpoint '{path}' has no schedule state, but a schedule was given to restore.");
+            schedule.ImportState(record.Schedule);
+        }
+        if (random is not null)
+        {
+            if (record.Random is not { Length: 4 })
+                throw new InvalidDataException($"Checkpoint '{path}' has no PRNG state, but a generator was given to restore.");
+            random.SetState(record.Random.Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray());
+        }
+        if (reader.Contains(TorchRngName))
+            torch.random.set_rng_state(reader.Read(TorchRngName));
+
+        var extra = reader.Metadata.Where(kv => kv.Key != MetadataKey).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        return new CheckpointInfo(record.Position, record.Precision, record.CreatedUtc, extra);
+    }
+
+    /// <summary>Reads only the metadata of a checkpoint (position, precision, extra) without touching any model.</summary>
+    public static CheckpointInfo ReadInfo(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        using var reader = TensorArchive.Open(path);
+        if (!reader.Metadata.TryGetValue(MetadataKey, out var json))
+            throw new InvalidDataException($"Checkpoint '{path}' has no '{MetadataKey}' metadata.");
+        var record = JsonSerializer.Deserialize<CheckpointRecord>(json, Json)
+            ?? throw new InvalidDataException($"Checkpoint '{path}': metadata '{MetadataKey}' is empty.");
+        var extra = reader.Metadata.Where(kv => kv.Key != MetadataKey).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        return new CheckpointInfo(record.Position, record.Precision, record.CreatedUtc, extra);
+    }
+
+    private static void RestoreModel(string path, TensorArchive.Reader reader, nn.Module module)
+    {
+        var target = module.state_dict();
+        var stored = reader.Names.Where(n => n.StartsWith(ModelPrefix, StringComparison.Ordinal)).Select(n => n[ModelPrefix.Length..]).ToHashSet(StringComparer.Ordinal);
+        var missing = target.Keys.Where(k => !stored.Contains(k)).ToList();
+        var unexpected = stored.Where(k => !target.ContainsKey(k)).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+            throw new InvalidDataException(
+                $"Checkpoint '{path}' does not match the model: missing {TensorArchive.Describe(missing)}; unexpected {TensorArchive.Describe(unexpected)}.");
+        using var noGrad = no_grad();
+        foreach (var (key, t) in target)
+        {
+            var source = reader.Read(ModelPrefix + key);
+            if (!source.shape.SequenceEqual(t.shape))
+                throw new InvalidDataException(
+                    $"Checkpoint '{path}': '{key}' has shape [{string.Join(", ", source.shape)}], the model [{string.Join(", ", t.shape)}].");
+            // copy_ writes into the existing tensor, so parameters stay views into the flat buffers.
+            t.copy_(source);
+        }
+    }
+
+    private static string BucketKey(int bucket, string what) => FormattableString.Invariant($"{OptimizerPrefix}{bucket}.{what}");
+
+    private sealed record CheckpointRecord(int FormatVersion, DateTime CreatedUtc, TrainingPosition Position, PrecisionMode Precision,
+        OptimizerRecord Optimizer, ScheduleState? Schedule, string[]? Random);
+
+    private sealed record OptimizerRecord(long Step, double LearningRateFactor, IReadOnlyList<BucketRecord> Buckets);
+
+    private sealed record BucketRecord(string Group, long NumElements, bool HasMaster, IReadOnlyList<string> Parameters);
+}

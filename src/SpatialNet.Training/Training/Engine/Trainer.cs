@@ -1,0 +1,564 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SpatialNet.Training.Checkpoints;
+using SpatialNet.Training.Optimization;
+using SpatialNet.Training.Randomness;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Training.Engine;
+
+/// <summary>
+/// Trains an <see cref="ITrainable"/> on an <see cref="IBatchSource"/>: AdamW over flat parameter
+/// buffers with decay/no-decay groups, warm-up + cosine schedule, gradient clipping, optional bf16
+/// mixed precision, evaluation every epoch, early stopping on a named metric, atomic checkpoints
+/// that resume bit-for-bit on CPU, metric history (JSON, CSV), PNG curves, <see cref="ILogger"/>
+/// logging and a console progress line.
+/// </summary>
+/// <remarks>
+/// Create the model on its device before the trainer: the trainer flattens (and under mixed
+/// precision casts) the model's parameters in its constructor. Each step runs in one dispose scope
+/// that also owns the batch, so steps leave no tensors behind.
+/// </remarks>
+public sealed partial class Trainer : IDisposable
+{
+    /// <summary>Metadata key of the trainer's own state (history, early stopping, epoch sums) inside checkpoints.</summary>
+    public const string TrainerStateKey = "spatialnet.trainer";
+
+    /// <summary>File name of the most recent checkpoint in <see cref="TrainerOptions.CheckpointDirectory"/>.</summary>
+    public const string LastCheckpointName = "last.safetensors";
+
+    /// <summary>File name of the checkpoint with the best monitored metric.</summary>
+    public const string BestCheckpointName = "best.safetensors";
+
+    /// <summary>Name of the gradient-norm column in epoch means.</summary>
+    public const string GradientNormName = "grad_norm";
+
+    private static readonly JsonSerializerOptions StateJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private readonly ITrainable _model;
+    private readonly IBatchSource _source;
+    private readonly TrainerOptions _options;
+    private readonly IEpochEvaluator? _evaluator;
+    private readonly ILogger _logger;
+    private readonly ITrainingProgress _progress;
+    private readonly FlatParameterBuffers _buffers;
+    private readonly FlatAdamW _optimizer;
+    private readonly WarmupCosineSchedule _schedule;
+    private readonly EarlyStopping? _monitor;
+    private readonly Device _device;
+    private readonly ScalarType? _computeDType;
+    private readonly List<PendingStep> _pending = [];
+    private readonly Dictionary<string, (double Sum, long Count)> _epochSums = new(StringComparer.Ordinal);
+    private readonly Stopwatch _runClock = new();
+    private double _elapsedBefore;
+    private long _stepsThisRun;
+    private double _lastFactor;
+    private bool _chartsDisabled;
+    private bool _disposed;
+    private int _epoch;
+    private int _batchInEpoch;
+    private long _globalStep;
+
+    /// <summary>Creates the trainer: flattens the model's parameters into the optimizer's buffers.</summary>
+    /// <param name="model">The model (already on its device).</param>
+    /// <param name="trainBatches">Training batches.</param>
+    /// <param name="options">Settings; default <see cref="TrainerOptions"/>.</param>
+    /// <param name="evaluator">Evaluation after each epoch, or <c>null</c>.</param>
+    /// <param name="logger">Logger, or <c>null</c>.</param>
+    /// <param name="progress">Progress sink; default a <see cref="ConsoleProgressDisplay"/> when <see cref="TrainerOptions.ShowProgress"/>.</param>
+    public Trainer(ITrainable model, IBatchSource trainBatches, TrainerOptions? options = null, IEpochEvaluator? evaluator = null,
+        ILogger? logger = null, ITrainingProgress? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(trainBatches);
+        _options = options ?? new TrainerOptions();
+        _options.Validate();
+        if (trainBatches.BatchesPerEpoch < 1)
+            throw new ArgumentException($"The batch source has {trainBatches.BatchesPerEpoch} batches per epoch; at least 1 is needed.", nameof(trainBatches));
+        _model = model;
+        _source = trainBatches;
+        _evaluator = evaluator;
+        _logger = logger ?? NullLogger.Instance;
+        _progress = progress ?? (_options.ShowProgress ? new ConsoleProgressDisplay() : NullTrainingProgress.Instance);
+
+        if (_options.Seed is ulong seed)
+            torch.manual_seed(unchecked((long)seed));
+        Random = new SeededRandom(_options.Seed ?? 0);
+
+        var groups = _options.ParameterGroups
+            ?? (_options.NoWeightDecay is { } noDecay ? Optimization.ParameterGroups.DecayAndNoDecay(noDecay) : null);
+        _buffers = new FlatParameterBuffers(model.Module, groups, _options.Precision);
+        if (_buffers.Buckets.Count == 0)
+        {
+            _buffers.Dispose();
+            throw new ArgumentException("The model has no trainable parameters.", nameof(model));
+        }
+        _optimizer = new FlatAdamW(_buffers, new FlatAdamWOptions
+        {
+            LearningRate = _options.LearningRate,
+            WeightDecay = _options.WeightDecay,
+            Beta1 = _options.Beta1,
+            Beta2 = _options.Beta2,
+            Eps = _options.Eps,
+        });
+        TotalSteps = (long)_options.Epochs * trainBatches.BatchesPerEpoch;
+        _schedule = new WarmupCosineSchedule(TotalSteps, Math.Min(_options.WarmupSteps, TotalSteps), _options.MinLrRatio);
+        if (_options.MonitorMetric is { } metric)
+        {
+            int patience = _options.EarlyStoppingPatience == 0 ? int.MaxValue : _options.EarlyStoppingPatience;
+            _monitor = new EarlyStopping(metric, _options.MonitorMode, patience, _options.EarlyStoppingMinDelta);
+        }
+        _device = _buffers.Buckets[0].Device;
+        _computeDType = MixedPrecision.ComputeDType(_options.Precision);
+    }
+
+    /// <summary>The model.</summary>
+    public ITrainable Model => _model;
+
+    /// <summary>The training batches.</summary>
+    public IBatchSource BatchSource => _source;
+
+    /// <summary>Settings.</summary>
+    public TrainerOptions Options => _options;
+
+    /// <summary>The optimizer (its <see cref="FlatAdamW.Parameters"/> are the flat buffers).</summary>
+    public FlatAdamW Optimizer => _optimizer;
+
+    /// <summary>The learning-rate schedule.</summary>
+    public ILearningRateSchedule Schedule => _schedule;
+
+    /// <summary>Early stopping / best-checkpoint monitor, or <c>null</c> without <see cref="TrainerOptions.MonitorMetric"/>.</summary>
+    public EarlyStopping? Monitor => _monitor;
+
+    /// <summary>
+    /// Host-side random generator saved in checkpoints; use it (or seeds derived from it) for any
+    /// host randomness the run must reproduce after a resume.
+    /// </summary>
+    public SeededRandom Random { get; }
+
+    /// <summary>Steps of the whole run (epochs × batches per epoch).</summary>
+    public long TotalSteps { get; }
+
+    /// <summary>Where training stands.</summary>
+    public TrainingPosition Position => new(_epoch, _batchInEpoch, _globalStep);
+
+    /// <summary>Losses and metrics so far (per-step values appear after they are read back).</summary>
+    public MetricHistory History { get; private set; } = new();
+
+    /// <summary>
+    /// Trains from <see cref="Position"/> until all epochs ran, the monitored metric stops improving,
+    /// <see cref="TrainerOptions.MaxSteps"/> is reached or <paramref name="cancellationToken"/> fires.
+    /// When stopped mid-epoch it saves <c>last.safetensors</c> (if a checkpoint folder is set).
+    /// </summary>
+    public TrainingResult Fit(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _runClock.Restart();
+        _stepsThisRun = 0;
+        _model.Module.train();
+        Log.Starting(_logger, _buffers.NumElements, _buffers.Buckets.Count, _options.Precision, _device.ToString(),
+            _epoch + 1, _options.Epochs, _source.BatchesPerEpoch, _globalStep);
+
+        var reason = StopReason.Completed;
+        string? lastCheckpoint = null;
+        while (_epoch < _options.Epochs)
+        {
+            var (epochDone, stop) = RunEpochBatches(cancellationToken);
+            if (epochDone && EndEpoch())
+            {
+                reason = StopReason.EarlyStopped;
+                Log.EarlyStopped(_logger, _monitor!.Metric, _monitor.Patience, _monitor.BestEpoch, _monitor.BestValue ?? double.NaN);
+                break;
+            }
+            if (stop is StopReason s)
+            {
+                reason = s;
+                if (!epochDone)
+                {
+                    FlushLosses();
+                    SaveRunCheckpoint();
+                    WriteOutputs();
+                }
+                Log.Interrupted(_logger, s, _globalStep);
+                break;
+            }
+        }
+        _progress.OnCompleted();
+        if (_options.CheckpointDirectory is { } dir && File.Exists(Path.Combine(dir, LastCheckpointName)))
+            lastCheckpoint = Path.Combine(dir, LastCheckpointName);
+        string? best = _options.CheckpointDirectory is { } d && File.Exists(Path.Combine(d, BestCheckpointName)) ? Path.Combine(d, BestCheckpointName) : null;
+        Log.Finished(_logger, reason, _epoch, _globalStep, ElapsedSeconds);
+        return new TrainingResult(reason, History.Epochs.Count, _globalStep, _monitor?.BestValue, _monitor?.BestEpoch ?? 0, History, lastCheckpoint, best);
+    }
+
+    /// <summary>
+    /// One optimizer step on <paramref name="batch"/>: zero gradients, forward and loss, backward,
+    /// L2 gradient, clipping, AdamW with the scheduled learning rate. The losses are recorded and
+    /// read back every <see cref="TrainerOptions.LossSyncInterval"/> steps. Does not advance the
+    /// epoch position (<see cref="Fit"/> does).
+    /// </summary>
+    public void TrainStep(IReadOnlyDictionary<string, Tensor> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using (var scope = NewDisposeScope())
+        {
+            var prepared = PrepareBatch(batch);
+            _optimizer.ZeroGrad();
+            var losses = _model.ComputeLosses(prepared);
+            losses.Total.backward();
+
+            var names = new List<string>(losses.Terms.Count + 2) { TrainingLosses.TotalLossName };
+            var values = new List<Tensor>(losses.Terms.Count + 3) { losses.Total.detach() };
+            foreach (var (name, t) in losses.Terms)
+            {
+                names.Add(name);
+                values.Add(t.detach());
+            }
+            if (_options.L2Coefficient > 0)
+            {
+                // L_final = L_MTL + λ_reg·½Σθ² (Eq. 9): the term's gradient goes straight into the flat buffers.
+                var l2 = _buffers.AddL2PenaltyGradient(_options.L2Coefficient);
+                values[0] = values[0].to(ScalarType.Float32) + l2.to(values[0].device);
+                names.Add(TrainingLosses.L2TermName);
+                values.Add(l2);
+            }
+            bool hasNorm = false;
+            if (_options.GradientClipNorm is double maxNorm)
+            {
+                values.Add(_optimizer.ClipGradNorm(maxNorm));
+                hasNorm = true;
+            }
+            _lastFactor = _schedule.CurrentFactor;
+            _optimizer.LearningRateFactor = _lastFactor;
+            _optimizer.Step();
+            _schedule.Advance();
+            _globalStep++;
+
+            var packed = stack(values.Select(v => v.to(ScalarType.Float32).to(_device).reshape(Array.Empty<long>())).ToArray());
+            _pending.Add(new PendingStep(_globalStep, _epoch + 1, _lastFactor, names, hasNorm, packed.DetachFromDisposeScope()));
+        }
+        if (_pending.Count >= _options.LossSyncInterval)
+            FlushLosses();
+    }
+
+    /// <summary>
+    /// Moves <paramref name="batch"/> to the model's device and, under mixed precision, casts
+    /// floating-point entries (except <see cref="TrainerOptions.KeepFloat32Inputs"/>) to the compute
+    /// dtype. New tensors join the current dispose scope.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> PrepareBatch(IReadOnlyDictionary<string, Tensor> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var result = new Dictionary<string, Tensor>(batch.Count, StringComparer.Ordinal);
+        foreach (var (key, t) in batch)
+        {
+            var x = t.device_type == _device.type && t.device_index == _device.index ? t : t.to(_device);
+            if (_computeDType is ScalarType cd && x.is_floating_point() && x.dtype != cd && _options.KeepFloat32Inputs?.Contains(key) != true)
+                x = x.to(cd);
+            result[key] = x;
+        }
+        return result;
+    }
+
+    /// <summary>Writes a checkpoint of the current state (model, optimizer, schedule, position, RNGs, history) to <paramref name="path"/>.</summary>
+    public void SaveCheckpoint(string path)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        FlushLosses();
+        var state = new TrainerState(History, _monitor?.ExportState(),
+            _epochSums.ToDictionary(kv => kv.Key, kv => new[] { kv.Value.Sum, kv.Value.Count }, StringComparer.Ordinal), ElapsedSeconds);
+        TrainingCheckpoint.Save(path, _model.Module, _optimizer, _schedule, Position, Random,
+            new Dictionary<string, string> { [TrainerStateKey] = JsonSerializer.Serialize(state, StateJson) });
+        Log.CheckpointSaved(_logger, path, _globalStep);
+    }
+
+    /// <summary>
+    /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> (or by a <see cref="Fit"/> run
+    /// with a checkpoint folder); the next <see cref="Fit"/> continues from its position and
+    /// reproduces an uninterrupted run's losses exactly on CPU. The trainer must be built like the
+    /// original (same model, groups, precision, batch source).
+    /// </summary>
+    public void ResumeFrom(string path)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        DisposePending();
+        var info = TrainingCheckpoint.Restore(path, _model.Module, _optimizer, _schedule, Random);
+        (_epoch, _batchInEpoch, _globalStep) = (info.Position.Epoch, info.Position.BatchInEpoch, info.Position.GlobalStep);
+        _epochSums.Clear();
+        if (info.Extra.TryGetValue(TrainerStateKey, out var json))
+        {
+            TrainerState state;
+            try
+            {
+                state = JsonSerializer.Deserialize<TrainerState>(json, StateJson) ?? throw new JsonException("null");
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"Checkpoint '{path}': metadata '{TrainerStateKey}' is malformed ({e.Message}).", e);
+            }
+            History = state.History ?? new MetricHistory();
+            if (_monitor is not null && state.Monitor is not null)
+                _monitor.ImportState(state.Monitor);
+            foreach (var (k, v) in state.EpochSums ?? [])
+                _epochSums[k] = (v[0], (long)v[1]);
+            _elapsedBefore = state.ElapsedSeconds;
+        }
+        else
+        {
+            History = new MetricHistory();
+            _elapsedBefore = 0;
+        }
+        _lastFactor = _globalStep > 0 ? _schedule.Factor(_globalStep - 1) : _schedule.Factor(0);
+        Log.Resumed(_logger, path, _epoch + 1, _batchInEpoch, _globalStep);
+    }
+
+    /// <summary>Frees the optimizer and flat buffers (the model keeps its parameters).</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        DisposePending();
+        _optimizer.Dispose();
+        _buffers.Dispose();
+    }
+
+    private double ElapsedSeconds => _elapsedBefore + _runClock.Elapsed.TotalSeconds;
+
+    private (bool EpochDone, StopReason? Stop) RunEpochBatches(CancellationToken cancellationToken)
+    {
+        int perEpoch = _source.BatchesPerEpoch;
+        using var batches = _source.GetBatches(_epoch, _batchInEpoch).GetEnumerator();
+        while (_batchInEpoch < perEpoch)
+        {
+            if (cancellationToken.IsCancellationRequested)
+                return (false, StopReason.Cancelled);
+            if (_options.MaxSteps is long max && _globalStep >= max)
+                return (false, StopReason.MaxStepsReached);
+            // The enumerator runs inside the step's scope: the batch it creates is freed with the step.
+            using (var scope = NewDisposeScope())
+            {
+                if (!batches.MoveNext())
+                    break;
+                TrainStep(batches.Current);
+            }
+            _batchInEpoch++;
+            _stepsThisRun++;
+            if (_options.CheckpointEverySteps > 0 && _globalStep % _options.CheckpointEverySteps == 0 && _batchInEpoch < perEpoch)
+                SaveRunCheckpoint();
+            if (_options.MaxSteps is long max2 && _globalStep >= max2)
+                return (_batchInEpoch >= perEpoch, StopReason.MaxStepsReached);
+        }
+        return (true, null);
+    }
+
+    /// <summary>Flushes losses, evaluates, records the epoch, checkpoints and writes outputs; returns true to stop early.</summary>
+    private bool EndEpoch()
+    {
+        FlushLosses();
+        int epochNumber = _epoch + 1;
+        var train = _epochSums.ToDictionary(kv => kv.Key, kv => kv.Value.Sum / kv.Value.Count, StringComparer.Ordinal);
+        var metrics = Evaluate(epochNumber);
+        _epochSums.Clear();
+        _epoch++;
+        _batchInEpoch = 0;
+        var record = new EpochRecord
+        {
+            Epoch = epochNumber,
+            GlobalStep = _globalStep,
+            LearningRateFactor = _lastFactor,
+            ElapsedSeconds = ElapsedSeconds,
+            Train = train,
+            Metrics = metrics,
+        };
+        History.Epochs.Add(record);
+
+        bool improved = false;
+        if (_monitor is not null)
+        {
+            double value = LookupMonitored(record);
+            improved = _monitor.Update(epochNumber, value);
+        }
+        Log.EpochEnd(_logger, epochNumber, _options.Epochs, train.GetValueOrDefault(TrainingLosses.TotalLossName, double.NaN),
+            string.Join(", ", metrics.Select(m => FormattableString.Invariant($"{m.Key}={m.Value:G5}"))));
+        _progress.OnEpochEnd(record, _options.Epochs);
+
+        SaveRunCheckpoint();
+        if (improved && _options.CheckpointDirectory is { } dir)
+        {
+            var last = Path.Combine(dir, LastCheckpointName);
+            var best = Path.Combine(dir, BestCheckpointName);
+            AtomicFile.Write(best, s =>
+            {
+                using var source = File.OpenRead(last);
+                source.CopyTo(s);
+            });
+            Log.BestCheckpoint(_logger, _monitor!.Metric, _monitor.BestValue ?? double.NaN, epochNumber);
+        }
+        WriteOutputs();
+        return _monitor is not null && _monitor.ShouldStop && _epoch < _options.Epochs;
+    }
+
+    private double LookupMonitored(EpochRecord record)
+    {
+        var name = _monitor!.Metric;
+        if (record.Metrics.TryGetValue(name, out var v))
+            return v;
+        if (name.StartsWith("train_", StringComparison.Ordinal) && record.Train.TryGetValue(name["train_".Length..], out v))
+            return v;
+        var available = record.Metrics.Keys.Concat(record.Train.Keys.Select(k => "train_" + k));
+        throw new InvalidOperationException(
+            $"Monitored metric '{name}' (TrainerOptions.MonitorMetric) is not produced; available: {string.Join(", ", available)}.");
+    }
+
+    private Dictionary<string, double> Evaluate(int epochNumber)
+    {
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (_evaluator is null)
+            return result;
+        var module = _model.Module;
+        module.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var metrics = _evaluator.Evaluate(new EvaluationContext(_model, epochNumber, PrepareBatch));
+            foreach (var (k, v) in metrics)
+                result[k] = v;
+        }
+        finally
+        {
+            module.train();
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Reads the losses of pending steps back from the device into <see cref="History"/> now (this
+    /// waits for the device) and updates the progress display.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A loss is NaN or infinite and <see cref="TrainerOptions.StopOnNonFiniteLoss"/> is set.</exception>
+    public void FlushLosses()
+    {
+        if (_pending.Count == 0)
+            return;
+        float[] all;
+        using (var scope = NewDisposeScope())
+        {
+            var cat = torch.cat(_pending.Select(p => p.Values).ToList(), 0).cpu();
+            all = cat.data<float>().ToArray();
+        }
+        int offset = 0;
+        var records = new List<StepRecord>(_pending.Count);
+        foreach (var p in _pending)
+        {
+            var losses = new Dictionary<string, double>(p.Names.Count, StringComparer.Ordinal);
+            for (int i = 0; i < p.Names.Count; i++)
+                losses[p.Names[i]] = all[offset + i];
+            double? norm = p.HasNorm ? all[offset + p.Names.Count] : null;
+            offset += p.Names.Count + (p.HasNorm ? 1 : 0);
+            records.Add(new StepRecord { Step = p.Step, Epoch = p.Epoch, LearningRateFactor = p.Factor, Losses = losses, GradientNorm = norm });
+        }
+        DisposePending();
+        foreach (var r in records)
+        {
+            History.Steps.Add(r);
+            foreach (var (k, v) in r.Losses)
+                Accumulate(k, v);
+            if (r.GradientNorm is double g)
+                Accumulate(GradientNormName, g);
+            if (_options.StopOnNonFiniteLoss && !double.IsFinite(r.Losses[TrainingLosses.TotalLossName]))
+                throw new InvalidOperationException(
+                    $"The loss became {r.Losses[TrainingLosses.TotalLossName]} at step {r.Step} (epoch {r.Epoch}); lower TrainerOptions.LearningRate, " +
+                    "enable GradientClipNorm, or set StopOnNonFiniteLoss = false.");
+        }
+        var latest = records[^1];
+        double rate = _runClock.Elapsed.TotalSeconds > 0 ? _stepsThisRun / _runClock.Elapsed.TotalSeconds : 0;
+        TimeSpan? eta = rate > 0 ? TimeSpan.FromSeconds(Math.Max(0, TotalSteps - _globalStep) / rate) : null;
+        _progress.OnStep(new ProgressSnapshot(Math.Min(_epoch + 1, _options.Epochs), _options.Epochs, _batchInEpoch, _source.BatchesPerEpoch,
+            _globalStep, TotalSteps, rate, eta, latest.Losses));
+    }
+
+    private void Accumulate(string key, double value)
+    {
+        var (sum, count) = _epochSums.GetValueOrDefault(key);
+        _epochSums[key] = (sum + value, count + 1);
+    }
+
+    private void SaveRunCheckpoint()
+    {
+        if (_options.CheckpointDirectory is { } dir)
+            SaveCheckpoint(Path.Combine(dir, LastCheckpointName));
+    }
+
+    private void WriteOutputs()
+    {
+        if (_options.OutputDirectory is not { } dir)
+            return;
+        History.Save(dir);
+        if (!_options.WriteCharts || _chartsDisabled)
+            return;
+        try
+        {
+            TrainingCharts.WriteLossCurves(History, Path.Combine(dir, "loss_curves.png"));
+            TrainingCharts.WriteMetricCurves(History, Path.Combine(dir, "metric_curves.png"));
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            // Charts are a convenience: a host without SkiaSharp's native library still trains.
+            _chartsDisabled = true;
+            Log.ChartsUnavailable(_logger, e.Message);
+        }
+    }
+
+    private void DisposePending()
+    {
+        foreach (var p in _pending)
+            p.Values.Dispose();
+        _pending.Clear();
+    }
+
+    private sealed record PendingStep(long Step, int Epoch, double Factor, List<string> Names, bool HasNorm, Tensor Values);
+
+    private sealed record TrainerState(MetricHistory? History, EarlyStoppingState? Monitor, Dictionary<string, double[]>? EpochSums, double ElapsedSeconds);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+            Message = "Training {Parameters} parameters in {Buckets} flat buckets, {Precision} on {Device}: epoch {Epoch}/{Epochs}, {BatchesPerEpoch} batches per epoch, from step {Step}")]
+        public static partial void Starting(ILogger logger, long parameters, int buckets, PrecisionMode precision, string device, int epoch, int epochs, int batchesPerEpoch, long step);
+
+        [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Epoch {Epoch}/{Epochs}: train loss {Loss:G5}; {Metrics}")]
+        public static partial void EpochEnd(ILogger logger, int epoch, int epochs, double loss, string metrics);
+
+        [LoggerMessage(EventId = 3, Level = LogLevel.Information,
+            Message = "Early stopping: {Metric} did not improve for {Patience} epochs; best {Best:G6} at epoch {BestEpoch}")]
+        public static partial void EarlyStopped(ILogger logger, string metric, int patience, int bestEpoch, double best);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Training stopped ({Reason}) at step {Step}")]
+        public static partial void Interrupted(ILogger logger, StopReason reason, long step);
+
+        [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Finished ({Reason}): {Epochs} epochs, {Step} steps, {Seconds:F1} s")]
+        public static partial void Finished(ILogger logger, StopReason reason, int epochs, long step, double seconds);
+
+        [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "Checkpoint {Path} written at step {Step}")]
+        public static partial void CheckpointSaved(ILogger logger, string path, long step);
+
+        [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "New best {Metric} = {Value:G6} at epoch {Epoch}")]
+        public static partial void BestCheckpoint(ILogger logger, string metric, double value, int epoch);
+
+        [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Resumed from {Path}: epoch {Epoch}, batch {Batch}, step {Step}")]
+        public static partial void Resumed(ILogger logger, string path, int epoch, int batch, long step);
+
+        [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Training curves are not drawn: SkiaSharp is unavailable ({Reason})")]
+        public static partial void ChartsUnavailable(ILogger logger, string reason);
+    }
+}

@@ -1,0 +1,172 @@
+using FluentAssertions;
+using SpatialNet.Training.Engine;
+using SpatialNet.Training.Optimization;
+using TorchSharp;
+using static TorchSharp.torch;
+using Xunit;
+
+namespace SpatialNet.Training.Tests.Training;
+
+[Collection(TorchGlobalRngCollection.Name)]
+public sealed class TrainerTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "spatialnet-trainer-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+            Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public void Fit_OnLearnableRegression_LowersTrainAndValidationLoss()
+    {
+        var f = new TrainerFixture(initSeed: 1);
+        var options = TrainerFixture.Options();
+        options.Epochs = 10;
+        options.LearningRate = 0.03;
+        using var trainer = new Trainer(f.Trainable, f.Source, options, f.Evaluator);
+        var result = trainer.Fit();
+
+        result.StopReason.Should().Be(StopReason.Completed);
+        result.GlobalStep.Should().Be(10 * 6);
+        var epochs = trainer.History.Epochs;
+        epochs.Should().HaveCount(10);
+        string curve = string.Join(", ", epochs.Select(e => e.Train["loss"].ToString("F3", System.Globalization.CultureInfo.InvariantCulture)));
+        epochs[^1].Train["loss"].Should().BeLessThan(0.1 * epochs[0].Train["loss"], curve);
+        epochs[^1].Metrics["val_mse"].Should().BeLessThan(0.2 * epochs[0].Metrics["val_mse"]);
+        trainer.History.Steps.Should().HaveCount(60);
+        trainer.History.Steps.Should().OnlyContain(s => s.Losses.ContainsKey("mse") && s.Losses.ContainsKey("mae") && s.Losses.ContainsKey("l2") && s.GradientNorm > 0);
+        // The total includes the L2 term: loss = mse + 0.1·mae + l2.
+        var s0 = trainer.History.Steps[0];
+        s0.Losses["loss"].Should().BeApproximately(s0.Losses["mse"] + 0.1 * s0.Losses["mae"] + s0.Losses["l2"], 1e-5);
+    }
+
+    [Theory]
+    [InlineData(PrecisionMode.Float32)]
+    [InlineData(PrecisionMode.BFloat16Mixed)]
+    public void ResumeFromCheckpoint_ReproducesTheUninterruptedRunBitForBit(PrecisionMode precision)
+    {
+        // Straight run: 3 epochs × 6 batches, with dropout, shuffling, warm-up, clipping and L2.
+        var straight = new TrainerFixture(initSeed: 1, dropout: 0.2);
+        using var a = new Trainer(straight.Trainable, straight.Source, TrainerFixture.Options(precision), straight.Evaluator);
+        a.Fit();
+
+        // Interrupted after 8 steps (mid-epoch 2), checkpoint written.
+        var first = new TrainerFixture(initSeed: 1, dropout: 0.2);
+        var interrupted = TrainerFixture.Options(precision);
+        interrupted.MaxSteps = 8;
+        interrupted.CheckpointDirectory = _dir;
+        using (var b = new Trainer(first.Trainable, first.Source, interrupted, first.Evaluator))
+        {
+            var r = b.Fit();
+            r.StopReason.Should().Be(StopReason.MaxStepsReached);
+            r.LastCheckpoint.Should().NotBeNull();
+        }
+
+        // New objects with a different initialisation, resumed from the checkpoint.
+        var second = new TrainerFixture(initSeed: 77, dropout: 0.2);
+        using var c = new Trainer(second.Trainable, second.Source, TrainerFixture.Options(precision), second.Evaluator);
+        c.ResumeFrom(Path.Combine(_dir, Trainer.LastCheckpointName));
+        c.Position.Should().Be(new Checkpoints.TrainingPosition(1, 2, 8));
+        c.Fit();
+
+        c.History.Steps.Should().HaveCount(18);
+        for (int i = 0; i < 18; i++)
+        {
+            c.History.Steps[i].Losses.Should().Equal(a.History.Steps[i].Losses, $"step {i + 1}");
+            c.History.Steps[i].GradientNorm.Should().Be(a.History.Steps[i].GradientNorm);
+        }
+        c.History.Epochs.Select(e => e.Metrics["val_mse"]).Should().Equal(a.History.Epochs.Select(e => e.Metrics["val_mse"]));
+        c.History.Epochs.Select(e => e.Train["loss"]).Should().Equal(a.History.Epochs.Select(e => e.Train["loss"]));
+        var expected = straight.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in second.Model.named_parameters())
+            p.to(ScalarType.Float32).allclose(expected[name].to(ScalarType.Float32), 0, 0).Should().BeTrue(name);
+    }
+
+    [Fact]
+    public void EarlyStopping_OnScriptedMetric_StopsAfterPatienceEpochsWithoutImprovement()
+    {
+        // Min mode, patience 2: 1.0 (best), 0.8 (best), 0.85 (1 bad), 0.9 (2 bad) → stop after epoch 4 of 6.
+        double[] script = [1.0, 0.8, 0.85, 0.9, 0.7, 0.6];
+        var f = new TrainerFixture(initSeed: 1);
+        var options = TrainerFixture.Options();
+        options.Epochs = 6;
+        options.MonitorMetric = "val_score";
+        options.EarlyStoppingPatience = 2;
+        options.CheckpointDirectory = _dir;
+        var evaluator = new DelegateEvaluator(ctx => new Dictionary<string, double> { ["val_score"] = script[ctx.Epoch - 1] });
+        using var trainer = new Trainer(f.Trainable, f.Source, options, evaluator);
+        var result = trainer.Fit();
+
+        result.StopReason.Should().Be(StopReason.EarlyStopped);
+        result.EpochsCompleted.Should().Be(4);
+        trainer.History.Epochs.Select(e => e.Epoch).Should().Equal(1, 2, 3, 4);
+        result.BestEpoch.Should().Be(2);
+        result.BestValue.Should().Be(0.8);
+        result.BestCheckpoint.Should().NotBeNull();
+        Checkpoints.TrainingCheckpoint.ReadInfo(result.BestCheckpoint!).Position.Should().Be(new Checkpoints.TrainingPosition(2, 0, 12));
+    }
+
+    [Fact]
+    public void UnknownMonitoredMetric_FailsWithTheAvailableNames()
+    {
+        var f = new TrainerFixture(initSeed: 1);
+        var options = TrainerFixture.Options();
+        options.MonitorMetric = "val_acc";
+        using var trainer = new Trainer(f.Trainable, f.Source, options, f.Evaluator);
+        trainer.Invoking(t => t.Fit()).Should().Throw<InvalidOperationException>().WithMessage("*'val_acc'*val_mse*train_loss*");
+    }
+
+    [Fact]
+    public void Fit_WithOutputAndCheckpointFolders_WritesHistoryChartsAndCheckpoints()
+    {
+        var f = new TrainerFixture(initSeed: 1);
+        var options = TrainerFixture.Options();
+        options.Epochs = 2;
+        options.OutputDirectory = Path.Combine(_dir, "out");
+        options.CheckpointDirectory = Path.Combine(_dir, "ckpt");
+        using var trainer = new Trainer(f.Trainable, f.Source, options, f.Evaluator);
+        trainer.Fit();
+
+        foreach (var file in new[] { "history.json", "history.csv", "steps.csv", "loss_curves.png", "metric_curves.png" })
+            File.Exists(Path.Combine(options.OutputDirectory, file)).Should().BeTrue(file);
+        File.Exists(Path.Combine(options.CheckpointDirectory, Trainer.LastCheckpointName)).Should().BeTrue();
+        File.Exists(Path.Combine(options.CheckpointDirectory, Trainer.BestCheckpointName)).Should().BeTrue();
+        var csv = File.ReadAllLines(Path.Combine(options.OutputDirectory, "history.csv"));
+        csv.Should().HaveCount(3);
+        csv[0].Should().StartWith("epoch,global_step,lr_factor,elapsed_seconds,train_loss,train_mse,train_mae,train_l2,train_grad_norm,val_mse");
+        File.ReadAllLines(Path.Combine(options.OutputDirectory, "steps.csv")).Should().HaveCount(13);
+        Directory.GetFiles(_dir, ".tmp-*", SearchOption.AllDirectories).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void TrainingSteps_LeaveNoTensorsBehind()
+    {
+        var f = new TrainerFixture(initSeed: 1, dropout: 0.1);
+        var options = TrainerFixture.Options(PrecisionMode.BFloat16Mixed);
+        using var trainer = new Trainer(f.Trainable, f.Source, options);
+        var samples = new List<BenchmarkSample>();
+        var report = TrainingBenchmark.Run(trainer, steps: 60, sampleEvery: 15, samples.Add);
+
+        report.Samples.Should().HaveCount(5);
+        samples.Should().Equal(report.Samples);
+        report.LiveTensorGrowth.Should().Be(0, "live tensors per sample: {0}", string.Join(", ", report.Samples.Select(s => s.LiveTensors)));
+        report.Samples.Skip(1).Select(s => s.LiveTensors).Distinct().Should().ContainSingle();
+        report.StepsPerSecond.Should().BePositive();
+        trainer.History.Steps.Should().HaveCount(60);
+    }
+
+    [Fact]
+    public void MaxSteps_StopsMidEpoch_AtThatStep()
+    {
+        var f = new TrainerFixture(initSeed: 1);
+        var options = TrainerFixture.Options();
+        options.MaxSteps = 4;
+        using var trainer = new Trainer(f.Trainable, f.Source, options, f.Evaluator);
+        trainer.Fit().StopReason.Should().Be(StopReason.MaxStepsReached);
+        trainer.Position.Should().Be(new Checkpoints.TrainingPosition(0, 4, 4));
+        trainer.History.Steps.Should().HaveCount(4);
+        trainer.History.Epochs.Should().BeEmpty();
+    }
+}
