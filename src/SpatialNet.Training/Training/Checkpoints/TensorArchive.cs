@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -187,14 +186,13 @@ internal static class TensorArchive
         throw new NotSupportedException($"Tensor '{tensorName}' has dtype {type}, which the checkpoint format does not store.");
     }
 
+    /// <summary>Up to <paramref name="max"/> quoted names, then how many more, for error messages.</summary>
     internal static string Describe(IEnumerable<string> names, int max = 8)
     {
         var list = names.ToList();
-        var sb = new StringBuilder(string.Join(", ", list.Take(max).Select(n => $"'{n}'")));
-        if (list.Count > max)
-            sb.Append(CultureInfoInvariant($" and {list.Count - max} more"));
-        return sb.ToString();
+        if (list.Count == 0)
+            return "none";
+        var text = string.Join(", ", list.Take(max).Select(n => $"'{n}'"));
+        return list.Count > max ? FormattableString.Invariant($"{text} and {list.Count - max} more") : text;
     }
-
-    private static string CultureInfoInvariant(FormattableString s) => FormattableString.Invariant(s);
 }

@@ -26,7 +26,7 @@ public interface ITrainable
 public sealed class TrainingLosses
 {
     /// <summary>Creates the result.</summary>
-    /// <param name="total">The scalar to minimise (for the paper, L_MTL = Σ_t λ_t·L_t, Eq. 8).</param>
+    /// <param name="total">The scalar to minimise (for the paper, L_MTL = Σ_t λ_t·L_t).</param>
     /// <param name="terms">Per-task (or other named) scalar terms for logging; may be empty.</param>
     public TrainingLosses(Tensor total, IReadOnlyDictionary<string, Tensor>? terms = null)
     {

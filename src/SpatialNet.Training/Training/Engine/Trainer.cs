@@ -224,7 +224,7 @@ public sealed partial class Trainer : IDisposable
             }
             if (_options.L2Coefficient > 0)
             {
-                // L_final = L_MTL + λ_reg·½Σθ² (Eq. 9): the term's gradient goes straight into the flat buffers.
+                // L_final = L_MTL + λ_reg·½Σθ²: the term's gradient goes straight into the flat buffers.
                 var l2 = _buffers.AddL2PenaltyGradient(_options.L2Coefficient);
                 values[0] = values[0].to(ScalarType.Float32) + l2.to(values[0].device);
                 names.Add(TrainingLosses.L2TermName);

@@ -43,7 +43,7 @@ public sealed class TrainerOptions
     public double? GradientClipNorm { get; set; } = 1.0;
 
     /// <summary>
-    /// λ_reg of the paper's L2 term λ_reg·½Σθ² (Eq. 9), applied as a gradient on the flat buffers;
+    /// λ_reg of the paper's L2 term λ_reg·½Σθ², applied as a gradient on the flat buffers;
     /// 0 (default) leaves it out — keep it 0 when the model's loss composer already adds the term.
     /// </summary>
     public double L2Coefficient { get; set; }

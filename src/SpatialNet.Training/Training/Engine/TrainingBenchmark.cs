@@ -45,9 +45,14 @@ public static class TrainingBenchmark
     /// <param name="steps">Steps to run, ≥ 1.</param>
     /// <param name="sampleEvery">Steps between samples, ≥ 1.</param>
     /// <param name="onSample">Called with each sample as it is taken (for live printing).</param>
+    /// <param name="collectGarbage">
+    /// Run a full garbage collection (and finalizers, which release native handles such as TorchSharp
+    /// scalars) before each sample, so memory readings show retained memory rather than garbage not
+    /// yet collected. The time it takes is excluded from the step rate.
+    /// </param>
     /// <param name="cancellationToken">Stops early.</param>
     public static BenchmarkReport Run(Trainer trainer, int steps, int sampleEvery, Action<BenchmarkSample>? onSample = null,
-        CancellationToken cancellationToken = default)
+        bool collectGarbage = true, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
@@ -62,11 +67,19 @@ public static class TrainingBenchmark
         {
             // Read pending losses back first, so every sample sees the same number of loss buffers.
             trainer.FlushLosses();
-            process.Refresh();
             double now = clock.Elapsed.TotalSeconds;
+            if (collectGarbage)
+            {
+                clock.Stop();
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                GC.Collect();
+                clock.Start();
+            }
+            process.Refresh();
             double rate = step > lastStep && now > lastTime ? (step - lastStep) / (now - lastTime) : 0;
             var sample = new BenchmarkSample(step, DisposeScopeManager.Statistics.ThreadTotalLiveCount, process.WorkingSet64,
-                GC.GetTotalMemory(false), now, rate);
+                GC.GetTotalMemory(forceFullCollection: false), now, rate);
             samples.Add(sample);
             onSample?.Invoke(sample);
             (lastStep, lastTime) = (step, now);
