@@ -49,10 +49,14 @@ switch (o.Mode)
         log.WriteLine($"| peak memory | {(r.MemoryMiB < 0 ? "n/a" : F(r.MemoryMiB, "F0") + " MiB")} ({r.MemoryKind}) |");
         log.WriteLine($"| live tensors, thread / process | {string.Join(" → ", r.LiveTensors.Select(l => $"{l.When} {l.Thread} / {l.Process}"))} |");
         log.WriteLine($"| loss | {F(r.FirstLoss, "F4")} after warm-up → {F(r.LastLoss, "F4")} at the end |");
-        log.WriteLine($"RESULT impl={Implementation} device={device.type.ToString().ToLowerInvariant()} precision={o.PrecisionLabel} " +
-            $"optimizer={o.Optimizer.ToString().ToLowerInvariant()} batch={o.Batch} img_s={F(r.ImagesPerSecond)} step_ms={F(r.StepMilliseconds, "F2")} " +
-            $"tflops={F(r.Tflops, "F2")}{(o.PeakTflops > 0 ? $" pct_peak={F(tflopsPeak)}" : "")} mem_mib={F(r.MemoryMiB, "F0")} " +
-            $"live_tensors={r.LiveTensors[^1].Thread} input={o.Input.ToString().ToLowerInvariant()}");
+        // The breakdown's own throughput run is only its preamble: no RESULT line, so tables do not count it twice.
+        if (o.Mode != BenchmarkMode.Breakdown)
+        {
+            log.WriteLine($"RESULT impl={Implementation} device={device.type.ToString().ToLowerInvariant()} precision={o.PrecisionLabel} " +
+                $"optimizer={o.Optimizer.ToString().ToLowerInvariant()} batch={o.Batch} img_s={F(r.ImagesPerSecond)} step_ms={F(r.StepMilliseconds, "F2")} " +
+                $"tflops={F(r.Tflops, "F2")}{(o.PeakTflops > 0 ? $" pct_peak={F(tflopsPeak)}" : "")} mem_mib={F(r.MemoryMiB, "F0")} " +
+                $"live_tensors={r.LiveTensors[^1].Thread} input={o.Input.ToString().ToLowerInvariant()}");
+        }
         if (o.Mode == BenchmarkMode.Breakdown)
             ThroughputBenchmark.Breakdown(o, device, Math.Min(o.Steps, 10), log);
         return 0;
