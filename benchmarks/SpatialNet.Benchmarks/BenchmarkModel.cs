@@ -64,7 +64,7 @@ internal sealed class BenchmarkModel : IDisposable
     {
         var dtype = o.Precision == Precision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
         using var scope = NewDisposeScope();
-        using var generator = new Generator(1, device);
+        using var generator = SeededGenerator(device, 1);
         if (o.Input == InputKind.Fixed)
         {
             var x = randn([o.Batch, 3, o.Image, o.Image], dtype: ScalarType.Float32, device: device, generator: generator).to(dtype);
@@ -78,8 +78,20 @@ internal sealed class BenchmarkModel : IDisposable
         return new Prefetcher(cache, depth: 2);
     }
 
+    /// <summary>
+    /// A generator for random data on <paramref name="device"/>. TorchSharp 0.107 creates CPU
+    /// generators only, so for CUDA the device's default generator is seeded instead and null returned.
+    /// </summary>
+    public static Generator? SeededGenerator(Device device, long seed)
+    {
+        if (device.type != DeviceType.CUDA)
+            return new Generator((ulong)seed, device);
+        cuda.manual_seed(seed);
+        return null;
+    }
+
     /// <summary>A <see cref="DeviceBatchCache"/> of <see cref="BenchmarkOptions.Samples"/> random uint8 images with labels.</summary>
-    public static DeviceBatchCache CreateCache(BenchmarkOptions o, Device device, ScalarType dtype, Generator generator)
+    public static DeviceBatchCache CreateCache(BenchmarkOptions o, Device device, ScalarType dtype, Generator? generator)
     {
         using var scope = NewDisposeScope();
         var images = randint(0, 256, [o.Samples, 3, o.Image, o.Image], ScalarType.Byte, device, generator: generator);

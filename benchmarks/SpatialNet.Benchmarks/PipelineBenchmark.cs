@@ -32,7 +32,7 @@ internal static class PipelineBenchmark
         }
 
         var dtype = o.Precision == Precision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
-        using var generator = new Generator(2, device);
+        using var generator = BenchmarkModel.SeededGenerator(device, 2);
         using var cache = BenchmarkModel.CreateCache(o, device, dtype, generator);
         log.WriteLine($"pipeline: DeviceBatchCache of {cache.SampleCount} uint8 images 3×{o.Image}×{o.Image} ({F(MiB(cache.ImageBytes))} MiB, {cache.Residence.ToString().ToLowerInvariant()}-resident), " +
             $"batch {o.Batch}, per-sample flips/rotations, normalised to {dtype}");

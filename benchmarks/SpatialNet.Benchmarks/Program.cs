@@ -45,7 +45,7 @@ switch (o.Mode)
         log.WriteLine("| --- | --- |");
         log.WriteLine($"| throughput | {F(r.ImagesPerSecond)} img/s |");
         log.WriteLine($"| step time | {F(r.StepMilliseconds, "F2")} ms |");
-        log.WriteLine($"| compute | {F(r.Tflops, "F2")} TFLOP/s{(o.PeakTflops > 0 ? $" ({F(tflopsPeak)} % of {F(o.PeakTflops, "G")})" : "")} |");
+        log.WriteLine($"| compute | {F(r.Tflops, r.Tflops < 1 ? "F4" : "F2")} TFLOP/s{(o.PeakTflops > 0 ? $" ({F(tflopsPeak)} % of {F(o.PeakTflops, "G")})" : "")} |");
         log.WriteLine($"| peak memory | {(r.MemoryMiB < 0 ? "n/a" : F(r.MemoryMiB, "F0") + " MiB")} ({r.MemoryKind}) |");
         log.WriteLine($"| live tensors, thread / process | {string.Join(" → ", r.LiveTensors.Select(l => $"{l.When} {l.Thread} / {l.Process}"))} |");
         log.WriteLine($"| loss | {F(r.FirstLoss, "F4")} after warm-up → {F(r.LastLoss, "F4")} at the end |");
@@ -54,7 +54,7 @@ switch (o.Mode)
         {
             log.WriteLine($"RESULT impl={Implementation} device={device.type.ToString().ToLowerInvariant()} precision={o.PrecisionLabel} " +
                 $"optimizer={o.Optimizer.ToString().ToLowerInvariant()} batch={o.Batch} img_s={F(r.ImagesPerSecond)} step_ms={F(r.StepMilliseconds, "F2")} " +
-                $"tflops={F(r.Tflops, "F2")}{(o.PeakTflops > 0 ? $" pct_peak={F(tflopsPeak)}" : "")} mem_mib={F(r.MemoryMiB, "F0")} " +
+                $"tflops={F(r.Tflops, r.Tflops < 1 ? "F4" : "F2")}{(o.PeakTflops > 0 ? $" pct_peak={F(tflopsPeak)}" : "")} mem_mib={F(r.MemoryMiB, "F0")} " +
                 $"live_tensors={r.LiveTensors[^1].Thread} input={o.Input.ToString().ToLowerInvariant()}");
         }
         if (o.Mode == BenchmarkMode.Breakdown)

@@ -26,15 +26,21 @@ internal static class SoakBenchmark
             $" ({torch.get_num_threads()} torch threads): {o.Steps} steps of MultiTaskModel(ViT depth {o.Depth}, D {o.Dim}, {o.Heads} heads, " +
             $"patch {o.Patch}, {o.Image}×{o.Image}), batch {o.Batch}, {o.PrecisionLabel}, " +
             (o.Input == InputKind.Pipeline ? $"DeviceBatchCache ({o.Samples} images) + Prefetcher" : "fixed batch") + $"; {runner.Description}");
-        log.WriteLine("Samples after a full GC; 'thread' = TorchSharp's live count on the training thread, 'process' = Tensor.TotalCount.");
+        log.WriteLine("Samples after a full GC; 'thread' = TorchSharp's live count on the training thread, 'process' = Tensor.TotalCount, " +
+            "managed heap = GC heap size after that collection.");
         log.WriteLine("| step | live tensors (thread) | live tensors (process) | working set MiB | managed heap MiB | steps/s |");
         log.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
         var processCounts = new List<long>();
+        var heaps = new List<long>();
         var report = TrainingBenchmark.Run(runner.Trainer, o.Steps, o.SampleEvery, s =>
         {
             long process = torch.Tensor.TotalCount;
             processCounts.Add(process);
-            log.WriteLine($"| {s.Step} | {s.LiveTensors} | {process} | {F(MiB(s.WorkingSetBytes))} | {F(MiB(s.ManagedHeapBytes))} | {F(s.StepsPerSecond)} |");
+            // GC.GetTotalMemory (the sample's figure) can read below zero right after a collection on .NET 10;
+            // the heap size of the last collection, which the sampler has just run, cannot.
+            long heap = GC.GetGCMemoryInfo().HeapSizeBytes;
+            heaps.Add(heap);
+            log.WriteLine($"| {s.Step} | {s.LiveTensors} | {process} | {F(MiB(s.WorkingSetBytes))} | {F(MiB(heap))} | {F(s.StepsPerSecond)} |");
         }, collectGarbage: true);
 
         var samples = report.Samples;
@@ -53,7 +59,7 @@ internal static class SoakBenchmark
         log.WriteLine($"VERDICT live tensors: {(tensorsFlat ? "flat" : "GROWING")} — thread {first.LiveTensors} → {last.LiveTensors} ({threadGrowth:+0;-0;0}), " +
             $"from step {first.Step} to step {last.Step}; process {afterWarmup.Min()}–{afterWarmup.Max()} (most in the first half {firstHalfMax}, in the second {secondHalfMax})");
         log.WriteLine($"VERDICT process memory: {(memoryFlat ? "flat" : "GROWING")} — working set {F(MiB(first.WorkingSetBytes))} → {F(MiB(last.WorkingSetBytes))} MiB " +
-            $"({memoryGrowth:+0.0;-0.0;0.0} MiB, limit +{F(FlatMemoryMiB, "F0")} MiB), managed heap {F(MiB(first.ManagedHeapBytes))} → {F(MiB(last.ManagedHeapBytes))} MiB; " +
+            $"({memoryGrowth:+0.0;-0.0;0.0} MiB, limit +{F(FlatMemoryMiB, "F0")} MiB), managed heap {F(MiB(heaps[Math.Min(1, heaps.Count - 1)]))} → {F(MiB(heaps[^1]))} MiB; " +
             $"{F(report.StepsPerSecond)} steps/s");
         log.WriteLine($"RESULT impl={Implementation}-soak device={device.type.ToString().ToLowerInvariant()} precision={o.PrecisionLabel} batch={o.Batch} steps={o.Steps} " +
             $"live_growth={threadGrowth} process_tensor_growth={secondHalfMax - firstHalfMax} ws_growth_mib={F(memoryGrowth)} flat={(tensorsFlat && memoryFlat ? "yes" : "no")}");

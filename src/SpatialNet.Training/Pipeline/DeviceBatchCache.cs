@@ -14,11 +14,13 @@ namespace SpatialNet.Training.Pipeline;
 /// </summary>
 /// <remarks>
 /// <para>As an <see cref="IBatchSource"/>, batch b of epoch e is a function of the seed, e and b
-/// only: the sample order is a permutation drawn on the storage device from a generator seeded with
-/// <c>DeriveSeed(seed, e)</c>, and the transforms of batch b from one seeded with
-/// <c>DeriveSeed(seed, e, b, 1)</c>. A run therefore resumes at any batch, and a
-/// <see cref="Prefetcher"/> yields exactly the sequential batches. The draws come from torch's
-/// generator of the storage/training device, so CPU and CUDA runs shuffle differently.</para>
+/// only: the sample order is the permutation <see cref="SeededRandom"/>(<c>DeriveSeed(seed, e)</c>)
+/// draws (the same order <see cref="InMemoryBatchSource"/> uses), and the transforms of batch b come
+/// from <c>DeriveSeed(seed, e, b, 1)</c>. A run therefore resumes at any batch, a
+/// <see cref="Prefetcher"/> yields exactly the sequential batches, and CPU and CUDA runs draw the
+/// same. The draws are a few integers per batch, made on the host and copied to the device
+/// asynchronously from pinned memory (TorchSharp 0.107 cannot create CUDA generators, and a
+/// synchronous copy would make the host wait for the queued step).</para>
 /// <para>Batches contain <see cref="DeviceBatchCacheOptions.ImageKey"/> (the images in
 /// <see cref="DeviceBatchCacheOptions.OutputDType"/>) and every per-sample tensor given to the
 /// constructor under its own key, gathered with the same indices. Their tensors join the caller's
@@ -131,10 +133,10 @@ public sealed class DeviceBatchCache : IBatchSource, IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
-        if (!Options.Shuffle)
-            return arange(SampleCount, ScalarType.Int64, _storage);
-        using var generator = new Generator(SeededRandom.DeriveSeed(Options.Seed, (ulong)epoch), _storage);
-        return randperm(SampleCount, ScalarType.Int64, _storage, generator: generator);
+        var order = Options.Shuffle
+            ? new SeededRandom(SeededRandom.DeriveSeed(Options.Seed, (ulong)epoch)).Permutation(SampleCount)
+            : Enumerable.Range(0, SampleCount).ToArray();
+        return Upload(order.Select(i => (long)i).ToArray(), _storage);
     }
 
     /// <summary>The transform indices of batch <paramref name="batch"/> of epoch <paramref name="epoch"/> (int64 [count] on <see cref="Device"/>), or <c>null</c> without augmentation.</summary>
@@ -143,8 +145,8 @@ public sealed class DeviceBatchCache : IBatchSource, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_augmentation is null)
             return null;
-        using var generator = new Generator(SeededRandom.DeriveSeed(Options.Seed, (ulong)epoch, (ulong)batch, AugmentationStream), Device);
-        return _augmentation.Draw(count, generator);
+        var random = new SeededRandom(SeededRandom.DeriveSeed(Options.Seed, (ulong)epoch, (ulong)batch, AugmentationStream));
+        return Upload(_augmentation.Draw(random, count), Device);
     }
 
     /// <summary>The cached uint8 images at <paramref name="indices"/> (int64 [B]), as [B, C, H, W] on <see cref="Device"/>, in the current dispose scope.</summary>
@@ -249,6 +251,15 @@ public sealed class DeviceBatchCache : IBatchSource, IDisposable
         if (!SameDevice(rows.device, Device))
             rows = rows.pin_memory().to(Device, non_blocking: true);
         return rows.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Host values as a tensor on <paramref name="device"/>; to CUDA through pinned memory, without waiting for the device.</summary>
+    private static Tensor Upload(long[] values, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var host = torch.tensor(values);
+        var result = device.type == DeviceType.CPU ? host : host.pin_memory().to(device, non_blocking: true);
+        return result.MoveToOuterDisposeScope();
     }
 
     private static Tensor OnDevice(Tensor t, Device device) => SameDevice(t.device, device) ? t : t.to(device);

@@ -1,3 +1,4 @@
+using SpatialNet.Training.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -119,12 +120,15 @@ public sealed class DihedralAugmentation : IDisposable
     /// <summary>The allowed transforms; a transform index is a position in this list.</summary>
     public IReadOnlyList<DihedralTransform> Transforms { get; }
 
-    /// <summary>Draws one transform index per sample, uniformly, from <paramref name="generator"/> (on <see cref="Device"/>).</summary>
-    public Tensor Draw(long count, Generator? generator = null)
+    /// <summary>Draws one transform index per sample, uniformly over <see cref="Transforms"/>, from <paramref name="random"/>.</summary>
+    public long[] Draw(SeededRandom random, int count)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(random);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        return randint(0, Transforms.Count, [count], ScalarType.Int64, Device, generator: generator);
+        var ids = new long[count];
+        for (int i = 0; i < count; i++)
+            ids[i] = random.NextInt(Transforms.Count);
+        return ids;
     }
 
     /// <summary>

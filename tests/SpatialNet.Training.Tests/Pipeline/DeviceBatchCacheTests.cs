@@ -1,4 +1,5 @@
 using FluentAssertions;
+using SpatialNet.Training.Engine;
 using SpatialNet.Training.Pipeline;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -121,6 +122,19 @@ public class DeviceBatchCacheTests
         using var otherSeed = Cache(seed: 4);
         otherSeed.GetBatches(1).SelectMany(b => b["label"].data<long>().ToArray())
             .Should().NotEqual(epoch1.SelectMany(b => b["label"].data<long>().ToArray()));
+    }
+
+    [Fact]
+    public void SampleOrder_IsInMemoryBatchSourcesOrder_ForTheSameSeed()
+    {
+        using var scope = NewDisposeScope();
+        using var cache = Cache(AugmentationMode.None, batchSize: 3, seed: 21);
+        var reference = new InMemoryBatchSource(new Dictionary<string, Tensor> { ["label"] = arange(N, ScalarType.Int64) }, batchSize: 3, seed: 21);
+        for (int epoch = 0; epoch < 3; epoch++)
+        {
+            cache.GetBatches(epoch).SelectMany(b => b["label"].data<long>().ToArray())
+                .Should().Equal(reference.GetBatches(epoch).SelectMany(b => b["label"].data<long>().ToArray()), $"epoch {epoch}");
+        }
     }
 
     [Fact]

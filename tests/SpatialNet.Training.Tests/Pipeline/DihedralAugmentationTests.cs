@@ -1,5 +1,6 @@
 using FluentAssertions;
 using SpatialNet.Training.Pipeline;
+using SpatialNet.Training.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
 using Xunit;
@@ -82,16 +83,15 @@ public class DihedralAugmentationTests
     [Fact]
     public void Draw_IsUniformOverTheAllowedTransforms_AndSeeded()
     {
-        using var scope = NewDisposeScope();
         using var aug = new DihedralAugmentation(4, 4, CPU);
-        using var g1 = new Generator(5, CPU);
-        using var g2 = new Generator(5, CPU);
-        var a = aug.Draw(4000, g1).data<long>().ToArray();
-        aug.Draw(4000, g2).data<long>().ToArray().Should().Equal(a, "same seed, same draws");
+        var a = aug.Draw(new SeededRandom(5), 4000);
+        aug.Draw(new SeededRandom(5), 4000).Should().Equal(a, "same seed, same draws");
         var counts = a.GroupBy(v => v).ToDictionary(g => g.Key, g => g.Count());
         counts.Keys.Should().BeEquivalentTo(Enumerable.Range(0, 8).Select(i => (long)i));
         // 500 expected per transform; 5 standard deviations ≈ 5·√(4000·⅛·⅞) ≈ 105.
         counts.Values.Should().OnlyContain(n => Math.Abs(n - 500) < 105);
+        using var rectangular = new DihedralAugmentation(3, 5, CPU);
+        rectangular.Draw(new SeededRandom(6), 400).Distinct().Order().Should().Equal(0L, 1L, 2L, 3L);
     }
 
     [Fact]
