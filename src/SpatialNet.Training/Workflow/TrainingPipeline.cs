@@ -181,17 +181,20 @@ public static partial class TrainingPipeline
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(path);
-        using var reader = TensorArchive.Open(path);
-        if (!reader.Metadata.ContainsKey(TrainingCheckpoint.MetadataKey))
+        if (StateDictFile.DetectFormat(path) == WeightFileFormat.Safetensors)
         {
-            reader.Dispose();
-            return ModelWeights.Load(model, path);
+            using var reader = TensorArchive.Open(path);
+            if (reader.Metadata.ContainsKey(TrainingCheckpoint.MetadataKey))
+            {
+                // A trainer checkpoint of a MultiTaskTrainable: "model." (the trainer's prefix) + "model." (the model inside it).
+                const string prefix = "model.model.";
+                using var scope = NewDisposeScope();
+                var tensors = reader.Names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal))
+                    .ToDictionary(n => n[prefix.Length..], reader.Read, StringComparer.Ordinal);
+                return ModelWeights.Load(model, tensors, null, path);
+            }
         }
-        const string prefix = "model.model.";
-        using var scope = NewDisposeScope();
-        var tensors = reader.Names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal))
-            .ToDictionary(n => n[prefix.Length..], reader.Read, StringComparer.Ordinal);
-        return ModelWeights.Load(model, tensors, null, path);
+        return ModelWeights.Load(model, path);
     }
 
     /// <summary>The task kind of a configuration's <c>kind</c> value, or null when unknown.</summary>
