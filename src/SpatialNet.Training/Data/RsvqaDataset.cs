@@ -80,8 +80,9 @@ public sealed record RsvqaOptions
 /// <c>{image folder}/&lt;id&gt;.tif</c>. Entries are indexed by id (array position is not the id in
 /// subsets); inactive entries — possibly bare <c>{"id": N, "active": false}</c> — are skipped, as are
 /// questions about inactive images. One sample per active question: "image" uint8 [C,H,W],
-/// "question_type", "count" (NaN unless a count question), "allow_geometric", "index", and, with the
-/// encoders set, "question" and "answer".
+/// "question_type", "count" (the raw number; NaN unless a count question), "count_bin" (0–4; −100
+/// unless a count question), "allow_geometric", "index", and, with the encoders set, "question" and
+/// "answer".
 /// </summary>
 public sealed class RsvqaDataset : IDataset
 {
@@ -189,6 +190,7 @@ public sealed class RsvqaDataset : IDataset
             sample.Set(SampleKeys.Image, LoadImage(q.ImageId).ToTensor());
             sample.Set(SampleKeys.QuestionType, tensor((long)q.Type));
             sample.Set(SampleKeys.Count, tensor(q.Count is { } c ? (float)c : float.NaN));
+            sample.Set(SampleKeys.CountBin, tensor(q.Count is { } n ? (long)RsvqaCountBins.BinOf(n) : AnswerVocabulary.IgnoreIndex));
             sample.Set(SampleKeys.AllowGeometric, tensor(q.AllowGeometric));
             sample.Set(SampleKeys.Index, tensor((long)index));
             if (Options.QuestionEncoder is { } encoder) sample.Set(SampleKeys.Question, tensor(encoder.Encode(q.Text)));

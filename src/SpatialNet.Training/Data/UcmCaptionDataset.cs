@@ -132,7 +132,7 @@ public sealed class UcmCaptionDataset : IDataset
         if (Options.VerifyImages)
             foreach (var image in _images)
                 if (!File.Exists(image.FilePath))
-                    throw new DatasetFileNotFoundException(image.FilePath, $"images[{image.ImgId}].filename",
+                    throw new DatasetFileNotFoundException(image.FilePath, $"images[{IndexOf(annotations.Images, image)}].filename",
                         $"image '{image.FileName}' of {annotations.FilePath} not found in {ImagesFolder}.");
         _samples = Options.Sampling == CaptionSampling.PerImage
             ? _images.Select((_, i) => (i, 0)).ToArray()
@@ -265,6 +265,13 @@ public sealed class UcmCaptionDataset : IDataset
             images.Add(new UcmCaptionImage(imgId, fileName, Path.Combine(folder, fileName), split, classIndex, classNames[classIndex], sentences));
         }
         return new Annotations(file, folder, classNames, perClass, images);
+    }
+
+    private static int IndexOf(IReadOnlyList<UcmCaptionImage> images, UcmCaptionImage image)
+    {
+        for (var i = 0; i < images.Count; i++)
+            if (ReferenceEquals(images[i], image)) return i;
+        return -1;
     }
 
     private static string FindImagesFolder(string root, string? configured)

@@ -175,6 +175,7 @@ public static class SyntheticDatasetWriter
         ["noise_amplitude"] = o.NoiseAmplitude,
         ["comparison_questions"] = o.ComparisonQuestions,
         ["position_questions"] = o.PositionQuestions,
+        ["vary_object_sizes"] = o.VaryObjectSizes,
     };
 
     private static void WriteTruth(string root, SyntheticSceneGenerator generator, IReadOnlyList<SyntheticScene> scenes, IReadOnlyList<string> ids)

@@ -40,6 +40,22 @@ public sealed class RsvqaDatasetTests : IDisposable
         dataset.Questions.Single(q => q.Id == 101).Text.Should().Be("Is there a  forest in the image?");
     }
 
+    [Theory]
+    [InlineData(0, "0")]
+    [InlineData(1, "between 1 and 10")]
+    [InlineData(10, "between 1 and 10")]
+    [InlineData(11, "between 11 and 100")]
+    [InlineData(100, "between 11 and 100")]
+    [InlineData(101, "between 101 and 1000")]
+    [InlineData(1000, "between 101 and 1000")]
+    [InlineData(1001, "more than 1000")]
+    [InlineData(40000, "more than 1000")]
+    public void Count_bins_have_the_baseline_boundaries(long count, string label)
+    {
+        // Boundaries from the RSVQA-LR baseline as written in shared/metrics/README.md.
+        RsvqaCountBins.LabelOf(count).Should().Be(label);
+    }
+
     [Fact]
     public void Raw_count_encoding_keeps_the_number()
     {
@@ -73,6 +89,7 @@ public sealed class RsvqaDatasetTests : IDisposable
         image[2, 5, 4].item<byte>().Should().Be(RsvqaFixture.Pixel(7, 2, 5, 4));
         countSample[SampleKeys.QuestionType].item<long>().Should().Be((long)RsvqaQuestionType.Count);
         countSample[SampleKeys.Count].item<float>().Should().Be(13f);
+        countSample[SampleKeys.CountBin].item<long>().Should().Be(2); // 13 is in "between 11 and 100"
         countSample[SampleKeys.AllowGeometric].item<bool>().Should().BeTrue();
         answers.Decode((int)countSample[SampleKeys.Answer].item<long>()).Should().Be("between 11 and 100");
         encoder.Decode(countSample[SampleKeys.Question].data<long>().ToArray()).Should().Be("how many buildings are there");
@@ -80,6 +97,7 @@ public sealed class RsvqaDatasetTests : IDisposable
         using var left = dataset.GetSample(4); // "Is there a road on the Left side?"
         left[SampleKeys.AllowGeometric].item<bool>().Should().BeFalse();
         float.IsNaN(left[SampleKeys.Count].item<float>()).Should().BeTrue();
+        left[SampleKeys.CountBin].item<long>().Should().Be(-100);
     }
 
     [Fact]

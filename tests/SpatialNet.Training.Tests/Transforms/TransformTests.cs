@@ -1,0 +1,162 @@
+using FluentAssertions;
+using SpatialNet.Training.Data;
+using SpatialNet.Training.Imaging;
+using SpatialNet.Training.Transforms;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Training.Tests.Transforms;
+
+public sealed class TransformTests
+{
+    private static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+
+    private static Tensor Grid(int batch = 2) => arange(batch * 2 * 3 * 3, ScalarType.Float32).reshape(batch, 2, 3, 3);
+
+    private static Batch BatchOf(Tensor image, bool[]? allow = null)
+    {
+        var batch = new Batch { Size = (int)image.shape[0] };
+        batch.Set(SampleKeys.Image, image);
+        if (allow is not null) batch.Set(SampleKeys.AllowGeometric, tensor(allow));
+        return batch;
+    }
+
+    [Fact]
+    public void Flips_and_rotations_match_hand_computed_2x2_results()
+    {
+        // [[1, 2], [3, 4]]: horizontal flip [[2, 1], [4, 3]]; vertical flip [[3, 4], [1, 2]];
+        // rot90 counter-clockwise (torch.rot90 over H, W) [[2, 4], [1, 3]].
+        using var x = tensor(new float[] { 1, 2, 3, 4 }).reshape(1, 1, 2, 2);
+        using var yes = tensor(new[] { true });
+        using var no = tensor(new[] { false });
+
+        GeometricOps.Apply(x, yes, no, tensor(new[] { 0L })).data<float>().ToArray().Should().Equal(2, 1, 4, 3);
+        GeometricOps.Apply(x, no, yes, tensor(new[] { 0L })).data<float>().ToArray().Should().Equal(3, 4, 1, 2);
+        GeometricOps.Apply(x, no, no, tensor(new[] { 1L })).data<float>().ToArray().Should().Equal(2, 4, 1, 3);
+        GeometricOps.Apply(x, no, no, tensor(new[] { 2L })).data<float>().ToArray().Should().Equal(4, 3, 2, 1);
+    }
+
+    [Fact]
+    public void Flipping_twice_and_rotating_four_times_are_identities()
+    {
+        using var x = Grid();
+        var yes = tensor(new[] { true, true });
+        var no = tensor(new[] { false, false });
+        var quarter = tensor(new[] { 1L, 1L });
+        var none = tensor(new[] { 0L, 0L });
+
+        var twiceH = GeometricOps.Apply(GeometricOps.Apply(x, yes, no, none), yes, no, none);
+        var twiceV = GeometricOps.Apply(GeometricOps.Apply(x, no, yes, none), no, yes, none);
+        var fourTurns = x;
+        for (var i = 0; i < 4; i++) fourTurns = GeometricOps.Apply(fourTurns, no, no, quarter);
+
+        Same(twiceH, x).Should().BeTrue();
+        Same(twiceV, x).Should().BeTrue();
+        Same(fourTurns, x).Should().BeTrue();
+        Same(GeometricOps.Apply(x, no, no, quarter), x).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Random_flip_rotate_is_seeded_and_applies_one_transform_per_sample_to_every_key()
+    {
+        Tensor Run(ulong seed)
+        {
+            using var transform = new RandomFlipRotate(seed, keys: [SampleKeys.Image, "mask"]);
+            using var batch = BatchOf(Grid(8));
+            batch.Set("mask", Grid(8)[.., 0]);
+            transform.Apply(batch);
+            // The mask had the same content as image band 0 and must have moved the same way.
+            Same(batch["mask"], batch[SampleKeys.Image][.., 0]).Should().BeTrue();
+            return batch.Take(SampleKeys.Image);
+        }
+
+        using var a = Run(42);
+        using var b = Run(42);
+        using var c = Run(43);
+        Same(a, b).Should().BeTrue();
+        Same(a, c).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Samples_whose_question_mentions_a_position_are_left_untouched()
+    {
+        using var original = Grid(4);
+        // Always flip both ways: any allowed sample changes, any forbidden one must not.
+        using var transform = new RandomFlipRotate(1, horizontalFlip: 1, verticalFlip: 1, rotate90: false);
+        using var batch = BatchOf(original.clone(), [true, false, true, false]);
+
+        transform.Apply(batch);
+
+        var result = batch[SampleKeys.Image];
+        Same(result[1], original[1]).Should().BeTrue();
+        Same(result[3], original[3]).Should().BeTrue();
+        Same(result[0], original[0].flip(-1, -2)).Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData("Is there a road on the left side?", false)]
+    [InlineData("Is there a building in the TOP part of the image?", false)]
+    [InlineData("Is the number of roads at the bottom equal to 3", false)]
+    [InlineData("What is to the right of the river?", false)]
+    [InlineData("Is there a stop sign?", true)]
+    [InlineData("Is the area bright?", true)]
+    [InlineData("How many water areas are there?", true)]
+    public void Vqa_rule_forbids_geometric_transforms_for_position_words(string question, bool allowed)
+    {
+        VqaAugmentationRule.AllowsGeometric(question).Should().Be(allowed);
+    }
+
+    [Fact]
+    public void Generator_state_restores_the_same_draws()
+    {
+        using var transform = new RandomFlipRotate(9);
+        using (var warmup = BatchOf(Grid(8))) transform.Apply(warmup);
+        var state = transform.GetState(CPU);
+        using var first = BatchOf(Grid(8));
+        transform.Apply(first);
+
+        transform.SetState(CPU, state);
+        using var again = BatchOf(Grid(8));
+        transform.Apply(again);
+
+        Same(again[SampleKeys.Image], first[SampleKeys.Image]).Should().BeTrue();
+    }
+
+    [Fact]
+    public void Normalize_divides_uint8_by_255_then_standardises_per_band()
+    {
+        // Band 0: 255 → 1.0 → (1 − 0.5)/0.25 = 2. Band 1: 51 → 0.2 → (0.2 − 0.2)/0.1 = 0.
+        using var batch = BatchOf(tensor(new byte[] { 255, 51 }).reshape(1, 2, 1, 1));
+
+        new Normalize([0.5, 0.2], [0.25, 0.1]).Apply(batch);
+
+        var values = batch[SampleKeys.Image].data<float>().ToArray();
+        values[0].Should().BeApproximately(2f, 1e-6f);
+        values[1].Should().BeApproximately(0f, 1e-6f);
+        FluentActions.Invoking(() => new Normalize(new NormalizationStatistics([0.5], [0.2])).Apply(batch))
+            .Should().Throw<InvalidOperationException>().Which.Message.Should().Contain("2 bands");
+    }
+
+    [Fact]
+    public void Resize_and_to_float_change_size_and_type_on_the_batch()
+    {
+        using var batch = BatchOf(full(2, 3, 8, 8, (byte)200, ScalarType.Byte));
+
+        new BatchTransformPipeline(new Resize(4, 4), new ToFloat()).Apply(batch);
+
+        var image = batch[SampleKeys.Image];
+        image.shape.Should().Equal(2, 3, 4, 4);
+        image.dtype.Should().Be(ScalarType.Float32);
+        image.max().item<float>().Should().BeApproximately(200f / 255f, 1e-6f);
+        image.min().item<float>().Should().BeApproximately(200f / 255f, 1e-6f);
+    }
+
+    [Fact]
+    public void Rotation_of_non_square_images_is_refused_with_the_shape()
+    {
+        using var batch = BatchOf(zeros(1, 1, 2, 3));
+
+        FluentActions.Invoking(() => GeometricOps.Apply(batch[SampleKeys.Image], tensor(new[] { false }), tensor(new[] { false }), tensor(new[] { 1L })))
+            .Should().Throw<InvalidOperationException>().Which.Message.Should().Contain("[1, 1, 2, 3]");
+    }
+}
