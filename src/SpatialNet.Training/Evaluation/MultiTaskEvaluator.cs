@@ -1,0 +1,155 @@
+using SpatialNet.Heads;
+using SpatialNet.Models;
+using SpatialNet.Training.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Training.Evaluation;
+
+/// <summary>The evaluation of every task of a model on one split.</summary>
+/// <param name="Split">Name of the evaluated split (e.g. "val").</param>
+/// <param name="Tasks">Each task's evaluation, in the model's task order.</param>
+/// <param name="Metrics">The flat metric dictionary: <c>{task}/{metric}</c>, <c>{task}/loss</c> and <c>loss</c> (the sum of the tasks' mean losses).</param>
+public sealed record MultiTaskEvaluationResult(string Split, IReadOnlyList<TaskEvaluation> Tasks, IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>
+/// Evaluates a <see cref="MultiTaskModel"/> on a split after each epoch (as the trainer's
+/// <see cref="IEpochEvaluator"/>) or on demand: runs the model in eval mode over every batch,
+/// scores each task whose targets a batch carries with its metrics (<see cref="TaskMetricNames"/>),
+/// and reports <c>{task}/{metric}</c> — the names early stopping monitors, e.g. <c>land_use/accuracy</c>.
+/// </summary>
+public sealed class MultiTaskEvaluator : IEpochEvaluator
+{
+    private readonly IReadOnlyList<EvaluationTask> _tasks;
+
+    /// <summary>Creates the evaluator.</summary>
+    /// <param name="model">The model (its heads named like the tasks).</param>
+    /// <param name="batches">The split's batches (epoch 0 is evaluated: use an unshuffled, unaugmented source).</param>
+    /// <param name="tasks">The tasks to score; each must be a task of the model.</param>
+    /// <param name="split">Name of the split, for reports.</param>
+    /// <param name="imageKey">Batch entry of the images.</param>
+    /// <exception cref="ArgumentException">A task is not the model's, or asks for a metric its kind does not have.</exception>
+    public MultiTaskEvaluator(MultiTaskModel model, IBatchSource batches, IReadOnlyList<EvaluationTask> tasks, string split = "val", string imageKey = "image")
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(batches);
+        ArgumentNullException.ThrowIfNull(tasks);
+        foreach (var task in tasks)
+        {
+            if (!model.TaskNames.Contains(task.Name))
+                throw new ArgumentException($"Evaluation task '{task.Name}' is not a task of the model ({string.Join(", ", model.TaskNames)}).", nameof(tasks));
+            task.ResolveMetrics();
+        }
+        Model = model;
+        Batches = batches;
+        _tasks = tasks.OrderBy(t => model.TaskNames.ToList().IndexOf(t.Name)).ToArray();
+        Split = split;
+        ImageKey = imageKey;
+    }
+
+    /// <summary>The model.</summary>
+    public MultiTaskModel Model { get; }
+
+    /// <summary>The split's batches.</summary>
+    public IBatchSource Batches { get; }
+
+    /// <summary>The tasks scored.</summary>
+    public IReadOnlyList<EvaluationTask> Tasks => _tasks;
+
+    /// <summary>Name of the split.</summary>
+    public string Split { get; }
+
+    /// <summary>Batch entry of the images.</summary>
+    public string ImageKey { get; }
+
+    /// <summary>The most recent result (after an epoch or <see cref="Run"/>).</summary>
+    public MultiTaskEvaluationResult? LastResult { get; private set; }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, double> Evaluate(EvaluationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return Score(context.PrepareBatch).Metrics;
+    }
+
+    /// <summary>
+    /// Evaluates now: puts the model in eval mode, disables gradients, scores every task and restores
+    /// the previous training mode.
+    /// </summary>
+    public MultiTaskEvaluationResult Run()
+    {
+        bool wasTraining = Model.training;
+        Model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            return Score(b => b);
+        }
+        finally
+        {
+            if (wasTraining)
+                Model.train();
+        }
+    }
+
+    private MultiTaskEvaluationResult Score(Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>> prepare)
+    {
+        var sets = _tasks.ToDictionary(t => t.Name, t => new TaskPredictionSet(t), StringComparer.Ordinal);
+        using (var batches = Batches.GetBatches(0).GetEnumerator())
+        {
+            while (true)
+            {
+                // Advanced inside the batch's scope, so each batch is freed after it is scored.
+                using var scope = NewDisposeScope();
+                if (!batches.MoveNext())
+                    break;
+                var batch = prepare(batches.Current);
+                var present = _tasks.Where(t => batch.ContainsKey(t.Name)).Select(t => t.Name).ToArray();
+                if (present.Length == 0)
+                    continue;
+                var outputs = Model.Forward(batch[ImageKey], batch, present);
+                foreach (var task in present)
+                {
+                    var p = outputs[task];
+                    if (p.is_floating_point() && p.dtype != ScalarType.Float32)
+                        outputs[task] = p.to(ScalarType.Float32);
+                }
+                var targets = present.ToDictionary(t => t, t => batch[t], StringComparer.Ordinal);
+                var losses = Model.Losses(outputs, targets, batch);
+                var predictions = Model.Predict(outputs);
+                foreach (var task in _tasks.Where(t => present.Contains(t.Name)))
+                {
+                    var set = sets[task.Name];
+                    int size = (int)targets[task.Name].shape[0];
+                    set.Add(predictions[task.Name], targets[task.Name],
+                        task.Kind == TaskKind.VisualQuestionAnswering && batch.TryGetValue(task.QuestionTypeKey, out var types) ? types : null);
+                    set.AddLoss(losses[task.Name].to(ScalarType.Float64).item<double>(), size);
+                }
+            }
+        }
+
+        var evaluations = new List<TaskEvaluation>();
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        double totalLoss = 0;
+        foreach (var task in _tasks)
+        {
+            if (sets[task.Name].Count == 0)
+                continue;
+            var evaluation = sets[task.Name].Compute();
+            evaluations.Add(evaluation);
+            foreach (var (name, value) in evaluation.Metrics)
+                metrics[task.Name + "/" + name] = value;
+            if (evaluation.MeanLoss is double loss)
+            {
+                metrics[task.Name + "/" + TaskMetricNames.Loss] = loss;
+                totalLoss += loss;
+            }
+        }
+        if (evaluations.Count == 0)
+            throw new InvalidOperationException($"The '{Split}' batches carry targets of none of the tasks {string.Join(", ", _tasks.Select(t => t.Name))}.");
+        metrics[TaskMetricNames.Loss] = totalLoss;
+        LastResult = new MultiTaskEvaluationResult(Split, evaluations, metrics);
+        return LastResult;
+    }
+}
