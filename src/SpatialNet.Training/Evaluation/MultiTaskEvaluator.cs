@@ -21,8 +21,9 @@ public sealed record MultiTaskEvaluationResult(string Split, IReadOnlyList<TaskE
 public sealed class MultiTaskEvaluator : IEpochEvaluator
 {
     private readonly IReadOnlyList<EvaluationTask> _tasks;
+    private readonly IReadOnlyList<IBatchSource> _batches;
 
-    /// <summary>Creates the evaluator.</summary>
+    /// <summary>Creates the evaluator of one batch source.</summary>
     /// <param name="model">The model (its heads named like the tasks).</param>
     /// <param name="batches">The split's batches (epoch 0 is evaluated: use an unshuffled, unaugmented source).</param>
     /// <param name="tasks">The tasks to score; each must be a task of the model.</param>
@@ -30,10 +31,24 @@ public sealed class MultiTaskEvaluator : IEpochEvaluator
     /// <param name="imageKey">Batch entry of the images.</param>
     /// <exception cref="ArgumentException">A task is not the model's, or asks for a metric its kind does not have.</exception>
     public MultiTaskEvaluator(MultiTaskModel model, IBatchSource batches, IReadOnlyList<EvaluationTask> tasks, string split = "val", string imageKey = "image")
+        : this(model, [batches ?? throw new ArgumentNullException(nameof(batches))], tasks, split, imageKey)
+    {
+    }
+
+    /// <summary>Creates the evaluator of several batch sources (one per dataset), evaluated one after the other.</summary>
+    /// <param name="model">The model (its heads named like the tasks).</param>
+    /// <param name="batches">The split's batches per dataset (epoch 0 of each is evaluated).</param>
+    /// <param name="tasks">The tasks to score; each must be a task of the model.</param>
+    /// <param name="split">Name of the split, for reports.</param>
+    /// <param name="imageKey">Batch entry of the images.</param>
+    /// <exception cref="ArgumentException">No source, a task that is not the model's, or a metric its kind does not have.</exception>
+    public MultiTaskEvaluator(MultiTaskModel model, IReadOnlyList<IBatchSource> batches, IReadOnlyList<EvaluationTask> tasks, string split = "val", string imageKey = "image")
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batches);
         ArgumentNullException.ThrowIfNull(tasks);
+        if (batches.Count == 0 || batches.Any(b => b is null))
+            throw new ArgumentException("At least one batch source is needed, and none may be null.", nameof(batches));
         foreach (var task in tasks)
         {
             if (!model.TaskNames.Contains(task.Name))
@@ -41,7 +56,7 @@ public sealed class MultiTaskEvaluator : IEpochEvaluator
             task.ResolveMetrics();
         }
         Model = model;
-        Batches = batches;
+        _batches = [.. batches];
         _tasks = tasks.OrderBy(t => model.TaskNames.ToList().IndexOf(t.Name)).ToArray();
         Split = split;
         ImageKey = imageKey;
@@ -50,8 +65,8 @@ public sealed class MultiTaskEvaluator : IEpochEvaluator
     /// <summary>The model.</summary>
     public MultiTaskModel Model { get; }
 
-    /// <summary>The split's batches.</summary>
-    public IBatchSource Batches { get; }
+    /// <summary>The split's batch sources.</summary>
+    public IReadOnlyList<IBatchSource> Batches => _batches;
 
     /// <summary>The tasks scored.</summary>
     public IReadOnlyList<EvaluationTask> Tasks => _tasks;
@@ -76,7 +91,11 @@ public sealed class MultiTaskEvaluator : IEpochEvaluator
     /// Evaluates now: puts the model in eval mode, disables gradients, scores every task and restores
     /// the previous training mode.
     /// </summary>
-    public MultiTaskEvaluationResult Run()
+    /// <param name="prepare">
+    /// Applied to each batch first — e.g. <see cref="Trainer.PrepareBatch"/>, so that a model trained in
+    /// mixed precision gets its inputs in the compute dtype; null leaves batches as they are.
+    /// </param>
+    public MultiTaskEvaluationResult Run(Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare = null)
     {
         bool wasTraining = Model.training;
         Model.eval();
@@ -84,7 +103,7 @@ public sealed class MultiTaskEvaluator : IEpochEvaluator
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            return Score(b => b);
+            return Score(prepare ?? (b => b));
         }
         finally
         {
@@ -96,8 +115,9 @@ public sealed class MultiTaskEvaluator : IEpochEvaluator
     private MultiTaskEvaluationResult Score(Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>> prepare)
     {
         var sets = _tasks.ToDictionary(t => t.Name, t => new TaskPredictionSet(t), StringComparer.Ordinal);
-        using (var batches = Batches.GetBatches(0).GetEnumerator())
+        foreach (var source in _batches)
         {
+            using var batches = source.GetBatches(0).GetEnumerator();
             while (true)
             {
                 // Advanced inside the batch's scope, so each batch is freed after it is scored.

@@ -1,0 +1,125 @@
+using SpatialNet.Training.Data;
+using SpatialNet.Training.Imaging;
+using SpatialNet.Training.Synthetic;
+using SpatialNet.Training.Text;
+
+namespace SpatialNet.Training.Workflow;
+
+/// <summary>
+/// One configured data source opened: its training dataset, its other splits, the tasks it serves
+/// (task → sample entries) and what it knows about labels (class list, answer vocabulary).
+/// </summary>
+internal sealed class OpenedSource
+{
+    private readonly Func<string, IDataset?> _split;
+    private readonly Dictionary<string, IDataset?> _opened = new(StringComparer.Ordinal);
+
+    private OpenedSource(DataSourceConfig config, int index, IDataset train, Func<string, IDataset?> split, IReadOnlyList<string>? classNames,
+        AnswerVocabulary? answers)
+    {
+        Config = config;
+        Index = index;
+        Train = train;
+        _split = split;
+        ClassNames = classNames;
+        Answers = answers;
+    }
+
+    public DataSourceConfig Config { get; }
+
+    /// <summary>Position in <c>data.sources</c>.</summary>
+    public int Index { get; }
+
+    public IDataset Train { get; }
+
+    /// <summary>The dataset's class list (label of "label"), or null.</summary>
+    public IReadOnlyList<string>? ClassNames { get; }
+
+    /// <summary>RSVQA: the answer vocabulary built from the training split.</summary>
+    public AnswerVocabulary? Answers { get; }
+
+    /// <summary>Task name → sample entries, for the tasks this source serves.</summary>
+    public Dictionary<string, IReadOnlyList<string>> Targets { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Normalisation statistics of the training split (set by the pipeline's scan).</summary>
+    public NormalizationStatistics? Normalization { get; set; }
+
+    /// <summary>The split named <paramref name="name"/>, or null when this source has none.</summary>
+    public IDataset? Split(string name)
+    {
+        if (name == Config.TrainSplit || (Config.Kind is "synthetic" or "image-folder" && name == "train"))
+            return Train;
+        if (!_opened.TryGetValue(name, out var dataset))
+            _opened[name] = dataset = _split(name);
+        return dataset;
+    }
+
+    /// <summary>Opens a source for a model with square inputs of <paramref name="imageSize"/> and <paramref name="bands"/> bands.</summary>
+    public static OpenedSource Open(DataSourceConfig config, int index, int imageSize, int bands, ulong seed)
+    {
+        var at = $"data.sources[{index}]";
+        switch (config.Kind)
+        {
+            case "synthetic":
+            {
+                if (imageSize < 32)
+                    throw new TrainingConfigException($"{at}: synthetic scenes are at least 32×32 pixels; model.image_size = {imageSize}.");
+                if (bands != 3)
+                    throw new TrainingConfigException($"{at}: synthetic scenes are RGB; model.in_channels = {bands}.");
+                var options = new SyntheticSceneOptions { ImageSize = imageSize, Seed = config.GeneratorSeed ?? seed };
+                if (config.NoiseAmplitude is int noise)
+                    options = options with { NoiseAmplitude = noise };
+                var generator = new SyntheticSceneGenerator(options);
+                var train = new SyntheticSceneDataset(generator, config.TrainCount, 0, "synthetic/train");
+                IDataset? Split(string name) => name switch
+                {
+                    "val" when config.ValCount > 0 => new SyntheticSceneDataset(generator, config.ValCount, config.TrainCount, "synthetic/val"),
+                    "test" when config.TestCount > 0 => new SyntheticSceneDataset(generator, config.TestCount, config.TrainCount + config.ValCount, "synthetic/test"),
+                    _ => null,
+                };
+                return new OpenedSource(config, index, train, Split, SyntheticSceneGenerator.LandCoverClasses, null);
+            }
+            case "ucm-caption":
+            {
+                var cache = new ImageCache(new ImageLoadOptions { ExpectedBands = bands, Height = imageSize, Width = imageSize });
+                var options = new UcmCaptionOptions { Cache = cache };
+                var train = new UcmCaptionDataset(config.Path!, config.TrainSplit, options);
+                var splits = UcmCaptionDataset.ReadAnnotations(config.Path!, options).Images.Select(i => i.Split).ToHashSet(StringComparer.Ordinal);
+                return new OpenedSource(config, index, train, name => splits.Contains(name) ? new UcmCaptionDataset(config.Path!, name, options) : null,
+                    train.ClassNames, null);
+            }
+            case "rsvqa":
+            {
+                var cache = new ImageCache(new ImageLoadOptions { ExpectedBands = bands, Height = imageSize, Width = imageSize });
+                var options = new RsvqaOptions
+                {
+                    Variant = config.Variant == "hr" ? RsvqaVariant.HighResolution : RsvqaVariant.LowResolution,
+                    Cache = cache,
+                };
+                var answers = new RsvqaDataset(config.Path!, config.TrainSplit, options).BuildAnswerVocabulary();
+                options = options with { Answers = answers };
+                var train = new RsvqaDataset(config.Path!, config.TrainSplit, options);
+                return new OpenedSource(config, index, train,
+                    name => File.Exists(RsvqaDataset.FilePath(config.Path!, options.Variant, name, "questions")) ? new RsvqaDataset(config.Path!, name, options) : null,
+                    null, answers);
+            }
+            case "image-folder":
+            {
+                var cache = new ImageCache(new ImageLoadOptions { ExpectedBands = bands, Height = imageSize, Width = imageSize });
+                var all = new ImageFolderDataset(config.Path!, cache);
+                var parts = DatasetSplits.Stratified(all.Entries.Select(e => e.ClassIndex).ToArray(),
+                    [1 - config.ValFraction - config.TestFraction, config.ValFraction, config.TestFraction], seed);
+                var train = new SubsetDataset(all, parts[0], all.Name + "/train");
+                IDataset? Split(string name) => name switch
+                {
+                    "val" when parts[1].Length > 0 => new SubsetDataset(all, parts[1], all.Name + "/val"),
+                    "test" when parts[2].Length > 0 => new SubsetDataset(all, parts[2], all.Name + "/test"),
+                    _ => null,
+                };
+                return new OpenedSource(config, index, train, Split, all.ClassNames, null);
+            }
+            default:
+                throw new TrainingConfigException($"{at}.kind = \"{config.Kind}\": allowed synthetic, ucm-caption, rsvqa or image-folder.");
+        }
+    }
+}

@@ -1,0 +1,614 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SpatialNet.Heads;
+using SpatialNet.Losses;
+using SpatialNet.Models;
+using SpatialNet.Modules;
+using SpatialNet.Training.Checkpoints;
+using SpatialNet.Training.Data;
+using SpatialNet.Training.Engine;
+using SpatialNet.Training.Evaluation;
+using SpatialNet.Training.Imaging;
+using SpatialNet.Training.Optimization;
+using SpatialNet.Training.Randomness;
+using SpatialNet.Training.Reports;
+using SpatialNet.Training.Transforms;
+using SpatialNet.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Training.Workflow;
+
+/// <summary>Optional parts of a <see cref="TrainingPipeline"/> run.</summary>
+public sealed class TrainingPipelineOptions
+{
+    /// <summary>
+    /// Wraps the training batch source before the trainer gets it — the place for a device batch
+    /// cache or a prefetcher (they can reuse <see cref="DatasetBatchSource.Plan"/>, <see cref="DatasetBatchSource.Load"/>
+    /// and <see cref="DatasetBatchSource.Prepare"/>). Null trains on the source as built.
+    /// </summary>
+    public Func<DatasetBatchSource, IBatchSource>? WrapTrainingBatches { get; init; }
+
+    /// <summary>Progress sink; null uses the console line when the configuration's <c>show_progress</c> is on.</summary>
+    public ITrainingProgress? Progress { get; init; }
+
+    /// <summary>A checkpoint (<c>last.safetensors</c>) to resume from, or null.</summary>
+    public string? ResumeFrom { get; init; }
+}
+
+/// <summary>What <see cref="TrainingPipeline.Run"/> produced.</summary>
+/// <param name="Training">The trainer's result (stop reason, epochs, history, checkpoints).</param>
+/// <param name="Report">Evaluation of the selected weights on the evaluation split.</param>
+/// <param name="TestReport">Evaluation on the test split, when configured.</param>
+/// <param name="OutputDirectory">The run's folder.</param>
+/// <param name="ModelWeights">The trained model's weights (<c>model.safetensors</c>, the model's state-dict names).</param>
+/// <param name="ReportJson">Path of the JSON report.</param>
+/// <param name="ReportMarkdown">Path of the Markdown report.</param>
+/// <param name="ElapsedSeconds">Wall time of the whole run.</param>
+public sealed record TrainingRunResult(TrainingResult Training, EvaluationReport Report, EvaluationReport? TestReport, string OutputDirectory,
+    string ModelWeights, string ReportJson, string ReportMarkdown, double ElapsedSeconds);
+
+/// <summary>
+/// Runs a <see cref="TrainingConfig"/> end to end: opens the data sources, computes each source's
+/// normalisation statistics and the tasks' target statistics on the training split, builds the
+/// Vision Transformer and its heads, trains with <see cref="Trainer"/> (multi-task losses through
+/// <see cref="MultiTaskTrainable"/>, batches through <see cref="DatasetBatchSource"/>, evaluation and
+/// early stopping through <see cref="MultiTaskEvaluator"/>), then evaluates the best weights and
+/// writes the reports. <see cref="Evaluate"/> scores saved weights the same way.
+/// </summary>
+/// <remarks>
+/// Output folder: <c>checkpoints/last.safetensors</c>, <c>checkpoints/best.safetensors</c>,
+/// <c>model.safetensors</c> (the model alone), <c>config.json</c>, <c>data.json</c> (normalisation
+/// statistics, class lists, answer vocabularies, target statistics), <c>history.json</c>/<c>.csv</c>,
+/// <c>steps.csv</c>, curves as PNG, <c>report.json</c>/<c>report.md</c> (and <c>report_test.*</c>).
+/// </remarks>
+public static partial class TrainingPipeline
+{
+    /// <summary>Name of the plain model weights file in the output folder.</summary>
+    public const string ModelFileName = "model.safetensors";
+
+    /// <summary>Trains and evaluates as configured.</summary>
+    /// <exception cref="TrainingConfigException">The configuration is invalid or does not fit the data.</exception>
+    public static TrainingRunResult Run(TrainingConfig config, ILogger? logger = null, CancellationToken cancellationToken = default,
+        TrainingPipelineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        logger ??= NullLogger.Instance;
+        options ??= new TrainingPipelineOptions();
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        var run = RunSetup.Create(config, logger, forTraining: true);
+        Directory.CreateDirectory(config.OutputDir);
+        AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), config.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(TrainingConfig.JsonOptions));
+
+        var trainBatches = run.TrainBatches();
+        IBatchSource source = options.WrapTrainingBatches is { } wrap ? wrap(trainBatches) : trainBatches;
+        var evaluator = run.Evaluator(config.Data.EvalSplit);
+        var trainerOptions = run.TrainerOptions(source.BatchesPerEpoch, evaluator is not null);
+        using var trainer = new Trainer(run.Trainable, source, trainerOptions, evaluator, logger, options.Progress);
+        if (options.ResumeFrom is { } resume)
+            trainer.ResumeFrom(resume);
+        var result = trainer.Fit(cancellationToken);
+
+        // The reported model is the best checkpoint's (or the last state without a monitored metric).
+        var selected = result.BestCheckpoint ?? result.LastCheckpoint;
+        if (selected is not null)
+            LoadWeights(run.Model, selected);
+        var weights = Path.Combine(config.OutputDir, ModelFileName);
+        ModelWeights.Save(run.Model, weights);
+
+        EvaluationReport? report = null;
+        EvaluationReport? test = null;
+        var facts = new List<KeyValuePair<string, string>>
+        {
+            new("weights", selected is null ? "final state" : Path.GetFileName(selected)),
+            new("stopped", result.StopReason.ToString()),
+            new("epochs", result.EpochsCompleted.ToString(CultureInfo.InvariantCulture)),
+            new("steps", result.GlobalStep.ToString(CultureInfo.InvariantCulture)),
+            new("monitored", trainerOptions.MonitorMetric is { } m ? $"{m} (best {Fmt(result.BestValue)} at epoch {result.BestEpoch})" : "none"),
+            new("training time", $"{clock.Elapsed.TotalSeconds:F1} s"),
+        };
+        if (evaluator is not null)
+        {
+            report = run.Report(evaluator.Run(trainer.PrepareBatch), facts);
+        }
+        if (config.Data.TestSplit is { } testSplit && run.Evaluator(testSplit) is { } testEvaluator)
+            test = run.Report(testEvaluator.Run(trainer.PrepareBatch), facts);
+        report ??= test ?? throw new TrainingConfigException(
+            $"data.eval_split = \"{config.Data.EvalSplit}\": no source has this split, so nothing can be evaluated; add the split (e.g. val_count for synthetic data).");
+        var (json, markdown) = report.Save(config.OutputDir);
+        test?.Save(config.OutputDir, "report_test");
+        Log.Finished(logger, config.OutputDir, clock.Elapsed.TotalSeconds);
+        return new TrainingRunResult(result, report, test, config.OutputDir, weights, json, markdown, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Evaluates saved weights — a training checkpoint (<c>best.safetensors</c>) or the plain
+    /// <c>model.safetensors</c> — on a split, and writes <c>report_{split}.json</c>/<c>.md</c> into
+    /// <paramref name="outputDirectory"/> (default: the configuration's output folder).
+    /// </summary>
+    /// <exception cref="TrainingConfigException">The configuration is invalid, or no source has the split.</exception>
+    public static EvaluationReport Evaluate(TrainingConfig config, string checkpoint, string? split = null, string? outputDirectory = null,
+        ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        config.Validate();
+        if (!File.Exists(checkpoint))
+            throw new FileNotFoundException($"Checkpoint '{checkpoint}' not found.", checkpoint);
+        logger ??= NullLogger.Instance;
+        split ??= config.Data.EvalSplit;
+        using var scope = NewDisposeScope();
+        var run = RunSetup.Create(config, logger, forTraining: false);
+        LoadWeights(run.Model, checkpoint);
+        var evaluator = run.Evaluator(split)
+            ?? throw new TrainingConfigException($"Split '{split}': no data source has it.");
+        var report = run.Report(evaluator.Run(), [new("weights", Path.GetFullPath(checkpoint))]);
+        report.Save(outputDirectory ?? config.OutputDir, "report_" + split);
+        return report;
+    }
+
+    /// <summary>
+    /// Loads weights into <paramref name="model"/> from a training checkpoint (entries <c>model.model.*</c>
+    /// written by the trainer around a <see cref="MultiTaskTrainable"/>) or from a plain state-dict file.
+    /// </summary>
+    /// <exception cref="WeightLoadException">The weights do not match the model.</exception>
+    public static LoadReport LoadWeights(MultiTaskModel model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(path);
+        using var reader = TensorArchive.Open(path);
+        if (!reader.Metadata.ContainsKey(TrainingCheckpoint.MetadataKey))
+        {
+            reader.Dispose();
+            return ModelWeights.Load(model, path);
+        }
+        const string prefix = "model.model.";
+        using var scope = NewDisposeScope();
+        var tensors = reader.Names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal))
+            .ToDictionary(n => n[prefix.Length..], reader.Read, StringComparer.Ordinal);
+        return ModelWeights.Load(model, tensors, null, path);
+    }
+
+    /// <summary>The task kind of a configuration's <c>kind</c> value, or null when unknown.</summary>
+    public static TaskKind? ParseKind(string? kind) => kind switch
+    {
+        "classification" => TaskKind.Classification,
+        "regression" => TaskKind.Regression,
+        "multi_label" => TaskKind.MultiLabel,
+        "vqa" => TaskKind.VisualQuestionAnswering,
+        _ => null,
+    };
+
+    /// <summary>The device a configuration asks for.</summary>
+    /// <exception cref="TrainingConfigException">CUDA is asked for and not available.</exception>
+    public static Device ResolveDevice(string device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device == "auto")
+            return cuda.is_available() ? CUDA : CPU;
+        if (device == "cpu")
+            return CPU;
+        if (!cuda.is_available())
+            throw new TrainingConfigException($"device = \"{device}\": CUDA is not available (is a CUDA runtime package, e.g. TorchSharp-cuda-linux, referenced?); use \"cpu\" or \"auto\".");
+        return device == "cuda" ? CUDA : new Device(device);
+    }
+
+    private static string Fmt(double? v) => v is double d ? d.ToString("G5", CultureInfo.InvariantCulture) : "n/a";
+
+    /// <summary>One task resolved against the data: its head and how it is scored.</summary>
+    private sealed record ResolvedTask(TaskConfig Config, TaskKind ScoredAs, int Classes, IReadOnlyList<string>? Labels, int Outputs)
+    {
+        public TargetStatistics? Statistics { get; set; }
+    }
+
+    /// <summary>Everything a run builds from its configuration.</summary>
+    private sealed class RunSetup
+    {
+        private readonly TrainingConfig _config;
+        private readonly ILogger _logger;
+        private readonly List<OpenedSource> _sources;
+        private readonly List<ResolvedTask> _tasks;
+
+        private RunSetup(TrainingConfig config, ILogger logger, List<OpenedSource> sources, List<ResolvedTask> tasks, Device device,
+            PrecisionMode precision, MultiTaskTrainable trainable)
+        {
+            _config = config;
+            _logger = logger;
+            _sources = sources;
+            _tasks = tasks;
+            Device = device;
+            Precision = precision;
+            Trainable = trainable;
+        }
+
+        public Device Device { get; }
+
+        public PrecisionMode Precision { get; }
+
+        public MultiTaskTrainable Trainable { get; }
+
+        public MultiTaskModel Model => Trainable.Model;
+
+        public static RunSetup Create(TrainingConfig config, ILogger logger, bool forTraining)
+        {
+            if (config.Threads is int threads)
+                torch.set_num_threads(threads);
+            var device = ResolveDevice(config.Device);
+            var precision = config.Precision switch
+            {
+                "float32" => PrecisionMode.Float32,
+                "bf16-mixed" => PrecisionMode.BFloat16Mixed,
+                _ => device.type == DeviceType.CUDA && forTraining ? PrecisionMode.BFloat16Mixed : PrecisionMode.Float32,
+            };
+            if (!forTraining)
+                precision = PrecisionMode.Float32;
+
+            var m = config.Model;
+            var sources = config.Data.Sources.Select((s, i) => OpenedSource.Open(s, i, m.ImageSize, m.InChannels, config.Seed)).ToList();
+            var tasks = new List<ResolvedTask>();
+            for (int i = 0; i < config.Tasks.Count; i++)
+                tasks.Add(Resolve(config.Tasks[i], i, sources));
+            sources.RemoveAll(s => s.Targets.Count == 0);
+            Scan(config, sources, tasks);
+            Log.DataReady(logger, string.Join("; ", sources.Select(s => $"{s.Train.Name}: {s.Train.Count} samples, tasks {string.Join(", ", s.Targets.Keys)}")));
+
+            torch.manual_seed(unchecked((long)config.Seed));
+            var encoder = new VisionTransformer(new VisionTransformerOptions
+            {
+                ImageSize = m.ImageSize,
+                PatchSize = m.PatchSize,
+                InChannels = m.InChannels,
+                EmbedDim = m.EmbedDim,
+                Depth = m.Depth,
+                NumHeads = m.NumHeads,
+                MlpRatio = m.MlpRatio,
+                Activation = m.Activation == "relu" ? MlpActivation.Relu : MlpActivation.Gelu,
+                ClassToken = m.ClassToken,
+                GlobalPool = m.ClassToken ? GlobalPool.Token : GlobalPool.Average,
+                DropRate = m.DropRate,
+                DropPathRate = m.DropPathRate,
+            });
+            if (m.Pretrained is { } pretrained)
+            {
+                var loaded = ModelWeights.Load(encoder, pretrained, new WeightLoadOptions { Strict = false });
+                Log.Pretrained(logger, pretrained, loaded.Loaded.Count, loaded.Missing.Count, loaded.Unexpected.Count);
+            }
+            var layout = TokenLayout.Of(encoder);
+            var heads = tasks.Select(t => CreateHead(t, layout)).ToArray();
+            var model = new MultiTaskModel(encoder, heads);
+            var catalog = new TaskCatalog(tasks.Select(t => new TaskDefinition(t.Config.Name, HeadKind(t), t.Config.LossWeight)));
+            ILossComposer composer = config.Loss.Composer switch
+            {
+                "uncertainty" => new UncertaintyWeighting(catalog),
+                "dwa" => new DynamicWeightAverage(config.Loss.DwaTemperature),
+                "pcgrad" => new PCGrad(catalog, unchecked((int)config.Seed)),
+                _ => new WeightedSum(catalog),
+            };
+            var trainable = new MultiTaskTrainable(model, composer, new L2Regularization(config.Loss.L2));
+            trainable.Module.to(device);
+            Log.ModelReady(logger, model.parameters().Sum(p => p.numel()), device.ToString(), precision, composer.Name);
+            return new RunSetup(config, logger, sources, tasks, device, precision, trainable);
+        }
+
+        public DatasetBatchSource TrainBatches()
+        {
+            var seed = SeededRandom.DeriveSeed(_config.Seed, 0x5348_5546); // "SHUF": the sampler's stream
+            var preparations = _sources.Select(s => Preparation(s, augment: true)).ToArray();
+            var augmentationSeed = SeededRandom.DeriveSeed(_config.Seed, 0x4155_4731); // "AUG1"
+            if (_sources.Count == 1)
+            {
+                var loader = new DataLoader(_sources[0].Train, _config.BatchSize, shuffle: true, seed: seed);
+                return new DatasetBatchSource(loader, preparations[0], Device, augmentationSeed);
+            }
+            var multi = new MultiDatasetLoader(_sources.Select(s => s.Train).ToArray(), _sources.Select(s => s.Config.Proportion).ToArray(),
+                _config.BatchSize, seed);
+            return new DatasetBatchSource(multi, preparations, Device, augmentationSeed);
+        }
+
+        public MultiTaskEvaluator? Evaluator(string split)
+        {
+            var batches = new List<IBatchSource>();
+            foreach (var s in _sources)
+            {
+                if (s.Split(split) is not { } dataset)
+                    continue;
+                var loader = new DataLoader(dataset, _config.EvalBatchSize ?? _config.BatchSize, shuffle: false);
+                batches.Add(new DatasetBatchSource(loader, Preparation(s, augment: false), Device));
+            }
+            if (batches.Count == 0)
+                return null;
+            var tasks = _tasks.Select(t => new EvaluationTask(t.Config.Name, t.ScoredAs)
+            {
+                Labels = t.Labels,
+                Metrics = t.Config.Metrics,
+                TrainingStatistics = t.Statistics,
+            }).ToArray();
+            return new MultiTaskEvaluator(Model, batches, tasks, split);
+        }
+
+        public TrainerOptions TrainerOptions(int batchesPerEpoch, bool hasEvaluator)
+        {
+            var c = _config;
+            long total = (long)c.Epochs * batchesPerEpoch;
+            var (metric, mode) = Monitor(hasEvaluator);
+            return new TrainerOptions
+            {
+                Epochs = c.Epochs,
+                LearningRate = c.Optimizer.LearningRate,
+                WeightDecay = c.Optimizer.WeightDecay,
+                Beta1 = c.Optimizer.Beta1,
+                Beta2 = c.Optimizer.Beta2,
+                Eps = c.Optimizer.Eps,
+                GradientClipNorm = c.Optimizer.GradientClipNorm,
+                WarmupSteps = c.Schedule.WarmupSteps ?? (long)Math.Round(c.Schedule.WarmupFraction * total),
+                MinLrRatio = c.Schedule.MinLrRatio,
+                Precision = Precision,
+                // Regression and multi-label targets stay float32 under mixed precision.
+                KeepFloat32Inputs = _tasks.Where(t => t.ScoredAs is TaskKind.Regression or TaskKind.MultiLabel).Select(t => t.Config.Name).ToHashSet(StringComparer.Ordinal),
+                Seed = c.Seed,
+                MonitorMetric = metric,
+                MonitorMode = mode,
+                EarlyStoppingPatience = c.EarlyStopping.Patience,
+                EarlyStoppingMinDelta = c.EarlyStopping.MinDelta,
+                CheckpointDirectory = Path.Combine(c.OutputDir, "checkpoints"),
+                CheckpointEverySteps = c.CheckpointEverySteps,
+                OutputDirectory = c.OutputDir,
+                WriteCharts = c.WriteCharts,
+                ShowProgress = c.ShowProgress,
+            };
+        }
+
+        public EvaluationReport Report(MultiTaskEvaluationResult result, IEnumerable<KeyValuePair<string, string>> facts)
+        {
+            var report = new EvaluationReport(result, "SpatialNet evaluation");
+            var m = _config.Model;
+            report.With("model", $"ViT {m.ImageSize}×{m.ImageSize}, patch {m.PatchSize}, D {m.EmbedDim}, depth {m.Depth}, heads {m.NumHeads}; " +
+                $"{Model.parameters().Sum(p => p.numel()).ToString("N0", CultureInfo.InvariantCulture)} parameters");
+            report.With("tasks", string.Join(", ", _tasks.Select(t => $"{t.Config.Name} ({t.Config.Kind})")));
+            report.With("data", string.Join("; ", _sources.Select(s => s.Train.Name)));
+            report.With("loss", $"{Trainable.Composer.Name}, λ_reg {_config.Loss.L2.ToString(CultureInfo.InvariantCulture)}");
+            report.With("device", $"{Device} ({Precision})");
+            report.With("seed", _config.Seed.ToString(CultureInfo.InvariantCulture));
+            foreach (var (k, v) in facts)
+                report.With(k, v);
+            if (_tasks.Any(t => t.Config.Kind == "vqa"))
+                report.With("vqa head", "question-agnostic classifier over the answer vocabulary (image only)");
+            return report;
+        }
+
+        public JsonObject DataJson()
+        {
+            var sources = new JsonArray();
+            foreach (var s in _sources)
+            {
+                var o = new JsonObject { ["name"] = s.Train.Name, ["kind"] = s.Config.Kind, ["train_samples"] = s.Train.Count };
+                if (s.Normalization is { } n)
+                    o["normalization"] = new JsonObject { ["mean"] = Array(n.Mean), ["std"] = Array(n.Std) };
+                if (s.ClassNames is { } names)
+                    o["class_names"] = new JsonArray(names.Select(x => (JsonNode?)x).ToArray());
+                if (s.Answers is { } answers)
+                    o["answers"] = answers.ToJson();
+                o["targets"] = new JsonObject(s.Targets.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)new JsonArray(kv.Value.Select(v => (JsonNode?)v).ToArray()))));
+                sources.Add(o);
+            }
+            var tasks = new JsonArray();
+            foreach (var t in _tasks)
+            {
+                var o = new JsonObject { ["name"] = t.Config.Name, ["kind"] = t.Config.Kind };
+                if (t.Labels is { } labels)
+                    o["labels"] = new JsonArray(labels.Select(x => (JsonNode?)x).ToArray());
+                if (t.Statistics?.Mean is { } mean)
+                    o["target_mean"] = Array(mean);
+                if (t.Statistics?.Std is { } std)
+                    o["target_std"] = Array(std);
+                if (t.Statistics?.ClassCounts is { } counts)
+                    o["class_counts"] = new JsonArray(counts.Select(x => (JsonNode?)x).ToArray());
+                tasks.Add(o);
+            }
+            return new JsonObject { ["sources"] = sources, ["tasks"] = tasks };
+        }
+
+        private static JsonArray Array(IEnumerable<double> values) => new(values.Select(v => (JsonNode?)(double.IsFinite(v) ? v : null)).ToArray());
+
+        private (string? Metric, Engine.MetricMode Mode) Monitor(bool hasEvaluator)
+        {
+            var es = _config.EarlyStopping;
+            string? metric = es.Metric;
+            if (metric is null)
+            {
+                if (hasEvaluator)
+                {
+                    var first = _tasks[0];
+                    var primary = (first.Config.Metrics ?? TaskMetricNames.Defaults(first.ScoredAs))[0];
+                    metric = first.Config.Name + "/" + (primary == TaskMetricNames.PerTypeAccuracy ? TaskMetricNames.OverallAccuracy : primary);
+                }
+                else
+                {
+                    metric = "train_loss";
+                }
+            }
+            else if (metric.Contains('/', StringComparison.Ordinal) && !metric.StartsWith("train_", StringComparison.Ordinal)
+                && !_tasks.Any(t => metric.StartsWith(t.Config.Name + "/", StringComparison.Ordinal)))
+            {
+                throw new TrainingConfigException($"early_stopping.metric = \"{metric}\": allowed \"<task>/<metric>\" with one of the tasks {string.Join(", ", _tasks.Select(t => t.Config.Name))}, \"loss\" or \"train_loss\".");
+            }
+            var mode = es.Mode switch
+            {
+                "max" => Engine.MetricMode.Max,
+                "min" => Engine.MetricMode.Min,
+                _ => TaskMetricNames.HigherIsBetter(metric) ? Engine.MetricMode.Max : Engine.MetricMode.Min,
+            };
+            return (metric, mode);
+        }
+
+        private DatasetBatchPreparation Preparation(OpenedSource source, bool augment)
+        {
+            var transforms = new List<IBatchTransform>
+            {
+                _config.Data.Normalize && source.Normalization is { } n ? new Normalize(n) : new ToFloat(),
+            };
+            if (augment && (_config.Data.Flip || _config.Data.Rotate90))
+            {
+                double p = _config.Data.Flip ? 0.5 : 0.0;
+                transforms.Add(new RandomFlipRotate(_config.Seed, p, p, _config.Data.Rotate90));
+            }
+            return new DatasetBatchPreparation { Targets = source.Targets, Transform = new BatchTransformPipeline([.. transforms]) };
+        }
+
+        private static ResolvedTask Resolve(TaskConfig task, int index, List<OpenedSource> sources)
+        {
+            var at = $"tasks[{index}]";
+            var kind = ParseKind(task.Kind) ?? throw new TrainingConfigException($"{at}.kind = \"{task.Kind}\": allowed classification, regression, multi_label or vqa.");
+            IReadOnlyList<string>? keys = null;
+            OpenedSource? first = null;
+            foreach (var s in sources)
+            {
+                if (s.Config.TargetsOf(task) is not { } k)
+                    continue;
+                s.Targets[task.Name] = k;
+                keys ??= k;
+                first ??= s;
+            }
+            if (first is null || keys is null)
+                throw new TrainingConfigException($"{at} (\"{task.Name}\"): no data source serves this task; give it a \"target\" or map it in a source's \"targets\".");
+
+            switch (kind)
+            {
+                case TaskKind.Classification:
+                {
+                    var datasetNames = keys[0] == SampleKeys.Label ? first.ClassNames : null;
+                    int classes = task.Classes ?? task.ClassNames?.Count ?? datasetNames?.Count
+                        ?? throw new TrainingConfigException($"{at}.classes: required, because '{keys[0]}' of {first.Train.Name} has no class list.");
+                    var labels = task.ClassNames ?? (datasetNames?.Count == classes ? datasetNames : null);
+                    if (labels is not null && labels.Count != classes)
+                        throw new TrainingConfigException($"{at}.class_names: {labels.Count} names for {classes} classes.");
+                    return new ResolvedTask(task, kind, classes, labels, 1);
+                }
+                case TaskKind.VisualQuestionAnswering:
+                {
+                    var answers = first.Answers
+                        ?? throw new TrainingConfigException($"{at}.kind = \"vqa\": the task's source ({first.Train.Name}) has no answer vocabulary; vqa tasks train on rsvqa sources.");
+                    return new ResolvedTask(task, kind, answers.Count, answers.Answers, 1);
+                }
+                case TaskKind.MultiLabel:
+                    return new ResolvedTask(task, kind, 0, task.ClassNames ?? keys, keys.Count);
+                default:
+                    return new ResolvedTask(task, kind, 0, task.ClassNames ?? keys, keys.Count);
+            }
+        }
+
+        private static TaskKind HeadKind(ResolvedTask t) => t.ScoredAs == TaskKind.VisualQuestionAnswering ? TaskKind.Classification : t.ScoredAs;
+
+        private static TaskHead CreateHead(ResolvedTask t, TokenLayout layout)
+        {
+            var c = t.Config;
+            PoolingKind? pooling = c.Pooling switch
+            {
+                "class_token" => PoolingKind.ClassToken,
+                "mean" => PoolingKind.Mean,
+                "attention" => PoolingKind.Attention,
+                _ => null,
+            };
+            switch (t.ScoredAs)
+            {
+                case TaskKind.Regression:
+                {
+                    var mean = c.NormalizeTargets && t.Statistics?.Mean is { } mu ? mu[0] : 0.0;
+                    var std = c.NormalizeTargets && t.Statistics?.Std is { } sd && sd.Count > 0 ? sd.Average() : 1.0;
+                    if (t.Outputs > 1 && c.NormalizeTargets && t.Statistics?.Mean is { } means)
+                        mean = means.Average();
+                    return new RegressionHead(c.Name, layout, new RegressionHeadOptions
+                    {
+                        Outputs = t.Outputs,
+                        TargetMean = double.IsFinite(mean) ? mean : 0.0,
+                        TargetStd = std > 1e-6 && double.IsFinite(std) ? std : 1.0,
+                        Pooling = pooling,
+                        Dropout = c.Dropout,
+                        LossWeight = c.LossWeight,
+                    });
+                }
+                case TaskKind.MultiLabel:
+                    return new MultiLabelHead(c.Name, layout, new MultiLabelHeadOptions
+                    {
+                        NumLabels = t.Outputs,
+                        Pooling = pooling,
+                        Dropout = c.Dropout,
+                        LossWeight = c.LossWeight,
+                    });
+                default:
+                    return new ClassificationHead(c.Name, layout, new ClassificationHeadOptions
+                    {
+                        NumClasses = t.Classes,
+                        LabelSmoothing = c.LabelSmoothing,
+                        Pooling = pooling,
+                        Dropout = c.Dropout,
+                        LossWeight = c.LossWeight,
+                    });
+            }
+        }
+
+        /// <summary>
+        /// One pass over each source's training split: per-band image statistics (normalisation)
+        /// and the tasks' target statistics (baselines, regression target normalisation).
+        /// </summary>
+        private static void Scan(TrainingConfig config, List<OpenedSource> sources, List<ResolvedTask> tasks)
+        {
+            var builders = tasks.ToDictionary(t => t.Config.Name, t => TargetStatistics.CreateBuilder(t.ScoredAs, t.Classes), StringComparer.Ordinal);
+            var vqa = tasks.Where(t => t.ScoredAs == TaskKind.VisualQuestionAnswering).Select(t => t.Config.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var s in sources)
+            {
+                var loader = new DataLoader(s.Train, 256, shuffle: false);
+                var batches = new DatasetBatchSource(loader, new DatasetBatchPreparation { Targets = s.Targets });
+                int channels = config.Model.InChannels;
+                var sum = new double[channels];
+                var sumSq = new double[channels];
+                long pixels = 0;
+                foreach (var planned in batches.Plan(0))
+                {
+                    using var scope = NewDisposeScope();
+                    using var batch = batches.Load(planned);
+                    var image = batch[SampleKeys.Image];
+                    if (image.dim() != 4 || image.shape[1] != channels)
+                        throw new TrainingConfigException($"model.in_channels = {channels}: images of {s.Train.Name} are [{string.Join(", ", image.shape.Skip(1))}] (C, H, W).");
+                    var x = image.to(ScalarType.Float64).div(255.0);
+                    var sums = x.sum([0, 2, 3]).data<double>().ToArray();
+                    var squares = x.square().sum([0, 2, 3]).data<double>().ToArray();
+                    for (int c = 0; c < channels; c++)
+                    {
+                        sum[c] += sums[c];
+                        sumSq[c] += squares[c];
+                    }
+                    pixels += image.shape[0] * image.shape[2] * image.shape[3];
+                    foreach (var task in s.Targets.Keys)
+                        builders[task].Add(batch[task], vqa.Contains(task) ? batch[SampleKeys.QuestionType] : null);
+                }
+                var mean = sum.Select(v => v / pixels).ToArray();
+                var std = sumSq.Select((v, c) => Math.Sqrt(Math.Max(0, v / pixels - mean[c] * mean[c]))).Select(v => Math.Max(v, 1.0 / 255)).ToArray();
+                s.Normalization = new NormalizationStatistics(mean, std, pixels);
+            }
+            foreach (var t in tasks)
+                t.Statistics = builders[t.Config.Name].Build();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Data: {Sources}")]
+        public static partial void DataReady(ILogger logger, string sources);
+
+        [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Model: {Parameters} parameters on {Device} ({Precision}), loss composer {Composer}")]
+        public static partial void ModelReady(ILogger logger, long parameters, string device, PrecisionMode precision, string composer);
+
+        [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Encoder weights from {Path}: {Loaded} loaded, {Missing} missing, {Unexpected} unexpected")]
+        public static partial void Pretrained(ILogger logger, string path, int loaded, int missing, int unexpected);
+
+        [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Run written to {Folder} in {Seconds:F1} s")]
+        public static partial void Finished(ILogger logger, string folder, double seconds);
+    }
+}
