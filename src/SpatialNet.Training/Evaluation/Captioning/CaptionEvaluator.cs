@@ -1,9 +1,11 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using SpatialNet.Heads;
 using SpatialNet.Models;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Metrics.Captioning;
+using SpatialNet.Training.Reports;
 using SpatialNet.Training.Text;
 using SpatialNet.Training.Transforms;
 using TorchSharp;
@@ -85,9 +87,26 @@ public sealed record CaptionPrediction(string ImageId, string Generated, int? Tr
 /// <summary>A captioning evaluation: the model and its baselines scored on one split (Table I), and every caption.</summary>
 public sealed class CaptionEvaluationResult
 {
-    internal CaptionEvaluationResult(string split, string task, string decoding, IReadOnlyList<CaptionSystemResult> systems,
+    /// <summary>Creates the result (the evaluator does; tests and tools may assemble one from stored scores).</summary>
+    /// <param name="split">Evaluated split.</param>
+    /// <param name="task">Caption task name.</param>
+    /// <param name="decoding">How captions were generated.</param>
+    /// <param name="systems">Table I's rows, the model's first; at least one retrieval row.</param>
+    /// <param name="captions">Every image's captions.</param>
+    /// <param name="landUseAccuracy">Accuracy of the predicted classes behind the retrieval row, when known.</param>
+    /// <exception cref="ArgumentException">The first row is not the model's, or no retrieval row is given.</exception>
+    public CaptionEvaluationResult(string split, string task, string decoding, IReadOnlyList<CaptionSystemResult> systems,
         IReadOnlyList<CaptionPrediction> captions, double? landUseAccuracy)
     {
+        ArgumentNullException.ThrowIfNull(split);
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(decoding);
+        ArgumentNullException.ThrowIfNull(systems);
+        ArgumentNullException.ThrowIfNull(captions);
+        if (systems.Count == 0 || systems[0].Kind != CaptionSystemKind.Model)
+            throw new ArgumentException("The first system must be the model's row.", nameof(systems));
+        if (!systems.Any(s => s.Kind is CaptionSystemKind.RetrievalPredictedClass or CaptionSystemKind.RetrievalTrueClass))
+            throw new ArgumentException("A captioning result always carries a retrieval baseline row.", nameof(systems));
         Split = split;
         Task = task;
         Decoding = decoding;
@@ -126,6 +145,62 @@ public sealed class CaptionEvaluationResult
 
     /// <summary>The row of <paramref name="kind"/>, or null when it was not computed.</summary>
     public CaptionSystemResult? System(CaptionSystemKind kind) => Systems.FirstOrDefault(s => s.Kind == kind);
+
+    /// <summary>
+    /// Table I's system rows for <see cref="PaperTables"/>: the model, the retrieval of the predicted
+    /// class and the image-blind caption — every row except <see cref="RetrievalBaselineRow"/>, which
+    /// Table I prints last.
+    /// </summary>
+    public IReadOnlyList<CaptioningRow> TableRows =>
+        Systems.Where(s => !ReferenceEquals(s, BaselineSystem)).Select(s => CaptioningRow.From(s.Name, s.Scores)).ToArray();
+
+    /// <summary>The retrieval baseline row of Table I: the true class's most frequent caption, or (without true classes) the predicted class's.</summary>
+    public CaptioningRow RetrievalBaselineRow => CaptioningRow.From(BaselineSystem.Name, BaselineSystem.Scores);
+
+    private CaptionSystemResult BaselineSystem => System(CaptionSystemKind.RetrievalTrueClass) ?? System(CaptionSystemKind.RetrievalPredictedClass)!;
+
+    /// <summary>Table I in Markdown (values ×100, two decimals; <see cref="PaperTables.CaptioningMarkdown"/>).</summary>
+    public string ToMarkdown() => PaperTables.CaptioningMarkdown([.. TableRows], RetrievalBaselineRow);
+
+    /// <summary>
+    /// The evaluation as JSON: Table I (<see cref="PaperTables.CaptioningJson"/>), the split, task, decoding
+    /// and land-use accuracy, and every image's captions.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var images = new JsonArray();
+        foreach (var c in Captions)
+        {
+            images.Add(new JsonObject
+            {
+                ["image_id"] = c.ImageId,
+                ["generated"] = c.Generated,
+                ["true_label"] = c.TrueLabel,
+                ["predicted_label"] = c.PredictedLabel,
+                ["retrieved_for_prediction"] = c.RetrievedForPrediction,
+                ["retrieved_for_true_label"] = c.RetrievedForTrueLabel,
+                ["references"] = new JsonArray(c.References.Select(r => (JsonNode?)r).ToArray()),
+            });
+        }
+        return new JsonObject
+        {
+            ["split"] = Split,
+            ["task"] = Task,
+            ["decoding"] = Decoding,
+            ["land_use_accuracy"] = LandUseAccuracy is double a ? PaperTables.Json(a) : null,
+            ["table_i"] = PaperTables.CaptioningJson([.. TableRows], RetrievalBaselineRow),
+            ["captions"] = images,
+        };
+    }
+
+    /// <summary>Adds Table I's rows to <paramref name="report"/>.</summary>
+    public void AddTo(EvaluationReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        foreach (var row in TableRows)
+            report.Captioning.Add(row);
+        report.CaptioningRetrievalBaseline = RetrievalBaselineRow;
+    }
 }
 
 /// <summary>
