@@ -15,8 +15,10 @@ internal sealed class OpenedSource
     private readonly Dictionary<string, IDataset?> _opened = new(StringComparer.Ordinal);
 
     private OpenedSource(DataSourceConfig config, int index, IDataset train, Func<string, IDataset?> split, IReadOnlyList<string>? classNames,
-        AnswerVocabulary? answers)
+        AnswerVocabulary? answers, TextEncoder? captionEncoder = null, TextEncoder? questionEncoder = null)
     {
+        CaptionEncoder = captionEncoder;
+        QuestionEncoder = questionEncoder;
         Config = config;
         Index = index;
         Train = train;
@@ -37,6 +39,12 @@ internal sealed class OpenedSource
 
     /// <summary>RSVQA: the answer vocabulary built from the training split.</summary>
     public AnswerVocabulary? Answers { get; }
+
+    /// <summary>UCM-caption: the caption encoder built from the training split's sentences (samples carry "caption" ids).</summary>
+    public TextEncoder? CaptionEncoder { get; }
+
+    /// <summary>RSVQA: the question encoder built from the training split's questions (samples carry "question" ids).</summary>
+    public TextEncoder? QuestionEncoder { get; }
 
     /// <summary>Task name → sample entries, for the tasks this source serves.</summary>
     public Dictionary<string, IReadOnlyList<string>> Targets { get; } = new(StringComparer.Ordinal);
@@ -83,10 +91,16 @@ internal sealed class OpenedSource
             {
                 var cache = new ImageCache(new ImageLoadOptions { ExpectedBands = bands, Height = imageSize, Width = imageSize });
                 var options = new UcmCaptionOptions { Cache = cache };
-                var train = new UcmCaptionDataset(config.Path!, config.TrainSplit, options);
+                // The caption vocabulary comes from the training split's sentences only.
+                var captions = new UcmCaptionDataset(config.Path!, config.TrainSplit, options with { VerifyImages = false })
+                    .BuildCaptionEncoder(config.CaptionMaxLength, config.CaptionMinCount);
+                options = options with { CaptionEncoder = captions };
+                var train = new UcmCaptionDataset(config.Path!, config.TrainSplit,
+                    options with { Sampling = config.CaptionSampling == "per_sentence" ? CaptionSampling.PerSentence : CaptionSampling.PerImage });
                 var splits = UcmCaptionDataset.ReadAnnotations(config.Path!, options).Images.Select(i => i.Split).ToHashSet(StringComparer.Ordinal);
+                // Other splits are evaluated per image (each image once, whatever the training sampling).
                 return new OpenedSource(config, index, train, name => splits.Contains(name) ? new UcmCaptionDataset(config.Path!, name, options) : null,
-                    train.ClassNames, null);
+                    train.ClassNames, null, captionEncoder: captions);
             }
             case "rsvqa":
             {
@@ -96,12 +110,15 @@ internal sealed class OpenedSource
                     Variant = config.Variant == "hr" ? RsvqaVariant.HighResolution : RsvqaVariant.LowResolution,
                     Cache = cache,
                 };
-                var answers = new RsvqaDataset(config.Path!, config.TrainSplit, options).BuildAnswerVocabulary();
-                options = options with { Answers = answers };
+                var plain = new RsvqaDataset(config.Path!, config.TrainSplit, options with { VerifyImages = false });
+                var answers = plain.BuildAnswerVocabulary();
+                // The question vocabulary comes from the training split's questions only.
+                var questions = plain.BuildQuestionEncoder(config.QuestionMaxLength);
+                options = options with { Answers = answers, QuestionEncoder = questions };
                 var train = new RsvqaDataset(config.Path!, config.TrainSplit, options);
                 return new OpenedSource(config, index, train,
                     name => File.Exists(RsvqaDataset.FilePath(config.Path!, options.Variant, name, "questions")) ? new RsvqaDataset(config.Path!, name, options) : null,
-                    null, answers);
+                    null, answers, questionEncoder: questions);
             }
             case "image-folder":
             {

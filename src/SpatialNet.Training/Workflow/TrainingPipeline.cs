@@ -90,7 +90,8 @@ public static partial class TrainingPipeline
         IBatchSource source = options.WrapTrainingBatches is { } wrap ? wrap(trainBatches) : trainBatches;
         var evaluator = run.Evaluator(config.Data.EvalSplit);
         var trainerOptions = run.TrainerOptions(source.BatchesPerEpoch, evaluator is not null);
-        using var trainer = new Trainer(run.Trainable, source, trainerOptions, evaluator, logger, options.Progress);
+        using var trainer = new Trainer(run.Trainable, source, trainerOptions, run.WithCaptions(evaluator, config.Data.EvalSplit), logger, options.Progress);
+        run.PrepareBatches = trainer.PrepareBatch;
         if (options.ResumeFrom is { } resume)
             trainer.ResumeFrom(resume);
         var result = trainer.Fit(cancellationToken);
@@ -182,6 +183,7 @@ public static partial class TrainingPipeline
         "regression" => TaskKind.Regression,
         "multi_label" => TaskKind.MultiLabel,
         "vqa" => TaskKind.VisualQuestionAnswering,
+        "caption" => TaskKind.Captioning,
         _ => null,
     };
 
@@ -204,11 +206,14 @@ public static partial class TrainingPipeline
     /// <summary>One task resolved against the data: its head and how it is scored.</summary>
     private sealed record ResolvedTask(TaskConfig Config, TaskKind ScoredAs, int Classes, IReadOnlyList<string>? Labels, int Outputs)
     {
+        /// <summary>The source whose text encoders a caption or VQA head reads.</summary>
+        public OpenedSource? Source { get; init; }
+
         public TargetStatistics? Statistics { get; set; }
     }
 
     /// <summary>Everything a run builds from its configuration.</summary>
-    private sealed class RunSetup
+    private sealed partial class RunSetup
     {
         private readonly TrainingConfig _config;
         private readonly ILogger _logger;
@@ -280,7 +285,7 @@ public static partial class TrainingPipeline
                 Log.Pretrained(logger, pretrained, loaded.Loaded.Count, loaded.Missing.Count, loaded.Unexpected.Count);
             }
             var layout = TokenLayout.Of(encoder);
-            var heads = tasks.Select(t => CreateHead(t, layout)).ToArray();
+            var heads = tasks.Select(t => CreateHead(t, layout, m.NumHeads)).ToArray();
             var model = new MultiTaskModel(encoder, heads);
             var catalog = new TaskCatalog(tasks.Select(t => new TaskDefinition(t.Config.Name, HeadKind(t), t.Config.LossWeight)));
             ILossComposer composer = config.Loss.Composer switch
@@ -323,7 +328,8 @@ public static partial class TrainingPipeline
             }
             if (batches.Count == 0)
                 return null;
-            var tasks = _tasks.Select(t => new EvaluationTask(t.Config.Name, t.ScoredAs)
+            // Caption tasks are scored by the caption evaluators (WithCaptions, AddCaptionTables).
+            var tasks = _tasks.Where(t => t.ScoredAs != TaskKind.Captioning).Select(t => new EvaluationTask(t.Config.Name, t.ScoredAs)
             {
                 Labels = t.Labels,
                 Metrics = t.Config.Metrics,
@@ -377,8 +383,9 @@ public static partial class TrainingPipeline
             report.With("seed", _config.Seed.ToString(CultureInfo.InvariantCulture));
             foreach (var (k, v) in facts)
                 report.With(k, v);
-            if (_tasks.Any(t => t.Config.Kind == "vqa"))
-                report.With("vqa head", "question-agnostic classifier over the answer vocabulary (image only)");
+            foreach (var t in _tasks.Where(t => t.Config.Kind == "vqa"))
+                report.With($"{t.Config.Name} head", $"VQA head: question encoder + {(t.Config.Text ?? new TextTaskConfig()).Fusion.Replace('_', '-')} fusion + answer classifier");
+            AddCaptionTables(report, result.Split);
             return report;
         }
 
@@ -394,6 +401,10 @@ public static partial class TrainingPipeline
                     o["class_names"] = new JsonArray(names.Select(x => (JsonNode?)x).ToArray());
                 if (s.Answers is { } answers)
                     o["answers"] = answers.ToJson();
+                if (s.CaptionEncoder is { } captionEncoder)
+                    o["caption_encoder"] = captionEncoder.ToJson();
+                if (s.QuestionEncoder is { } questionEncoder)
+                    o["question_encoder"] = questionEncoder.ToJson();
                 o["targets"] = new JsonObject(s.Targets.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)new JsonArray(kv.Value.Select(v => (JsonNode?)v).ToArray()))));
                 sources.Add(o);
             }
@@ -464,7 +475,7 @@ public static partial class TrainingPipeline
         private static ResolvedTask Resolve(TaskConfig task, int index, List<OpenedSource> sources)
         {
             var at = $"tasks[{index}]";
-            var kind = ParseKind(task.Kind) ?? throw new TrainingConfigException($"{at}.kind = \"{task.Kind}\": allowed classification, regression, multi_label or vqa.");
+            var kind = ParseKind(task.Kind) ?? throw new TrainingConfigException($"{at}.kind = \"{task.Kind}\": allowed classification, regression, multi_label, vqa or caption.");
             IReadOnlyList<string>? keys = null;
             OpenedSource? first = null;
             foreach (var s in sources)
@@ -494,7 +505,13 @@ public static partial class TrainingPipeline
                 {
                     var answers = first.Answers
                         ?? throw new TrainingConfigException($"{at}.kind = \"vqa\": the task's source ({first.Train.Name}) has no answer vocabulary; vqa tasks train on rsvqa sources.");
-                    return new ResolvedTask(task, kind, answers.Count, answers.Answers, 1);
+                    return new ResolvedTask(task, kind, answers.Count, answers.Answers, 1) { Source = first };
+                }
+                case TaskKind.Captioning:
+                {
+                    var captions = first.CaptionEncoder
+                        ?? throw new TrainingConfigException($"{at}.kind = \"caption\": the task's source ({first.Train.Name}) has no captions; caption tasks train on ucm-caption sources.");
+                    return new ResolvedTask(task, kind, captions.Vocabulary.Count, null, 1) { Source = first };
                 }
                 case TaskKind.MultiLabel:
                     return new ResolvedTask(task, kind, 0, task.ClassNames ?? keys, keys.Count);
@@ -503,9 +520,9 @@ public static partial class TrainingPipeline
             }
         }
 
-        private static TaskKind HeadKind(ResolvedTask t) => t.ScoredAs == TaskKind.VisualQuestionAnswering ? TaskKind.Classification : t.ScoredAs;
+        private static TaskKind HeadKind(ResolvedTask t) => t.ScoredAs;
 
-        private static TaskHead CreateHead(ResolvedTask t, TokenLayout layout)
+        private static TaskHead CreateHead(ResolvedTask t, TokenLayout layout, int modelHeads)
         {
             var c = t.Config;
             PoolingKind? pooling = c.Pooling switch
@@ -517,6 +534,10 @@ public static partial class TrainingPipeline
             };
             switch (t.ScoredAs)
             {
+                case TaskKind.Captioning:
+                    return (c.Text ?? new TextTaskConfig()).CreateCaptionHead(c, layout, t.Source!.CaptionEncoder!, t.Source.Targets[c.Name][0], modelHeads);
+                case TaskKind.VisualQuestionAnswering:
+                    return (c.Text ?? new TextTaskConfig()).CreateVqaHead(c, layout, t.Source!.QuestionEncoder!, t.Source.Answers!, modelHeads);
                 case TaskKind.Regression:
                 {
                     var mean = c.NormalizeTargets && t.Statistics?.Mean is { } mu ? mu[0] : 0.0;
@@ -559,7 +580,9 @@ public static partial class TrainingPipeline
         /// </summary>
         private static void Scan(TrainingConfig config, List<OpenedSource> sources, List<ResolvedTask> tasks)
         {
-            var builders = tasks.ToDictionary(t => t.Config.Name, t => TargetStatistics.CreateBuilder(t.ScoredAs, t.Classes), StringComparer.Ordinal);
+            // Caption targets are token sequences: no target statistics (their baselines are the retrieval captions).
+            var builders = tasks.Where(t => t.ScoredAs != TaskKind.Captioning)
+                .ToDictionary(t => t.Config.Name, t => TargetStatistics.CreateBuilder(t.ScoredAs, t.Classes), StringComparer.Ordinal);
             var vqa = tasks.Where(t => t.ScoredAs == TaskKind.VisualQuestionAnswering).Select(t => t.Config.Name).ToHashSet(StringComparer.Ordinal);
             foreach (var s in sources)
             {
@@ -586,14 +609,17 @@ public static partial class TrainingPipeline
                     }
                     pixels += image.shape[0] * image.shape[2] * image.shape[3];
                     foreach (var task in s.Targets.Keys)
-                        builders[task].Add(batch[task], vqa.Contains(task) ? batch[SampleKeys.QuestionType] : null);
+                    {
+                        if (builders.TryGetValue(task, out var builder))
+                            builder.Add(batch[task], vqa.Contains(task) ? batch[SampleKeys.QuestionType] : null);
+                    }
                 }
                 var mean = sum.Select(v => v / pixels).ToArray();
                 var std = sumSq.Select((v, c) => Math.Sqrt(Math.Max(0, v / pixels - mean[c] * mean[c]))).Select(v => Math.Max(v, 1.0 / 255)).ToArray();
                 s.Normalization = new NormalizationStatistics(mean, std, pixels);
             }
             foreach (var t in tasks)
-                t.Statistics = builders[t.Config.Name].Build();
+                t.Statistics = builders.TryGetValue(t.Config.Name, out var builder) ? builder.Build() : null;
         }
     }
 

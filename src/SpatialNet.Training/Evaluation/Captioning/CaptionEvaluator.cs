@@ -334,15 +334,19 @@ public sealed class CaptionEvaluator : IEpochEvaluator
     }
 
     /// <summary>Evaluates now (eval mode, no gradients; the previous mode is restored).</summary>
+    /// <param name="prepare">
+    /// Applied to each batch before the model sees it — a trainer's <see cref="Trainer.PrepareBatch"/> under
+    /// mixed precision; null uses the batches as they come.
+    /// </param>
     /// <exception cref="InvalidOperationException">The batches held no image, or a sample index is outside the reference list.</exception>
-    public CaptionEvaluationResult Run()
+    public CaptionEvaluationResult Run(Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare = null)
     {
         bool wasTraining = Model.training;
         Model.eval();
         try
         {
             using var noGrad = no_grad();
-            return Score(b => b);
+            return Score(prepare ?? (b => b));
         }
         finally
         {
