@@ -219,6 +219,15 @@ public sealed class CaptionEvaluationResult
 /// </remarks>
 public sealed class CaptionEvaluator : IEpochEvaluator
 {
+    /// <summary>Table I's name of the retrieval row driven by the land-use head (followed by the task name in parentheses).</summary>
+    public const string PredictedClassRetrievalName = "Retrieval: most frequent training caption of the predicted class";
+
+    /// <summary>Table I's name of the true-class retrieval row (a perfect classifier plus retrieval).</summary>
+    public const string TrueClassRetrievalName = "Retrieval oracle: most frequent training caption of the true class";
+
+    /// <summary>Table I's name of the image-blind row.</summary>
+    public const string ImageBlindName = "Most frequent training caption (ignores the image)";
+
     private readonly IReadOnlyList<CaptionReferenceImage> _references;
     private readonly CaptionHead _head;
     private readonly TaskHead? _classifier;
@@ -406,17 +415,17 @@ public sealed class CaptionEvaluator : IEpochEvaluator
         double? accuracy = null;
         if (_classifier is not null)
         {
-            systems.Add(Row($"Retrieval: most frequent training caption of the predicted class ({Options.ClassificationTask})",
+            systems.Add(Row($"{PredictedClassRetrievalName} ({Options.ClassificationTask})",
                 CaptionSystemKind.RetrievalPredictedClass, c => c.RetrievedForPrediction!));
             if (captions.All(c => c.TrueLabel is not null))
                 accuracy = captions.Count(c => c.TrueLabel == c.PredictedLabel) / (double)captions.Count;
         }
         if (captions.All(c => c.TrueLabel is not null))
-            systems.Add(Row("Retrieval oracle: most frequent training caption of the true class", CaptionSystemKind.RetrievalTrueClass, c => c.RetrievedForTrueLabel!));
+            systems.Add(Row(TrueClassRetrievalName, CaptionSystemKind.RetrievalTrueClass, c => c.RetrievedForTrueLabel!));
         if (systems.Count == 1)
             throw new InvalidOperationException(
                 $"Split '{Options.Split}': no retrieval baseline can be computed — the images have no true class and CaptionEvaluatorOptions.ClassificationTask is not set. Every captioning report shows the retrieval baseline.");
-        systems.Add(Row("Most frequent training caption (ignores the image)", CaptionSystemKind.MostFrequentCaption, _ => Baselines.MostFrequentCaption));
+        systems.Add(Row(ImageBlindName, CaptionSystemKind.MostFrequentCaption, _ => Baselines.MostFrequentCaption));
 
         LastResult = new CaptionEvaluationResult(Options.Split, Options.CaptionTask, description, systems, captions, accuracy);
         return LastResult;
