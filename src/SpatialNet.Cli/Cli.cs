@@ -9,10 +9,14 @@ public static class Cli
 
         usage: spatialnet <command> [arguments] [--options]
 
+        {TrainCommands.Help}
         {MetricsCommands.Help}
         {WeightsCommands.Help}
         Exit codes: 0 success, 1 error in the input or the run, 2 bad command line.
         """;
+
+    private static CommandLine Single(CommandLine cl) =>
+        cl.Words.Count == 1 ? cl : throw new UsageException($"'{cl.Words[0]}' takes options only, not '{cl.Words[1]}'; run 'spatialnet --help'");
 
     /// <summary>Runs the tool; returns the process exit code.</summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)
@@ -28,6 +32,9 @@ public static class Cli
             }
             return cl.Words[0] switch
             {
+                "train" => TrainCommands.Train(Single(cl), output),
+                "evaluate" => TrainCommands.Evaluate(Single(cl), output),
+                "synthetic" => TrainCommands.Synthetic(Single(cl), output),
                 "weights" => WeightsCommands.Run(cl, output),
                 "metrics" => MetricsCommands.Run(cl, output),
                 _ => throw new UsageException($"unknown command '{cl.Words[0]}'; run 'spatialnet --help'"),
@@ -38,7 +45,8 @@ public static class Cli
             error.WriteLine($"spatialnet: {ex.Message}");
             return 2;
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or SpatialNet.Training.Workflow.TrainingConfigException
+            or SpatialNet.Training.Data.DatasetException or SpatialNet.Weights.WeightLoadException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException)
         {
             error.WriteLine($"spatialnet: {ex.GetType().Name}: {ex.Message}");
             return 1;

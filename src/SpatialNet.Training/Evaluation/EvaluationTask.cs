@@ -71,6 +71,13 @@ public sealed record EvaluationTask(string Name, TaskKind Kind)
     /// <summary>VQA: the batch entry holding each question's type (<see cref="Data.RsvqaQuestionType"/> as an integer).</summary>
     public string QuestionTypeKey { get; init; } = Data.SampleKeys.QuestionType;
 
+    /// <summary>
+    /// VQA: predict, for each question, only among the answers its question type has in the training
+    /// split (<see cref="TargetStatistics.ClassCountsByGroup"/>) — what an answer classifier that does not
+    /// read the question needs to answer a count question with a count. Default false.
+    /// </summary>
+    public bool RestrictAnswersToType { get; init; }
+
     /// <summary>Target statistics of the training split (for the baseline); null: no baseline.</summary>
     public TargetStatistics? TrainingStatistics { get; init; }
 

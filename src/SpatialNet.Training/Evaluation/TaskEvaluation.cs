@@ -122,14 +122,29 @@ public sealed class TaskPredictionSet
             var scores = outputs.reshape(b, -1);
             if (Task.Labels is { Count: > 0 } labels && scores.shape[1] > labels.Count)
                 scores = scores.narrow(1, 0, labels.Count);
-            _predicted.AddRange(scores.argmax(1).to(ScalarType.Int32).cpu().data<int>().ToArray());
-            _expected.AddRange(targets.reshape(-1).to(ScalarType.Int32).cpu().data<int>().ToArray());
+            int[]? types = null;
             if (Task.Kind == TaskKind.VisualQuestionAnswering)
             {
                 if (groups is null)
                     throw new ArgumentException($"Task '{Task.Name}' is scored per question type; the batch needs '{Task.QuestionTypeKey}'.", nameof(groups));
-                _groups.AddRange(groups.reshape(-1).to(ScalarType.Int32).cpu().data<int>().ToArray());
+                types = groups.reshape(-1).to(ScalarType.Int32).cpu().data<int>().ToArray();
+                _groups.AddRange(types);
+                if (Task.RestrictAnswersToType && Task.TrainingStatistics?.ClassCountsByGroup is { } byType)
+                {
+                    // Answers a question's type never has in training get −∞ before the arg-max.
+                    var allowed = new bool[b * scores.shape[1]];
+                    int a = (int)scores.shape[1];
+                    for (int i = 0; i < b; i++)
+                    {
+                        for (int j = 0; j < a; j++)
+                            allowed[i * a + j] = !byType.TryGetValue(types[i], out var counts) || (j < counts.Count && counts[j] > 0);
+                    }
+                    var mask = tensor(allowed, [b, a]).to(scores.device);
+                    scores = scores.to(ScalarType.Float32).masked_fill(mask.logical_not(), float.NegativeInfinity);
+                }
             }
+            _predicted.AddRange(scores.argmax(1).to(ScalarType.Int32).cpu().data<int>().ToArray());
+            _expected.AddRange(targets.reshape(-1).to(ScalarType.Int32).cpu().data<int>().ToArray());
             return;
         }
         _outputRows.AddRange(Rows(outputs, b));

@@ -47,7 +47,9 @@ public sealed class RandomFlipRotate : IRandomBatchTransform, IDisposable
     public void Reseed(ulong seed)
     {
         _seed = seed;
-        foreach (var g in _generators.Values) g.manual_seed(unchecked((long)seed));
+        // Fresh generators from the new seed (created on first use per device), exactly as at construction.
+        foreach (var g in _generators.Values) g.Dispose();
+        _generators.Clear();
     }
 
     /// <summary>Probability of a horizontal flip.</summary>

@@ -26,6 +26,13 @@ public sealed class TextTaskConfig
     /// <summary>Caption: share the token embedding with the output projection.</summary>
     public bool TieEmbeddings { get; set; } = true;
 
+    /// <summary>
+    /// VQA: an image-only answer classifier that ignores the question (a bias probe and the RSVQA
+    /// image-only baseline), scored with each question restricted to its type's training answers.
+    /// Default false: the VQA head reads the question.
+    /// </summary>
+    public bool QuestionAgnostic { get; set; }
+
     /// <summary>VQA: <c>cross_attention</c> (question tokens attend to image tokens) or <c>elementwise_product</c> (the RSVQA baseline's fusion).</summary>
     public string Fusion { get; set; } = "cross_attention";
 

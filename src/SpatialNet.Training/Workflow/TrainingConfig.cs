@@ -426,7 +426,7 @@ public sealed class ScheduleConfig
 /// <summary>Early stopping on a named metric, which also selects <c>best.safetensors</c>.</summary>
 public sealed class EarlyStoppingConfig
 {
-    /// <summary>Metric to monitor (<c>land_use/accuracy</c>, <c>loss</c>, <c>train_loss</c>); null: the first task's primary metric.</summary>
+    /// <summary>Metric to monitor (<c>land_use/accuracy</c>, <c>loss</c>, <c>train_loss</c>); null: <c>loss</c>, the sum of the tasks' mean losses on the evaluation split (<c>train_loss</c> without one).</summary>
     public string? Metric { get; set; }
 
     /// <summary><c>max</c> or <c>min</c>; null: min for losses and errors (mae, rmse), max otherwise.</summary>

@@ -37,9 +37,12 @@ public sealed class TrainingPipelineOptions
 
     /// <summary>A checkpoint (<c>last.safetensors</c>) to resume from, or null.</summary>
     public string? ResumeFrom { get; init; }
+
+    /// <summary>Stop after this many optimizer steps in total (saving <c>last.safetensors</c>, to resume later), or null.</summary>
+    public long? MaxSteps { get; init; }
 }
 
-/// <summary>What <see cref="TrainingPipeline.Run"/> produced.</summary>
+/// <summary>What a <see cref="TrainingPipeline"/> run produced.</summary>
 /// <param name="Training">The trainer's result (stop reason, epochs, history, checkpoints).</param>
 /// <param name="Report">Evaluation of the selected weights on the evaluation split.</param>
 /// <param name="TestReport">Evaluation on the test split, when configured.</param>
@@ -79,6 +82,21 @@ public static partial class TrainingPipeline
         config.Validate();
         logger ??= NullLogger.Instance;
         options ??= new TrainingPipelineOptions();
+        return RunValidated(config, logger, cancellationToken, options);
+    }
+
+    /// <summary>Trains and evaluates as configured, reporting every epoch to <paramref name="progress"/>.</summary>
+    /// <exception cref="TrainingConfigException">The configuration is invalid or does not fit the data.</exception>
+    public static TrainingRunResult Run(TrainingConfig config, ITrainingProgress progress, ILogger? logger = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(progress);
+        config.Validate();
+        return RunValidated(config, logger ?? NullLogger.Instance, cancellationToken, new TrainingPipelineOptions { Progress = progress });
+    }
+
+    private static TrainingRunResult RunValidated(TrainingConfig config, ILogger logger, CancellationToken cancellationToken, TrainingPipelineOptions options)
+    {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
         var run = RunSetup.Create(config, logger, forTraining: true);
@@ -90,6 +108,7 @@ public static partial class TrainingPipeline
         IBatchSource source = options.WrapTrainingBatches is { } wrap ? wrap(trainBatches) : trainBatches;
         var evaluator = run.Evaluator(config.Data.EvalSplit);
         var trainerOptions = run.TrainerOptions(source.BatchesPerEpoch, evaluator is not null);
+        trainerOptions.MaxSteps = options.MaxSteps;
         using var trainer = new Trainer(run.Trainable, source, trainerOptions, run.WithCaptions(evaluator, config.Data.EvalSplit), logger, options.Progress);
         run.PrepareBatches = trainer.PrepareBatch;
         if (options.ResumeFrom is { } resume)
@@ -334,6 +353,8 @@ public static partial class TrainingPipeline
                 Labels = t.Labels,
                 Metrics = t.Config.Metrics,
                 TrainingStatistics = t.Statistics,
+                // A question-agnostic vqa head does not read the question: it answers among the question type's answers.
+                RestrictAnswersToType = t.ScoredAs == TaskKind.VisualQuestionAnswering && IsQuestionAgnostic(t),
             }).ToArray();
             return new MultiTaskEvaluator(Model, batches, tasks, split);
         }
@@ -384,7 +405,12 @@ public static partial class TrainingPipeline
             foreach (var (k, v) in facts)
                 report.With(k, v);
             foreach (var t in _tasks.Where(t => t.Config.Kind == "vqa"))
-                report.With($"{t.Config.Name} head", $"VQA head: question encoder + {(t.Config.Text ?? new TextTaskConfig()).Fusion.Replace('_', '-')} fusion + answer classifier");
+            {
+                var text = t.Config.Text ?? new TextTaskConfig();
+                report.With($"{t.Config.Name} head", text.QuestionAgnostic
+                    ? "question-agnostic classifier over the answer vocabulary (image only; answers restricted to the question type's training answers)"
+                    : $"VQA head: question encoder + {text.Fusion.Replace('_', '-')} fusion + answer classifier");
+            }
             AddCaptionTables(report, result.Split);
             return report;
         }
@@ -433,16 +459,9 @@ public static partial class TrainingPipeline
             string? metric = es.Metric;
             if (metric is null)
             {
-                if (hasEvaluator)
-                {
-                    var first = _tasks[0];
-                    var primary = (first.Config.Metrics ?? TaskMetricNames.Defaults(first.ScoredAs))[0];
-                    metric = first.Config.Name + "/" + (primary == TaskMetricNames.PerTypeAccuracy ? TaskMetricNames.OverallAccuracy : primary);
-                }
-                else
-                {
-                    metric = "train_loss";
-                }
+                // The sum of the tasks' validation losses: one number that every task moves (a single
+                // task's accuracy saturates early on easy tasks and would freeze the best checkpoint).
+                metric = hasEvaluator ? TaskMetricNames.Loss : "train_loss";
             }
             else if (metric.Contains('/', StringComparison.Ordinal) && !metric.StartsWith("train_", StringComparison.Ordinal)
                 && !_tasks.Any(t => metric.StartsWith(t.Config.Name + "/", StringComparison.Ordinal)))
@@ -520,7 +539,9 @@ public static partial class TrainingPipeline
             }
         }
 
-        private static TaskKind HeadKind(ResolvedTask t) => t.ScoredAs;
+        private static TaskKind HeadKind(ResolvedTask t) => IsQuestionAgnostic(t) ? TaskKind.Classification : t.ScoredAs;
+
+        private static bool IsQuestionAgnostic(ResolvedTask t) => t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.Text?.QuestionAgnostic == true;
 
         private static TaskHead CreateHead(ResolvedTask t, TokenLayout layout, int modelHeads)
         {
@@ -536,7 +557,7 @@ public static partial class TrainingPipeline
             {
                 case TaskKind.Captioning:
                     return (c.Text ?? new TextTaskConfig()).CreateCaptionHead(c, layout, t.Source!.CaptionEncoder!, t.Source.Targets[c.Name][0], modelHeads);
-                case TaskKind.VisualQuestionAnswering:
+                case TaskKind.VisualQuestionAnswering when !IsQuestionAgnostic(t):
                     return (c.Text ?? new TextTaskConfig()).CreateVqaHead(c, layout, t.Source!.QuestionEncoder!, t.Source.Answers!, modelHeads);
                 case TaskKind.Regression:
                 {

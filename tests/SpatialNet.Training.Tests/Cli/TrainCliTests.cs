@@ -1,0 +1,141 @@
+using System.Text.Json;
+using FluentAssertions;
+using SpatialNet.Training.Data;
+using SpatialNet.Training.Engine;
+using SpatialNet.Training.Tests.Support;
+using SpatialNet.Training.Tests.Training;
+using Xunit;
+
+namespace SpatialNet.Training.Tests.Cli;
+
+/// <summary>The train, evaluate and synthetic commands, end to end on tiny synthetic data.</summary>
+[Collection(TorchGlobalRngCollection.Name)]
+public sealed class TrainCliTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        int code = SpatialNet.Cli.Cli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    /// <summary>A model and data small enough for one epoch in about a second.</summary>
+    private string TinyConfig(string name, int epochs)
+    {
+        var path = _dir.Combine(name + ".json");
+        File.WriteAllText(path, $$"""
+            {
+              "seed": 5, "output_dir": "{{name}}", "threads": 1, "show_progress": false, "write_charts": false,
+              "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
+              "tasks": [
+                { "name": "land_cover", "kind": "classification", "target": "label" },
+                { "name": "building_count", "kind": "regression", "target": "count_building", "pooling": "mean" },
+                { "name": "presence", "kind": "multi_label", "target": ["presence_building", "presence_road"] }
+              ],
+              "loss": { "composer": "weighted_sum", "l2": 0.001 },
+              "optimizer": { "learning_rate": 0.003 },
+              "epochs": {{epochs}}, "batch_size": 8,
+              "data": { "sources": [ { "kind": "synthetic", "train_count": 24, "val_count": 8 } ] }
+            }
+            """);
+        return path;
+    }
+
+    [Fact]
+    public void Synthetic_WritesBothFormats_AndTheLoadersReadThemBack()
+    {
+        var (code, stdout, stderr) = Run("synthetic", "--format", "ucm-caption", "--out", _dir.Combine("ucm"), "--count", "12", "--size", "32", "--seed", "2");
+        code.Should().Be(0, stderr);
+        stdout.Should().Contain("15 32×32 scenes");   // 12 rounded up to 3 per class × 5 classes
+        var ucm = new UcmCaptionDataset(_dir.Combine("ucm"), "train");
+        ucm.ClassNames.Should().HaveCount(5);
+        ucm.Images.Should().OnlyContain(i => i.Sentences.Count == 5);
+        using (var sample = ucm.GetSample(0))
+            sample[SampleKeys.Image].shape.Should().Equal(3, 32, 32);
+
+        (code, stdout, stderr) = Run("synthetic", "--format", "rsvqa", "--out", _dir.Combine("rsvqa"), "--count", "10", "--size", "32");
+        code.Should().Be(0, stderr);
+        var train = new RsvqaDataset(_dir.Combine("rsvqa"), "train");
+        var val = new RsvqaDataset(_dir.Combine("rsvqa"), "val");
+        var test = new RsvqaDataset(_dir.Combine("rsvqa"), "test");
+        (train.Images.Count, val.Images.Count, test.Images.Count).Should().Be((8, 1, 1));
+        train.Questions.Select(q => q.Type).Distinct().Should().HaveCount(4);
+
+        Run("synthetic", "--format", "coco", "--out", _dir.Combine("x")).Code.Should().Be(2);
+    }
+
+    [Fact]
+    public void Train_OnATinySyntheticConfig_WritesCheckpointsReportAndHistory_ThenEvaluateScoresTheCheckpoint()
+    {
+        var config = TinyConfig("run", epochs: 1);
+        var (code, stdout, stderr) = Run("train", "--config", config, "--quiet");
+        code.Should().Be(0, stderr);
+        stdout.Should().Contain("land_cover").And.Contain("building_count").And.Contain("chance");
+
+        var run = _dir.Combine("run");
+        foreach (var file in new[] { "checkpoints/last.safetensors", "checkpoints/best.safetensors", "model.safetensors", "report.json", "report.md",
+                     "history.json", "history.csv", "steps.csv", "config.json", "data.json" })
+            File.Exists(Path.Combine(run, file)).Should().BeTrue(file);
+        using (var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "report.json"))))
+        {
+            var tasks = report.RootElement.GetProperty("tasks");
+            tasks.GetArrayLength().Should().Be(3);
+            tasks[0].GetProperty("samples").GetInt32().Should().Be(8);
+            report.RootElement.GetProperty("metrics").TryGetProperty("presence/micro_f1", out _).Should().BeTrue();
+        }
+        File.ReadAllText(Path.Combine(run, "history.csv")).Should().Contain("train_land_cover/loss").And.Contain("land_cover/accuracy");
+
+        (code, stdout, stderr) = Run("evaluate", "--config", config, "--checkpoint", Path.Combine(run, "checkpoints", "best.safetensors"), "--quiet");
+        code.Should().Be(0, stderr);
+        File.Exists(Path.Combine(run, "report_val.json")).Should().BeTrue();
+        // The same weights on the same split give the same numbers, from the checkpoint or from model.safetensors.
+        var fromCheckpoint = File.ReadAllText(Path.Combine(run, "report_val.json"));
+        Run("evaluate", "--config", config, "--checkpoint", Path.Combine(run, "model.safetensors"), "--quiet").Code.Should().Be(0);
+        Metrics(File.ReadAllText(Path.Combine(run, "report_val.json"))).Should().Equal(Metrics(fromCheckpoint));
+        Metrics(fromCheckpoint).Should().Equal(Metrics(File.ReadAllText(Path.Combine(run, "report.json"))));
+    }
+
+    private static Dictionary<string, double> Metrics(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.GetProperty("metrics").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+    }
+
+    [Fact]
+    public void Resume_FromTheLastCheckpoint_ContinuesTheRunExactly()
+    {
+        var straight = TinyConfig("straight", epochs: 2);
+        Run("train", "--config", straight, "--quiet").Code.Should().Be(0);
+
+        // Interrupted after 4 of the 6 steps (3 per epoch: mid-epoch 2), then resumed with the same configuration.
+        var first = TinyConfig("resumed", epochs: 2);
+        Run("train", "--config", first, "--quiet", "--max-steps", "4").Code.Should().Be(0);
+        MetricHistory.FromJson(File.ReadAllText(_dir.Combine("resumed", "history.json"))).Steps.Should().HaveCount(4);
+        var (code, _, stderr) = Run("train", "--config", first, "--quiet", "--resume", _dir.Combine("resumed", "checkpoints", Trainer.LastCheckpointName));
+        code.Should().Be(0, stderr);
+
+        var a = MetricHistory.FromJson(File.ReadAllText(_dir.Combine("straight", "history.json")));
+        var b = MetricHistory.FromJson(File.ReadAllText(_dir.Combine("resumed", "history.json")));
+        b.Epochs.Should().HaveCount(2);
+        b.Steps.Should().HaveCount(a.Steps.Count);
+        for (int i = 0; i < a.Steps.Count; i++)
+            b.Steps[i].Losses.Should().Equal(a.Steps[i].Losses, $"step {i + 1}");
+        b.Epochs[1].Metrics.Should().Equal(a.Epochs[1].Metrics);
+    }
+
+    [Fact]
+    public void ABadConfig_ExitsWith1AndNamesTheField()
+    {
+        var path = TinyConfig("bad", epochs: 1);
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"batch_size\": 8", "\"batch_size\": -1", StringComparison.Ordinal));
+        var (code, _, stderr) = Run("train", "--config", path);
+        code.Should().Be(1);
+        stderr.Should().Contain("batch_size = -1");
+        Run("train").Code.Should().Be(2, "--config is required");
+    }
+}
