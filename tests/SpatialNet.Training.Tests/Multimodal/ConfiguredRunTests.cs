@@ -70,5 +70,21 @@ public sealed class ConfiguredRunTests(SyntheticMultimodalFixture data) : IClass
         test.AllVqaRows().Should().BeEmpty();
         test.Result.Tasks.Select(t => t.Task.Name).Should().Equal("land_use");
         File.Exists(folder.Combine("eval", "report_test.md")).Should().BeTrue();
+
+        // The command line: evaluate --tables prints and writes both tables of the val split.
+        var file = folder.Combine("config.json");
+        File.WriteAllText(file, Config(folder.Combine("run")));
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int code = SpatialNet.Cli.Cli.Run(["evaluate", "--config", file, "--checkpoint", run.ModelWeights, "--split", "val",
+            "--output", folder.Combine("cli"), "--tables", "--quiet"], stdout, stderr);
+        code.Should().Be(0, stderr.ToString());
+        var printed = stdout.ToString();
+        printed.Should().Contain("## Table I — captioning, val split").And.Contain("## Table II — RSVQA accuracy, val split")
+            .And.Contain("| Majority answer per question type |").And.Contain("| " + CaptionEvaluator.TrueClassRetrievalName + " |");
+        printed.ReplaceLineEndings("\n").Should().Contain(File.ReadAllText(folder.Combine("cli", "tables_val.md")));
+        var tables = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(folder.Combine("cli", "tables_val.json")))!;
+        tables["table_i"]!["rows"]!.AsArray().Should().HaveCount(4);
+        tables["table_ii"]!["rows"]!.AsArray().Should().HaveCount(2);
     }
 }
