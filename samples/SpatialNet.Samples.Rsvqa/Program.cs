@@ -2,9 +2,11 @@
 // type, AA, OA — Table II), beside the majority answer per question type.
 //
 // Honest scope: this build has no VQA head (it is being written on its own branch). The model here is
-// question-agnostic: a classifier over the answer vocabulary that sees only the image, answering each
-// question among the answers its type has in the training split. It shows how much the image alone says
-// (rural/urban, presence of common objects); it cannot compare or count what the question names.
+// question-agnostic: a classifier over the answer vocabulary that sees only the image; each question's
+// answer combines p(answer | image) with its type's answer frequencies in the training split
+// (p(a | image, type) ∝ p(a | image)·p(a | type)/p(a)), so it answers among the answers of its
+// type. It shows how much the image alone says (rural/urban, presence of common objects); it cannot
+// compare or count what the question names.
 //
 // Usage: dotnet run --project samples/SpatialNet.Samples.Rsvqa -c Release -- --data PATH [--out DIR]
 //        [--epochs N] [--image-size 64] [--device cpu|cuda|auto]
@@ -23,11 +25,14 @@ if (options is null || !options.ContainsKey("data"))
 }
 
 TorchNativeRuntime.EnsureInitialized();
-torch.set_num_threads(Environment.ProcessorCount);
+// One torch thread per physical core (half the logical processors on SMT machines); see the quickstart.
+int threads = Math.Max(1, Environment.ProcessorCount / 2);
+torch.set_num_threads(threads);
 int imageSize = int.Parse(options.GetValueOrDefault("image-size", "64"), CultureInfo.InvariantCulture);
 var config = new TrainingConfig
 {
     Seed = 1,
+    Threads = threads,
     OutputDir = Path.GetFullPath(options.GetValueOrDefault("out", Path.Combine(Path.GetTempPath(), "spatialnet-rsvqa"))),
     Device = options.GetValueOrDefault("device", "cpu"),
     Model = new ModelConfig { ImageSize = imageSize, PatchSize = imageSize / 8, EmbedDim = 128, Depth = 4, NumHeads = 4 },
@@ -37,7 +42,7 @@ var config = new TrainingConfig
     Loss = new LossConfig { L2 = 0 },
     Optimizer = new OptimizerConfig { LearningRate = 1e-3, WeightDecay = 0.05 },
     Schedule = new ScheduleConfig { WarmupFraction = 0.05 },
-    Epochs = int.Parse(options.GetValueOrDefault("epochs", "10"), CultureInfo.InvariantCulture),
+    Epochs = int.Parse(options.GetValueOrDefault("epochs", "5"), CultureInfo.InvariantCulture),
     BatchSize = 64,
     // Flips and rotations are skipped for questions that mention left, right, top or bottom (the RSVQA rule).
     Data = new DataConfig { Sources = [new DataSourceConfig { Kind = "rsvqa", Path = Path.GetFullPath(options["data"]) }], EvalSplit = "val" },

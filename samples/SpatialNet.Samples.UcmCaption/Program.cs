@@ -20,11 +20,14 @@ if (options is null || !options.ContainsKey("data"))
 }
 
 TorchNativeRuntime.EnsureInitialized();
-torch.set_num_threads(Environment.ProcessorCount);
+// One torch thread per physical core (half the logical processors on SMT machines); see the quickstart.
+int threads = Math.Max(1, Environment.ProcessorCount / 2);
+torch.set_num_threads(threads);
 int imageSize = int.Parse(options.GetValueOrDefault("image-size", "64"), CultureInfo.InvariantCulture);
 var config = new TrainingConfig
 {
     Seed = 1,
+    Threads = threads,
     OutputDir = Path.GetFullPath(options.GetValueOrDefault("out", Path.Combine(Path.GetTempPath(), "spatialnet-ucm"))),
     Device = options.GetValueOrDefault("device", "cpu"),
     // Images are resized to image_size when decoded (UC Merced: 256×256). 64 px with patch 8 trains on a CPU;

@@ -72,11 +72,13 @@ public sealed record EvaluationTask(string Name, TaskKind Kind)
     public string QuestionTypeKey { get; init; } = Data.SampleKeys.QuestionType;
 
     /// <summary>
-    /// VQA: predict, for each question, only among the answers its question type has in the training
-    /// split (<see cref="TargetStatistics.ClassCountsByGroup"/>) — what an answer classifier that does not
-    /// read the question needs to answer a count question with a count. Default false.
+    /// VQA, for answer classifiers that do not read the question: combine the model's answer
+    /// probabilities p(a | image) with the question type's answer frequencies of the training split,
+    /// p(a | image, type) ∝ p(a | image)·p(a | type)/p(a) (Bayes' rule, taking image and type as
+    /// independent given the answer), so each question is answered among its type's answers and an
+    /// uninformative image falls back to the type's majority answer. Default false.
     /// </summary>
-    public bool RestrictAnswersToType { get; init; }
+    public bool ConditionAnswersOnType { get; init; }
 
     /// <summary>Target statistics of the training split (for the baseline); null: no baseline.</summary>
     public TargetStatistics? TrainingStatistics { get; init; }

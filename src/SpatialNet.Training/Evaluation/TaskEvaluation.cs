@@ -129,18 +129,24 @@ public sealed class TaskPredictionSet
                     throw new ArgumentException($"Task '{Task.Name}' is scored per question type; the batch needs '{Task.QuestionTypeKey}'.", nameof(groups));
                 types = groups.reshape(-1).to(ScalarType.Int32).cpu().data<int>().ToArray();
                 _groups.AddRange(types);
-                if (Task.RestrictAnswersToType && Task.TrainingStatistics?.ClassCountsByGroup is { } byType)
+                if (Task.ConditionAnswersOnType && Task.TrainingStatistics is { ClassCountsByGroup: { } byType, ClassCounts: { } all })
                 {
-                    // Answers a question's type never has in training get −∞ before the arg-max.
-                    var allowed = new bool[b * scores.shape[1]];
+                    // p(a | image, type) ∝ p(a | image)·p(a | type)/p(a); answers the type never has get 0.
                     int a = (int)scores.shape[1];
+                    double total = all.Sum();
+                    var factors = new float[b * a];
                     for (int i = 0; i < b; i++)
                     {
+                        if (!byType.TryGetValue(types[i], out var counts))
+                        {
+                            Array.Fill(factors, 1f, i * a, a);
+                            continue;
+                        }
+                        double typeTotal = counts.Sum();
                         for (int j = 0; j < a; j++)
-                            allowed[i * a + j] = !byType.TryGetValue(types[i], out var counts) || (j < counts.Count && counts[j] > 0);
+                            factors[i * a + j] = j < counts.Count && counts[j] > 0 ? (float)(counts[j] / typeTotal / (all[j] / total)) : 0f;
                     }
-                    var mask = tensor(allowed, [b, a]).to(scores.device);
-                    scores = scores.to(ScalarType.Float32).masked_fill(mask.logical_not(), float.NegativeInfinity);
+                    scores = scores.to(ScalarType.Float32) * tensor(factors, [b, a]).to(scores.device);
                 }
             }
             _predicted.AddRange(scores.argmax(1).to(ScalarType.Int32).cpu().data<int>().ToArray());

@@ -28,7 +28,8 @@ public sealed class TextTaskConfig
 
     /// <summary>
     /// VQA: an image-only answer classifier that ignores the question (a bias probe and the RSVQA
-    /// image-only baseline), scored with each question restricted to its type's training answers.
+    /// image-only baseline), its answer probabilities conditioned on the question type's training answer
+    /// frequencies when scored.
     /// Default false: the VQA head reads the question.
     /// </summary>
     public bool QuestionAgnostic { get; set; }

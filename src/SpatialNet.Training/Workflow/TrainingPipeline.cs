@@ -353,8 +353,8 @@ public static partial class TrainingPipeline
                 Labels = t.Labels,
                 Metrics = t.Config.Metrics,
                 TrainingStatistics = t.Statistics,
-                // A question-agnostic vqa head does not read the question: it answers among the question type's answers.
-                RestrictAnswersToType = t.ScoredAs == TaskKind.VisualQuestionAnswering && IsQuestionAgnostic(t),
+                // A question-agnostic vqa head does not read the question: its answers are conditioned on the type's answer frequencies.
+                ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering && IsQuestionAgnostic(t),
             }).ToArray();
             return new MultiTaskEvaluator(Model, batches, tasks, split);
         }
@@ -408,7 +408,7 @@ public static partial class TrainingPipeline
             {
                 var text = t.Config.Text ?? new TextTaskConfig();
                 report.With($"{t.Config.Name} head", text.QuestionAgnostic
-                    ? "question-agnostic classifier over the answer vocabulary (image only; answers restricted to the question type's training answers)"
+                    ? "question-agnostic classifier over the answer vocabulary (image only); p(answer | image) combined with the question type's training answer frequencies"
                     : $"VQA head: question encoder + {text.Fusion.Replace('_', '-')} fusion + answer classifier");
             }
             AddCaptionTables(report, result.Split);

@@ -123,22 +123,29 @@ public sealed class TaskEvaluationTests
     }
 
     [Fact]
-    public void RestrictingAnswersToTheQuestionType_PicksTheBestAnswerThatTypeHas()
+    public void ConditioningAnswersOnTheQuestionType_AnswersAmongTheTypesAnswers()
     {
         // Every question scores "yes" highest; rural_urban questions (type 0) only ever had rural/urban answers.
         var task = new EvaluationTask("answers", TaskKind.VisualQuestionAnswering)
         {
             Labels = ["yes", "no", "rural", "urban"],
             TrainingStatistics = TargetStatistics.FromClasses([0, 1, 2, 3], 4, [1, 1, 0, 0]),
-            RestrictAnswersToType = true,
+            ConditionAnswersOnType = true,
         };
         var set = new TaskPredictionSet(task);
         set.Add(tensor(new float[,] { { 0.5f, 0.1f, 0.1f, 0.3f }, { 0.6f, 0.1f, 0.2f, 0.1f } }), tensor(new long[] { 3, 0 }), tensor(new long[] { 0, 1 }));
 
         var e = set.Compute();
 
-        e.Vqa!.Confusion["urban", "urban"].Should().Be(1, "urban (0.3) beats rural (0.1) among the rural_urban answers");
+        // Each answer is 1 of 4 overall and 1 of 2 in its type: factor 2 for the type's answers, 0 for the others.
+        e.Vqa!.Confusion["urban", "urban"].Should().Be(1, "urban (0.3·2) beats rural (0.1·2); yes (0.5) is not a rural_urban answer");
         e.Metrics["overall_accuracy"].Should().Be(1.0);
+
+        // Presence (type 1): yes 3, no 1; comparisons (type 3): no 4. Overall yes 3/8, no 5/8.
+        // Factors for presence: yes (3/4)/(3/8) = 2, no (1/4)/(5/8) = 0.4. Scores yes 0.3, no 0.7 → 0.6 against 0.28: yes.
+        var prior = new TaskPredictionSet(task with { TrainingStatistics = TargetStatistics.FromClasses([0, 0, 0, 1, 1, 1, 1, 1], 4, [1, 1, 1, 1, 3, 3, 3, 3]) });
+        prior.Add(tensor(new float[,] { { 0.3f, 0.7f, 0f, 0f } }), tensor(new long[] { 0 }), tensor(new long[] { 1 }));
+        prior.Compute().Metrics["overall_accuracy"].Should().Be(1.0);
     }
 
     [Fact]
