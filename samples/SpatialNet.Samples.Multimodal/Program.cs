@@ -52,9 +52,9 @@ var config = new TrainingConfig
         {
             Name = "caption",
             Kind = "caption",
-            Text = new TextTaskConfig { Depth = 2, Decoding = new DecodingConfig { BeamWidth = 3 }, RetrievalTask = "land_use" },
+            Caption = new CaptionTaskConfig { Depth = 2, Decoding = new DecodingConfig { BeamWidth = 3 }, RetrievalTask = "land_use" },
         },
-        new TaskConfig { Name = "vqa", Kind = "vqa", Text = new TextTaskConfig { Depth = 1, ClassifierHiddenDim = 64 } },
+        new TaskConfig { Name = "vqa", Kind = "vqa", TextDepth = 1 },
     ],
     Loss = new LossConfig { L2 = 0 },
     Optimizer = new OptimizerConfig { LearningRate = 1e-3 },

@@ -10,14 +10,14 @@ namespace SpatialNet.Training.Evaluation;
 /// </summary>
 public static class TaskMetricNames
 {
-    /// <summary>VQA: accuracy over all questions (OA).</summary>
-    public const string OverallAccuracy = "overall_accuracy";
+    /// <summary>VQA: accuracy over all questions (OA), <see cref="MetricNames.OverallAccuracy"/>.</summary>
+    public const string OverallAccuracy = MetricNames.OverallAccuracy;
 
-    /// <summary>VQA: mean of the per-question-type accuracies (AA).</summary>
-    public const string AverageAccuracy = "average_accuracy";
+    /// <summary>VQA: mean of the per-question-type accuracies (AA), <see cref="MetricNames.AverageAccuracy"/>.</summary>
+    public const string AverageAccuracy = MetricNames.AverageAccuracy;
 
-    /// <summary>VQA: one <c>{type}_accuracy</c> metric per question type (<c>count_accuracy</c>, <c>presence_accuracy</c>, <c>comp_accuracy</c>, <c>rural_urban_accuracy</c>).</summary>
-    public const string PerTypeAccuracy = "per_type_accuracy";
+    /// <summary>VQA: one <c>{type}_accuracy</c> metric per question type (<c>count_accuracy</c>, <c>presence_accuracy</c>, <c>comp_accuracy</c>, <c>rural_urban_accuracy</c>), <see cref="MetricNames.PerTypeAccuracy"/>.</summary>
+    public const string PerTypeAccuracy = MetricNames.PerTypeAccuracy;
 
     /// <summary>Suffix of the per-type VQA metrics.</summary>
     public const string PerTypeSuffix = "_accuracy";

@@ -15,10 +15,10 @@ internal sealed class OpenedSource
     private readonly Dictionary<string, IDataset?> _opened = new(StringComparer.Ordinal);
 
     private OpenedSource(DataSourceConfig config, int index, IDataset train, Func<string, IDataset?> split, IReadOnlyList<string>? classNames,
-        AnswerVocabulary? answers, TextEncoder? captionEncoder = null, TextEncoder? questionEncoder = null)
+        AnswerVocabulary? answers, TextEncoder? questions = null, TextEncoder? captionEncoder = null)
     {
+        Questions = questions;
         CaptionEncoder = captionEncoder;
-        QuestionEncoder = questionEncoder;
         Config = config;
         Index = index;
         Train = train;
@@ -40,11 +40,11 @@ internal sealed class OpenedSource
     /// <summary>RSVQA: the answer vocabulary built from the training split.</summary>
     public AnswerVocabulary? Answers { get; }
 
+    /// <summary>RSVQA: the question encoder (word vocabulary of the training split's questions).</summary>
+    public TextEncoder? Questions { get; }
+
     /// <summary>UCM-caption: the caption encoder built from the training split's sentences (samples carry "caption" ids).</summary>
     public TextEncoder? CaptionEncoder { get; }
-
-    /// <summary>RSVQA: the question encoder built from the training split's questions (samples carry "question" ids).</summary>
-    public TextEncoder? QuestionEncoder { get; }
 
     /// <summary>Task name → sample entries, for the tasks this source serves.</summary>
     public Dictionary<string, IReadOnlyList<string>> Targets { get; } = new(StringComparer.Ordinal);
@@ -110,15 +110,14 @@ internal sealed class OpenedSource
                     Variant = config.Variant == "hr" ? RsvqaVariant.HighResolution : RsvqaVariant.LowResolution,
                     Cache = cache,
                 };
-                var plain = new RsvqaDataset(config.Path!, config.TrainSplit, options with { VerifyImages = false });
-                var answers = plain.BuildAnswerVocabulary();
-                // The question vocabulary comes from the training split's questions only.
-                var questions = plain.BuildQuestionEncoder(config.QuestionMaxLength);
+                var probe = new RsvqaDataset(config.Path!, config.TrainSplit, options);
+                var answers = probe.BuildAnswerVocabulary();
+                var questions = probe.BuildQuestionEncoder();
                 options = options with { Answers = answers, QuestionEncoder = questions };
                 var train = new RsvqaDataset(config.Path!, config.TrainSplit, options);
                 return new OpenedSource(config, index, train,
                     name => File.Exists(RsvqaDataset.FilePath(config.Path!, options.Variant, name, "questions")) ? new RsvqaDataset(config.Path!, name, options) : null,
-                    null, answers, questionEncoder: questions);
+                    null, answers, questions);
             }
             case "image-folder":
             {

@@ -283,14 +283,23 @@ public sealed class TaskConfig
     public string Name { get; set; } = "";
 
     /// <summary>
-    /// <c>classification</c>, <c>regression</c>, <c>multi_label</c>, <c>vqa</c> (answers to RSVQA questions:
-    /// a VQA head reading the question, scored per question type) or <c>caption</c> (a caption decoder on
-    /// UCM-caption, scored with BLEU/METEOR/ROUGE-L/CIDEr beside the retrieval baseline).
+    /// <c>classification</c>, <c>regression</c>, <c>multi_label</c>, <c>vqa</c> (answers to RSVQA
+    /// questions over the training split's answer vocabulary, scored per question type) or <c>caption</c>
+    /// (a caption decoder on UCM-caption, scored with BLEU/METEOR/ROUGE-L/CIDEr beside the retrieval baseline).
     /// </summary>
     public string Kind { get; set; } = "classification";
 
-    /// <summary><c>caption</c> and <c>vqa</c> tasks: the text transformer, fusion and decoding settings; null for the defaults.</summary>
-    public TextTaskConfig? Text { get; set; }
+    /// <summary>vqa: a classifier that sees only the image (a baseline) instead of the VQA head that reads the question.</summary>
+    public bool QuestionAgnostic { get; set; }
+
+    /// <summary>vqa: how question and image are combined, <c>cross_attention</c> or <c>elementwise_product</c> (the RSVQA baseline's).</summary>
+    public string Fusion { get; set; } = "cross_attention";
+
+    /// <summary>vqa: layers of the question encoder.</summary>
+    public int TextDepth { get; set; } = 1;
+
+    /// <summary>caption: the decoder, decoding and retrieval-baseline settings; null for the defaults.</summary>
+    public CaptionTaskConfig? Caption { get; set; }
 
     /// <summary>
     /// Sample entries holding the targets, used by every source without its own <c>targets</c> entry for this
@@ -326,15 +335,17 @@ public sealed class TaskConfig
     {
         check(Heads.TaskDefinition.NameError(Name) is null && Name != "image", $"{at}.name", Name, Heads.TaskDefinition.AllowedNameDescription + ", not \"image\"");
         check(Kind is "classification" or "regression" or "multi_label" or "vqa" or "caption", $"{at}.kind", Kind, "classification, regression, multi_label, vqa or caption");
-        if (Text is not null && Kind is not ("vqa" or "caption"))
-            p.Add($"{at}.text: allowed only for vqa and caption tasks (this task is {Kind}).");
-        else if (Text is not null && model is not null)
-            Text.Collect($"{at}.text", Kind, model.EmbedDim, model.NumHeads, check);
+        if (Caption is not null && Kind != "caption")
+            p.Add($"{at}.caption: allowed only for caption tasks (this task is {Kind}).");
+        else if (Caption is not null && model is not null)
+            Caption.Collect($"{at}.caption", model.EmbedDim, model.NumHeads, check);
         check(Classes is null or >= 2, $"{at}.classes", Classes, "an integer >= 2, or null for the dataset's class list");
         check(LossWeight >= 0 && double.IsFinite(LossWeight), $"{at}.loss_weight", LossWeight, "a finite number >= 0");
         check(LabelSmoothing is >= 0 and < 1, $"{at}.label_smoothing", LabelSmoothing, "a number in [0, 1)");
         check(Dropout is >= 0 and < 1, $"{at}.dropout", Dropout, "a number in [0, 1)");
         check(Pooling is null or "class_token" or "mean" or "attention", $"{at}.pooling", Pooling, "null, class_token, mean or attention");
+        check(Fusion is "cross_attention" or "elementwise_product", $"{at}.fusion", Fusion, "cross_attention or elementwise_product");
+        check(TextDepth >= 0, $"{at}.text_depth", TextDepth, "an integer >= 0");
         check(Target is null || (Target.Count > 0 && Target.All(t => !string.IsNullOrWhiteSpace(t))), $"{at}.target", Target is null ? null : "[" + string.Join(", ", Target) + "]", "a sample entry name or a non-empty list of them");
         if (Kind is "classification" or "vqa" or "caption" && Target is { Count: > 1 })
             p.Add($"{at}.target = [{string.Join(", ", Target)}]: allowed one entry for a {Kind} task (class indices).");
@@ -543,9 +554,6 @@ public sealed class DataSourceConfig
     /// <summary>UCM-caption: words seen fewer times in the training captions become &lt;unk&gt;.</summary>
     public int CaptionMinCount { get; set; } = 1;
 
-    /// <summary>RSVQA: longest question in tokens (RSVQA-LR's longest has 24 words).</summary>
-    public int QuestionMaxLength { get; set; } = 32;
-
     /// <summary>The targets of <paramref name="task"/> on this source, or null when it does not serve the task.</summary>
     public IReadOnlyList<string>? TargetsOf(TaskConfig task)
     {
@@ -569,7 +577,6 @@ public sealed class DataSourceConfig
         check(CaptionSampling is "per_image" or "per_sentence", $"{at}.caption_sampling", CaptionSampling, "per_image or per_sentence");
         check(CaptionMaxLength >= 3, $"{at}.caption_max_length", CaptionMaxLength, "an integer >= 3 (start token, a word, end token)");
         check(CaptionMinCount >= 1, $"{at}.caption_min_count", CaptionMinCount, "an integer >= 1");
-        check(QuestionMaxLength >= 1, $"{at}.question_max_length", QuestionMaxLength, "an integer >= 1");
         check(ValFraction is >= 0 and < 1 && TestFraction is >= 0 and < 1 && ValFraction + TestFraction < 1, $"{at}.val_fraction", ValFraction,
             $"fractions in [0, 1) whose sum with test_fraction ({TestFraction}) is < 1");
         if (Targets is not null)

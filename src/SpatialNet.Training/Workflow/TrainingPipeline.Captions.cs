@@ -25,7 +25,7 @@ public static partial class TrainingPipeline
         public IEpochEvaluator? WithCaptions(MultiTaskEvaluator? tasks, string split)
         {
             var captions = CaptionEvaluators(split)
-                .Where(e => (Task(e.Options.CaptionTask).Config.Text ?? new TextTaskConfig()).EvaluateEveryEpoch)
+                .Where(e => (Task(e.Options.CaptionTask).Config.Caption ?? new CaptionTaskConfig()).EvaluateEveryEpoch)
                 .ToArray();
             if (captions.Length == 0)
                 return tasks;
@@ -67,13 +67,13 @@ public static partial class TrainingPipeline
                 {
                     if (source.Split(split) is not UcmCaptionDataset dataset || source.Train is not UcmCaptionDataset train)
                         continue;
-                    var text = task.Config.Text ?? new TextTaskConfig();
+                    var settings = task.Config.Caption ?? new CaptionTaskConfig();
                     evaluators.Add(CaptionEvaluator.ForUcmCaption(Model, dataset, source.CaptionEncoder!, CaptionBaselines.FromUcmCaption(train),
                         new CaptionEvaluatorOptions
                         {
                             CaptionTask = task.Config.Name,
                             ClassificationTask = RetrievalTask(task, source),
-                            Decoding = text.Decoding.ToOptions(),
+                            Decoding = settings.Decoding.ToOptions(),
                             Split = split,
                         },
                         Preparation(source, augment: false).Transform, Device, _config.EvalBatchSize ?? _config.BatchSize));
@@ -86,12 +86,12 @@ public static partial class TrainingPipeline
         // The configured retrieval task, or the first classification task the same source serves from "label".
         private string? RetrievalTask(ResolvedTask caption, OpenedSource source)
         {
-            if (caption.Config.Text?.RetrievalTask is { } named)
+            if (caption.Config.Caption?.RetrievalTask is { } named)
             {
                 var task = _tasks.FirstOrDefault(t => t.Config.Name == named);
                 if (task is null || task.ScoredAs != TaskKind.Classification)
                     throw new TrainingConfigException(
-                        $"tasks[{_tasks.IndexOf(caption)}].text.retrieval_task = \"{named}\": allowed the name of a classification task ({string.Join(", ", _tasks.Where(t => t.ScoredAs == TaskKind.Classification).Select(t => t.Config.Name))}).");
+                        $"tasks[{_tasks.IndexOf(caption)}].caption.retrieval_task = \"{named}\": allowed the name of a classification task ({string.Join(", ", _tasks.Where(t => t.ScoredAs == TaskKind.Classification).Select(t => t.Config.Name))}).");
                 return named;
             }
             return _tasks.FirstOrDefault(t => t.ScoredAs == TaskKind.Classification

@@ -182,17 +182,20 @@ public static partial class TrainingPipeline
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(path);
-        using var reader = TensorArchive.Open(path);
-        if (!reader.Metadata.ContainsKey(TrainingCheckpoint.MetadataKey))
+        if (StateDictFile.DetectFormat(path) == WeightFileFormat.Safetensors)
         {
-            reader.Dispose();
-            return ModelWeights.Load(model, path);
+            using var reader = TensorArchive.Open(path);
+            if (reader.Metadata.ContainsKey(TrainingCheckpoint.MetadataKey))
+            {
+                // A trainer checkpoint of a MultiTaskTrainable: "model." (the trainer's prefix) + "model." (the model inside it).
+                const string prefix = "model.model.";
+                using var scope = NewDisposeScope();
+                var tensors = reader.Names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal))
+                    .ToDictionary(n => n[prefix.Length..], reader.Read, StringComparer.Ordinal);
+                return ModelWeights.Load(model, tensors, null, path);
+            }
         }
-        const string prefix = "model.model.";
-        using var scope = NewDisposeScope();
-        var tensors = reader.Names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal))
-            .ToDictionary(n => n[prefix.Length..], reader.Read, StringComparer.Ordinal);
-        return ModelWeights.Load(model, tensors, null, path);
+        return ModelWeights.Load(model, path);
     }
 
     /// <summary>The task kind of a configuration's <c>kind</c> value, or null when unknown.</summary>
@@ -225,8 +228,11 @@ public static partial class TrainingPipeline
     /// <summary>One task resolved against the data: its head and how it is scored.</summary>
     private sealed record ResolvedTask(TaskConfig Config, TaskKind ScoredAs, int Classes, IReadOnlyList<string>? Labels, int Outputs)
     {
-        /// <summary>The source whose text encoders a caption or VQA head reads.</summary>
-        public OpenedSource? Source { get; init; }
+        /// <summary>vqa: the question encoder of the task's source.</summary>
+        public Text.TextEncoder? Questions { get; init; }
+
+        /// <summary>caption: the UCM-caption source whose caption encoder the head reads.</summary>
+        public OpenedSource? CaptionSource { get; init; }
 
         public TargetStatistics? Statistics { get; set; }
     }
@@ -353,8 +359,8 @@ public static partial class TrainingPipeline
                 Labels = t.Labels,
                 Metrics = t.Config.Metrics,
                 TrainingStatistics = t.Statistics,
-                // A question-agnostic vqa head does not read the question: its answers are conditioned on the type's answer frequencies.
-                ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering && IsQuestionAgnostic(t),
+                // An image-only answer classifier does not know the question: its answers are conditioned on the type's answer frequencies.
+                ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic,
             }).ToArray();
             return new MultiTaskEvaluator(Model, batches, tasks, split);
         }
@@ -404,12 +410,11 @@ public static partial class TrainingPipeline
             report.With("seed", _config.Seed.ToString(CultureInfo.InvariantCulture));
             foreach (var (k, v) in facts)
                 report.With(k, v);
-            foreach (var t in _tasks.Where(t => t.Config.Kind == "vqa"))
+            foreach (var t in _tasks.Where(t => t.ScoredAs == TaskKind.VisualQuestionAnswering))
             {
-                var text = t.Config.Text ?? new TextTaskConfig();
-                report.With($"{t.Config.Name} head", text.QuestionAgnostic
-                    ? "question-agnostic classifier over the answer vocabulary (image only); p(answer | image) combined with the question type's training answer frequencies"
-                    : $"VQA head: question encoder + {text.Fusion.Replace('_', '-')} fusion + answer classifier");
+                report.With($"{t.Config.Name} head", t.Config.QuestionAgnostic
+                    ? "question-agnostic baseline: answer classifier on the image only; p(answer | image) combined with the question type's training answer frequencies"
+                    : $"VQA head: question encoder ({t.Config.TextDepth} layers), {t.Config.Fusion} fusion, answer classifier over {t.Classes} answers");
             }
             AddCaptionTables(report, result.Split);
             return report;
@@ -427,10 +432,10 @@ public static partial class TrainingPipeline
                     o["class_names"] = new JsonArray(names.Select(x => (JsonNode?)x).ToArray());
                 if (s.Answers is { } answers)
                     o["answers"] = answers.ToJson();
+                if (s.Questions is { } questions)
+                    o["question_encoder"] = questions.ToJson();
                 if (s.CaptionEncoder is { } captionEncoder)
                     o["caption_encoder"] = captionEncoder.ToJson();
-                if (s.QuestionEncoder is { } questionEncoder)
-                    o["question_encoder"] = questionEncoder.ToJson();
                 o["targets"] = new JsonObject(s.Targets.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)new JsonArray(kv.Value.Select(v => (JsonNode?)v).ToArray()))));
                 sources.Add(o);
             }
@@ -524,13 +529,13 @@ public static partial class TrainingPipeline
                 {
                     var answers = first.Answers
                         ?? throw new TrainingConfigException($"{at}.kind = \"vqa\": the task's source ({first.Train.Name}) has no answer vocabulary; vqa tasks train on rsvqa sources.");
-                    return new ResolvedTask(task, kind, answers.Count, answers.Answers, 1) { Source = first };
+                    return new ResolvedTask(task, kind, answers.Count, answers.Answers, 1) { Questions = first.Questions };
                 }
                 case TaskKind.Captioning:
                 {
                     var captions = first.CaptionEncoder
                         ?? throw new TrainingConfigException($"{at}.kind = \"caption\": the task's source ({first.Train.Name}) has no captions; caption tasks train on ucm-caption sources.");
-                    return new ResolvedTask(task, kind, captions.Vocabulary.Count, null, 1) { Source = first };
+                    return new ResolvedTask(task, kind, captions.Vocabulary.Count, null, 1) { CaptionSource = first };
                 }
                 case TaskKind.MultiLabel:
                     return new ResolvedTask(task, kind, 0, task.ClassNames ?? keys, keys.Count);
@@ -539,11 +544,10 @@ public static partial class TrainingPipeline
             }
         }
 
-        private static TaskKind HeadKind(ResolvedTask t) => IsQuestionAgnostic(t) ? TaskKind.Classification : t.ScoredAs;
+        private static TaskKind HeadKind(ResolvedTask t) =>
+            t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic ? TaskKind.Classification : t.ScoredAs;
 
-        private static bool IsQuestionAgnostic(ResolvedTask t) => t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.Text?.QuestionAgnostic == true;
-
-        private static TaskHead CreateHead(ResolvedTask t, TokenLayout layout, int modelHeads)
+        private static TaskHead CreateHead(ResolvedTask t, TokenLayout layout, int numHeads)
         {
             var c = t.Config;
             PoolingKind? pooling = c.Pooling switch
@@ -556,9 +560,7 @@ public static partial class TrainingPipeline
             switch (t.ScoredAs)
             {
                 case TaskKind.Captioning:
-                    return (c.Text ?? new TextTaskConfig()).CreateCaptionHead(c, layout, t.Source!.CaptionEncoder!, t.Source.Targets[c.Name][0], modelHeads);
-                case TaskKind.VisualQuestionAnswering when !IsQuestionAgnostic(t):
-                    return (c.Text ?? new TextTaskConfig()).CreateVqaHead(c, layout, t.Source!.QuestionEncoder!, t.Source.Answers!, modelHeads);
+                    return (c.Caption ?? new CaptionTaskConfig()).CreateHead(c, layout, t.CaptionSource!.CaptionEncoder!, t.CaptionSource.Targets[c.Name][0], numHeads);
                 case TaskKind.Regression:
                 {
                     var mean = c.NormalizeTargets && t.Statistics?.Mean is { } mu ? mu[0] : 0.0;
@@ -575,6 +577,21 @@ public static partial class TrainingPipeline
                         LossWeight = c.LossWeight,
                     });
                 }
+                case TaskKind.VisualQuestionAnswering when !c.QuestionAgnostic:
+                    return new VqaHead(c.Name, layout, new VqaHeadOptions
+                    {
+                        NumAnswers = t.Classes,
+                        VocabSize = t.Questions!.Vocabulary.Count,
+                        MaxLength = t.Questions.MaxLength,
+                        PadId = Text.Vocabulary.PadId,
+                        Depth = c.TextDepth,
+                        NumHeads = numHeads,
+                        Fusion = c.Fusion == "elementwise_product" ? VqaFusionKind.ElementwiseProduct : VqaFusionKind.CrossAttention,
+                        LabelSmoothing = c.LabelSmoothing,
+                        Pooling = pooling,
+                        Dropout = c.Dropout,
+                        LossWeight = c.LossWeight,
+                    });
                 case TaskKind.MultiLabel:
                     return new MultiLabelHead(c.Name, layout, new MultiLabelHeadOptions
                     {

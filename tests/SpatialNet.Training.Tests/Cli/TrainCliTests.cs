@@ -128,6 +128,37 @@ public sealed class TrainCliTests : IDisposable
         b.Epochs[1].Metrics.Should().Equal(a.Epochs[1].Metrics);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Train_OnRsvqaFiles_ScoresAnswersPerQuestionType_InTableII(bool questionAgnostic)
+    {
+        Run("synthetic", "--format", "rsvqa", "--out", _dir.Combine("rsvqa"), "--count", "10", "--size", "32").Code.Should().Be(0);
+        var path = _dir.Combine("vqa.json");
+        File.WriteAllText(path, $$"""
+            {
+              "seed": 2, "output_dir": "vqa", "threads": 1, "show_progress": false, "write_charts": false,
+              "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
+              "tasks": [ { "name": "answers", "kind": "vqa", "target": "answer", "question_agnostic": {{(questionAgnostic ? "true" : "false")}} } ],
+              "loss": { "l2": 0 }, "optimizer": { "learning_rate": 0.003 }, "epochs": 1, "batch_size": 32,
+              "data": { "sources": [ { "kind": "rsvqa", "path": "rsvqa" } ], "test_split": "test" }
+            }
+            """);
+        var (code, stdout, stderr) = Run("train", "--config", path, "--quiet");
+        code.Should().Be(0, stderr);
+        stdout.Should().Contain("answers  overall_accuracy");
+
+        var md = File.ReadAllText(_dir.Combine("vqa", "report.md"));
+        md.Should().Contain("## Table II — RSVQA accuracy (%)\n\n| Method | Count | Presence | Comparison | Urban/Rural | AA | OA |")
+            .And.Contain("| Majority answer per question type |")
+            .And.Contain(questionAgnostic ? "question-agnostic baseline" : "VQA head: question encoder");
+        File.Exists(_dir.Combine("vqa", "report_test.md")).Should().BeTrue();
+        using var report = JsonDocument.Parse(File.ReadAllText(_dir.Combine("vqa", "report.json")));
+        var metrics = report.RootElement.GetProperty("tasks")[0].GetProperty("metrics");
+        foreach (var name in new[] { "overall_accuracy", "average_accuracy", "count_accuracy", "presence_accuracy", "comp_accuracy", "rural_urban_accuracy" })
+            metrics.TryGetProperty(name, out _).Should().BeTrue(name);
+    }
+
     [Fact]
     public void ABadConfig_ExitsWith1AndNamesTheField()
     {

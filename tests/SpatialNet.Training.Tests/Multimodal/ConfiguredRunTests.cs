@@ -20,8 +20,8 @@ public sealed class ConfiguredRunTests(SyntheticMultimodalFixture data) : IClass
           "model": { "image_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1, "num_heads": 2 },
           "tasks": [
             { "name": "land_use", "kind": "classification" },
-            { "name": "caption", "kind": "caption", "text": { "depth": 1, "decoding": { "beam_width": 2, "max_length": 8 } } },
-            { "name": "vqa", "kind": "vqa", "text": { "depth": 1, "classifier_hidden_dim": 16 } }
+            { "name": "caption", "kind": "caption", "caption": { "depth": 1, "decoding": { "beam_width": 2, "max_length": 8 } } },
+            { "name": "vqa", "kind": "vqa", "text_depth": 1 }
           ],
           "loss": { "l2": 0.0 },
           "optimizer": { "learning_rate": 0.001 },

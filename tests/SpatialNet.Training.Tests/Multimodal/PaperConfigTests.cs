@@ -54,7 +54,7 @@ public sealed class PaperConfigTests
             .Replace("\"depth\": 3,", "\"depth\": 0,", StringComparison.Ordinal);
 
         FluentActions.Invoking(() => TrainingConfig.Parse(json)).Should().Throw<TrainingConfigException>()
-            .Which.Problems.Should().Contain(p => p.StartsWith("tasks[1].text.decoding.beam_width = 0", StringComparison.Ordinal))
-            .And.Contain(p => p.StartsWith("tasks[1].text.depth = 0", StringComparison.Ordinal));
+            .Which.Problems.Should().Contain(p => p.StartsWith("tasks[1].caption.decoding.beam_width = 0", StringComparison.Ordinal))
+            .And.Contain(p => p.StartsWith("tasks[1].caption.depth = 0", StringComparison.Ordinal));
     }
 }
