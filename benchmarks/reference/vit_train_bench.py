@@ -5,11 +5,16 @@ Builds the same pre-norm ViT as SpatialNet.Modules.VisionTransformer (class toke
 embedding, fused-qkv attention via scaled_dot_product_attention, GELU MLP, final LayerNorm eps 1e-6,
 linear classifier on the class token) and times full AdamW training steps on random data.
 
-Prints one line per run, parsed by benchmarks/run-gpu-check.sh:
-  RESULT impl=pytorch-<version> device=cuda precision=bf16-pure batch=32 img_s=... step_ms=... tflops=... peak_mib=...
+Prints one line per run, read by benchmarks/gpu/result_table.py beside SpatialNet's own lines:
+  RESULT impl=pytorch-<version> device=cuda precision=bf16-pure batch=32 img_s=... step_ms=... tflops=... peak_mib=... mem_mib=...
 Precisions: fp32 | bf16-pure (model and data in bf16) | bf16-amp (torch.autocast, fp32 weights).
+peak_mib is the caching allocator's peak allocation (CUDA only); mem_mib is measured exactly as
+SpatialNet's benchmark measures it (TorchSharp has no allocator statistics): on CUDA the device
+memory in use (driver's free-memory reading) after the timed steps minus the reading once the CUDA
+context exists, i.e. what the caching allocator reserved; on CPU the process's peak resident set.
 """
 import argparse
+import resource
 import time
 
 import torch
@@ -80,10 +85,18 @@ def main():
     p.add_argument("--classes", type=int, default=21)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's choice)")
     a = p.parse_args()
 
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.zeros(1, device=dev)  # create the context first; the memory reading excludes it
+        torch.cuda.synchronize()
+        free, total = torch.cuda.mem_get_info()
+        used_before = total - free
     model = ViT(a.img, a.patch, a.dim, a.depth, a.heads, a.classes).to(dev)
     pure = a.precision == "bf16-pure"
     if pure:
@@ -112,10 +125,15 @@ def main():
     sync()
     s = time.perf_counter() - t0
     peak = torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda" else 0.0
+    if dev.type == "cuda":
+        free, total = torch.cuda.mem_get_info()
+        mem = (total - free - used_before) / 2**20
+    else:
+        mem = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     fl = train_flops(a.img, a.patch, a.dim, a.depth, a.classes)
     print(f"RESULT impl=pytorch-{torch.__version__} device={dev.type} precision={a.precision} batch={a.batch} "
           f"img_s={a.batch * a.steps / s:.1f} step_ms={1000 * s / a.steps:.2f} "
-          f"tflops={fl * a.batch * a.steps / s / 1e12:.2f} peak_mib={peak:.0f}")
+          f"tflops={fl * a.batch * a.steps / s / 1e12:.2f} peak_mib={peak:.0f} mem_mib={mem:.0f}")
 
 
 if __name__ == "__main__":

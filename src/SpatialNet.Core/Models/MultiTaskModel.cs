@@ -18,7 +18,7 @@ namespace SpatialNet.Models;
 public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor>>
 {
     private readonly nn.Module encoder;
-    private readonly ModuleDict<TaskHead> heads;
+    private readonly TaskHeadModules heads;
     // Held in a plain object: a field whose value is a module would be registered a second time.
     private readonly EncoderReference imageEncoder;
     private readonly string[] taskNames;
@@ -58,7 +58,7 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
 
         imageEncoder = new EncoderReference(encoder);
         this.encoder = encoder.AsModule();
-        this.heads = nn.ModuleDict(list.Select(h => (h.TaskName, h)).ToArray());
+        this.heads = new TaskHeadModules(list);
         taskNames = list.Select(h => h.TaskName).ToArray();
         Layout = layout;
         RegisterComponents();
@@ -103,7 +103,7 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
         var predictions = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var task in selected)
         {
-            predictions[task] = heads[task].call(tokens, batchInputs).MoveToOuterDisposeScope();
+            predictions[task] = Head(task).call(tokens, batchInputs).MoveToOuterDisposeScope();
         }
 
         return predictions;

@@ -479,9 +479,28 @@ public sealed class DataConfig
     /// <summary>Random 90° rotations during training (same rule).</summary>
     public bool Rotate90 { get; set; } = true;
 
+    /// <summary>
+    /// Training batches made ahead on a background thread (<see cref="Pipeline.Prefetcher"/>), this many
+    /// batches deep; 0 (default) makes each batch when the step asks for it.
+    /// </summary>
+    public int Prefetch { get; set; }
+
+    /// <summary>
+    /// Keep the training split decoded as uint8 on the training device and make every batch there
+    /// (<see cref="Pipeline.DeviceBatchCache"/>: gather, flips and rotations of the dihedral group,
+    /// normalisation). One source only, not RSVQA (its position questions forbid some transforms).
+    /// </summary>
+    public bool DeviceCache { get; set; }
+
     internal void Collect(List<string> p, ConfigCheck check, IReadOnlyList<TaskConfig> tasks)
     {
         check(!string.IsNullOrWhiteSpace(EvalSplit), "data.eval_split", EvalSplit, "a split name such as val");
+        check(Prefetch >= 0, "data.prefetch", Prefetch, "an integer >= 0 (0: off)");
+        if (DeviceCache && Sources is { Count: > 0 })
+        {
+            check(Sources.Count == 1, "data.device_cache", true, $"only with one source (there are {Sources.Count})");
+            check(Sources.Count != 1 || Sources[0]?.Kind != "rsvqa", "data.device_cache", true, "not with an rsvqa source (questions about left/right/top/bottom forbid some transforms)");
+        }
         if (Sources is null || Sources.Count == 0)
         {
             p.Add("data.sources: at least one source is needed.");

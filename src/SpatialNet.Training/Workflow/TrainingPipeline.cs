@@ -105,7 +105,11 @@ public static partial class TrainingPipeline
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(TrainingConfig.JsonOptions));
 
         var trainBatches = run.TrainBatches();
-        IBatchSource source = options.WrapTrainingBatches is { } wrap ? wrap(trainBatches) : trainBatches;
+        using var deviceCache = config.Data.DeviceCache ? run.DeviceCache() : null;
+        IBatchSource source = deviceCache is not null ? deviceCache
+            : options.WrapTrainingBatches is { } wrap ? wrap(trainBatches) : trainBatches;
+        if (config.Data.Prefetch > 0)
+            source = new Pipeline.Prefetcher(source, config.Data.Prefetch);
         var evaluator = run.Evaluator(config.Data.EvalSplit);
         var trainerOptions = run.TrainerOptions(source.BatchesPerEpoch, evaluator is not null);
         trainerOptions.MaxSteps = options.MaxSteps;
@@ -339,6 +343,42 @@ public static partial class TrainingPipeline
             var multi = new MultiDatasetLoader(_sources.Select(s => s.Train).ToArray(), _sources.Select(s => s.Config.Proportion).ToArray(),
                 _config.BatchSize, seed);
             return new DatasetBatchSource(multi, preparations, Device, augmentationSeed);
+        }
+
+        /// <summary>
+        /// The single training split decoded into one uint8 tensor and its task targets, cached on the
+        /// device; batches are gathered, augmented and normalised there.
+        /// </summary>
+        public Pipeline.DeviceBatchCache DeviceCache()
+        {
+            var s = _sources.Single();
+            if (_tasks.Any(t => t.ScoredAs == TaskKind.VisualQuestionAnswering))
+                throw new TrainingConfigException("data.device_cache: not with vqa tasks (question token sequences are made per batch).");
+            var loader = new DataLoader(s.Train, 256, shuffle: false);
+            var batches = new DatasetBatchSource(loader, new DatasetBatchPreparation { Targets = s.Targets });
+            var images = new List<Tensor>();
+            var targets = s.Targets.Keys.ToDictionary(k => k, _ => new List<Tensor>(), StringComparer.Ordinal);
+            using var scope = NewDisposeScope();
+            foreach (var planned in batches.Plan(0))
+            {
+                var batch = batches.Load(planned);
+                images.Add(batch[SampleKeys.Image]);
+                foreach (var (task, list) in targets)
+                    list.Add(batch[task]);
+            }
+            var all = cat(images, 0);
+            var perSample = targets.ToDictionary(kv => kv.Key, kv => cat(kv.Value, 0), StringComparer.Ordinal);
+            return new Pipeline.DeviceBatchCache(all, perSample, new Pipeline.DeviceBatchCacheOptions
+            {
+                Device = Device,
+                BatchSize = _config.BatchSize,
+                Shuffle = true,
+                Seed = SeededRandom.DeriveSeed(_config.Seed, 0x5348_5546),
+                Mean = _config.Data.Normalize ? s.Normalization?.Mean : null,
+                Std = _config.Data.Normalize ? s.Normalization?.Std : null,
+                Augmentation = _config.Data.Flip || _config.Data.Rotate90 ? Pipeline.AugmentationMode.FlipsAndRotations : Pipeline.AugmentationMode.None,
+                OutputDType = Precision == PrecisionMode.BFloat16Mixed ? ScalarType.BFloat16 : ScalarType.Float32,
+            });
         }
 
         public MultiTaskEvaluator? Evaluator(string split)

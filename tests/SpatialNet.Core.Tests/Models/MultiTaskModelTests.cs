@@ -83,6 +83,24 @@ public class MultiTaskModelTests
     }
 
     [Fact]
+    public void TheModelCanBeCastToBFloat16_KeepingItsStateDictNames()
+    {
+        // TorchSharp 0.107's Module.to fails on modules with two indexers (its ModuleDict), so this pins
+        // that the whole model — encoder and every head — moves and casts (mixed precision needs it).
+        using var model = TinyModels.Create();
+        var names = model.state_dict().Keys.ToArray();
+
+        model.to(ScalarType.BFloat16);
+
+        model.state_dict().Keys.Should().Equal(names);
+        model.parameters().Should().OnlyContain(p => p.dtype == ScalarType.BFloat16);
+        using var images = randn(2, 3, 16, 16).to(ScalarType.BFloat16);
+        var predictions = model.Forward(images);
+        predictions["land_use"].dtype.Should().Be(ScalarType.BFloat16);
+        model.Head("objects").parameters().Should().OnlyContain(p => p.dtype == ScalarType.BFloat16);
+    }
+
+    [Fact]
     public void LossesAreComputedOnlyForTasksWithTargets()
     {
         using var model = TinyModels.Create();

@@ -73,6 +73,38 @@ public sealed class TrainingPipelineTests : IDisposable
         File.Exists(run.ReportJson).Should().BeTrue();
     }
 
+    [Fact]
+    public void Prefetching_GivesTheSameRun_AndTheDeviceCacheTrainsEveryTask()
+    {
+        TrainingConfig Config(string name)
+        {
+            var c = Tiny(name, new DataSourceConfig { Kind = "synthetic", TrainCount = 16, ValCount = 8 });
+            c.Tasks[0].Target = ["label"];
+            c.Tasks[1].Target = ["count_building"];
+            c.Epochs = 2;
+            return c;
+        }
+
+        var plain = TrainingPipeline.Run(Config("plain"));
+        var prefetching = Config("prefetch");
+        prefetching.Data.Prefetch = 2;
+        var ahead = TrainingPipeline.Run(prefetching);
+        ahead.Training.History.Steps.Select(s => s.Losses).Should().BeEquivalentTo(plain.Training.History.Steps.Select(s => s.Losses),
+            o => o.WithStrictOrdering(), "the prefetcher yields exactly the source's batches");
+
+        var cached = Config("cache");
+        cached.Data.DeviceCache = true;
+        var fromCache = TrainingPipeline.Run(cached);
+        fromCache.Training.History.Steps.Should().HaveCount(4);
+        fromCache.Training.History.Steps.Should().OnlyContain(s => s.Losses.ContainsKey("land_cover/loss") && s.Losses.ContainsKey("building_count/loss"));
+        fromCache.Report.Result.Tasks.Should().HaveCount(2);
+
+        var rsvqa = Config("bad");
+        rsvqa.Data.DeviceCache = true;
+        rsvqa.Data.Sources.Add(new DataSourceConfig { Kind = "synthetic" });
+        FluentActions.Invoking(() => TrainingPipeline.Run(rsvqa)).Should().Throw<TrainingConfigException>().WithMessage("*data.device_cache*one source*");
+    }
+
     private sealed class CountingSource(DatasetBatchSource inner) : IBatchSource
     {
         public int Batches { get; private set; }

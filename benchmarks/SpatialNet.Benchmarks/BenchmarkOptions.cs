@@ -1,0 +1,214 @@
+using System.Globalization;
+
+namespace SpatialNet.Benchmarks;
+
+/// <summary>What the benchmark program runs.</summary>
+internal enum BenchmarkMode
+{
+    /// <summary>Training-step throughput of one configuration.</summary>
+    Throughput,
+
+    /// <summary>Throughput plus a per-phase timing of the step (each phase synchronised).</summary>
+    Breakdown,
+
+    /// <summary>1,000 steps of a small configuration, live tensors and process memory every 100 steps.</summary>
+    Soak,
+
+    /// <summary>The input pipeline alone against the model's consumption.</summary>
+    Pipeline,
+}
+
+/// <summary>Numeric precision of the benchmarked step.</summary>
+internal enum Precision
+{
+    /// <summary>float32 everywhere.</summary>
+    Fp32,
+
+    /// <summary>bfloat16 compute. With the flat optimizer: float32 master weights and moments (mixed precision); with TorchSharp's AdamW: bfloat16 weights and state (pure).</summary>
+    Bf16,
+}
+
+/// <summary>Which optimizer step is measured.</summary>
+internal enum OptimizerKind
+{
+    /// <summary>The SpatialNet trainer's step: <c>FlatAdamW</c> over flat buffers (mixed precision under bf16).</summary>
+    Flat,
+
+    /// <summary>A plain loop with TorchSharp's per-parameter <c>torch.optim.AdamW</c> (the baseline the issue measured).</summary>
+    Torch,
+}
+
+/// <summary>Where batches come from.</summary>
+internal enum InputKind
+{
+    /// <summary>One random batch on the device, reused every step (as the PyTorch reference does).</summary>
+    Fixed,
+
+    /// <summary>A <c>DeviceBatchCache</c> of random uint8 images with augmentation, behind a <c>Prefetcher</c>.</summary>
+    Pipeline,
+}
+
+/// <summary>A command-line option is unknown, missing its value, or out of range; the message says which and what is allowed.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Command-line settings of the benchmark program.</summary>
+internal sealed class BenchmarkOptions
+{
+    public const string Usage = """
+        spatialnet-benchmarks — training-step throughput of the SpatialNet model and trainer.
+
+        Modes (default: throughput of one configuration):
+          --soak                 1,000 steps of a small CPU configuration; live tensors and process memory every 100 steps
+          --pipeline             the input pipeline (DeviceBatchCache + Prefetcher) alone vs the model's consumption
+          --breakdown            throughput, then each phase of the step timed with a device sync around it
+
+        Model (defaults: the paper's configuration):
+          --depth 12 --dim 512 --heads 8 --patch 16 --img 256 --classes 21
+        Run:
+          --batch 32 --steps 20 --warmup 3
+          --precision fp32|bf16  (default fp32)
+          --device cpu|cuda      (default cpu)
+          --optimizer flat|torch (default flat: the trainer's FlatAdamW step; torch: per-parameter torch.optim.AdamW loop)
+          --input fixed|pipeline (default fixed: one random batch reused, like the PyTorch reference)
+          --clip N               gradient clipping at global norm N (default off, like the reference)
+          --peak-tflops X        peak for the "% of peak" figure (default 790 for cuda bf16, else 0 = not shown)
+          --threads N            torch CPU threads (default: torch's own choice)
+          --samples N            images in the pipeline cache (default 8 × batch)
+          --model-img-s X        --pipeline: the model's img/s measured earlier (default: measure it now)
+          --sample-every N       --soak: steps between samples (default 100)
+        Output: a table and one machine-readable line per run:
+          RESULT impl=spatialnet-<version> device=... precision=fp32|bf16-mixed|bf16-pure optimizer=... batch=... img_s=... step_ms=... tflops=... mem_mib=...
+        """;
+
+    public BenchmarkMode Mode { get; private set; } = BenchmarkMode.Throughput;
+    public int Depth { get; private set; } = 12;
+    public int Dim { get; private set; } = 512;
+    public int Heads { get; private set; } = 8;
+    public int Patch { get; private set; } = 16;
+    public int Image { get; private set; } = 256;
+    public int Classes { get; private set; } = 21;
+    public int Batch { get; private set; } = 32;
+    public int Steps { get; private set; } = 20;
+    public int Warmup { get; private set; } = 3;
+    public Precision Precision { get; private set; } = Precision.Fp32;
+    public string Device { get; private set; } = "cpu";
+    public OptimizerKind Optimizer { get; private set; } = OptimizerKind.Flat;
+    public InputKind Input { get; private set; } = InputKind.Fixed;
+    public double? Clip { get; private set; }
+    public double PeakTflops { get; private set; }
+    public int Threads { get; private set; }
+    public int Samples { get; private set; }
+    public double? ModelImagesPerSecond { get; private set; }
+    public int SampleEvery { get; private set; } = 100;
+    public bool Help { get; private set; }
+
+    public bool IsCuda => Device == "cuda";
+
+    /// <summary>The precision label of RESULT lines (the PyTorch reference's names where they mean the same).</summary>
+    public string PrecisionLabel => Precision == Precision.Fp32 ? "fp32" : Optimizer == OptimizerKind.Flat ? "bf16-mixed" : "bf16-pure";
+
+    /// <summary>Parses <paramref name="args"/>; throws <see cref="UsageException"/> naming the option and its allowed values.</summary>
+    public static BenchmarkOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new BenchmarkOptions();
+        var given = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < args.Count; i++)
+        {
+            string name = args[i];
+            string Value()
+            {
+                if (i + 1 >= args.Count)
+                    throw new UsageException($"Option {name} needs a value.");
+                return args[++i];
+            }
+            given.Add(name);
+            switch (name)
+            {
+                case "-h" or "--help": o.Help = true; break;
+                case "--soak": o.Mode = BenchmarkMode.Soak; break;
+                case "--pipeline": o.Mode = BenchmarkMode.Pipeline; break;
+                case "--breakdown": o.Mode = BenchmarkMode.Breakdown; break;
+                case "--depth": o.Depth = Int(name, Value(), 1); break;
+                case "--dim": o.Dim = Int(name, Value(), 1); break;
+                case "--heads": o.Heads = Int(name, Value(), 1); break;
+                case "--patch": o.Patch = Int(name, Value(), 1); break;
+                case "--img": o.Image = Int(name, Value(), 1); break;
+                case "--classes": o.Classes = Int(name, Value(), 2); break;
+                case "--batch": o.Batch = Int(name, Value(), 1); break;
+                case "--steps": o.Steps = Int(name, Value(), 1); break;
+                case "--warmup": o.Warmup = Int(name, Value(), 0); break;
+                case "--precision": o.Precision = Choice(name, Value(), ("fp32", Precision.Fp32), ("bf16", Precision.Bf16)); break;
+                case "--device": o.Device = Choice(name, Value(), ("cpu", "cpu"), ("cuda", "cuda")); break;
+                case "--optimizer": o.Optimizer = Choice(name, Value(), ("flat", OptimizerKind.Flat), ("torch", OptimizerKind.Torch)); break;
+                case "--input": o.Input = Choice(name, Value(), ("fixed", InputKind.Fixed), ("pipeline", InputKind.Pipeline)); break;
+                case "--clip": o.Clip = Real(name, Value(), positive: true); break;
+                case "--peak-tflops": o.PeakTflops = Real(name, Value(), positive: false); break;
+                case "--threads": o.Threads = Int(name, Value(), 1); break;
+                case "--samples": o.Samples = Int(name, Value(), 1); break;
+                case "--model-img-s": o.ModelImagesPerSecond = Real(name, Value(), positive: true); break;
+                case "--sample-every": o.SampleEvery = Int(name, Value(), 1); break;
+                default: throw new UsageException($"Unknown option '{name}'. Run with --help for the list.");
+            }
+        }
+        if (o.Mode == BenchmarkMode.Soak)
+            o.ApplySoakDefaults(given);
+        if (!given.Contains("--peak-tflops"))
+            o.PeakTflops = o.IsCuda && o.Precision == Precision.Bf16 ? 790 : 0;
+        if (o.Samples == 0)
+            o.Samples = 8 * o.Batch;
+        o.Validate();
+        return o;
+    }
+
+    /// <summary>The soak's small configuration and 1,000 steps, unless given explicitly.</summary>
+    private void ApplySoakDefaults(HashSet<string> given)
+    {
+        void Set(string option, Action apply)
+        {
+            if (!given.Contains(option))
+                apply();
+        }
+        Set("--depth", () => Depth = 2);
+        Set("--dim", () => Dim = 64);
+        Set("--heads", () => Heads = 4);
+        Set("--patch", () => Patch = 8);
+        Set("--img", () => Image = 32);
+        Set("--batch", () => Batch = 8);
+        Set("--steps", () => Steps = 1000);
+        Set("--input", () => Input = InputKind.Pipeline);
+    }
+
+    private void Validate()
+    {
+        if (Dim % Heads != 0)
+            throw new UsageException($"--heads {Heads} must divide --dim {Dim}.");
+        if (Image % Patch != 0)
+            throw new UsageException($"--patch {Patch} must divide --img {Image}.");
+        if (Mode == BenchmarkMode.Soak && SampleEvery > Steps)
+            throw new UsageException($"--sample-every {SampleEvery} must be <= --steps {Steps}.");
+    }
+
+    private static int Int(string name, string text, int min)
+    {
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
+            throw new UsageException($"Option {name}: '{text}' is not an integer >= {min}.");
+        return v;
+    }
+
+    private static double Real(string name, string text, bool positive)
+    {
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < 0 || (positive && v == 0))
+            throw new UsageException($"Option {name}: '{text}' is not a finite number {(positive ? "> 0" : ">= 0")}.");
+        return v;
+    }
+
+    private static T Choice<T>(string name, string text, params (string Name, T Value)[] choices)
+    {
+        foreach (var (n, v) in choices)
+        {
+            if (string.Equals(n, text, StringComparison.OrdinalIgnoreCase))
+                return v;
+        }
+        throw new UsageException($"Option {name}: '{text}' is not one of: {string.Join(", ", choices.Select(c => c.Name))}.");
+    }
+}
