@@ -24,7 +24,7 @@ public static class Cli
         ArgumentNullException.ThrowIfNull(args);
         try
         {
-            var cl = new CommandLine(args, switches: ["help", "quiet", "no-progress", "no-meteor", "no-count-bins"]);
+            var cl = new CommandLine(args, switches: ["help", "quiet", "no-progress", "no-meteor", "no-count-bins", "tables"]);
             if (cl.Words.Count == 0 || cl.Has("help") || cl.Words[0] == "help")
             {
                 output.WriteLine(Help);

@@ -15,8 +15,10 @@ internal static class TrainCommands
             Trains the multi-task model the configuration describes (docs/training.md lists every field) and
             writes checkpoints, history, curves, model.safetensors and report.json/report.md into the output folder.
             --max-steps stops early (saving checkpoints/last.safetensors); --resume continues a run with the same config.
-        spatialnet evaluate --config cfg.json --checkpoint best.safetensors [--split val|test] [--output DIR] [--quiet]
+        spatialnet evaluate --config cfg.json --checkpoint best.safetensors [--split val|test] [--output DIR] [--tables] [--quiet]
             Evaluates saved weights (a training checkpoint or model.safetensors) on a split; writes report_<split>.json/.md.
+            --tables also prints the paper's Table I (captioning, beside the retrieval baseline) and Table II (RSVQA,
+            beside the majority answer per question type) and writes them as tables_<split>.md/.json.
         spatialnet synthetic --format ucm-caption|rsvqa --out DIR [--count N] [--size 64] [--seed 1]
             Writes N synthetic scenes (default 100) in the UCM-caption format (dataset.json + imgs/; N rounded up to a
             multiple of the 5 land-cover classes, 80/10/10 % train/val/test per class) or the RSVQA-LR format
@@ -55,6 +57,7 @@ internal static class TrainCommands
         var split = cl.Optional("split");
         var dir = cl.Optional("output");
         bool quiet = cl.Has("quiet");
+        bool tables = cl.Has("tables");
         cl.RejectUnknown();
         using var logging = CreateLogging(quiet);
         var report = TrainingPipeline.Evaluate(config, checkpoint, split, dir is null ? null : Path.GetFullPath(dir), logging.CreateLogger("spatialnet"));
@@ -62,6 +65,8 @@ internal static class TrainCommands
         foreach (var line in report.SummaryLines())
             output.WriteLine("  " + line);
         output.WriteLine($"report: {Path.Combine(dir ?? config.OutputDir, "report_" + report.Result.Split + ".md")}");
+        if (tables)
+            output.WriteLine($"tables: {TablesOutput.Write(report, dir is null ? config.OutputDir : Path.GetFullPath(dir), output)}");
         return 0;
     }
 

@@ -32,6 +32,7 @@ public static class TaskMetricNames
         TaskKind.Regression => [MetricNames.MeanAbsoluteError, MetricNames.RootMeanSquaredError],
         TaskKind.MultiLabel => [MetricNames.Accuracy, MetricNames.MicroF1, MetricNames.MacroF1, MetricNames.MeanAveragePrecision],
         TaskKind.VisualQuestionAnswering => [OverallAccuracy, AverageAccuracy, PerTypeAccuracy, MetricNames.Accuracy],
+        TaskKind.Captioning => CaptionMetricNames.All,
         _ => [],
     };
 

@@ -15,9 +15,10 @@ internal sealed class OpenedSource
     private readonly Dictionary<string, IDataset?> _opened = new(StringComparer.Ordinal);
 
     private OpenedSource(DataSourceConfig config, int index, IDataset train, Func<string, IDataset?> split, IReadOnlyList<string>? classNames,
-        AnswerVocabulary? answers, TextEncoder? questions = null)
+        AnswerVocabulary? answers, TextEncoder? questions = null, TextEncoder? captionEncoder = null)
     {
         Questions = questions;
+        CaptionEncoder = captionEncoder;
         Config = config;
         Index = index;
         Train = train;
@@ -41,6 +42,9 @@ internal sealed class OpenedSource
 
     /// <summary>RSVQA: the question encoder (word vocabulary of the training split's questions).</summary>
     public TextEncoder? Questions { get; }
+
+    /// <summary>UCM-caption: the caption encoder built from the training split's sentences (samples carry "caption" ids).</summary>
+    public TextEncoder? CaptionEncoder { get; }
 
     /// <summary>Task name → sample entries, for the tasks this source serves.</summary>
     public Dictionary<string, IReadOnlyList<string>> Targets { get; } = new(StringComparer.Ordinal);
@@ -87,10 +91,16 @@ internal sealed class OpenedSource
             {
                 var cache = new ImageCache(new ImageLoadOptions { ExpectedBands = bands, Height = imageSize, Width = imageSize });
                 var options = new UcmCaptionOptions { Cache = cache };
-                var train = new UcmCaptionDataset(config.Path!, config.TrainSplit, options);
+                // The caption vocabulary comes from the training split's sentences only.
+                var captions = new UcmCaptionDataset(config.Path!, config.TrainSplit, options with { VerifyImages = false })
+                    .BuildCaptionEncoder(config.CaptionMaxLength, config.CaptionMinCount);
+                options = options with { CaptionEncoder = captions };
+                var train = new UcmCaptionDataset(config.Path!, config.TrainSplit,
+                    options with { Sampling = config.CaptionSampling == "per_sentence" ? CaptionSampling.PerSentence : CaptionSampling.PerImage });
                 var splits = UcmCaptionDataset.ReadAnnotations(config.Path!, options).Images.Select(i => i.Split).ToHashSet(StringComparer.Ordinal);
+                // Other splits are evaluated per image (each image once, whatever the training sampling).
                 return new OpenedSource(config, index, train, name => splits.Contains(name) ? new UcmCaptionDataset(config.Path!, name, options) : null,
-                    train.ClassNames, null);
+                    train.ClassNames, null, captionEncoder: captions);
             }
             case "rsvqa":
             {

@@ -169,7 +169,7 @@ public sealed class TrainingConfig
             for (int i = 0; i < Tasks.Count; i++)
             {
                 if (Tasks[i] is null) { p.Add($"tasks[{i}]: null."); continue; }
-                Tasks[i].Collect($"tasks[{i}]", p, Check);
+                Tasks[i].Collect($"tasks[{i}]", p, Check, Model);
                 if (Tasks[i].Name is { } name && !names.Add(name))
                     p.Add($"tasks[{i}].name = \"{name}\": allowed a name not used by another task.");
             }
@@ -283,8 +283,9 @@ public sealed class TaskConfig
     public string Name { get; set; } = "";
 
     /// <summary>
-    /// <c>classification</c>, <c>regression</c>, <c>multi_label</c>, or <c>vqa</c> (answers to RSVQA
-    /// questions over the training split's answer vocabulary, scored per question type).
+    /// <c>classification</c>, <c>regression</c>, <c>multi_label</c>, <c>vqa</c> (answers to RSVQA
+    /// questions over the training split's answer vocabulary, scored per question type) or <c>caption</c>
+    /// (a caption decoder on UCM-caption, scored with BLEU/METEOR/ROUGE-L/CIDEr beside the retrieval baseline).
     /// </summary>
     public string Kind { get; set; } = "classification";
 
@@ -296,6 +297,9 @@ public sealed class TaskConfig
 
     /// <summary>vqa: layers of the question encoder.</summary>
     public int TextDepth { get; set; } = 1;
+
+    /// <summary>caption: the decoder, decoding and retrieval-baseline settings; null for the defaults.</summary>
+    public CaptionTaskConfig? Caption { get; set; }
 
     /// <summary>
     /// Sample entries holding the targets, used by every source without its own <c>targets</c> entry for this
@@ -327,10 +331,14 @@ public sealed class TaskConfig
     /// <summary>Metric names (see docs/training.md); null for the kind's defaults. The first is the task's primary metric.</summary>
     public List<string>? Metrics { get; set; }
 
-    internal void Collect(string at, List<string> p, ConfigCheck check)
+    internal void Collect(string at, List<string> p, ConfigCheck check, ModelConfig? model = null)
     {
         check(Heads.TaskDefinition.NameError(Name) is null && Name != "image", $"{at}.name", Name, Heads.TaskDefinition.AllowedNameDescription + ", not \"image\"");
-        check(Kind is "classification" or "regression" or "multi_label" or "vqa", $"{at}.kind", Kind, "classification, regression, multi_label or vqa");
+        check(Kind is "classification" or "regression" or "multi_label" or "vqa" or "caption", $"{at}.kind", Kind, "classification, regression, multi_label, vqa or caption");
+        if (Caption is not null && Kind != "caption")
+            p.Add($"{at}.caption: allowed only for caption tasks (this task is {Kind}).");
+        else if (Caption is not null && model is not null)
+            Caption.Collect($"{at}.caption", model.EmbedDim, model.NumHeads, check);
         check(Classes is null or >= 2, $"{at}.classes", Classes, "an integer >= 2, or null for the dataset's class list");
         check(LossWeight >= 0 && double.IsFinite(LossWeight), $"{at}.loss_weight", LossWeight, "a finite number >= 0");
         check(LabelSmoothing is >= 0 and < 1, $"{at}.label_smoothing", LabelSmoothing, "a number in [0, 1)");
@@ -339,7 +347,7 @@ public sealed class TaskConfig
         check(Fusion is "cross_attention" or "elementwise_product", $"{at}.fusion", Fusion, "cross_attention or elementwise_product");
         check(TextDepth >= 0, $"{at}.text_depth", TextDepth, "an integer >= 0");
         check(Target is null || (Target.Count > 0 && Target.All(t => !string.IsNullOrWhiteSpace(t))), $"{at}.target", Target is null ? null : "[" + string.Join(", ", Target) + "]", "a sample entry name or a non-empty list of them");
-        if (Kind is "classification" or "vqa" && Target is { Count: > 1 })
+        if (Kind is "classification" or "vqa" or "caption" && Target is { Count: > 1 })
             p.Add($"{at}.target = [{string.Join(", ", Target)}]: allowed one entry for a {Kind} task (class indices).");
         if (Metrics is not null)
         {
@@ -556,6 +564,15 @@ public sealed class DataSourceConfig
     /// <summary>Image folder: fraction held out as the test split.</summary>
     public double TestFraction { get; set; }
 
+    /// <summary>UCM-caption: <c>per_image</c> (one training sample per image, its first sentence) or <c>per_sentence</c> (one per sentence, the usual way to train a caption decoder). Evaluation is always per image.</summary>
+    public string CaptionSampling { get; set; } = "per_image";
+
+    /// <summary>UCM-caption: longest caption in tokens, start and end tokens included (UCM-caption's longest sentence has 22 words).</summary>
+    public int CaptionMaxLength { get; set; } = 32;
+
+    /// <summary>UCM-caption: words seen fewer times in the training captions become &lt;unk&gt;.</summary>
+    public int CaptionMinCount { get; set; } = 1;
+
     /// <summary>The targets of <paramref name="task"/> on this source, or null when it does not serve the task.</summary>
     public IReadOnlyList<string>? TargetsOf(TaskConfig task)
     {
@@ -576,6 +593,9 @@ public sealed class DataSourceConfig
         check(TestCount >= 0, $"{at}.test_count", TestCount, "an integer >= 0");
         check(NoiseAmplitude is null or (>= 0 and <= 64), $"{at}.noise_amplitude", NoiseAmplitude, "an integer in [0, 64], or null");
         check(Variant is "lr" or "hr", $"{at}.variant", Variant, "lr or hr");
+        check(CaptionSampling is "per_image" or "per_sentence", $"{at}.caption_sampling", CaptionSampling, "per_image or per_sentence");
+        check(CaptionMaxLength >= 3, $"{at}.caption_max_length", CaptionMaxLength, "an integer >= 3 (start token, a word, end token)");
+        check(CaptionMinCount >= 1, $"{at}.caption_min_count", CaptionMinCount, "an integer >= 1");
         check(ValFraction is >= 0 and < 1 && TestFraction is >= 0 and < 1 && ValFraction + TestFraction < 1, $"{at}.val_fraction", ValFraction,
             $"fractions in [0, 1) whose sum with test_fraction ({TestFraction}) is < 1");
         if (Targets is not null)

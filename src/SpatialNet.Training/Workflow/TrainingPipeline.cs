@@ -113,7 +113,8 @@ public static partial class TrainingPipeline
         var evaluator = run.Evaluator(config.Data.EvalSplit);
         var trainerOptions = run.TrainerOptions(source.BatchesPerEpoch, evaluator is not null);
         trainerOptions.MaxSteps = options.MaxSteps;
-        using var trainer = new Trainer(run.Trainable, source, trainerOptions, evaluator, logger, options.Progress);
+        using var trainer = new Trainer(run.Trainable, source, trainerOptions, run.WithCaptions(evaluator, config.Data.EvalSplit), logger, options.Progress);
+        run.PrepareBatches = trainer.PrepareBatch;
         if (options.ResumeFrom is { } resume)
             trainer.ResumeFrom(resume);
         var result = trainer.Fit(cancellationToken);
@@ -208,6 +209,7 @@ public static partial class TrainingPipeline
         "regression" => TaskKind.Regression,
         "multi_label" => TaskKind.MultiLabel,
         "vqa" => TaskKind.VisualQuestionAnswering,
+        "caption" => TaskKind.Captioning,
         _ => null,
     };
 
@@ -233,11 +235,14 @@ public static partial class TrainingPipeline
         /// <summary>vqa: the question encoder of the task's source.</summary>
         public Text.TextEncoder? Questions { get; init; }
 
+        /// <summary>caption: the UCM-caption source whose caption encoder the head reads.</summary>
+        public OpenedSource? CaptionSource { get; init; }
+
         public TargetStatistics? Statistics { get; set; }
     }
 
     /// <summary>Everything a run builds from its configuration.</summary>
-    private sealed class RunSetup
+    private sealed partial class RunSetup
     {
         private readonly TrainingConfig _config;
         private readonly ILogger _logger;
@@ -388,7 +393,8 @@ public static partial class TrainingPipeline
             }
             if (batches.Count == 0)
                 return null;
-            var tasks = _tasks.Select(t => new EvaluationTask(t.Config.Name, t.ScoredAs)
+            // Caption tasks are scored by the caption evaluators (WithCaptions, AddCaptionTables).
+            var tasks = _tasks.Where(t => t.ScoredAs != TaskKind.Captioning).Select(t => new EvaluationTask(t.Config.Name, t.ScoredAs)
             {
                 Labels = t.Labels,
                 Metrics = t.Config.Metrics,
@@ -450,6 +456,7 @@ public static partial class TrainingPipeline
                     ? "question-agnostic baseline: answer classifier on the image only; p(answer | image) combined with the question type's training answer frequencies"
                     : $"VQA head: question encoder ({t.Config.TextDepth} layers), {t.Config.Fusion} fusion, answer classifier over {t.Classes} answers");
             }
+            AddCaptionTables(report, result.Split);
             return report;
         }
 
@@ -467,6 +474,8 @@ public static partial class TrainingPipeline
                     o["answers"] = answers.ToJson();
                 if (s.Questions is { } questions)
                     o["question_encoder"] = questions.ToJson();
+                if (s.CaptionEncoder is { } captionEncoder)
+                    o["caption_encoder"] = captionEncoder.ToJson();
                 o["targets"] = new JsonObject(s.Targets.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)new JsonArray(kv.Value.Select(v => (JsonNode?)v).ToArray()))));
                 sources.Add(o);
             }
@@ -530,7 +539,7 @@ public static partial class TrainingPipeline
         private static ResolvedTask Resolve(TaskConfig task, int index, List<OpenedSource> sources)
         {
             var at = $"tasks[{index}]";
-            var kind = ParseKind(task.Kind) ?? throw new TrainingConfigException($"{at}.kind = \"{task.Kind}\": allowed classification, regression, multi_label or vqa.");
+            var kind = ParseKind(task.Kind) ?? throw new TrainingConfigException($"{at}.kind = \"{task.Kind}\": allowed classification, regression, multi_label, vqa or caption.");
             IReadOnlyList<string>? keys = null;
             OpenedSource? first = null;
             foreach (var s in sources)
@@ -562,6 +571,12 @@ public static partial class TrainingPipeline
                         ?? throw new TrainingConfigException($"{at}.kind = \"vqa\": the task's source ({first.Train.Name}) has no answer vocabulary; vqa tasks train on rsvqa sources.");
                     return new ResolvedTask(task, kind, answers.Count, answers.Answers, 1) { Questions = first.Questions };
                 }
+                case TaskKind.Captioning:
+                {
+                    var captions = first.CaptionEncoder
+                        ?? throw new TrainingConfigException($"{at}.kind = \"caption\": the task's source ({first.Train.Name}) has no captions; caption tasks train on ucm-caption sources.");
+                    return new ResolvedTask(task, kind, captions.Vocabulary.Count, null, 1) { CaptionSource = first };
+                }
                 case TaskKind.MultiLabel:
                     return new ResolvedTask(task, kind, 0, task.ClassNames ?? keys, keys.Count);
                 default:
@@ -584,6 +599,8 @@ public static partial class TrainingPipeline
             };
             switch (t.ScoredAs)
             {
+                case TaskKind.Captioning:
+                    return (c.Caption ?? new CaptionTaskConfig()).CreateHead(c, layout, t.CaptionSource!.CaptionEncoder!, t.CaptionSource.Targets[c.Name][0], numHeads);
                 case TaskKind.Regression:
                 {
                     var mean = c.NormalizeTargets && t.Statistics?.Mean is { } mu ? mu[0] : 0.0;
@@ -641,7 +658,9 @@ public static partial class TrainingPipeline
         /// </summary>
         private static void Scan(TrainingConfig config, List<OpenedSource> sources, List<ResolvedTask> tasks)
         {
-            var builders = tasks.ToDictionary(t => t.Config.Name, t => TargetStatistics.CreateBuilder(t.ScoredAs, t.Classes), StringComparer.Ordinal);
+            // Caption targets are token sequences: no target statistics (their baselines are the retrieval captions).
+            var builders = tasks.Where(t => t.ScoredAs != TaskKind.Captioning)
+                .ToDictionary(t => t.Config.Name, t => TargetStatistics.CreateBuilder(t.ScoredAs, t.Classes), StringComparer.Ordinal);
             var vqa = tasks.Where(t => t.ScoredAs == TaskKind.VisualQuestionAnswering).Select(t => t.Config.Name).ToHashSet(StringComparer.Ordinal);
             foreach (var s in sources)
             {
@@ -668,14 +687,17 @@ public static partial class TrainingPipeline
                     }
                     pixels += image.shape[0] * image.shape[2] * image.shape[3];
                     foreach (var task in s.Targets.Keys)
-                        builders[task].Add(batch[task], vqa.Contains(task) ? batch[SampleKeys.QuestionType] : null);
+                    {
+                        if (builders.TryGetValue(task, out var builder))
+                            builder.Add(batch[task], vqa.Contains(task) ? batch[SampleKeys.QuestionType] : null);
+                    }
                 }
                 var mean = sum.Select(v => v / pixels).ToArray();
                 var std = sumSq.Select((v, c) => Math.Sqrt(Math.Max(0, v / pixels - mean[c] * mean[c]))).Select(v => Math.Max(v, 1.0 / 255)).ToArray();
                 s.Normalization = new NormalizationStatistics(mean, std, pixels);
             }
             foreach (var t in tasks)
-                t.Statistics = builders[t.Config.Name].Build();
+                t.Statistics = builders.TryGetValue(t.Config.Name, out var builder) ? builder.Build() : null;
         }
     }
 

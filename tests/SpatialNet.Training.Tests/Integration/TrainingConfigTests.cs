@@ -42,7 +42,7 @@ public sealed class TrainingConfigTests
 
     [Theory]
     [InlineData("\"batch_size\": 8", "\"batch_size\": 0", "batch_size = 0: allowed an integer >= 1")]
-    [InlineData("\"kind\": \"classification\"", "\"kind\": \"detection\"", "tasks[0].kind = \"detection\": allowed classification, regression, multi_label or vqa")]
+    [InlineData("\"kind\": \"classification\"", "\"kind\": \"detection\"", "tasks[0].kind = \"detection\": allowed classification, regression, multi_label, vqa or caption")]
     [InlineData("\"num_heads\": 2", "\"num_heads\": 3", "model.num_heads = 3: allowed a positive divisor of model.embed_dim (16)")]
     [InlineData("\"composer\": \"uncertainty\"", "\"composer\": \"magic\"", "loss.composer = \"magic\"")]
     [InlineData("\"train_count\": 20", "\"train_count\": 0", "data.sources[0].train_count = 0")]

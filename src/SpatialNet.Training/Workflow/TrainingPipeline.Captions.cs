@@ -1,0 +1,103 @@
+using SpatialNet.Heads;
+using SpatialNet.Training.Data;
+using SpatialNet.Training.Engine;
+using SpatialNet.Training.Evaluation;
+using SpatialNet.Training.Reports;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Training.Workflow;
+
+// Caption tasks in a configured run: a CaptionEvaluator per (UCM-caption source, caption task) and split,
+// run after each epoch when the task asks for it and always for the reports (Table I).
+public static partial class TrainingPipeline
+{
+    private sealed partial class RunSetup
+    {
+        private readonly Dictionary<string, IReadOnlyList<CaptionEvaluator>> _captionEvaluators = new(StringComparer.Ordinal);
+
+        /// <summary>The trainer's batch preparation (device, mixed-precision casts), once a trainer exists.</summary>
+        public Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? PrepareBatches { get; set; }
+
+        /// <summary>
+        /// The epoch evaluator: <paramref name="tasks"/> plus the caption evaluators of the caption tasks
+        /// that evaluate every epoch (their <c>{task}/bleu_4</c> … <c>{task}/cider</c> join the epoch metrics).
+        /// </summary>
+        public IEpochEvaluator? WithCaptions(MultiTaskEvaluator? tasks, string split)
+        {
+            var captions = CaptionEvaluators(split)
+                .Where(e => (Task(e.Options.CaptionTask).Config.Caption ?? new CaptionTaskConfig()).EvaluateEveryEpoch)
+                .ToArray();
+            if (captions.Length == 0)
+                return tasks;
+            IEpochEvaluator[] parts = tasks is null ? captions : [tasks, .. captions];
+            return new DelegateEvaluator(context =>
+            {
+                var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+                foreach (var part in parts)
+                {
+                    foreach (var (name, value) in part.Evaluate(context))
+                        metrics[name] = value;
+                }
+                return metrics;
+            });
+        }
+
+        /// <summary>Runs the caption evaluators of <paramref name="split"/> on the model's current weights and adds Table I to <paramref name="report"/>.</summary>
+        public void AddCaptionTables(EvaluationReport report, string split)
+        {
+            foreach (var evaluator in CaptionEvaluators(split))
+            {
+                var result = evaluator.Run(PrepareBatches);
+                result.AddTo(report);
+                report.With($"{result.Task} decoding", result.Decoding);
+                if (result.LandUseAccuracy is double accuracy)
+                    report.With($"{result.Task} retrieval", $"classes predicted by '{evaluator.Options.ClassificationTask}' (accuracy {accuracy:F4})");
+            }
+        }
+
+        /// <summary>One caption evaluator per caption task on each UCM-caption source that has <paramref name="split"/>.</summary>
+        private IReadOnlyList<CaptionEvaluator> CaptionEvaluators(string split)
+        {
+            if (_captionEvaluators.TryGetValue(split, out var cached))
+                return cached;
+            var evaluators = new List<CaptionEvaluator>();
+            foreach (var task in _tasks.Where(t => t.ScoredAs == TaskKind.Captioning))
+            {
+                foreach (var source in _sources.Where(s => s.Targets.ContainsKey(task.Config.Name) && s.CaptionEncoder is not null))
+                {
+                    if (source.Split(split) is not UcmCaptionDataset dataset || source.Train is not UcmCaptionDataset train)
+                        continue;
+                    var settings = task.Config.Caption ?? new CaptionTaskConfig();
+                    evaluators.Add(CaptionEvaluator.ForUcmCaption(Model, dataset, source.CaptionEncoder!, CaptionBaselines.FromUcmCaption(train),
+                        new CaptionEvaluatorOptions
+                        {
+                            CaptionTask = task.Config.Name,
+                            ClassificationTask = RetrievalTask(task, source),
+                            Decoding = settings.Decoding.ToOptions(),
+                            Split = split,
+                        },
+                        Preparation(source, augment: false).Transform, Device, _config.EvalBatchSize ?? _config.BatchSize));
+                }
+            }
+            _captionEvaluators[split] = evaluators;
+            return evaluators;
+        }
+
+        // The configured retrieval task, or the first classification task the same source serves from "label".
+        private string? RetrievalTask(ResolvedTask caption, OpenedSource source)
+        {
+            if (caption.Config.Caption?.RetrievalTask is { } named)
+            {
+                var task = _tasks.FirstOrDefault(t => t.Config.Name == named);
+                if (task is null || task.ScoredAs != TaskKind.Classification)
+                    throw new TrainingConfigException(
+                        $"tasks[{_tasks.IndexOf(caption)}].caption.retrieval_task = \"{named}\": allowed the name of a classification task ({string.Join(", ", _tasks.Where(t => t.ScoredAs == TaskKind.Classification).Select(t => t.Config.Name))}).");
+                return named;
+            }
+            return _tasks.FirstOrDefault(t => t.ScoredAs == TaskKind.Classification
+                && source.Targets.TryGetValue(t.Config.Name, out var keys) && keys is [SampleKeys.Label])?.Config.Name;
+        }
+
+        private ResolvedTask Task(string name) => _tasks.First(t => t.Config.Name == name);
+    }
+}

@@ -1,0 +1,90 @@
+using FluentAssertions;
+using SpatialNet.Training.Evaluation;
+using SpatialNet.Training.Tests.Support;
+using SpatialNet.Training.Workflow;
+using Xunit;
+
+namespace SpatialNet.Training.Tests.Multimodal;
+
+/// <summary>
+/// One model over UCM-caption and RSVQA from a configuration file: land-use, caption and VQA tasks
+/// train together, and the reports carry Table I (with the retrieval baseline) and Table II (with the
+/// majority baseline).
+/// </summary>
+public sealed class ConfiguredRunTests(SyntheticMultimodalFixture data) : IClassFixture<SyntheticMultimodalFixture>
+{
+    private string Config(string output) => $$"""
+        {
+          "seed": 3,
+          "output_dir": "{{output.Replace("\\", "/", StringComparison.Ordinal)}}",
+          "model": { "image_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1, "num_heads": 2 },
+          "tasks": [
+            { "name": "land_use", "kind": "classification" },
+            { "name": "caption", "kind": "caption", "caption": { "depth": 1, "decoding": { "beam_width": 2, "max_length": 8 } } },
+            { "name": "vqa", "kind": "vqa", "text_depth": 1 }
+          ],
+          "loss": { "l2": 0.0 },
+          "optimizer": { "learning_rate": 0.001 },
+          "epochs": 2,
+          "batch_size": 8,
+          "data": {
+            "sources": [
+              { "kind": "ucm-caption", "path": "{{data.UcmRoot.Replace("\\", "/", StringComparison.Ordinal)}}", "caption_sampling": "per_sentence", "caption_max_length": 24,
+                "targets": { "land_use": "label", "caption": "caption" } },
+              { "kind": "rsvqa", "path": "{{data.RsvqaRoot.Replace("\\", "/", StringComparison.Ordinal)}}", "proportion": 2, "targets": { "vqa": "answer" } }
+            ],
+            "eval_split": "val",
+            "flip": false,
+            "rotate90": false
+          },
+          "early_stopping": { "patience": 0 },
+          "show_progress": false,
+          "write_charts": false
+        }
+        """;
+
+    [Fact]
+    public void Land_use_caption_and_vqa_train_in_one_model_and_report_tables_one_and_two()
+    {
+        using var folder = new TempDirectory();
+        var config = TrainingConfig.Parse(Config(folder.Combine("run")));
+
+        var run = TrainingPipeline.Run(config);
+
+        var epochs = run.Training.History.Epochs;
+        epochs.Should().HaveCount(2);
+        epochs[^1].Metrics.Keys.Should().Contain(["land_use/accuracy", "vqa/overall_accuracy", "vqa/average_accuracy", "caption/bleu_4", "caption/cider"]);
+        var report = run.Report;
+        report.Captioning.Select(r => r.System).Should().HaveCount(3)
+            .And.Contain(s => s.StartsWith("SpatialNet (caption, beam 2)", StringComparison.Ordinal))
+            .And.Contain(s => s.Contains("predicted class (land_use)", StringComparison.Ordinal));
+        report.CaptioningRetrievalBaseline!.System.Should().Contain("true class");
+        report.AllVqaRows().Select(r => r.System).Should().Equal("SpatialNet (vqa)", "Majority answer per question type");
+        var markdown = File.ReadAllText(run.ReportMarkdown);
+        markdown.Should().Contain("## Table I").And.Contain("## Table II").And.Contain("| Retrieval oracle: most frequent training caption of the true class |");
+        File.ReadAllText(run.ReportJson).Should().Contain("\"table_i\"").And.Contain("\"table_ii\"");
+
+        // Saved weights evaluated on the test split (UCM-caption has one; this RSVQA copy does not): Table I only.
+        var test = TrainingPipeline.Evaluate(config, run.ModelWeights, "test", folder.Combine("eval"));
+        test.Captioning.Should().HaveCount(3);
+        test.AllVqaRows().Should().BeEmpty();
+        test.Result.Tasks.Select(t => t.Task.Name).Should().Equal("land_use");
+        File.Exists(folder.Combine("eval", "report_test.md")).Should().BeTrue();
+
+        // The command line: evaluate --tables prints and writes both tables of the val split.
+        var file = folder.Combine("config.json");
+        File.WriteAllText(file, Config(folder.Combine("run")));
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int code = SpatialNet.Cli.Cli.Run(["evaluate", "--config", file, "--checkpoint", run.ModelWeights, "--split", "val",
+            "--output", folder.Combine("cli"), "--tables", "--quiet"], stdout, stderr);
+        code.Should().Be(0, stderr.ToString());
+        var printed = stdout.ToString();
+        printed.Should().Contain("## Table I — captioning, val split").And.Contain("## Table II — RSVQA accuracy, val split")
+            .And.Contain("| Majority answer per question type |").And.Contain("| " + CaptionEvaluator.TrueClassRetrievalName + " |");
+        printed.ReplaceLineEndings("\n").Should().Contain(File.ReadAllText(folder.Combine("cli", "tables_val.md")));
+        var tables = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(folder.Combine("cli", "tables_val.json")))!;
+        tables["table_i"]!["rows"]!.AsArray().Should().HaveCount(4);
+        tables["table_ii"]!["rows"]!.AsArray().Should().HaveCount(2);
+    }
+}
