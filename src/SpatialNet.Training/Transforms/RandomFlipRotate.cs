@@ -6,7 +6,8 @@ namespace SpatialNet.Training.Transforms;
 /// <summary>
 /// Random horizontal and vertical flips and 90° rotations (the dihedral group of the square: aerial
 /// and satellite images have no canonical "up"), drawn per sample from a seeded
-/// <see cref="Generator"/> on the batch's device and applied there. Samples whose
+/// CPU <see cref="Generator"/> (TorchSharp 0.107 creates CPU generators only, whatever device is asked
+/// for), moved to the batch's device and applied there. Samples whose
 /// <see cref="SampleKeys.AllowGeometric"/> flag is false (the RSVQA rule, <see cref="VqaAugmentationRule"/>)
 /// are left untouched. All listed tensors of a sample get the same transform. The generator state can
 /// be saved and restored (<see cref="GetState"/>, <see cref="SetState"/>) so a resumed run draws the
@@ -74,7 +75,8 @@ public sealed class RandomFlipRotate : IRandomBatchTransform, IDisposable
         var first = batch[_keys[0]];
         var n = first.shape[0];
         using var scope = NewDisposeScope();
-        var draws = rand([n, 3], dtype: ScalarType.Float32, device: first.device, generator: GeneratorFor(first.device));
+        // Drawn on the CPU (n×3 numbers) and copied: a CUDA generator is not available in TorchSharp 0.107.
+        var draws = rand([n, 3], dtype: ScalarType.Float32, device: CPU, generator: GeneratorFor(first.device)).to(first.device);
         var h = draws[.., 0].lt(HorizontalFlip);
         var v = draws[.., 1].lt(VerticalFlip);
         var k = Rotate90 ? draws[.., 2].mul(4).floor().clamp(0, 3).to(ScalarType.Int64) : zeros(n, ScalarType.Int64, first.device);
@@ -118,10 +120,11 @@ public sealed class RandomFlipRotate : IRandomBatchTransform, IDisposable
 
     private Generator GeneratorFor(Device device)
     {
+        // One CPU generator per batch device, so each device's stream (and saved state) stays separate.
         var name = device.ToString();
         if (!_generators.TryGetValue(name, out var g))
         {
-            g = new Generator(_seed, device);
+            g = new Generator(_seed, CPU);
             _generators[name] = g;
         }
         return g;
