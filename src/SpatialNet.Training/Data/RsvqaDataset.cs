@@ -204,15 +204,16 @@ public sealed class RsvqaDataset : IDataset
         }
     }
 
-    private (Dictionary<int, RsvqaImage> Active, HashSet<int> Inactive, Dictionary<int, int> Positions) ReadImages(string file)
+    /// <summary>
+    /// The entries of one RSVQA JSON file's array (<c>images</c>, <c>answers</c> or <c>questions</c>) with
+    /// position, field path, active flag (default true) and id. The releases keep inactive entries without
+    /// an id, so those are skipped; an active entry without an id is a <see cref="DatasetFormatException"/>.
+    /// </summary>
+    private static IEnumerable<(int Index, string Field, JsonObject Entry, bool Active, int Id)> Entries(JsonArray entries, string file, string name)
     {
-        var entries = JsonFile.Array(JsonFile.Object(JsonFile.Parse(file), file, "$"), "images", file, "images");
-        var active = new Dictionary<int, RsvqaImage>();
-        var inactive = new HashSet<int>();
-        var positions = new Dictionary<int, int>();
         for (var i = 0; i < entries.Count; i++)
         {
-            var field = $"images[{i}]";
+            var field = $"{name}[{i}]";
             var entry = JsonFile.Object(entries[i], file, field);
             var isActive = JsonFile.BoolOrNull(entry, "active", file, field + ".active") ?? true;
             var id = JsonFile.IntOrNull(entry, "id", file, field + ".id");
@@ -221,11 +222,23 @@ public sealed class RsvqaDataset : IDataset
                 if (!isActive) continue;
                 throw new DatasetFormatException(file, field + ".id", "required integer is missing.");
             }
-            if (!positions.TryAdd(id.Value, i))
-                throw new DatasetFormatException(file, field + ".id", $"image id {id} also appears at images[{positions[id.Value]}].");
-            if (!isActive) { inactive.Add(id.Value); continue; }
-            var path = Path.Combine(ImageFolder, id.Value.ToString(CultureInfo.InvariantCulture) + Options.ImageExtension);
-            active[id.Value] = new RsvqaImage(id.Value, path, JsonFile.StringOrNull(entry, "original_name", file, field + ".original_name"));
+            yield return (i, field, entry, isActive, id.Value);
+        }
+    }
+
+    private (Dictionary<int, RsvqaImage> Active, HashSet<int> Inactive, Dictionary<int, int> Positions) ReadImages(string file)
+    {
+        var entries = JsonFile.Array(JsonFile.Object(JsonFile.Parse(file), file, "$"), "images", file, "images");
+        var active = new Dictionary<int, RsvqaImage>();
+        var inactive = new HashSet<int>();
+        var positions = new Dictionary<int, int>();
+        foreach (var (i, field, entry, isActive, id) in Entries(entries, file, "images"))
+        {
+            if (!positions.TryAdd(id, i))
+                throw new DatasetFormatException(file, field + ".id", $"image id {id} also appears at images[{positions[id]}].");
+            if (!isActive) { inactive.Add(id); continue; }
+            var path = Path.Combine(ImageFolder, id.ToString(CultureInfo.InvariantCulture) + Options.ImageExtension);
+            active[id] = new RsvqaImage(id, path, JsonFile.StringOrNull(entry, "original_name", file, field + ".original_name"));
         }
         return (active, inactive, positions);
     }
@@ -234,21 +247,12 @@ public sealed class RsvqaDataset : IDataset
     {
         var entries = JsonFile.Array(JsonFile.Object(JsonFile.Parse(file), file, "$"), "answers", file, "answers");
         var answers = new Dictionary<int, (string?, bool, int)>();
-        for (var i = 0; i < entries.Count; i++)
+        foreach (var (i, field, entry, isActive, id) in Entries(entries, file, "answers"))
         {
-            var field = $"answers[{i}]";
-            var entry = JsonFile.Object(entries[i], file, field);
-            var isActive = JsonFile.BoolOrNull(entry, "active", file, field + ".active") ?? true;
-            var id = JsonFile.IntOrNull(entry, "id", file, field + ".id");
-            if (id is null)
-            {
-                if (!isActive) continue;
-                throw new DatasetFormatException(file, field + ".id", "required integer is missing.");
-            }
-            if (answers.TryGetValue(id.Value, out var seen))
+            if (answers.TryGetValue(id, out var seen))
                 throw new DatasetFormatException(file, field + ".id", $"answer id {id} also appears at answers[{seen.Item3}].");
             var text = isActive ? JsonFile.String(entry, "answer", file, field + ".answer") : null;
-            answers[id.Value] = (text, isActive, i);
+            answers[id] = (text, isActive, i);
         }
         return answers;
     }
@@ -259,19 +263,10 @@ public sealed class RsvqaDataset : IDataset
         var entries = JsonFile.Array(JsonFile.Object(JsonFile.Parse(file), file, "$"), "questions", file, "questions");
         var result = new List<RsvqaQuestion>(entries.Count);
         var seen = new Dictionary<int, int>();
-        for (var i = 0; i < entries.Count; i++)
+        foreach (var (i, field, entry, isActive, id) in Entries(entries, file, "questions"))
         {
-            var field = $"questions[{i}]";
-            var entry = JsonFile.Object(entries[i], file, field);
-            var isActive = JsonFile.BoolOrNull(entry, "active", file, field + ".active") ?? true;
-            var id = JsonFile.IntOrNull(entry, "id", file, field + ".id");
-            if (id is null)
-            {
-                if (!isActive) continue;
-                throw new DatasetFormatException(file, field + ".id", "required integer is missing.");
-            }
-            if (!seen.TryAdd(id.Value, i))
-                throw new DatasetFormatException(file, field + ".id", $"question id {id} also appears at questions[{seen[id.Value]}].");
+            if (!seen.TryAdd(id, i))
+                throw new DatasetFormatException(file, field + ".id", $"question id {id} also appears at questions[{seen[id]}].");
             if (!isActive) continue;
 
             var imageId = JsonFile.Int(entry, "img_id", file, field + ".img_id");
@@ -298,7 +293,7 @@ public sealed class RsvqaDataset : IDataset
             if (answer is null)
                 throw new DatasetFormatException(file, field + ".answers_ids", $"question {id} has no active answer in {answersFile}.");
             var (count, label) = Label(type, answer, answersFile, answerField);
-            result.Add(new RsvqaQuestion(id.Value, imageId, type, text, answer, count, label, VqaAugmentationRule.AllowsGeometric(text)));
+            result.Add(new RsvqaQuestion(id, imageId, type, text, answer, count, label, VqaAugmentationRule.AllowsGeometric(text)));
         }
         return result.ToArray();
     }

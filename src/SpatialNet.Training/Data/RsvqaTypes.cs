@@ -1,4 +1,6 @@
 using System.Globalization;
+using MetricTypes = SpatialNet.Training.Metrics.RsvqaQuestionTypes;
+using SpatialNet.Training.Metrics;
 
 namespace SpatialNet.Training.Data;
 
@@ -21,7 +23,10 @@ public enum RsvqaQuestionType
     Area = 4,
 }
 
-/// <summary>Names of <see cref="RsvqaQuestionType"/> as the RSVQA files spell them.</summary>
+/// <summary>
+/// Names of <see cref="RsvqaQuestionType"/> as the RSVQA files spell them. The spellings themselves are
+/// defined once, in <see cref="SpatialNet.Training.Metrics.RsvqaQuestionTypes"/> (the metrics layer, which has no dataset dependency).
+/// </summary>
 public static class RsvqaQuestionTypes
 {
     /// <summary>The four types of RSVQA-LR, in <see cref="RsvqaQuestionType"/> order (the paper's Table II).</summary>
@@ -29,7 +34,8 @@ public static class RsvqaQuestionTypes
         [RsvqaQuestionType.RuralUrban, RsvqaQuestionType.Presence, RsvqaQuestionType.Count, RsvqaQuestionType.Comparison];
 
     /// <summary>Every accepted file spelling, in enum order.</summary>
-    public static IReadOnlyList<string> WireNames { get; } = ["rural_urban", "presence", "count", "comp", "area"];
+    public static IReadOnlyList<string> WireNames { get; } =
+        [MetricTypes.RuralUrban, MetricTypes.Presence, MetricTypes.Count, MetricTypes.Comparison, MetricTypes.Area];
 
     /// <summary>The file spelling of a type (e.g. "comp").</summary>
     public static string ToWireName(this RsvqaQuestionType type) => WireNames[(int)type];
@@ -45,29 +51,22 @@ public static class RsvqaQuestionTypes
 }
 
 /// <summary>
-/// The count bins of the RSVQA-LR baseline: 0, 1–10, 11–100, 101–1000, more than 1000. The baseline's
-/// own labels read "between 0 and 10" with the same boundaries; these labels name the ranges exactly.
+/// The count bins of the RSVQA-LR baseline: 0, 1–10, 11–100, 101–1000, more than 1000, as dataset labels.
+/// The bins are defined once, in <see cref="CountAnswerBins"/>, so that the labels the dataset trains on
+/// are the labels the metric scores.
 /// </summary>
 public static class RsvqaCountBins
 {
     /// <summary>Bin labels in order.</summary>
-    public static IReadOnlyList<string> Labels { get; } =
-        ["0", "between 1 and 10", "between 11 and 100", "between 101 and 1000", "more than 1000"];
+    public static IReadOnlyList<string> Labels => CountAnswerBins.Labels;
 
     /// <summary>The bin (0–4) of a non-negative count.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The count is negative.</exception>
-    public static int BinOf(long count) => count switch
-    {
-        < 0 => throw new ArgumentOutOfRangeException(nameof(count), $"A count cannot be negative; got {count}."),
-        0 => 0,
-        <= 10 => 1,
-        <= 100 => 2,
-        <= 1000 => 3,
-        _ => 4,
-    };
+    public static int BinOf(long count) => CountAnswerBins.ToBinIndex(count);
 
     /// <summary>The bin label of a non-negative count.</summary>
-    public static string LabelOf(long count) => Labels[BinOf(count)];
+    /// <exception cref="ArgumentOutOfRangeException">The count is negative.</exception>
+    public static string LabelOf(long count) => CountAnswerBins.ToBin(count);
 
     /// <summary>The bin label of an area answer such as "1234m2" or "0m2" (same boundaries, in m²).</summary>
     public static string? AreaLabelOf(string answer)

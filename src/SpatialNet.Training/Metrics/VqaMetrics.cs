@@ -2,7 +2,11 @@ using System.Globalization;
 
 namespace SpatialNet.Training.Metrics;
 
-/// <summary>The four RSVQA question types (Lobry et al., 2020) as they appear in the dataset files.</summary>
+/// <summary>
+/// The RSVQA question types (Lobry et al., 2020) as the dataset files spell them. This is the one
+/// definition of the spellings: the dataset reader (<c>SpatialNet.Training.Data.RsvqaQuestionTypes</c>)
+/// maps its enum onto these, so what the reader parses is exactly what the metric scores.
+/// </summary>
 public static class RsvqaQuestionTypes
 {
     /// <summary>"Is it a rural or an urban area?"</summary>
@@ -17,13 +21,17 @@ public static class RsvqaQuestionTypes
     /// <summary>Comparisons between objects (yes/no).</summary>
     public const string Comparison = "comp";
 
-    /// <summary>All four types, in the order the paper's Table II reports them.</summary>
+    /// <summary>"What is the area covered by …?" (RSVQA-HR only; not part of <see cref="All"/>).</summary>
+    public const string Area = "area";
+
+    /// <summary>All four RSVQA-LR types, in the order the paper's Table II reports them.</summary>
     public static IReadOnlyList<string> All { get; } = [Count, Presence, Comparison, RuralUrban];
 }
 
 /// <summary>
 /// The count bins the RSVQA baseline scores count answers with: 0, 1–10, 11–100, 101–1000 and more
 /// than 1000. (The baseline's own label strings read "between 0 and 10" etc.; the boundaries are the same.)
+/// This is the one definition of the bins: the dataset's <c>SpatialNet.Training.Data.RsvqaCountBins</c> uses it.
 /// </summary>
 public static class CountAnswerBins
 {
@@ -45,22 +53,25 @@ public static class CountAnswerBins
     /// <summary>The bin labels in increasing order.</summary>
     public static IReadOnlyList<string> Labels { get; } = [Zero, UpTo10, UpTo100, UpTo1000, MoreThan1000];
 
+    /// <summary>Maps a raw object count to its bin index (0–4, the position in <see cref="Labels"/>).</summary>
+    /// <param name="count">A non-negative count.</param>
+    /// <returns>The bin index.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">When the count is negative.</exception>
+    public static int ToBinIndex(long count) => count switch
+    {
+        < 0 => throw new ArgumentOutOfRangeException(nameof(count), $"A count cannot be negative; got {count}."),
+        0 => 0,
+        <= 10 => 1,
+        <= 100 => 2,
+        <= 1000 => 3,
+        _ => 4,
+    };
+
     /// <summary>Maps a raw object count to its bin label.</summary>
     /// <param name="count">A non-negative count.</param>
     /// <returns>The bin label.</returns>
     /// <exception cref="ArgumentOutOfRangeException">When the count is negative.</exception>
-    public static string ToBin(long count)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        return count switch
-        {
-            0 => Zero,
-            <= 10 => UpTo10,
-            <= 100 => UpTo100,
-            <= 1000 => UpTo1000,
-            _ => MoreThan1000,
-        };
-    }
+    public static string ToBin(long count) => Labels[ToBinIndex(count)];
 
     /// <summary>
     /// Maps a count answer to a bin label: a non-negative integer (e.g. "12") becomes its bin; a string

@@ -62,17 +62,7 @@ public static class CaptionJson
         }
         else if (root.ValueKind == JsonValueKind.Object)
         {
-            bool keyed = root.TryGetProperty(key, out var source);
-            if (!keyed)
-            {
-                source = root;
-            }
-
-            string prefix = keyed ? key + "." : string.Empty;
-            if (source.ValueKind != JsonValueKind.Object)
-            {
-                throw new InvalidDataException($"{path}: field '{key}' must be an object mapping image ids to lists of captions.");
-            }
+            var (source, keyed, prefix) = KeyedObject(root, key, path, "lists of captions");
 
             foreach (var image in source.EnumerateObject())
             {
@@ -132,17 +122,7 @@ public static class CaptionJson
         }
         else if (root.ValueKind == JsonValueKind.Object)
         {
-            bool keyed = root.TryGetProperty(key, out var source);
-            if (!keyed)
-            {
-                source = root;
-            }
-
-            string prefix = keyed ? key + "." : string.Empty;
-            if (source.ValueKind != JsonValueKind.Object)
-            {
-                throw new InvalidDataException($"{path}: field '{key}' must be an object mapping image ids to captions.");
-            }
+            var (source, _, prefix) = KeyedObject(root, key, path, "captions");
 
             foreach (var image in source.EnumerateObject())
             {
@@ -162,6 +142,26 @@ public static class CaptionJson
         }
 
         return cands;
+    }
+
+    /// <summary>
+    /// The public-vector layout's object of image ids: <c>root[key]</c> when present, else the root itself.
+    /// Returns whether the key was present and the field-path prefix used in error messages.
+    /// </summary>
+    private static (JsonElement Source, bool Keyed, string Prefix) KeyedObject(JsonElement root, string key, string path, string mapsTo)
+    {
+        bool keyed = root.TryGetProperty(key, out var source);
+        if (!keyed)
+        {
+            source = root;
+        }
+
+        if (source.ValueKind != JsonValueKind.Object)
+        {
+            throw new InvalidDataException($"{path}: field '{key}' must be an object mapping image ids to {mapsTo}.");
+        }
+
+        return (source, keyed, keyed ? key + "." : string.Empty);
     }
 
     /// <summary>Reads references and candidates and builds a caption set in the references' image order.</summary>
