@@ -23,4 +23,34 @@ public static class MetricNames
 
     /// <summary>Root mean squared error, in target units.</summary>
     public const string RootMeanSquaredError = "rmse";
+
+    /// <summary>VQA: accuracy over all questions (OA).</summary>
+    public const string OverallAccuracy = "overall_accuracy";
+
+    /// <summary>VQA: unweighted mean of the per-question-type accuracies (AA).</summary>
+    public const string AverageAccuracy = "average_accuracy";
+
+    /// <summary>VQA: accuracy of each question type (count, presence, comparison, rural/urban).</summary>
+    public const string PerTypeAccuracy = "per_type_accuracy";
+
+    /// <summary>Captioning: BLEU-1 (COCO caption evaluation).</summary>
+    public const string Bleu1 = "bleu_1";
+
+    /// <summary>Captioning: BLEU-2.</summary>
+    public const string Bleu2 = "bleu_2";
+
+    /// <summary>Captioning: BLEU-3.</summary>
+    public const string Bleu3 = "bleu_3";
+
+    /// <summary>Captioning: BLEU-4.</summary>
+    public const string Bleu4 = "bleu_4";
+
+    /// <summary>Captioning: METEOR.</summary>
+    public const string Meteor = "meteor";
+
+    /// <summary>Captioning: ROUGE-L.</summary>
+    public const string RougeL = "rouge_l";
+
+    /// <summary>Captioning: CIDEr-D.</summary>
+    public const string Cider = "cider";
 }

@@ -59,6 +59,8 @@ public abstract class TaskHeadOptions
             {
                 errors.Add(Message(taskName, nameof(Pooling), PoolingKind.ClassToken, "Mean, Attention or null (the encoder has no class token)"));
             }
+
+            CollectLayoutErrors(taskName, l, errors);
         }
 
         return errors;
@@ -92,6 +94,14 @@ public abstract class TaskHeadOptions
         {
             errors.Add(Message(taskName, nameof(Metrics), "[" + string.Join(", ", Metrics) + "]", "non-empty metric names, or null for the head's defaults"));
         }
+    }
+
+    /// <summary>
+    /// Adds the problems of kind-specific settings that depend on the encoder's token layout (for
+    /// example attention heads that must divide D); called by <see cref="Validate"/> when the layout is known.
+    /// </summary>
+    protected virtual void CollectLayoutErrors(string taskName, TokenLayout layout, List<string> errors)
+    {
     }
 
     /// <summary>A validation message: task, option (with the options type), value and allowed values.</summary>

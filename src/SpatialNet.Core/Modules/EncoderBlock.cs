@@ -40,10 +40,16 @@ public sealed class EncoderBlock : nn.Module<Tensor, Tensor>
     }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, null);
+
+    /// <summary>The block with an attention mask (see <see cref="MultiHeadSelfAttention.Forward"/>), for padded or causal token sequences.</summary>
+    /// <param name="x">Tokens [B, N, D].</param>
+    /// <param name="attentionMask">Boolean mask broadcastable to [B, heads, N, N], <c>true</c> = may attend; <c>null</c> for none.</param>
+    public Tensor Forward(Tensor x, Tensor? attentionMask)
     {
+        ArgumentNullException.ThrowIfNull(x);
         using var scope = NewDisposeScope();
-        x = x + drop_path1.call(ls1.call(attn.call(norm1.call(x))));
+        x = x + drop_path1.call(ls1.call(attn.Forward(norm1.call(x), attentionMask)));
         x = x + drop_path2.call(ls2.call(mlp.call(norm2.call(x))));
         return x.MoveToOuterDisposeScope();
     }

@@ -56,15 +56,29 @@ public sealed class MultiHeadSelfAttention : nn.Module<Tensor, Tensor>
     public int HeadDim { get; }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, null);
+
+    /// <summary>
+    /// Attention with an optional mask, for token sequences with padding or a causal order
+    /// (the question encoder and the caption decoder).
+    /// </summary>
+    /// <param name="x">Tokens [B, N, D].</param>
+    /// <param name="attentionMask">
+    /// Boolean mask broadcastable to [B, heads, N, N] (e.g. [B, 1, 1, N] for key padding, [N, N]
+    /// for causality); <c>true</c> lets a query attend to a key, as in PyTorch's
+    /// <c>scaled_dot_product_attention</c>. Every query needs at least one allowed key, or its
+    /// output is NaN. <c>null</c>: every token attends to every token.
+    /// </param>
+    public Tensor Forward(Tensor x, Tensor? attentionMask)
     {
+        ArgumentNullException.ThrowIfNull(x);
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], c = x.shape[2];
         // [B, N, 3D] -> [3, B, heads, N, head_dim]
         var parts = qkv.call(x).reshape(b, n, 3, NumHeads, HeadDim).permute(2, 0, 3, 1, 4).unbind(0);
         var q = q_norm.call(parts[0]);
         var k = k_norm.call(parts[1]);
-        var attended = nn.functional.scaled_dot_product_attention(q, k, parts[2], p: training ? attnDropRate : 0.0);
+        var attended = nn.functional.scaled_dot_product_attention(q, k, parts[2], attentionMask, training ? attnDropRate : 0.0);
         var y = proj_drop.call(proj.call(attended.transpose(1, 2).reshape(b, n, c)));
         return y.MoveToOuterDisposeScope();
     }

@@ -1,0 +1,87 @@
+using SpatialNet.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Heads;
+
+/// <summary>
+/// Text tokens to vectors: a token embedding plus a learned position embedding (as GPT and BERT; a
+/// caption or question is short, so a table of <see cref="MaxLength"/> positions suffices).
+/// Ids [B, L] (int64) → [B, L, D].
+/// </summary>
+/// <remarks>
+/// State-dict names: <c>token_embed.weight</c> [V, D], <c>pos_embed</c> [1, L_max, D]; both
+/// initialised trunc-normal (std 0.02), like the ViT's position embedding.
+/// </remarks>
+public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
+{
+    private readonly Embedding token_embed;
+    private readonly Parameter pos_embed;
+    private readonly nn.Module<Tensor, Tensor> pos_drop;
+
+    /// <summary>Creates the embedding.</summary>
+    /// <param name="vocabSize">Vocabulary size V (ids 0..V−1).</param>
+    /// <param name="maxLength">Longest sequence L_max.</param>
+    /// <param name="dim">Width D.</param>
+    /// <param name="dropRate">Dropout after adding positions, in [0, 1).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive or the rate is outside [0, 1).</exception>
+    public TokenEmbedding(int vocabSize, int maxLength, int dim, double dropRate = 0.0) : base(nameof(TokenEmbedding))
+    {
+        if (vocabSize <= 0) throw new ArgumentOutOfRangeException(nameof(vocabSize), vocabSize, "vocabSize must be positive.");
+        if (maxLength <= 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "maxLength must be positive.");
+        if (dim <= 0) throw new ArgumentOutOfRangeException(nameof(dim), dim, "dim must be positive.");
+        if (!(dropRate >= 0.0 && dropRate < 1.0)) throw new ArgumentOutOfRangeException(nameof(dropRate), dropRate, "dropRate must be in [0, 1).");
+        VocabSize = vocabSize;
+        MaxLength = maxLength;
+        EmbedDim = dim;
+        token_embed = nn.Embedding(vocabSize, dim);
+        pos_embed = nn.Parameter(zeros(1, maxLength, dim));
+        pos_drop = dropRate > 0 ? nn.Dropout(dropRate) : nn.Identity();
+        TimmInit.TruncNormal_(token_embed.weight!, 0.0, 0.02);
+        TimmInit.TruncNormal_(pos_embed, 0.0, 0.02);
+        RegisterComponents();
+    }
+
+    /// <summary>Vocabulary size V.</summary>
+    public int VocabSize { get; }
+
+    /// <summary>Longest sequence the position table covers.</summary>
+    public int MaxLength { get; }
+
+    /// <summary>Width D.</summary>
+    public int EmbedDim { get; }
+
+    /// <summary>The token embedding matrix [V, D] (shared with a tied output projection).</summary>
+    public Parameter TokenWeight => token_embed.weight!;
+
+    /// <summary>Ids [B, L] → token plus position vectors [B, L, D].</summary>
+    /// <exception cref="ArgumentException">Not [B, L] int64, L above <see cref="MaxLength"/>, or an id outside [0, V).</exception>
+    public override Tensor forward(Tensor ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.dim() != 2 || ids.dtype != int64)
+        {
+            throw new ArgumentException($"Token ids must be [B, L] int64; got [{string.Join(", ", ids.shape)}] {ids.dtype}.", nameof(ids));
+        }
+
+        if (ids.shape[1] > MaxLength || ids.shape[1] == 0)
+        {
+            throw new ArgumentException($"Token sequences of length {ids.shape[1]} are not allowed; allowed: 1 to {MaxLength} (the position table's length).", nameof(ids));
+        }
+
+        using var scope = NewDisposeScope();
+        if (ids.numel() > 0)
+        {
+            // The native embedding lookup fails with an unhelpful message; name the problem here.
+            long lo = ids.min().item<long>(), hi = ids.max().item<long>();
+            if (lo < 0 || hi >= VocabSize)
+            {
+                throw new ArgumentException($"Token ids must lie in [0, {VocabSize}); got ids from {lo} to {hi}.", nameof(ids));
+            }
+        }
+
+        var x = token_embed.call(ids) + pos_embed.narrow(1, 0, ids.shape[1]);
+        return pos_drop.call(x).MoveToOuterDisposeScope();
+    }
+}
