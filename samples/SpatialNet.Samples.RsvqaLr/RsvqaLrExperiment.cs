@@ -120,6 +120,8 @@ internal static class RsvqaLrExperiment
         // The selected epoch: the best val score (mean of AA and OA).
         best.Restore(model);
         var final = evaluator.Evaluate(model, valBank);
+        var onTrain = evaluator.Evaluate(model, trainBank).Result;
+        Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] selected epoch {best.Epoch} on train: {Describe(onTrain)}");
         var blind = new VqaEvaluator(Task, answers, new BatchTransformPipeline(preprocess, new BlankImages())).Evaluate(model, valBank);
         var rows = new List<VqaTableRow>
         {

@@ -12,18 +12,17 @@ namespace SpatialNet.Training.Vqa;
 /// </summary>
 public static class VqaForward
 {
-    /// <summary>The VQA head's output (answer logits [B, A], plus the count column with the count branch).</summary>
+    /// <summary>The task head's output: for a <see cref="VqaHead"/>, answer logits [B, A] (plus the count column with the count branch).</summary>
     /// <param name="model">The model.</param>
     /// <param name="task">Name of its VQA task.</param>
     /// <param name="batch">Images under "image" and the head's inputs (question ids, …).</param>
     /// <exception cref="KeyNotFoundException">No such task, or an entry is missing.</exception>
-    /// <exception cref="ArgumentException">The task's head is not a <see cref="VqaHead"/>, or the image index does not fit the images.</exception>
+    /// <exception cref="ArgumentException">The image index is not int64 [B].</exception>
     public static Tensor Logits(MultiTaskModel model, string task, IReadOnlyDictionary<string, Tensor> batch)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
-        var head = model.Head(task) as VqaHead
-            ?? throw new ArgumentException($"Task '{task}' of the model is a {model.Head(task).GetType().Name}, not a VqaHead.", nameof(task));
+        var head = model.Head(task);
         if (!batch.TryGetValue(VqaQuestionBank.ImageKey, out var images))
             throw new KeyNotFoundException($"The batch has no '{VqaQuestionBank.ImageKey}' entry; it has: {string.Join(", ", batch.Keys)}.");
         if (!batch.TryGetValue(VqaQuestionBank.ImageIndexKey, out var index))
