@@ -67,11 +67,17 @@ internal sealed class ExperimentOptions
     [Option("label-smoothing", "label smoothing of the answer cross-entropy")]
     public double LabelSmoothing { get; set; }
 
+    [Option("count-loss", "weight of the count-regression branch (log(1 + count) MSE on count questions; 0: no branch)")]
+    public double CountLoss { get; set; }
+
     [Option("batch", "questions per batch")]
     public int Batch { get; set; } = 256;
 
     [Option("length-buckets", "sort each run of this many batches by question length (0: off)")]
     public int LengthBuckets { get; set; } = 8;
+
+    [Option("image-drop", "probability that a training image is replaced by the mean image (modality dropout)")]
+    public double ImageDrop { get; set; }
 
     [Option("warmup-epochs", "linear warm-up, in epochs")]
     public double WarmupEpochs { get; set; } = 1;

@@ -79,6 +79,7 @@ internal static class RsvqaLrExperiment
             Preprocess = preprocess,
             FlipRotate = o.FlipRotate != 0,
             LengthBucketBatches = o.LengthBuckets,
+            ImageDropProbability = o.ImageDrop,
             Repeats = new Dictionary<RsvqaQuestionType, int> { [RsvqaQuestionType.RuralUrban] = o.RuralUrbanRepeat },
         });
         var evaluator = new VqaEvaluator(Task, answers, preprocess);
@@ -117,7 +118,8 @@ internal static class RsvqaLrExperiment
             fit = trainer.Fit();
         trainClock.Stop();
 
-        // The selected epoch: the best val score (mean of AA and OA).
+        // The last epoch (no selection), then the selected epoch: the best val score (mean of AA and OA).
+        var last = evaluator.Evaluate(model, valBank);
         best.Restore(model);
         var final = evaluator.Evaluate(model, valBank);
         var onTrain = evaluator.Evaluate(model, trainBank).Result;
@@ -128,13 +130,16 @@ internal static class RsvqaLrExperiment
             new($"SpatialNet ViT + VQA head (epoch {best.Epoch} of {fit.EpochsCompleted}, selected on val)", final.Result),
         };
         rows.AddRange(baselineRows);
+        rows.Add(new VqaTableRow($"The same model at its last epoch ({fit.EpochsCompleted}, no selection)", last.Result));
         rows.Add(new VqaTableRow("Ablation: the same model with every val image replaced by the training mean image", blind.Result));
         var checks = Checks(final.Result, baselineRows[0].Result, baselineRows[1].Result);
+        var split = SeenUnseen((QuestionOnlyLookupBaseline)baselines[1], valExamples, final);
 
-        WriteReport(o, rows, checks, fit, best.Epoch, trainClock.Elapsed, clock.Elapsed, final);
+        WriteReport(o, rows, checks, split, fit, best.Epoch, trainClock.Elapsed, clock.Elapsed, final);
         Console.WriteLine();
         Console.WriteLine(VqaTable.Markdown(rows));
         foreach (var (check, ok) in checks) Console.WriteLine($"{(ok ? "PASS" : "FAIL")}  {check}");
+        Console.WriteLine(split);
         Console.WriteLine($"training wall time {trainClock.Elapsed:mm\\:ss}, total {clock.Elapsed:mm\\:ss}; report in {Path.GetFullPath(o.Out)}");
         return checks.All(c => c.Ok) ? 0 : 1;
     }
@@ -166,6 +171,9 @@ internal static class RsvqaLrExperiment
                 q.TextDropRate = o.TextDropout;
                 q.LabelSmoothing = o.LabelSmoothing;
                 q.MaxLength = 32;
+                q.CountRegression = o.CountLoss > 0;
+                q.CountLossWeight = o.CountLoss;
+                q.CountInput = SampleKeys.Count;
             }));
         var provider = services.BuildServiceProvider();
         provider.ValidateSpatialNet();
@@ -202,7 +210,26 @@ internal static class RsvqaLrExperiment
         return checks;
     }
 
-    private static void WriteReport(ExperimentOptions o, IReadOnlyList<VqaTableRow> rows, List<(string Check, bool Ok)> checks, TrainingResult fit,
+    /// <summary>Model and lookup accuracy on val questions whose normalised text occurs in training, and on the others.</summary>
+    private static string SeenUnseen(QuestionOnlyLookupBaseline lookup, IReadOnlyList<VqaExample> val, VqaEvaluation model)
+    {
+        var parts = new List<string>();
+        foreach (var seen in new[] { true, false })
+        {
+            var indices = Enumerable.Range(0, val.Count).Where(i => lookup.Knows(val[i].QuestionType, val[i].Question) == seen).ToArray();
+            if (indices.Length == 0) continue;
+            var lookupRight = indices.Count(i => Same(val[i], lookup.Predict(val[i].QuestionType, val[i].Question)));
+            var modelRight = indices.Count(i => Same(val[i], model.Predictions[i].Predicted));
+            parts.Add($"{indices.Length} val questions {(seen ? "whose normalised text occurs" : "whose text never occurs")} in train: " +
+                      $"model {VqaTable.Percent(modelRight / (double)indices.Length)}, lookup {VqaTable.Percent(lookupRight / (double)indices.Length)}");
+        }
+        return string.Join("; ", parts);
+
+        static bool Same(VqaExample e, string predicted) =>
+            e.Label == (e.QuestionType == SpatialNet.Training.Metrics.RsvqaQuestionTypes.Count ? CountAnswerBins.Normalize(predicted) : predicted);
+    }
+
+    private static void WriteReport(ExperimentOptions o, IReadOnlyList<VqaTableRow> rows, List<(string Check, bool Ok)> checks, string split, TrainingResult fit,
         int bestEpoch, TimeSpan training, TimeSpan total, VqaEvaluation final)
     {
         var machine = $"{RuntimeInformation.OSDescription}, {Environment.ProcessorCount} logical CPUs, {RuntimeInformation.ProcessArchitecture}, .NET {Environment.Version}";
@@ -211,6 +238,7 @@ internal static class RsvqaLrExperiment
         md.Append("# RSVQA-LR sample, val split (Table II layout)\n\n");
         md.Append(VqaTable.Markdown(rows)).Append('\n');
         foreach (var (check, ok) in checks) md.Append("- ").Append(ok ? "PASS " : "FAIL ").Append(check).Append('\n');
+        md.Append("- ").Append(split).Append('\n');
         md.Append('\n').Append("- Command: `").Append(o.CommandLine()).Append("`\n");
         md.Append("- Date: ").Append(date).Append("; machine: ").Append(machine).Append('\n');
         md.Append(CultureInfo.InvariantCulture, $"- Training wall time {training:mm\\:ss} ({fit.EpochsCompleted} epochs, {fit.GlobalStep} steps, {o.Threads} torch threads); whole run {total:mm\\:ss}\n");
@@ -220,6 +248,7 @@ internal static class RsvqaLrExperiment
 
         var json = VqaTable.Json(rows);
         json["checks"] = new JsonArray(checks.Select(c => (JsonNode?)new JsonObject { ["check"] = c.Check, ["pass"] = c.Ok }).ToArray());
+        json["seen_unseen"] = split;
         json["command"] = o.CommandLine();
         json["options"] = o.ToJson();
         json["date"] = date;

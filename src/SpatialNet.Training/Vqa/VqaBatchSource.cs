@@ -38,6 +38,15 @@ public sealed record VqaBatchSourceOptions
     /// tokens (8 on average), so this roughly halves the text work. 0 (default) turns it off.
     /// </summary>
     public int LengthBucketBatches { get; init; }
+
+    /// <summary>
+    /// Probability that an image row of a training batch is replaced by zeros after preprocessing —
+    /// the training mean image once <see cref="Normalize"/> has run — so that its questions must be
+    /// answered from the text alone (modality dropout). The language path then carries the whole
+    /// question prior, and the image path learns what the image adds to it instead of memorising
+    /// the few training images. Default 0 (off).
+    /// </summary>
+    public double ImageDropProbability { get; init; }
 }
 
 /// <summary>
@@ -61,6 +70,8 @@ public sealed class VqaBatchSource : IBatchSource
         ArgumentNullException.ThrowIfNull(options);
         if (options.BatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "VqaBatchSourceOptions.BatchSize must be >= 1.");
+        if (!(options.ImageDropProbability >= 0 && options.ImageDropProbability <= 1))
+            throw new ArgumentOutOfRangeException(nameof(options), options.ImageDropProbability, "VqaBatchSourceOptions.ImageDropProbability must be in [0, 1].");
         if (options.LengthBucketBatches < 0)
             throw new ArgumentOutOfRangeException(nameof(options), options.LengthBucketBatches, "VqaBatchSourceOptions.LengthBucketBatches must be >= 0 (0: off).");
         foreach (var (type, r) in options.Repeats ?? new Dictionary<RsvqaQuestionType, int>())
@@ -138,7 +149,20 @@ public sealed class VqaBatchSource : IBatchSource
                     allowKey: VqaQuestionBank.ImageAllowGeometricKey);
                 augment.Apply(batch);
             }
+            if (Options.ImageDropProbability > 0)
+                DropImages(batch, SeededRandom.DeriveSeed(Options.Seed, 3, (ulong)epoch, (ulong)b));
             yield return batch;
         }
+    }
+
+    private void DropImages(Batch batch, ulong seed)
+    {
+        var images = batch[VqaQuestionBank.ImageKey];
+        var random = new SeededRandom(seed);
+        var keep = new float[images.shape[0]];
+        for (var u = 0; u < keep.Length; u++) keep[u] = random.NextDouble() < Options.ImageDropProbability ? 0f : 1f;
+        using var scope = NewDisposeScope();
+        var mask = tensor(keep, dtype: images.dtype, device: images.device).view(-1, 1, 1, 1);
+        batch.Set(VqaQuestionBank.ImageKey, images.mul(mask).MoveToOuterDisposeScope());
     }
 }

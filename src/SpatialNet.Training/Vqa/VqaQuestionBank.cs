@@ -22,7 +22,8 @@ namespace SpatialNet.Training.Vqa;
 /// </para>
 /// <para>Other entries: <c>question</c> [B, L] (padded with 0 to the batch's longest), <c>answer</c>
 /// [B] (−100 outside the vocabulary), <c>question_type</c> [B] (<see cref="RsvqaQuestionType"/>),
-/// <c>index</c> [B] (the question's position in <see cref="Questions"/>).</para>
+/// <c>count</c> [B] (float32: the raw count of a count question, NaN otherwise — the count branch's
+/// target), <c>index</c> [B] (the question's position in <see cref="Questions"/>).</para>
 /// </remarks>
 public sealed class VqaQuestionBank : IDisposable
 {
@@ -155,6 +156,7 @@ public sealed class VqaQuestionBank : IDisposable
         batch.Set(SampleKeys.Question, tensor(ids, [indices.Count, length]));
         batch.Set(SampleKeys.Answer, tensor(indices.Select(q => _answers[q]).ToArray()));
         batch.Set(SampleKeys.QuestionType, tensor(indices.Select(q => (long)_questions[q].Type).ToArray()));
+        batch.Set(SampleKeys.Count, tensor(indices.Select(q => _questions[q].Count is { } n ? (float)n : float.NaN).ToArray()));
         batch.Set(SampleKeys.Index, tensor(indices.Select(q => (long)q).ToArray()));
         return batch;
     }
