@@ -20,13 +20,13 @@ internal sealed class ExperimentOptions
     public int Threads { get; set; } = 1;
 
     [Option("epochs", "training epochs (the best epoch on val is kept)")]
-    public int Epochs { get; set; } = 30;
+    public int Epochs { get; set; } = 40;
 
     [Option("image-size", "images are decoded once and resized to this square size")]
     public int ImageSize { get; set; } = 64;
 
     [Option("patch", "ViT patch size")]
-    public int Patch { get; set; } = 8;
+    public int Patch { get; set; } = 16;
 
     [Option("dim", "ViT width D (also the question encoder's width)")]
     public int Dim { get; set; } = 64;
@@ -38,16 +38,16 @@ internal sealed class ExperimentOptions
     public int Heads { get; set; } = 4;
 
     [Option("text-depth", "question encoder layers")]
-    public int TextDepth { get; set; } = 2;
+    public int TextDepth { get; set; } = 1;
 
     [Option("fusion-depth", "question-to-image cross-attention layers")]
     public int FusionDepth { get; set; } = 1;
 
     [Option("hidden", "answer classifier hidden width (0: one linear layer)")]
-    public int Hidden { get; set; } = 128;
+    public int Hidden { get; set; } = 256;
 
     [Option("lr", "AdamW learning rate")]
-    public double LearningRate { get; set; } = 1e-3;
+    public double LearningRate { get; set; } = 2e-3;
 
     [Option("weight-decay", "AdamW weight decay")]
     public double WeightDecay { get; set; } = 0.05;
@@ -68,7 +68,7 @@ internal sealed class ExperimentOptions
     public double LabelSmoothing { get; set; }
 
     [Option("count-loss", "weight of the count-regression branch (log(1 + count) MSE on count questions; 0: no branch)")]
-    public double CountLoss { get; set; }
+    public double CountLoss { get; set; } = 0.1;
 
     [Option("batch", "questions per batch")]
     public int Batch { get; set; } = 256;
@@ -76,8 +76,8 @@ internal sealed class ExperimentOptions
     [Option("length-buckets", "sort each run of this many batches by question length (0: off)")]
     public int LengthBuckets { get; set; } = 8;
 
-    [Option("image-drop", "probability that a training image is replaced by the mean image (modality dropout)")]
-    public double ImageDrop { get; set; }
+    [Option("image-drop", "probability that a training image is replaced by the training mean colour (modality dropout)")]
+    public double ImageDrop { get; set; } = 0.25;
 
     [Option("warmup-epochs", "linear warm-up, in epochs")]
     public double WarmupEpochs { get; set; } = 1;

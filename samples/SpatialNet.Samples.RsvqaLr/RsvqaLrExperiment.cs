@@ -131,7 +131,7 @@ internal static class RsvqaLrExperiment
         };
         rows.AddRange(baselineRows);
         rows.Add(new VqaTableRow($"The same model at its last epoch ({fit.EpochsCompleted}, no selection)", last.Result));
-        rows.Add(new VqaTableRow("Ablation: the same model with every val image replaced by the training mean image", blind.Result));
+        rows.Add(new VqaTableRow("Ablation: the same model with every val image replaced by the training mean colour", blind.Result));
         var checks = Checks(final.Result, baselineRows[0].Result, baselineRows[1].Result);
         var split = SeenUnseen((QuestionOnlyLookupBaseline)baselines[1], valExamples, final);
 

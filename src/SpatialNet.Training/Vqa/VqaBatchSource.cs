@@ -41,7 +41,7 @@ public sealed record VqaBatchSourceOptions
 
     /// <summary>
     /// Probability that an image row of a training batch is replaced by zeros after preprocessing —
-    /// the training mean image once <see cref="Normalize"/> has run — so that its questions must be
+    /// the training mean colour once <see cref="Normalize"/> has run — so that its questions must be
     /// answered from the text alone (modality dropout). The language path then carries the whole
     /// question prior, and the image path learns what the image adds to it instead of memorising
     /// the few training images. Default 0 (off).

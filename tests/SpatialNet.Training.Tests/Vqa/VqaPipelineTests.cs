@@ -175,6 +175,25 @@ public sealed class VqaPipelineTests : IDisposable
         moved.Should().BePositive("images of other questions are flipped or rotated");
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    public void Modality_dropout_blanks_whole_image_rows_with_its_probability(double probability)
+    {
+        using var bank = VqaQuestionBank.Create(_dataset, _questions, _answers);
+        var source = new VqaBatchSource(bank, new VqaBatchSourceOptions
+        {
+            BatchSize = 7, Seed = 2, Preprocess = new ToFloat(), FlipRotate = false, ImageDropProbability = probability,
+        });
+        using var scope = NewDisposeScope();
+
+        var images = source.GetBatches(0).Single()[VqaQuestionBank.ImageKey];
+
+        // Probability 1: every row is zero; 0: every row is the image (no pixel of the fixture is 0 in every band).
+        var rowIsZero = images.abs().flatten(1).amax([1]).eq(0).data<bool>().ToArray();
+        rowIsZero.Should().OnlyContain(z => z == (probability == 1.0));
+    }
+
     private static int[] RowsOf(IReadOnlyDictionary<string, Tensor> batch, VqaQuestionBank bank)
     {
         var index = batch[SampleKeys.Index].data<long>().ToArray();
