@@ -61,19 +61,3 @@ foreach (var row in vqa)
 }
 Console.WriteLine($"report (Table II layout): {result.ReportMarkdown}");
 return 0;
-
-/// <summary>A minimal <c>--name value</c> parser for the samples.</summary>
-internal static class Args
-{
-    public static Dictionary<string, string>? Parse(string[] args, IReadOnlyCollection<string> allowed)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (int i = 0; i < args.Length; i += 2)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length || !allowed.Contains(args[i][2..]))
-                return null;
-            result[args[i][2..]] = args[i + 1];
-        }
-        return result;
-    }
-}

@@ -58,19 +58,3 @@ foreach (var (name, report) in new[] { ("val", result.Report), ("test", result.T
 }
 Console.WriteLine($"report: {result.ReportMarkdown}");
 return 0;
-
-/// <summary>A minimal <c>--name value</c> parser for the samples.</summary>
-internal static class Args
-{
-    public static Dictionary<string, string>? Parse(string[] args, IReadOnlyCollection<string> allowed)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (int i = 0; i < args.Length; i += 2)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length || !allowed.Contains(args[i][2..]))
-                return null;
-            result[args[i][2..]] = args[i + 1];
-        }
-        return result;
-    }
-}
