@@ -278,7 +278,7 @@ public static partial class TrainingPipeline
             {
                 "float32" => PrecisionMode.Float32,
                 "bf16-mixed" => PrecisionMode.BFloat16Mixed,
-                _ => device.type == DeviceType.CUDA && forTraining ? PrecisionMode.BFloat16Mixed : PrecisionMode.Float32,
+                _ => MixedPrecision.Resolve(PrecisionMode.Auto, device),
             };
             if (!forTraining)
                 precision = PrecisionMode.Float32;

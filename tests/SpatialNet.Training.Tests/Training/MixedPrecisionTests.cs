@@ -36,6 +36,34 @@ public class MixedPrecisionTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void Auto_IsBFloat16MixedOnCuda_AndFloat32OnOtherDevices_ExplicitModesUnchanged()
+    {
+        // Issue 5: mixed precision is the trainer's default on GPU. Device objects need no CUDA runtime.
+        var cuda = new Device(DeviceType.CUDA, 0);
+        MixedPrecision.Resolve(PrecisionMode.Auto, cuda).Should().Be(PrecisionMode.BFloat16Mixed);
+        MixedPrecision.Resolve(PrecisionMode.Auto, new Device(DeviceType.CUDA, 3)).Should().Be(PrecisionMode.BFloat16Mixed);
+        MixedPrecision.Resolve(PrecisionMode.Auto, CPU).Should().Be(PrecisionMode.Float32);
+        MixedPrecision.Resolve(PrecisionMode.Auto, META).Should().Be(PrecisionMode.Float32);
+        MixedPrecision.Resolve(PrecisionMode.Float32, cuda).Should().Be(PrecisionMode.Float32);
+        MixedPrecision.Resolve(PrecisionMode.BFloat16Mixed, CPU).Should().Be(PrecisionMode.BFloat16Mixed);
+        FluentActions.Invoking(() => MixedPrecision.Resolve((PrecisionMode)42, CPU)).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => MixedPrecision.ComputeDType(PrecisionMode.Auto))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Resolve*");
+    }
+
+    [Fact]
+    public void Auto_OnCpuParameters_BuildsFloat32Buffers_WithoutCastingTheModel()
+    {
+        manual_seed(3);
+        var model = new TinyMlp(4, 8, 2);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), PrecisionMode.Auto);
+        buffers.Precision.Should().Be(PrecisionMode.Float32);
+        foreach (var (name, p) in model.named_parameters())
+            p.dtype.Should().Be(ScalarType.Float32, name);
+        buffers.Buckets.Should().OnlyContain(b => !b.HasSeparateMaster);
+    }
+
     /// <summary>
     /// Stated tolerance (also in docs/training.md): on this regression task, over 80 AdamW steps from
     /// the same initial weights and batches, every step's bf16-mixed loss is within 0.02 × the initial

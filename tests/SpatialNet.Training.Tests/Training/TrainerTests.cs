@@ -42,6 +42,21 @@ public sealed class TrainerTests : IDisposable
         s0.Losses["loss"].Should().BeApproximately(s0.Losses["mse"] + 0.1 * s0.Losses["mae"] + s0.Losses["l2"], 1e-5);
     }
 
+    [Fact]
+    public void DefaultPrecision_IsAuto_AndResolvesToFloat32ForACpuModel()
+    {
+        new TrainerOptions().Precision.Should().Be(PrecisionMode.Auto);
+        var f = new TrainerFixture(initSeed: 1);
+        var options = TrainerFixture.Options();
+        options.Precision = new TrainerOptions().Precision;
+        using var trainer = new Trainer(f.Trainable, f.Source, options);
+        trainer.Precision.Should().Be(PrecisionMode.Float32);
+        trainer.Optimizer.Parameters.Precision.Should().Be(PrecisionMode.Float32);
+        f.Model.parameters().Should().OnlyContain(p => p.dtype == ScalarType.Float32);
+        trainer.TrainStep(new Dictionary<string, Tensor> { ["x"] = f.X.narrow(0, 0, 8), ["y"] = f.Y.narrow(0, 0, 8) });
+        f.Model.parameters().Should().OnlyContain(p => p.dtype == ScalarType.Float32);
+    }
+
     [Theory]
     [InlineData(PrecisionMode.Float32)]
     [InlineData(PrecisionMode.BFloat16Mixed)]

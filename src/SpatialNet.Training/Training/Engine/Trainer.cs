@@ -119,7 +119,7 @@ public sealed partial class Trainer : IDisposable
             _monitor = new EarlyStopping(metric, _options.MonitorMode, patience, _options.EarlyStoppingMinDelta);
         }
         _device = _buffers.Buckets[0].Device;
-        _computeDType = MixedPrecision.ComputeDType(_options.Precision);
+        _computeDType = MixedPrecision.ComputeDType(_buffers.Precision);
     }
 
     /// <summary>The model.</summary>
@@ -130,6 +130,12 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>Settings.</summary>
     public TrainerOptions Options => _options;
+
+    /// <summary>
+    /// The precision this trainer runs in: <see cref="TrainerOptions.Precision"/> with
+    /// <see cref="PrecisionMode.Auto"/> resolved against the model's device (bf16 mixed on CUDA, float32 elsewhere).
+    /// </summary>
+    public PrecisionMode Precision => _buffers.Precision;
 
     /// <summary>The optimizer (its <see cref="FlatAdamW.Parameters"/> are the flat buffers).</summary>
     public FlatAdamW Optimizer => _optimizer;
@@ -166,7 +172,7 @@ public sealed partial class Trainer : IDisposable
         _runClock.Restart();
         _stepsThisRun = 0;
         _model.Module.train();
-        Log.Starting(_logger, _buffers.NumElements, _buffers.Buckets.Count, _options.Precision, _device.ToString(),
+        Log.Starting(_logger, _buffers.NumElements, _buffers.Buckets.Count, _buffers.Precision, _device.ToString(),
             _epoch + 1, _options.Epochs, _source.BatchesPerEpoch, _globalStep);
 
         var reason = StopReason.Completed;

@@ -48,8 +48,13 @@ public sealed class TrainerOptions
     /// </summary>
     public double L2Coefficient { get; set; }
 
-    /// <summary>Precision mode; the model is cast when the trainer is created.</summary>
-    public PrecisionMode Precision { get; set; } = PrecisionMode.Float32;
+    /// <summary>
+    /// Precision mode; the model is cast when the trainer is created. The default,
+    /// <see cref="PrecisionMode.Auto"/>, trains in bf16 mixed precision (float32 master weights and
+    /// moments) when the model is on CUDA and in float32 otherwise; <see cref="Trainer.Precision"/>
+    /// tells which was chosen.
+    /// </summary>
+    public PrecisionMode Precision { get; set; } = PrecisionMode.Auto;
 
     /// <summary>Batch entries never cast to the compute dtype under mixed precision (for example float targets).</summary>
     public IReadOnlySet<string>? KeepFloat32Inputs { get; set; }
@@ -114,7 +119,7 @@ public sealed class TrainerOptions
         if (!(L2Coefficient >= 0) || double.IsInfinity(L2Coefficient))
             throw new ArgumentOutOfRangeException(nameof(L2Coefficient), L2Coefficient, "Must be a finite number >= 0.");
         if (!Enum.IsDefined(Precision))
-            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Allowed: Float32, BFloat16Mixed.");
+            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Allowed: Float32, BFloat16Mixed, Auto.");
         if (!Enum.IsDefined(MonitorMode))
             throw new ArgumentOutOfRangeException(nameof(MonitorMode), MonitorMode, "Allowed: Min, Max.");
         if (EarlyStoppingPatience < 0)

@@ -37,17 +37,20 @@ public sealed class FlatParameterBuffers : IDisposable
     /// Parameter groups in priority order (see <see cref="ParameterGroupSpec.Selector"/>); <c>null</c>
     /// puts every parameter in one group named "all".
     /// </param>
-    /// <param name="precision">Precision mode; <see cref="PrecisionMode.BFloat16Mixed"/> casts the module.</param>
+    /// <param name="precision">
+    /// Precision mode; <see cref="PrecisionMode.BFloat16Mixed"/> casts the module, and
+    /// <see cref="PrecisionMode.Auto"/> means bf16 mixed when the first trainable parameter is on CUDA,
+    /// float32 otherwise (<see cref="Precision"/> tells which).
+    /// </param>
     /// <exception cref="ArgumentException">A parameter is selected by no group, or a trainable parameter is not floating-point.</exception>
     public FlatParameterBuffers(nn.Module module, IReadOnlyList<ParameterGroupSpec>? groups = null, PrecisionMode precision = PrecisionMode.Float32)
     {
         ArgumentNullException.ThrowIfNull(module);
         Groups = groups is { Count: > 0 } ? groups : [new ParameterGroupSpec("all")];
-        Precision = precision;
-        var computeDType = MixedPrecision.ComputeDType(precision);
-
         // Assign every trainable parameter to the first group that selects it.
         var named = module.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+        Precision = MixedPrecision.Resolve(precision, named.Count > 0 ? named[0].parameter.device : CPU);
+        var computeDType = MixedPrecision.ComputeDType(Precision);
         var layout = new List<(int Group, Device Device, ScalarType DType, List<(string Name, Parameter P)> Members)>();
         foreach (var (name, parameter) in named)
         {
@@ -144,7 +147,7 @@ public sealed class FlatParameterBuffers : IDisposable
     /// <summary>The parameter groups (including groups that ended up empty).</summary>
     public IReadOnlyList<ParameterGroupSpec> Groups { get; }
 
-    /// <summary>Precision mode the buffers were built for.</summary>
+    /// <summary>Precision mode the buffers were built for (never <see cref="PrecisionMode.Auto"/>: that is resolved against the parameters' device).</summary>
     public PrecisionMode Precision { get; }
 
     /// <summary>The buckets, ordered by group.</summary>

@@ -16,6 +16,13 @@ public enum PrecisionMode
     /// TorchSharp has no autocast, so every op of the forward pass runs in bfloat16.
     /// </summary>
     BFloat16Mixed,
+
+    /// <summary>
+    /// Chosen from the device of the model's parameters when the buffers (or the trainer) are built:
+    /// <see cref="BFloat16Mixed"/> on CUDA, <see cref="Float32"/> elsewhere (on a CPU without AMX
+    /// bfloat16 is slower than float32). The default of <see cref="Engine.TrainerOptions.Precision"/>.
+    /// </summary>
+    Auto,
 }
 
 /// <summary>Helpers for <see cref="PrecisionMode.BFloat16Mixed"/> training.</summary>
@@ -26,12 +33,34 @@ public enum PrecisionMode
 /// </remarks>
 public static class MixedPrecision
 {
+    /// <summary>
+    /// The concrete mode <paramref name="mode"/> stands for on <paramref name="device"/>:
+    /// <see cref="PrecisionMode.Auto"/> becomes <see cref="PrecisionMode.BFloat16Mixed"/> on CUDA and
+    /// <see cref="PrecisionMode.Float32"/> on every other device; the other modes are returned unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is not a defined mode.</exception>
+    public static PrecisionMode Resolve(PrecisionMode mode, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        return mode switch
+        {
+            PrecisionMode.Float32 or PrecisionMode.BFloat16Mixed => mode,
+            PrecisionMode.Auto => device.type == DeviceType.CUDA ? PrecisionMode.BFloat16Mixed : PrecisionMode.Float32,
+            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Allowed: Float32, BFloat16Mixed, Auto."),
+        };
+    }
+
     /// <summary>The dtype the model computes in under <paramref name="mode"/>, or <c>null</c> to keep the model's dtype.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="mode"/> is <see cref="PrecisionMode.Auto"/> (resolve it first with <see cref="Resolve"/>) or undefined.
+    /// </exception>
     public static ScalarType? ComputeDType(PrecisionMode mode) => mode switch
     {
         PrecisionMode.Float32 => null,
         PrecisionMode.BFloat16Mixed => ScalarType.BFloat16,
-        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Allowed: Float32, BFloat16Mixed."),
+        PrecisionMode.Auto => throw new ArgumentOutOfRangeException(nameof(mode), mode,
+            "Auto depends on the device; resolve it first with MixedPrecision.Resolve(mode, device)."),
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Allowed: Float32, BFloat16Mixed, Auto."),
     };
 
     /// <summary>
