@@ -12,6 +12,7 @@ using SpatialNet.Training.Data;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Metrics;
+using SpatialNet.Training.Reports;
 using SpatialNet.Training.Transforms;
 using SpatialNet.Training.Vqa;
 using TorchSharp;
@@ -51,7 +52,7 @@ internal static class RsvqaLrExperiment
         // The two language-only baselines of issue 4, from the training split.
         var baselines = VqaBaselines.Fit(train.Questions.Select(VqaExample.From));
         var valExamples = val.Questions.Select(VqaExample.From).ToArray();
-        var baselineRows = baselines.Select(b => new VqaTableRow(b.Name, VqaBaselines.Score(b, valExamples))).ToArray();
+        var baselineRows = baselines.Select(b => new VqaRow(b.Name, VqaBaselines.Score(b, valExamples))).ToArray();
 
         var statistics = train.ComputeNormalizationStatistics();
         var preprocess = new BatchTransformPipeline(new ToFloat(), new Normalize(statistics));
@@ -125,19 +126,19 @@ internal static class RsvqaLrExperiment
         var onTrain = evaluator.Evaluate(model, trainBank).Result;
         Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] selected epoch {best.Epoch} on train: {Describe(onTrain)}");
         var blind = new VqaEvaluator(Task, answers, new BatchTransformPipeline(preprocess, new BlankImages())).Evaluate(model, valBank);
-        var rows = new List<VqaTableRow>
+        var rows = new List<VqaRow>
         {
             new($"SpatialNet ViT + VQA head (epoch {best.Epoch} of {fit.EpochsCompleted}, selected on val)", final.Result),
         };
         rows.AddRange(baselineRows);
-        rows.Add(new VqaTableRow($"The same model at its last epoch ({fit.EpochsCompleted}, no selection)", last.Result));
-        rows.Add(new VqaTableRow("Ablation: the same model with every val image replaced by the training mean colour", blind.Result));
+        rows.Add(new VqaRow($"The same model at its last epoch ({fit.EpochsCompleted}, no selection)", last.Result));
+        rows.Add(new VqaRow("Ablation: the same model with every val image replaced by the training mean colour", blind.Result));
         var checks = Checks(final.Result, baselineRows[0].Result, baselineRows[1].Result);
         var split = SeenUnseen((QuestionOnlyLookupBaseline)baselines[1], valExamples, final);
 
         WriteReport(o, rows, checks, split, fit, best.Epoch, trainClock.Elapsed, clock.Elapsed, final);
         Console.WriteLine();
-        Console.WriteLine(VqaTable.Markdown(rows));
+        Console.WriteLine(PaperTables.VqaMarkdown(rows));
         foreach (var (check, ok) in checks) Console.WriteLine($"{(ok ? "PASS" : "FAIL")}  {check}");
         Console.WriteLine(split);
         Console.WriteLine($"training wall time {trainClock.Elapsed:mm\\:ss}, total {clock.Elapsed:mm\\:ss}; report in {Path.GetFullPath(o.Out)}");
@@ -193,20 +194,20 @@ internal static class RsvqaLrExperiment
     }
 
     private static string Describe(VqaResult r) =>
-        string.Join(' ', VqaTable.Columns.Select(c => $"{c.Header} {(c.Type is null ? VqaTable.Percent(c.Header == "AA" ? r.AverageAccuracy : r.OverallAccuracy) : r.PerType.TryGetValue(c.Type, out var a) ? VqaTable.Percent(a.Accuracy) : "—")}"));
+        string.Join(' ', PaperTables.VqaColumns.Select(c => $"{c.Header} {(PaperTables.VqaValue(r, c.Header, c.Type) is { } v ? PaperTables.Percent(v) : "—")}"));
 
     /// <summary>The targets of issue 4 §5.</summary>
     private static List<(string Check, bool Ok)> Checks(VqaResult model, VqaResult majority, VqaResult lookup)
     {
         var checks = new List<(string, bool)>();
-        foreach (var (header, type) in VqaTable.Columns.Where(c => c.Type is not null))
+        foreach (var (header, type) in PaperTables.VqaColumns.Where(c => c.Type is not null))
         {
             var m = model.PerType[type!].Accuracy;
             var b = majority.PerType[type!].Accuracy;
-            checks.Add(($"{header}: model {VqaTable.Percent(m)} > majority {VqaTable.Percent(b)}", m > b));
+            checks.Add(($"{header}: model {PaperTables.Percent(m)} > majority {PaperTables.Percent(b)}", m > b));
         }
-        checks.Add(($"AA: model {VqaTable.Percent(model.AverageAccuracy)} > question-only lookup {VqaTable.Percent(lookup.AverageAccuracy)}", model.AverageAccuracy > lookup.AverageAccuracy));
-        checks.Add(($"OA: model {VqaTable.Percent(model.OverallAccuracy)} > question-only lookup {VqaTable.Percent(lookup.OverallAccuracy)}", model.OverallAccuracy > lookup.OverallAccuracy));
+        checks.Add(($"AA: model {PaperTables.Percent(model.AverageAccuracy)} > question-only lookup {PaperTables.Percent(lookup.AverageAccuracy)}", model.AverageAccuracy > lookup.AverageAccuracy));
+        checks.Add(($"OA: model {PaperTables.Percent(model.OverallAccuracy)} > question-only lookup {PaperTables.Percent(lookup.OverallAccuracy)}", model.OverallAccuracy > lookup.OverallAccuracy));
         return checks;
     }
 
@@ -221,7 +222,7 @@ internal static class RsvqaLrExperiment
             var lookupRight = indices.Count(i => Same(val[i], lookup.Predict(val[i].QuestionType, val[i].Question)));
             var modelRight = indices.Count(i => Same(val[i], model.Predictions[i].Predicted));
             parts.Add($"{indices.Length} val questions {(seen ? "whose normalised text occurs" : "whose text never occurs")} in train: " +
-                      $"model {VqaTable.Percent(modelRight / (double)indices.Length)}, lookup {VqaTable.Percent(lookupRight / (double)indices.Length)}");
+                      $"model {PaperTables.Percent(modelRight / (double)indices.Length)}, lookup {PaperTables.Percent(lookupRight / (double)indices.Length)}");
         }
         return string.Join("; ", parts);
 
@@ -229,14 +230,14 @@ internal static class RsvqaLrExperiment
             e.Label == (e.QuestionType == SpatialNet.Training.Metrics.RsvqaQuestionTypes.Count ? CountAnswerBins.Normalize(predicted) : predicted);
     }
 
-    private static void WriteReport(ExperimentOptions o, IReadOnlyList<VqaTableRow> rows, List<(string Check, bool Ok)> checks, string split, TrainingResult fit,
+    private static void WriteReport(ExperimentOptions o, IReadOnlyList<VqaRow> rows, List<(string Check, bool Ok)> checks, string split, TrainingResult fit,
         int bestEpoch, TimeSpan training, TimeSpan total, VqaEvaluation final)
     {
         var machine = $"{RuntimeInformation.OSDescription}, {Environment.ProcessorCount} logical CPUs, {RuntimeInformation.ProcessArchitecture}, .NET {Environment.Version}";
         var date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
         var md = new StringBuilder();
         md.Append("# RSVQA-LR sample, val split (Table II layout)\n\n");
-        md.Append(VqaTable.Markdown(rows)).Append('\n');
+        md.Append(PaperTables.VqaMarkdown(rows)).Append('\n');
         foreach (var (check, ok) in checks) md.Append("- ").Append(ok ? "PASS " : "FAIL ").Append(check).Append('\n');
         md.Append("- ").Append(split).Append('\n');
         md.Append('\n').Append("- Command: `").Append(o.CommandLine()).Append("`\n");
@@ -246,7 +247,7 @@ internal static class RsvqaLrExperiment
         md.Append("- What the model sees: ").Append(ModelInput).Append('\n');
         File.WriteAllText(Path.Combine(o.Out, "table_ii.md"), md.ToString());
 
-        var json = VqaTable.Json(rows);
+        var json = PaperTables.VqaJson(rows);
         json["checks"] = new JsonArray(checks.Select(c => (JsonNode?)new JsonObject { ["check"] = c.Check, ["pass"] = c.Ok }).ToArray());
         json["seen_unseen"] = split;
         json["command"] = o.CommandLine();

@@ -73,7 +73,7 @@ public static class PaperTables
     }
 
     /// <summary>Table II in Markdown: one row per system; a type a system was not scored on prints "—".</summary>
-    public static string VqaMarkdown(IReadOnlyList<VqaRow> systems)
+    public static string VqaMarkdown(IEnumerable<VqaRow> systems)
     {
         ArgumentNullException.ThrowIfNull(systems);
         var text = new StringBuilder();
@@ -83,17 +83,26 @@ public static class PaperTables
         text.Append('\n').Append("|---|").Append(string.Concat(Enumerable.Repeat("---:|", VqaColumns.Count))).Append('\n');
         foreach (var row in systems)
         {
+            ArgumentNullException.ThrowIfNull(row);
             text.Append("| ").Append(Escape(row.System)).Append(" |");
             foreach (var (header, type) in VqaColumns)
-            {
-                string cell = type is not null
-                    ? row.Result.PerType.TryGetValue(type, out var acc) ? Percent(acc.Accuracy) : "—"
-                    : Percent(header == "AA" ? row.Result.AverageAccuracy : row.Result.OverallAccuracy);
-                text.Append(' ').Append(cell).Append(" |");
-            }
+                text.Append(' ').Append(VqaValue(row.Result, header, type) is { } v ? Percent(v) : "—").Append(" |");
             text.Append('\n');
         }
         return text.ToString();
+    }
+
+    /// <summary>
+    /// The accuracy in [0, 1] of one Table II column (<see cref="VqaColumns"/>: a question type, or
+    /// <c>AA</c>/<c>OA</c> when <paramref name="type"/> is null), or null when the system was not
+    /// scored on that type.
+    /// </summary>
+    public static double? VqaValue(VqaResult result, string header, string? type)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return type is not null
+            ? result.PerType.TryGetValue(type, out var acc) ? acc.Accuracy : null
+            : header == "AA" ? result.AverageAccuracy : result.OverallAccuracy;
     }
 
     /// <summary>Table I as JSON: <c>{"columns": [...], "rows": [{"method", "values": {header: value ×100 or null}}]}</c>.</summary>
@@ -116,32 +125,31 @@ public static class PaperTables
         };
     }
 
-    /// <summary>Table II as JSON: <c>{"columns": [...], "rows": [{"method", "values": {header: accuracy ×100 or null}, "questions": {type: n}}]}</c>.</summary>
-    public static JsonObject VqaJson(IReadOnlyList<VqaRow> systems)
+    /// <summary>
+    /// Table II as JSON: <c>{"table": "II (RSVQA)", "columns": [...], "rows": [{"method", "values":
+    /// {header: accuracy ×100 or null}, "correct": {type: n}, "questions": {type: n}}]}</c>; values
+    /// rounded to 10 decimals.
+    /// </summary>
+    public static JsonObject VqaJson(IEnumerable<VqaRow> systems)
     {
         ArgumentNullException.ThrowIfNull(systems);
         var rows = new JsonArray();
         foreach (var row in systems)
         {
+            ArgumentNullException.ThrowIfNull(row);
             var values = new JsonObject();
+            var correct = new JsonObject();
             var questions = new JsonObject();
             foreach (var (header, type) in VqaColumns)
             {
-                if (type is null)
+                values[header] = VqaValue(row.Result, header, type) is { } v ? Json(100 * v) : null;
+                if (type is not null && row.Result.PerType.TryGetValue(type, out var acc))
                 {
-                    values[header] = Json(100 * (header == "AA" ? row.Result.AverageAccuracy : row.Result.OverallAccuracy));
-                }
-                else if (row.Result.PerType.TryGetValue(type, out var acc))
-                {
-                    values[header] = Json(100 * acc.Accuracy);
+                    correct[type] = acc.Correct;
                     questions[type] = acc.Total;
                 }
-                else
-                {
-                    values[header] = null;
-                }
             }
-            rows.Add(new JsonObject { ["method"] = row.System, ["values"] = values, ["questions"] = questions });
+            rows.Add(new JsonObject { ["method"] = row.System, ["values"] = values, ["correct"] = correct, ["questions"] = questions });
         }
         return new JsonObject
         {
@@ -151,7 +159,8 @@ public static class PaperTables
         };
     }
 
-    internal static string Percent(double value) =>
+    /// <summary>A value in [0, 1] as a percentage with two decimals ("57.59"); "—" when not finite.</summary>
+    public static string Percent(double value) =>
         double.IsFinite(value) ? (100 * value).ToString("F2", CultureInfo.InvariantCulture) : "—";
 
     internal static JsonNode? Json(double value) => double.IsFinite(value) ? JsonValue.Create(Math.Round(value, 10)) : null;

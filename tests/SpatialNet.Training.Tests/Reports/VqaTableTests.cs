@@ -1,11 +1,11 @@
 using FluentAssertions;
 using SpatialNet.Training.Metrics;
-using SpatialNet.Training.Vqa;
+using SpatialNet.Training.Reports;
 using Xunit;
 
-namespace SpatialNet.Training.Tests.Vqa;
+namespace SpatialNet.Training.Tests.Reports;
 
-/// <summary>Table II rendered from hand-made results, compared with hand-written text.</summary>
+/// <summary>Table II (<see cref="PaperTables"/>) rendered from hand-made results, compared with hand-written text.</summary>
 public sealed class VqaTableTests
 {
     [Fact]
@@ -21,7 +21,7 @@ public sealed class VqaTableTests
         ]);
         var baseline = VqaMetrics.Compute([new VqaAnswer("presence", "yes", "no"), new VqaAnswer("presence", "no", "no")]);
 
-        var text = VqaTable.Markdown([new VqaTableRow("Model", model), new VqaTableRow("A|B baseline", baseline)]);
+        var text = PaperTables.VqaMarkdown([new VqaRow("Model", model), new VqaRow("A|B baseline", baseline)]);
 
         text.Should().Be(
             "| Method | Count | Presence | Comparison | Urban/Rural | AA | OA |\n" +
@@ -35,7 +35,7 @@ public sealed class VqaTableTests
     {
         var result = VqaMetrics.Compute([new VqaAnswer("presence", "yes", "yes"), new VqaAnswer("presence", "no", "yes"), new VqaAnswer("comp", "no", "no"), new VqaAnswer("comp", "yes", "yes")]);
 
-        var json = VqaTable.Json([new VqaTableRow("Model", result)]).ToJsonString();
+        var json = PaperTables.VqaJson([new VqaRow("Model", result)]).ToJsonString();
 
         // presence 1/2 = 50 %, comp 2/2 = 100 %, AA (50 + 100)/2 = 75 %, OA 3/4 = 75 %.
         json.Should().Be(
