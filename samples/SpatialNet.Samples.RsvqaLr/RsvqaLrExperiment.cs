@@ -227,7 +227,7 @@ internal static class RsvqaLrExperiment
         return string.Join("; ", parts);
 
         static bool Same(VqaExample e, string predicted) =>
-            e.Label == (e.QuestionType == SpatialNet.Training.Metrics.RsvqaQuestionTypes.Count ? CountAnswerBins.Normalize(predicted) : predicted);
+            e.Label == (e.QuestionType == RsvqaQuestionTypes.Count ? CountAnswerBins.Normalize(predicted) : predicted);
     }
 
     private static void WriteReport(ExperimentOptions o, IReadOnlyList<VqaRow> rows, List<(string Check, bool Ok)> checks, string split, TrainingResult fit,

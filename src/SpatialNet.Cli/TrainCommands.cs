@@ -106,7 +106,7 @@ internal static class TrainCommands
         var perSplit = written.Splits.GroupBy(s => s).Select(g => $"{g.Key} {g.Count()}");
         output.WriteLine($"wrote {written.Scenes.Count} {size}×{size} scenes ({string.Join(", ", perSplit)}) in the {format} format to {dir}");
         if (format == "rsvqa")
-            output.WriteLine($"questions: {written.Scenes.Sum(s => s.Questions.Count)} ({string.Join(", ", RsvqaQuestionTypes.LowResolutionTypes.Select(t => t.ToWireName()))})");
+            output.WriteLine($"questions: {written.Scenes.Sum(s => s.Questions.Count)} ({string.Join(", ", RsvqaQuestionTypeNames.LowResolutionTypes.Select(t => t.ToWireName()))})");
         return 0;
     }
 

@@ -275,7 +275,7 @@ public sealed class RsvqaDataset : IDataset
                 if (inactiveImages.Contains(imageId)) continue;
                 throw new DatasetFormatException(file, field + ".img_id", $"image {imageId} is not in {imagesFile}.");
             }
-            var type = RsvqaQuestionTypes.Parse(JsonFile.String(entry, "type", file, field + ".type"), file, field + ".type");
+            var type = RsvqaQuestionTypeNames.Parse(JsonFile.String(entry, "type", file, field + ".type"), file, field + ".type");
             var text = JsonFile.String(entry, "question", file, field + ".question");
             if (string.IsNullOrWhiteSpace(text)) throw new DatasetFormatException(file, field + ".question", "the question text is empty.");
             var answerIds = JsonFile.IntArray(entry, "answers_ids", file, field + ".answers_ids");

@@ -1,5 +1,4 @@
 using System.Globalization;
-using MetricTypes = SpatialNet.Training.Metrics.RsvqaQuestionTypes;
 using SpatialNet.Training.Metrics;
 
 namespace SpatialNet.Training.Data;
@@ -24,10 +23,11 @@ public enum RsvqaQuestionType
 }
 
 /// <summary>
-/// Names of <see cref="RsvqaQuestionType"/> as the RSVQA files spell them. The spellings themselves are
-/// defined once, in <see cref="SpatialNet.Training.Metrics.RsvqaQuestionTypes"/> (the metrics layer, which has no dataset dependency).
+/// Maps <see cref="RsvqaQuestionType"/> to and from the names the RSVQA files use. The spellings themselves are
+/// defined once, as constants in <see cref="RsvqaQuestionTypes"/> (the metrics layer, which has no dataset dependency);
+/// this class only maps the enum onto them.
 /// </summary>
-public static class RsvqaQuestionTypes
+public static class RsvqaQuestionTypeNames
 {
     /// <summary>The four types of RSVQA-LR, in <see cref="RsvqaQuestionType"/> order (the paper's Table II).</summary>
     public static IReadOnlyList<RsvqaQuestionType> LowResolutionTypes { get; } =
@@ -35,7 +35,7 @@ public static class RsvqaQuestionTypes
 
     /// <summary>Every accepted file spelling, in enum order.</summary>
     public static IReadOnlyList<string> WireNames { get; } =
-        [MetricTypes.RuralUrban, MetricTypes.Presence, MetricTypes.Count, MetricTypes.Comparison, MetricTypes.Area];
+        [RsvqaQuestionTypes.RuralUrban, RsvqaQuestionTypes.Presence, RsvqaQuestionTypes.Count, RsvqaQuestionTypes.Comparison, RsvqaQuestionTypes.Area];
 
     /// <summary>The file spelling of a type (e.g. "comp").</summary>
     public static string ToWireName(this RsvqaQuestionType type) => WireNames[(int)type];

@@ -4,7 +4,7 @@ namespace SpatialNet.Training.Metrics;
 
 /// <summary>
 /// The RSVQA question types (Lobry et al., 2020) as the dataset files spell them. This is the one
-/// definition of the spellings: the dataset reader (<c>SpatialNet.Training.Data.RsvqaQuestionTypes</c>)
+/// definition of the spellings: the dataset reader (<c>SpatialNet.Training.Data.RsvqaQuestionTypeNames</c>)
 /// maps its enum onto these, so what the reader parses is exactly what the metric scores.
 /// </summary>
 public static class RsvqaQuestionTypes

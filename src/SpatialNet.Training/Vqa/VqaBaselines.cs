@@ -1,6 +1,5 @@
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Metrics;
-using MetricTypes = SpatialNet.Training.Metrics.RsvqaQuestionTypes;
 
 namespace SpatialNet.Training.Vqa;
 
@@ -8,7 +7,7 @@ namespace SpatialNet.Training.Vqa;
 /// One RSVQA question as the baselines and the metrics see it: its type (file spelling, e.g.
 /// <c>comp</c>), its text as written, and its answer label (counts as the baseline's bins).
 /// </summary>
-/// <param name="QuestionType">The type, one of <see cref="MetricTypes.All"/> (or HR's <c>area</c>).</param>
+/// <param name="QuestionType">The type, one of <see cref="RsvqaQuestionTypes.All"/> (or HR's <c>area</c>).</param>
 /// <param name="Question">The question text as written in the file.</param>
 /// <param name="Answer">The answer label; a count answer may be a raw integer or a bin label (both are binned).</param>
 public sealed record VqaExample(string QuestionType, string Question, string Answer)
@@ -21,7 +20,7 @@ public sealed record VqaExample(string QuestionType, string Question, string Ans
     }
 
     /// <summary>The answer label used for counting and scoring: count answers mapped to their bin (<see cref="CountAnswerBins.Normalize"/>).</summary>
-    public string Label => QuestionType == MetricTypes.Count ? CountAnswerBins.Normalize(Answer) : Answer;
+    public string Label => QuestionType == RsvqaQuestionTypes.Count ? CountAnswerBins.Normalize(Answer) : Answer;
 }
 
 /// <summary>A system that answers a question from its type and text alone (no image).</summary>

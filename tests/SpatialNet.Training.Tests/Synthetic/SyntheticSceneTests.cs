@@ -87,7 +87,7 @@ public sealed class SyntheticSceneTests : IDisposable
         {
             var scene = generator.Generate(i);
             var counts = SceneObjectKinds.All.ToDictionary(k => k, k => k == SceneObjectKind.Road ? scene.Count(k) : Components(scene.LabelMap, 64, k));
-            scene.Questions.Select(q => q.Type).Distinct().Should().BeEquivalentTo(RsvqaQuestionTypes.LowResolutionTypes);
+            scene.Questions.Select(q => q.Type).Distinct().Should().BeEquivalentTo(RsvqaQuestionTypeNames.LowResolutionTypes);
             foreach (var q in scene.Questions)
             {
                 var kinds = SceneObjectKinds.All.Where(k => q.Text.Contains(k.Plural(), StringComparison.Ordinal) || q.Text.Contains(" " + k.Singular() + " ", StringComparison.Ordinal)).ToList();
