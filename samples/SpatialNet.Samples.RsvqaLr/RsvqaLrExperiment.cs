@@ -73,7 +73,7 @@ internal static class RsvqaLrExperiment
             return new TrainingLosses(composer.Compose(losses, LossContext.None).Total, losses);
         });
 
-        var source = new VqaBatchSource(trainBank, new VqaBatchSourceOptions
+        using var source = new VqaBatchSource(trainBank, new VqaBatchSourceOptions
         {
             BatchSize = o.Batch,
             Seed = (ulong)o.Seed,

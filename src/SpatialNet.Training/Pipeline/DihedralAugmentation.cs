@@ -132,10 +132,11 @@ public sealed class DihedralAugmentation : IDisposable
     }
 
     /// <summary>
-    /// Applies transform <c>transforms[b]</c> to sample b of <paramref name="images"/> ([B, C, H, W],
-    /// any dtype, on <see cref="Device"/>). Returns a new tensor in the current dispose scope.
+    /// Applies transform <c>transforms[b]</c> to sample b of <paramref name="images"/> ([B, …, H, W]:
+    /// any number of channel dimensions, any dtype, on <see cref="Device"/>). Returns a new tensor in
+    /// the current dispose scope.
     /// </summary>
-    /// <param name="images">Images [B, C, H, W].</param>
+    /// <param name="images">Images [B, C, H, W] (or masks [B, H, W], or [B, T, C, H, W]).</param>
     /// <param name="transforms">Transform indices [B] into <see cref="Transforms"/> (int64, on <see cref="Device"/>).</param>
     /// <exception cref="ArgumentException">Shapes do not match.</exception>
     public Tensor Apply(Tensor images, Tensor transforms)
@@ -143,15 +144,38 @@ public sealed class DihedralAugmentation : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(transforms);
-        if (images.dim() != 4 || images.shape[2] != Height || images.shape[3] != Width)
-            throw new ArgumentException($"Expected images [B, C, {Height}, {Width}]; got [{string.Join(", ", images.shape)}].", nameof(images));
+        int d = (int)images.dim();
+        if (d < 3 || images.shape[d - 2] != Height || images.shape[d - 1] != Width)
+            throw new ArgumentException($"Expected images [B, …, {Height}, {Width}]; got [{string.Join(", ", images.shape)}].", nameof(images));
         if (transforms.dim() != 1 || transforms.shape[0] != images.shape[0])
             throw new ArgumentException($"Expected one transform index per sample ([{images.shape[0]}]); got [{string.Join(", ", transforms.shape)}].", nameof(transforms));
-        long b = images.shape[0], c = images.shape[1], pixels = (long)Height * Width;
+        long b = images.shape[0], pixels = (long)Height * Width;
         using var scope = NewDisposeScope();
-        var index = _maps.index_select(0, transforms.to(ScalarType.Int64)).unsqueeze(1).expand(b, c, pixels);
-        var result = images.reshape(b, c, pixels).gather(2, index).reshape(b, c, Height, Width);
+        var flat = images.reshape(b, -1, pixels);
+        var index = _maps.index_select(0, transforms.to(ScalarType.Int64)).unsqueeze(1).expand(b, flat.shape[1], pixels);
+        var result = flat.gather(2, index).reshape(images.shape);
         return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The index into <see cref="Transforms"/> of "left–right flip if <paramref name="flipHorizontal"/>[b],
+    /// then <paramref name="quarterTurns"/>[b] counter-clockwise quarter turns", computed on the device
+    /// without reading the values back. For images that are not square, only even turns exist
+    /// (<see cref="Transforms"/> holds four elements) and odd ones are the caller's to exclude.
+    /// </summary>
+    /// <param name="flipHorizontal">Flip flags [B] (bool or 0/1).</param>
+    /// <param name="quarterTurns">Quarter turns [B], any integers (taken modulo 4).</param>
+    public Tensor TransformIndex(Tensor flipHorizontal, Tensor quarterTurns)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(flipHorizontal);
+        ArgumentNullException.ThrowIfNull(quarterTurns);
+        using var scope = NewDisposeScope();
+        var flip = flipHorizontal.to(ScalarType.Int64).to(Device);
+        var turns = quarterTurns.to(ScalarType.Int64).to(Device).remainder(4);
+        // Transforms are listed flip-major: square images (flip, 0..3), others (flip, 0 or 2).
+        var index = Height == Width ? flip * 4 + turns : flip * 2 + turns.div(2, rounding_mode: RoundingMode.floor);
+        return index.MoveToOuterDisposeScope();
     }
 
     /// <summary>Frees the index maps.</summary>

@@ -1,4 +1,5 @@
 using SpatialNet.Training.Data;
+using SpatialNet.Training.Pipeline;
 using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Transforms;
@@ -17,6 +18,7 @@ public sealed class RandomFlipRotate : IRandomBatchTransform, IDisposable
 {
     private ulong _seed;
     private readonly Dictionary<string, Generator> _generators = new(StringComparer.Ordinal);
+    private readonly Dictionary<(long Height, long Width, string Device), DihedralAugmentation> _maps = [];
     private readonly string[] _keys;
 
     /// <summary>Creates the transform.</summary>
@@ -89,7 +91,8 @@ public sealed class RandomFlipRotate : IRandomBatchTransform, IDisposable
         }
         foreach (var key in _keys)
         {
-            var result = GeometricOps.Apply(batch[key], h, v, k).MoveToOuterDisposeScope();
+            var x = batch[key];
+            var result = GeometricOps.Apply(MapsFor(x), x, h, v, k).MoveToOuterDisposeScope();
             batch.Set(key, result);
         }
     }
@@ -111,11 +114,26 @@ public sealed class RandomFlipRotate : IRandomBatchTransform, IDisposable
         GeneratorFor(device).set_state(t);
     }
 
-    /// <summary>Disposes the generators.</summary>
+    /// <summary>Disposes the generators and the cached index maps.</summary>
     public void Dispose()
     {
         foreach (var g in _generators.Values) g.Dispose();
         _generators.Clear();
+        foreach (var m in _maps.Values) m.Dispose();
+        _maps.Clear();
+    }
+
+    // The pixel index maps of one image size on one device, built once (a few MiB at most).
+    private DihedralAugmentation MapsFor(Tensor x)
+    {
+        if (x.dim() < 3) throw new ArgumentException($"Expected [B, …, H, W]; got [{string.Join(", ", x.shape)}].", nameof(x));
+        var key = (x.shape[^2], x.shape[^1], x.device.ToString());
+        if (!_maps.TryGetValue(key, out var maps))
+        {
+            maps = new DihedralAugmentation((int)key.Item1, (int)key.Item2, x.device);
+            _maps[key] = maps;
+        }
+        return maps;
     }
 
     private Generator GeneratorFor(Device device)
@@ -140,8 +158,24 @@ public static class GeometricOps
     /// then a rotation by <paramref name="quarterTurns"/>[b]·90° counter-clockwise (as <c>torch.rot90</c>
     /// over the last two dimensions). Returns a new tensor.
     /// </summary>
-    /// <exception cref="InvalidOperationException">A rotation is requested on non-square images.</exception>
+    /// <remarks>
+    /// The three choices are one element of the dihedral group, applied as one pixel gather
+    /// (<see cref="DihedralAugmentation"/>): a vertical flip is a horizontal flip followed by a half
+    /// turn, so the sample's transform is "flip if h ⊕ v, then k + 2v quarter turns". For square
+    /// images nothing is read back from the device; for other images the quarter turns are checked
+    /// on the host (odd turns would change the shape).
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">A rotation by an odd number of quarter turns is requested on non-square images.</exception>
     public static Tensor Apply(Tensor x, Tensor horizontal, Tensor vertical, Tensor quarterTurns)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.dim() < 3) throw new ArgumentException($"Expected [B, …, H, W]; got [{string.Join(", ", x.shape)}].", nameof(x));
+        using var maps = new DihedralAugmentation((int)x.shape[^2], (int)x.shape[^1], x.device);
+        return Apply(maps, x, horizontal, vertical, quarterTurns);
+    }
+
+    /// <summary><see cref="Apply(Tensor, Tensor, Tensor, Tensor)"/> with index maps built beforehand for <paramref name="x"/>'s size and device.</summary>
+    internal static Tensor Apply(DihedralAugmentation maps, Tensor x, Tensor horizontal, Tensor vertical, Tensor quarterTurns)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(horizontal);
@@ -149,26 +183,13 @@ public static class GeometricOps
         ArgumentNullException.ThrowIfNull(quarterTurns);
         if (x.dim() < 3) throw new ArgumentException($"Expected [B, …, H, W]; got [{string.Join(", ", x.shape)}].", nameof(x));
         using var scope = NewDisposeScope();
-        var n = x.shape[0];
-        var view = new long[x.dim()];
-        Array.Fill(view, 1L);
-        view[0] = n;
         var dev = x.device;
-        var h = horizontal.to(ScalarType.Bool).to(dev).reshape(view);
-        var v = vertical.to(ScalarType.Bool).to(dev).reshape(view);
-        var k = quarterTurns.to(ScalarType.Int64).to(dev).reshape(view);
-        var d = x.dim();
-        var result = where(h, x.flip(d - 1), x);
-        result = where(v, result.flip(d - 2), result);
-        if (k.ne(0).any().item<bool>())
-        {
-            if (x.shape[d - 1] != x.shape[d - 2])
-                throw new InvalidOperationException($"90° rotations need square images; got [{string.Join(", ", x.shape)}]. Resize first or turn rotations off.");
-            var rotated = result;
-            for (var turns = 1; turns <= 3; turns++)
-                rotated = where(k.eq(turns), result.rot90(turns, (d - 2, d - 1)), rotated);
-            result = rotated;
-        }
-        return result.MoveToOuterDisposeScope();
+        var h = horizontal.to(ScalarType.Bool).to(dev).reshape(-1);
+        var v = vertical.to(ScalarType.Bool).to(dev).reshape(-1);
+        var turns = quarterTurns.to(ScalarType.Int64).to(dev).reshape(-1) + v.to(ScalarType.Int64) * 2;
+        if (maps.Height != maps.Width && turns.remainder(2).ne(0).any().item<bool>())
+            throw new InvalidOperationException($"90° rotations need square images; got [{string.Join(", ", x.shape)}]. Resize first or turn rotations off.");
+        var index = maps.TransformIndex(h.logical_xor(v), turns);
+        return maps.Apply(x, index).MoveToOuterDisposeScope();
     }
 }

@@ -55,10 +55,12 @@ public sealed record VqaBatchSourceOptions
 /// image-deduplicated (<see cref="VqaQuestionBank.Gather"/>), preprocessed, and augmented with a
 /// generator seeded by (seed, epoch, batch) — so any batch can be rebuilt exactly, as resuming needs.
 /// </summary>
-public sealed class VqaBatchSource : IBatchSource
+public sealed class VqaBatchSource : IBatchSource, IDisposable
 {
     private readonly VqaQuestionBank _bank;
     private readonly int[] _pool;
+    // Reseeded per batch with (seed, epoch, batch); one instance keeps its pixel index maps across batches.
+    private readonly RandomFlipRotate? _augment;
 
     /// <summary>Creates the source.</summary>
     /// <param name="bank">The training questions (owned by the caller).</param>
@@ -78,6 +80,7 @@ public sealed class VqaBatchSource : IBatchSource
             if (r < 0) throw new ArgumentOutOfRangeException(nameof(options), r, $"VqaBatchSourceOptions.Repeats[{type}] must be >= 0.");
         _bank = bank;
         Options = options;
+        _augment = options.FlipRotate ? new RandomFlipRotate(options.Seed, allowKey: VqaQuestionBank.ImageAllowGeometricKey) : null;
         var pool = new List<int>(bank.Count);
         for (var q = 0; q < bank.Count; q++)
         {
@@ -143,17 +146,19 @@ public sealed class VqaBatchSource : IBatchSource
             // Created inside the trainer's step scope: freed with the step.
             var batch = _bank.Gather(indices);
             Options.Preprocess?.Apply(batch);
-            if (Options.FlipRotate)
+            if (_augment is not null)
             {
-                using var augment = new RandomFlipRotate(SeededRandom.DeriveSeed(Options.Seed, 1, (ulong)epoch, (ulong)b),
-                    allowKey: VqaQuestionBank.ImageAllowGeometricKey);
-                augment.Apply(batch);
+                _augment.Reseed(SeededRandom.DeriveSeed(Options.Seed, 1, (ulong)epoch, (ulong)b));
+                _augment.Apply(batch);
             }
             if (Options.ImageDropProbability > 0)
                 DropImages(batch, SeededRandom.DeriveSeed(Options.Seed, 3, (ulong)epoch, (ulong)b));
             yield return batch;
         }
     }
+
+    /// <summary>Frees the augmentation's generator and pixel index maps.</summary>
+    public void Dispose() => _augment?.Dispose();
 
     private void DropImages(Batch batch, ulong seed)
     {

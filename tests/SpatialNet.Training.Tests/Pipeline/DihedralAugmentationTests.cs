@@ -100,7 +100,7 @@ public class DihedralAugmentationTests
         using var scope = NewDisposeScope();
         using var aug = new DihedralAugmentation(4, 4, CPU);
         var wrongSize = () => aug.Apply(zeros(2, 3, 4, 5, ScalarType.Byte), zeros(2, ScalarType.Int64));
-        wrongSize.Should().Throw<ArgumentException>().WithMessage("*[B, C, 4, 4]*[2, 3, 4, 5]*");
+        wrongSize.Should().Throw<ArgumentException>().WithMessage("*[B, …, 4, 4]*[2, 3, 4, 5]*");
         var wrongCount = () => aug.Apply(zeros(2, 3, 4, 4, ScalarType.Byte), zeros(3, ScalarType.Int64));
         wrongCount.Should().Throw<ArgumentException>().WithMessage("*[2]*[3]*");
     }

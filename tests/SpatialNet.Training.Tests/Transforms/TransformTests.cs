@@ -152,6 +152,51 @@ public sealed class TransformTests
     }
 
     [Fact]
+    public void Every_flip_and_rotation_combination_matches_torch_flip_then_rot90_per_sample()
+    {
+        // Reference: torch's own flip and rot90, applied in the documented order (W flip, H flip, k turns),
+        // sample by sample. 16 combinations, one per sample, on [B, C, H, W] and on a mask [B, H, W].
+        var combos = (from h in new[] { false, true } from v in new[] { false, true } from k in new long[] { 0, 1, 2, 3 } select (h, v, k)).ToArray();
+        int n = combos.Length;
+        using var images = arange(n * 2 * 4 * 4, ScalarType.Float32).reshape(n, 2, 4, 4);
+        using var mask = arange(n * 4 * 4, ScalarType.Int64).reshape(n, 4, 4);
+        var hs = tensor(combos.Select(c => c.h).ToArray());
+        var vs = tensor(combos.Select(c => c.v).ToArray());
+        var ks = tensor(combos.Select(c => c.k).ToArray());
+
+        var got = GeometricOps.Apply(images, hs, vs, ks);
+        var gotMask = GeometricOps.Apply(mask, hs, vs, ks);
+
+        for (int i = 0; i < n; i++)
+        {
+            var (h, v, k) = combos[i];
+            Tensor Expected(Tensor x)
+            {
+                var e = x[i];
+                int d = (int)e.dim();
+                if (h) e = e.flip(d - 1);
+                if (v) e = e.flip(d - 2);
+                return k == 0 ? e : e.rot90(k, (d - 2, d - 1));
+            }
+            Same(got[i], Expected(images)).Should().BeTrue($"h={h} v={v} k={k}");
+            Same(gotMask[i], Expected(mask)).Should().BeTrue($"mask h={h} v={v} k={k}");
+        }
+    }
+
+    [Fact]
+    public void Non_square_images_allow_flips_and_half_turns()
+    {
+        // [[1, 2, 3], [4, 5, 6]] turned by 180° is [[6, 5, 4], [3, 2, 1]]; flipped both ways it is the same.
+        using var x = tensor(new float[] { 1, 2, 3, 4, 5, 6 }).reshape(1, 1, 2, 3);
+        GeometricOps.Apply(x, tensor(new[] { false }), tensor(new[] { false }), tensor(new[] { 2L })).data<float>().ToArray().Should().Equal(6, 5, 4, 3, 2, 1);
+        GeometricOps.Apply(x, tensor(new[] { true }), tensor(new[] { true }), tensor(new[] { 0L })).data<float>().ToArray().Should().Equal(6, 5, 4, 3, 2, 1);
+        GeometricOps.Apply(x, tensor(new[] { false }), tensor(new[] { true }), tensor(new[] { 0L })).data<float>().ToArray().Should().Equal(4, 5, 6, 1, 2, 3);
+        // A vertical flip plus a quarter turn is an odd number of turns: refused.
+        FluentActions.Invoking(() => GeometricOps.Apply(x, tensor(new[] { false }), tensor(new[] { true }), tensor(new[] { 1L })))
+            .Should().Throw<InvalidOperationException>();
+    }
+
+    [Fact]
     public void Rotation_of_non_square_images_is_refused_with_the_shape()
     {
         using var batch = BatchOf(zeros(1, 1, 2, 3));

@@ -130,7 +130,7 @@ public sealed class VqaPipelineTests : IDisposable
     public void Batch_source_serves_every_question_its_repeat_count_per_epoch_reproducibly()
     {
         using var bank = VqaQuestionBank.Create(_dataset, _questions, _answers);
-        var source = new VqaBatchSource(bank, new VqaBatchSourceOptions
+        using var source = new VqaBatchSource(bank, new VqaBatchSourceOptions
         {
             BatchSize = 2,
             Seed = 5,
@@ -155,7 +155,7 @@ public sealed class VqaPipelineTests : IDisposable
     public void Augmentation_never_moves_the_image_of_a_question_that_names_a_side()
     {
         using var bank = VqaQuestionBank.Create(_dataset, _questions, _answers);
-        var source = new VqaBatchSource(bank, new VqaBatchSourceOptions { BatchSize = 7, Seed = 11, Preprocess = new ToFloat() });
+        using var source = new VqaBatchSource(bank, new VqaBatchSourceOptions { BatchSize = 7, Seed = 11, Preprocess = new ToFloat() });
         using var scope = NewDisposeScope();
         var original = bank.Images.to(ScalarType.Float32).div(255);
         var moved = 0;
@@ -181,7 +181,7 @@ public sealed class VqaPipelineTests : IDisposable
     public void Modality_dropout_blanks_whole_image_rows_with_its_probability(double probability)
     {
         using var bank = VqaQuestionBank.Create(_dataset, _questions, _answers);
-        var source = new VqaBatchSource(bank, new VqaBatchSourceOptions
+        using var source = new VqaBatchSource(bank, new VqaBatchSourceOptions
         {
             BatchSize = 7, Seed = 2, Preprocess = new ToFloat(), FlipRotate = false, ImageDropProbability = probability,
         });
