@@ -12,7 +12,7 @@ namespace SpatialNet.Weights;
 /// Reads and writes state dictionaries as safetensors or PyTorch (<c>torch.save</c>) files. Reading
 /// goes through TorchSharp.PyBridge's readers into a plain dictionary (nothing is applied to a
 /// model here: <see cref="ModelWeights"/> does that with shape checks); safetensors files are written
-/// by this class so that the header carries <c>{"format": "pt"}</c> and is 8-byte aligned.
+/// by <see cref="SafetensorsFile"/> with <c>{"format": "pt"}</c> as metadata, keys in ordinal order.
 /// </summary>
 public static class StateDictFile
 {
@@ -123,51 +123,8 @@ public static class StateDictFile
 
     private static void WriteSafetensors(string path, IReadOnlyDictionary<string, Tensor> tensors)
     {
-        using var scope = NewDisposeScope();
-        var keys = tensors.Keys.Order(StringComparer.Ordinal).ToArray();
-        var data = new Tensor[keys.Length];
-        var header = new Dictionary<string, object>(StringComparer.Ordinal)
-        {
-            ["__metadata__"] = new Dictionary<string, string> { ["format"] = "pt" },
-        };
-        long offset = 0;
-        for (int i = 0; i < keys.Length; i++)
-        {
-            data[i] = tensors[keys[i]].detach().cpu().contiguous();
-            long length = data[i].NumberOfElements * data[i].ElementSize;
-            header[keys[i]] = new Dictionary<string, object>
-            {
-                ["dtype"] = SafetensorsDType(data[i].dtype, keys[i]),
-                ["shape"] = data[i].shape,
-                ["data_offsets"] = new[] { offset, offset + length },
-            };
-            offset += length;
-        }
-        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
-        // Pad the header with spaces so that tensor data starts 8-byte aligned (allowed by the format).
-        int padded = (json.Length + 7) / 8 * 8;
+        var ordered = tensors.Keys.Order(StringComparer.Ordinal).Select(k => (k, tensors[k])).ToArray();
         using var stream = File.Create(path);
-        Span<byte> lengthBytes = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)padded);
-        stream.Write(lengthBytes);
-        stream.Write(json);
-        for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
-        foreach (var tensor in data)
-            if (tensor.NumberOfElements > 0) tensor.WriteBytesToStream(stream);
+        SafetensorsFile.Write(stream, ordered, new Dictionary<string, string> { ["format"] = "pt" });
     }
-
-    private static string SafetensorsDType(ScalarType dtype, string key) => dtype switch
-    {
-        ScalarType.Float64 => "F64",
-        ScalarType.Float32 => "F32",
-        ScalarType.Float16 => "F16",
-        ScalarType.BFloat16 => "BF16",
-        ScalarType.Int64 => "I64",
-        ScalarType.Int32 => "I32",
-        ScalarType.Int16 => "I16",
-        ScalarType.Int8 => "I8",
-        ScalarType.Byte => "U8",
-        ScalarType.Bool => "BOOL",
-        _ => throw new NotSupportedException($"Tensor '{key}' has dtype {dtype}, which safetensors cannot store."),
-    };
 }

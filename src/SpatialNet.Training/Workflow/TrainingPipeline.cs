@@ -188,7 +188,7 @@ public static partial class TrainingPipeline
         ArgumentNullException.ThrowIfNull(path);
         if (StateDictFile.DetectFormat(path) == WeightFileFormat.Safetensors)
         {
-            using var reader = TensorArchive.Open(path);
+            using var reader = SafetensorsFile.Open(path);
             if (reader.Metadata.ContainsKey(TrainingCheckpoint.MetadataKey))
             {
                 // A trainer checkpoint of a MultiTaskTrainable: "model." (the trainer's prefix) + "model." (the model inside it).

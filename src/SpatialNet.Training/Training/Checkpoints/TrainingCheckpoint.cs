@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using SpatialNet.Training.Optimization;
 using SpatialNet.Training.Randomness;
+using SpatialNet.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -103,7 +104,7 @@ public static class TrainingCheckpoint
             }
         }
         metadata[MetadataKey] = JsonSerializer.Serialize(record, Json);
-        AtomicFile.Write(path, stream => TensorArchive.Write(stream, tensors, metadata));
+        AtomicFile.Write(path, stream => SafetensorsFile.Write(stream, tensors, metadata));
     }
 
     /// <summary>
@@ -118,7 +119,7 @@ public static class TrainingCheckpoint
         ArgumentNullException.ThrowIfNull(optimizer);
         if (!File.Exists(path))
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
-        using var reader = TensorArchive.Open(path);
+        using var reader = SafetensorsFile.Open(path);
         if (!reader.Metadata.TryGetValue(MetadataKey, out var json))
             throw new InvalidDataException($"Checkpoint '{path}' has no '{MetadataKey}' metadata; it was not written by SpatialNet's trainer.");
         CheckpointRecord record;
@@ -180,7 +181,7 @@ public static class TrainingCheckpoint
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
-        using var reader = TensorArchive.Open(path);
+        using var reader = SafetensorsFile.Open(path);
         if (!reader.Metadata.TryGetValue(MetadataKey, out var json))
             throw new InvalidDataException($"Checkpoint '{path}' has no '{MetadataKey}' metadata.");
         var record = JsonSerializer.Deserialize<CheckpointRecord>(json, Json)
@@ -189,7 +190,7 @@ public static class TrainingCheckpoint
         return new CheckpointInfo(record.Position, record.Precision, record.CreatedUtc, extra);
     }
 
-    private static void RestoreModel(string path, TensorArchive.Reader reader, nn.Module module)
+    private static void RestoreModel(string path, SafetensorsReader reader, nn.Module module)
     {
         var target = module.state_dict();
         var stored = reader.Names.Where(n => n.StartsWith(ModelPrefix, StringComparison.Ordinal)).Select(n => n[ModelPrefix.Length..]).ToHashSet(StringComparer.Ordinal);
@@ -197,7 +198,7 @@ public static class TrainingCheckpoint
         var unexpected = stored.Where(k => !target.ContainsKey(k)).ToList();
         if (missing.Count > 0 || unexpected.Count > 0)
             throw new InvalidDataException(
-                $"Checkpoint '{path}' does not match the model: missing {TensorArchive.Describe(missing)}; unexpected {TensorArchive.Describe(unexpected)}.");
+                $"Checkpoint '{path}' does not match the model: missing {Describe(missing)}; unexpected {Describe(unexpected)}.");
         using var noGrad = no_grad();
         foreach (var (key, t) in target)
         {
@@ -211,6 +212,16 @@ public static class TrainingCheckpoint
     }
 
     private static string BucketKey(int bucket, string what) => FormattableString.Invariant($"{OptimizerPrefix}{bucket}.{what}");
+
+    /// <summary>Up to <paramref name="max"/> quoted names, then how many more, for error messages.</summary>
+    internal static string Describe(IEnumerable<string> names, int max = 8)
+    {
+        var list = names.ToList();
+        if (list.Count == 0)
+            return "none";
+        var text = string.Join(", ", list.Take(max).Select(n => $"'{n}'"));
+        return list.Count > max ? FormattableString.Invariant($"{text} and {list.Count - max} more") : text;
+    }
 
     private sealed record CheckpointRecord(int FormatVersion, DateTime CreatedUtc, TrainingPosition Position, PrecisionMode Precision,
         OptimizerRecord Optimizer, ScheduleState? Schedule, string[]? Random);

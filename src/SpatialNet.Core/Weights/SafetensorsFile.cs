@@ -1,0 +1,224 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Weights;
+
+/// <summary>
+/// Named tensors plus string metadata in the safetensors layout (an 8-byte little-endian header
+/// length, a JSON header with <c>dtype</c>, <c>shape</c>, <c>data_offsets</c> per tensor and a
+/// <c>__metadata__</c> string map, padded with spaces to 8 bytes, then the raw little-endian data),
+/// readable by Python's <c>safetensors.torch.load_file</c>. Writing streams one tensor at a time
+/// (at most one tensor's worth of extra host memory); <see cref="Open"/> reads tensors on demand.
+/// The one safetensors writer of SpatialNet: <see cref="StateDictFile"/> and training checkpoints use it.
+/// </summary>
+public static class SafetensorsFile
+{
+    internal const long MaxHeaderBytes = 256L << 20;
+    internal const int ChunkBytes = 64 << 20;
+
+    internal static readonly (ScalarType Type, string Name, int Size)[] DTypes =
+    [
+        (ScalarType.Float32, "F32", 4), (ScalarType.Float64, "F64", 8), (ScalarType.Float16, "F16", 2),
+        (ScalarType.BFloat16, "BF16", 2), (ScalarType.Int64, "I64", 8), (ScalarType.Int32, "I32", 4),
+        (ScalarType.Int16, "I16", 2), (ScalarType.Int8, "I8", 1), (ScalarType.Byte, "U8", 1), (ScalarType.Bool, "BOOL", 1),
+    ];
+
+    /// <summary>
+    /// Writes <paramref name="tensors"/> in the given order, with <paramref name="metadata"/> as the
+    /// header's <c>__metadata__</c> map. Each tensor is copied to the CPU (made contiguous) one at a
+    /// time and streamed in chunks of at most 64 MiB; the originals are not changed.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A tensor's dtype has no safetensors name (the message names the tensor).</exception>
+    /// <exception cref="ArgumentException">Two tensors share a name, or a name is <c>__metadata__</c>.</exception>
+    public static void Write(Stream stream, IReadOnlyList<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(tensors);
+        var seen = new HashSet<string>(StringComparer.Ordinal) { "__metadata__" };
+        foreach (var (name, _) in tensors)
+        {
+            if (!seen.Add(name))
+                throw new ArgumentException(name == "__metadata__" ? "A tensor cannot be named '__metadata__'." : $"Two tensors are named '{name}'.", nameof(tensors));
+        }
+        using var header = new MemoryStream();
+        using (var json = new Utf8JsonWriter(header))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("__metadata__");
+            foreach (var (k, v) in metadata ?? new Dictionary<string, string>())
+                json.WriteString(k, v);
+            json.WriteEndObject();
+            long offset = 0;
+            foreach (var (name, t) in tensors)
+            {
+                var (_, dtypeName, size) = Lookup(t.dtype, name);
+                long bytes = t.numel() * size;
+                json.WriteStartObject(name);
+                json.WriteString("dtype", dtypeName);
+                json.WriteStartArray("shape");
+                foreach (var d in t.shape)
+                    json.WriteNumberValue(d);
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                json.WriteNumberValue(offset + bytes);
+                json.WriteEndArray();
+                json.WriteEndObject();
+                offset += bytes;
+            }
+            json.WriteEndObject();
+        }
+        // Pad the header with spaces to a multiple of 8 bytes, as the safetensors writer does (aligned data).
+        while (header.Length % 8 != 0)
+            header.WriteByte((byte)' ');
+
+        Span<byte> lengthBytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)header.Length);
+        stream.Write(lengthBytes);
+        header.Position = 0;
+        header.CopyTo(stream);
+
+        foreach (var (_, t) in tensors)
+        {
+            using var scope = NewDisposeScope();
+            var flat = t.detach().cpu().contiguous().reshape(-1);
+            long n = flat.numel();
+            if (n == 0)
+                continue;
+            int size = (int)(flat.ElementSize);
+            long perChunk = Math.Max(1, ChunkBytes / size);
+            for (long start = 0; start < n; start += perChunk)
+            {
+                using var chunk = flat.narrow(0, start, Math.Min(perChunk, n - start));
+                stream.Write(chunk.bytes);
+            }
+        }
+    }
+
+    /// <summary>Opens <paramref name="path"/> and reads its header; tensors are loaded on demand with <see cref="SafetensorsReader.Read"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is not a valid safetensors file.</exception>
+    public static SafetensorsReader Open(string path) => new(path);
+
+    private static (ScalarType Type, string Name, int Size) Lookup(ScalarType type, string tensorName)
+    {
+        foreach (var d in DTypes)
+        {
+            if (d.Type == type)
+                return d;
+        }
+        throw new NotSupportedException($"Tensor '{tensorName}' has dtype {type}, which safetensors cannot store.");
+    }
+}
+
+/// <summary>
+/// An open safetensors file: the header is read and checked when it opens (every tensor's dtype, and
+/// offsets that fit its shape and the file), tensors are read on demand.
+/// </summary>
+public sealed class SafetensorsReader : IDisposable
+{
+    private readonly FileStream _stream;
+    private readonly long _dataStart;
+    private readonly Dictionary<string, (ScalarType Type, long[] Shape, long Begin, long End)> _entries = new(StringComparer.Ordinal);
+
+    /// <summary>Opens <paramref name="path"/> and reads its header.</summary>
+    /// <exception cref="InvalidDataException">The file is not a valid safetensors file (the message names the file and what is wrong).</exception>
+    public SafetensorsReader(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Path = path;
+        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 20);
+        try
+        {
+            Span<byte> lengthBytes = stackalloc byte[8];
+            if (_stream.Read(lengthBytes) != 8)
+                throw Corrupt("file is shorter than the 8-byte header length");
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
+            if (headerLength == 0 || headerLength > (ulong)SafetensorsFile.MaxHeaderBytes || (long)headerLength > _stream.Length - 8)
+                throw Corrupt($"header length {headerLength} is not plausible for a file of {_stream.Length} bytes");
+            var header = new byte[headerLength];
+            _stream.ReadExactly(header);
+            _dataStart = 8 + (long)headerLength;
+            long dataLength = _stream.Length - _dataStart;
+
+            using var doc = JsonDocument.Parse(header);
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var prop in doc.RootElement.EnumerateObject())
+            {
+                if (prop.Name == "__metadata__")
+                {
+                    foreach (var m in prop.Value.EnumerateObject())
+                        metadata[m.Name] = m.Value.GetString() ?? "";
+                    continue;
+                }
+                var dtypeName = prop.Value.GetProperty("dtype").GetString();
+                var match = SafetensorsFile.DTypes.FirstOrDefault(d => d.Name == dtypeName);
+                if (match.Name is null)
+                    throw Corrupt($"tensor '{prop.Name}': dtype '{dtypeName}' is not one of {string.Join(", ", SafetensorsFile.DTypes.Select(d => d.Name))}");
+                var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                long numel = shape.Aggregate(1L, (a, b) => a * b);
+                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != numel * match.Size)
+                    throw Corrupt($"tensor '{prop.Name}': data_offsets [{string.Join(", ", offsets)}] do not fit shape [{string.Join(", ", shape)}] {dtypeName} in {dataLength} data bytes");
+                _entries[prop.Name] = (match.Type, shape, offsets[0], offsets[1]);
+            }
+            Metadata = metadata;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            _stream.Dispose();
+            throw Corrupt($"malformed header ({e.Message})");
+        }
+        catch
+        {
+            _stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary>The header's <c>__metadata__</c> map (empty when there is none).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The tensor names, in header order.</summary>
+    public IEnumerable<string> Names => _entries.Keys;
+
+    /// <summary>Whether the file holds tensor <paramref name="name"/>.</summary>
+    public bool Contains(string name) => _entries.ContainsKey(name);
+
+    /// <summary>The shape of tensor <paramref name="name"/>.</summary>
+    /// <exception cref="InvalidDataException">The file has no such tensor.</exception>
+    public long[] Shape(string name) => (_entries.TryGetValue(name, out var e) ? e.Shape : throw Missing(name)).ToArray();
+
+    /// <summary>Loads tensor <paramref name="name"/> into a new CPU tensor (in the current dispose scope).</summary>
+    /// <exception cref="InvalidDataException">The file has no such tensor.</exception>
+    public Tensor Read(string name)
+    {
+        if (!_entries.TryGetValue(name, out var e))
+            throw Missing(name);
+        var t = empty(e.Shape, dtype: e.Type);
+        long n = t.numel();
+        if (n == 0)
+            return t;
+        _stream.Position = _dataStart + e.Begin;
+        using var flat = t.reshape(-1);
+        int size = (int)flat.ElementSize;
+        long perChunk = Math.Max(1, SafetensorsFile.ChunkBytes / size);
+        for (long start = 0; start < n; start += perChunk)
+        {
+            using var chunk = flat.narrow(0, start, Math.Min(perChunk, n - start));
+            _stream.ReadExactly(chunk.bytes);
+        }
+        return t;
+    }
+
+    /// <summary>Closes the file.</summary>
+    public void Dispose() => _stream.Dispose();
+
+    private InvalidDataException Missing(string name) => new($"'{Path}' has no tensor '{name}'.");
+
+    private InvalidDataException Corrupt(string what) => new($"'{Path}' is not a valid safetensors file: {what}.");
+}
