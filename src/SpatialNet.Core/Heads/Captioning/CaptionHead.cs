@@ -21,7 +21,8 @@ namespace SpatialNet.Heads;
 /// the token-level form of paper Eq. (7).
 /// </para>
 /// <para>
-/// Inference: <see cref="Generate"/> decodes greedily or by beam search (<see cref="SequenceDecoder"/>);
+/// Inference: <see cref="Generate"/> decodes greedily or by beam search (<see cref="SequenceDecoder"/>),
+/// incrementally with a key/value cache by default (see its remarks);
 /// <see cref="Predict"/> maps teacher-forced logits to their arg-max ids [B, L−1].
 /// </para>
 /// <para>
