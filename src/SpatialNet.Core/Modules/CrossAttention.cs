@@ -78,20 +78,87 @@ public sealed class CrossAttention : nn.Module<Tensor, Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(memory);
-        long d = (long)NumHeads * HeadDim;
-        if (x.dim() != 3 || x.shape[2] != d || memory.dim() != 3 || memory.shape[2] != MemoryDim || memory.shape[0] != x.shape[0])
+        if (memory.dim() != 3 || memory.shape[2] != MemoryDim || x.dim() != 3 || x.shape[2] != (long)NumHeads * HeadDim || memory.shape[0] != x.shape[0])
         {
             throw new ArgumentException(
-                $"CrossAttention expects queries [B, T, {d}] and memory [B, N, {MemoryDim}]; got [{string.Join(", ", x.shape)}] and [{string.Join(", ", memory.shape)}].");
+                $"CrossAttention expects queries [B, T, {NumHeads * HeadDim}] and memory [B, N, {MemoryDim}]; got [{string.Join(", ", x.shape)}] and [{string.Join(", ", memory.shape)}].");
         }
 
         using var scope = NewDisposeScope();
-        long b = x.shape[0], t = x.shape[1], n = memory.shape[1];
-        // [B, T, D] -> [B, heads, T, hd];  [B, N, 2D] -> [2, B, heads, N, hd]
-        var query = q.call(x).reshape(b, t, NumHeads, HeadDim).transpose(1, 2);
+        var (keys, values) = MemoryKeysValues(memory);
+        return Attend(x, keys, values, memoryMask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The memory's keys and values [B, heads, N, head_dim], computed once for incremental decoding,
+    /// where every step's queries attend to the same memory (<see cref="Forward(Tensor, KeyValueCache, Tensor?)"/>).
+    /// The caller owns (and disposes) the cache.
+    /// </summary>
+    /// <param name="memory">Memory tokens [B, N, D_m].</param>
+    /// <exception cref="ArgumentException">The memory is not [B, N, D_m].</exception>
+    public KeyValueCache MemoryCache(Tensor memory)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        CheckMemory(memory);
+        using var scope = NewDisposeScope();
+        var (keys, values) = MemoryKeysValues(memory);
+        var cache = new KeyValueCache();
+        cache.Append(keys, values);
+        return cache;
+    }
+
+    /// <summary>
+    /// Cross-attention to a memory whose keys and values were computed once (<see cref="MemoryCache"/>).
+    /// The queries may hold a whole number g of rows per memory row, grouped as
+    /// <c>repeat_interleave(g, 0)</c> groups them (query row r reads memory row r / g): the beams of a
+    /// sample share its image without repeating the image's keys and values.
+    /// </summary>
+    /// <param name="x">Queries [B·g, T, D].</param>
+    /// <param name="memory">Cached memory keys and values [B, heads, N, head_dim].</param>
+    /// <param name="memoryMask">Boolean mask broadcastable to [B, heads, g·T, N]; null for none.</param>
+    /// <returns>[B·g, T, D], equal to <see cref="Forward(Tensor, Tensor, Tensor?)"/> on the memory repeated g times.</returns>
+    /// <exception cref="ArgumentException">Wrong query shape, an empty cache, or query rows that are not a multiple of the memory rows.</exception>
+    public Tensor Forward(Tensor x, KeyValueCache memory, Tensor? memoryMask)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(memory);
+        long d = (long)NumHeads * HeadDim;
+        if (memory.Keys is null || memory.Values is null || x.dim() != 3 || x.shape[2] != d
+            || memory.Keys.shape[1] != NumHeads || memory.Keys.shape[3] != HeadDim || x.shape[0] % memory.Keys.shape[0] != 0)
+        {
+            throw new ArgumentException(
+                $"CrossAttention expects queries [B·g, T, {d}] and cached memory keys [B, {NumHeads}, N, {HeadDim}]; got [{string.Join(", ", x.shape)}] and [{string.Join(", ", memory.Keys?.shape ?? [])}].");
+        }
+
+        using var scope = NewDisposeScope();
+        long rows = x.shape[0], t = x.shape[1], b = memory.Keys.shape[0];
+        // Queries attend independently, so g rows of T queries are one row of g·T queries.
+        var grouped = x.reshape(b, rows / b * t, d);
+        return Attend(grouped, memory.Keys, memory.Values, memoryMask).reshape(rows, t, d).MoveToOuterDisposeScope();
+    }
+
+    private void CheckMemory(Tensor memory)
+    {
+        if (memory.dim() != 3 || memory.shape[2] != MemoryDim)
+        {
+            throw new ArgumentException($"CrossAttention expects memory [B, N, {MemoryDim}]; got [{string.Join(", ", memory.shape)}].", nameof(memory));
+        }
+    }
+
+    // [B, N, D_m] -> keys, values [B, heads, N, head_dim]
+    private (Tensor Keys, Tensor Values) MemoryKeysValues(Tensor memory)
+    {
+        long b = memory.shape[0], n = memory.shape[1];
         var keyValue = kv.call(memory).reshape(b, n, 2, NumHeads, HeadDim).permute(2, 0, 3, 1, 4).unbind(0);
-        var attended = nn.functional.scaled_dot_product_attention(query, keyValue[0], keyValue[1], memoryMask, training ? attnDropRate : 0.0);
-        var y = proj_drop.call(proj.call(attended.transpose(1, 2).reshape(b, t, d)));
-        return y.MoveToOuterDisposeScope();
+        return (keyValue[0], keyValue[1]);
+    }
+
+    // softmax(QKᵀ/√d_h)V per head for queries [B, T, D], heads concatenated and projected: [B, T, D].
+    private Tensor Attend(Tensor x, Tensor keys, Tensor values, Tensor? memoryMask)
+    {
+        long b = x.shape[0], t = x.shape[1], d = x.shape[2];
+        var query = q.call(x).reshape(b, t, NumHeads, HeadDim).transpose(1, 2);
+        var attended = nn.functional.scaled_dot_product_attention(query, keys, values, memoryMask, training ? attnDropRate : 0.0);
+        return proj_drop.call(proj.call(attended.transpose(1, 2).reshape(b, t, d)));
     }
 }

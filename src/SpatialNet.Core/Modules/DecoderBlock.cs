@@ -70,4 +70,27 @@ public sealed class DecoderBlock : nn.Module<Tensor, Tensor, Tensor>
         x = x + mlp.call(norm3.call(x));
         return x.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The causal layer for incremental decoding: new text tokens that follow the positions cached in
+    /// <paramref name="selfAttention"/>, attending to a memory whose keys and values were computed once.
+    /// Equals the last T rows of <see cref="Forward"/> with a causal mask over the whole sequence.
+    /// </summary>
+    /// <param name="x">New text tokens [B·g, T, D].</param>
+    /// <param name="selfAttention">Self-attention keys and values of the earlier positions; grows by T.</param>
+    /// <param name="memory">Memory keys and values from <see cref="MemoryCache"/> [B, heads, N, head_dim]; query row r reads memory row r / g.</param>
+    /// <param name="memoryMask">Boolean mask broadcastable to [B, heads, g·T, N]; null for none.</param>
+    /// <returns>[B·g, T, D].</returns>
+    public Tensor ForwardCached(Tensor x, KeyValueCache selfAttention, KeyValueCache memory, Tensor? memoryMask)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        using var scope = NewDisposeScope();
+        x = x + attn.ForwardCached(norm1.call(x), selfAttention);
+        x = x + cross_attn.Forward(norm2.call(x), memory, memoryMask);
+        x = x + mlp.call(norm3.call(x));
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The cross-attention keys and values of <paramref name="memory"/> [B, N, D_m], for <see cref="ForwardCached"/>; the caller disposes them.</summary>
+    public KeyValueCache MemoryCache(Tensor memory) => cross_attn.MemoryCache(memory);
 }

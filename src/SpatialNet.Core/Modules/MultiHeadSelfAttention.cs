@@ -73,13 +73,46 @@ public sealed class MultiHeadSelfAttention : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(x);
         using var scope = NewDisposeScope();
-        long b = x.shape[0], n = x.shape[1], c = x.shape[2];
+        var (q, k, v) = Project(x);
+        return Attend(q, k, v, attentionMask, x.shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Causal attention of new tokens that follow the positions held in <paramref name="cache"/>
+    /// (incremental decoding): their keys and values are appended to the cache, and new token i
+    /// (position P + i, P = the cached length) attends to positions 0..P + i. The result equals the
+    /// last T rows of <see cref="Forward"/> with a causal mask over the whole sequence, while only
+    /// the new tokens are projected.
+    /// </summary>
+    /// <param name="x">New tokens [B, T, D] (T = 1 when decoding one token per step).</param>
+    /// <param name="cache">Keys and values of the earlier positions of the same rows; grows by T.</param>
+    /// <returns>[B, T, D].</returns>
+    public Tensor ForwardCached(Tensor x, KeyValueCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(cache);
+        using var scope = NewDisposeScope();
+        long cached = cache.Length, t = x.shape[1];
+        var (q, k, v) = Project(x);
+        cache.Append(k, v);
+        // One new token may see every cached position: no mask. Several see a shifted lower triangle.
+        var mask = t == 1 ? null : ones(t, cached + t, dtype: @bool, device: x.device).tril(cached);
+        return Attend(q, cache.Keys!, cache.Values!, mask, x.shape).MoveToOuterDisposeScope();
+    }
+
+    // [B, N, D] -> queries, keys, values [B, heads, N, head_dim] (qk-norm applied).
+    private (Tensor Query, Tensor Key, Tensor Value) Project(Tensor x)
+    {
+        long b = x.shape[0], n = x.shape[1];
         // [B, N, 3D] -> [3, B, heads, N, head_dim]
         var parts = qkv.call(x).reshape(b, n, 3, NumHeads, HeadDim).permute(2, 0, 3, 1, 4).unbind(0);
-        var q = q_norm.call(parts[0]);
-        var k = k_norm.call(parts[1]);
-        var attended = nn.functional.scaled_dot_product_attention(q, k, parts[2], attentionMask, training ? attnDropRate : 0.0);
-        var y = proj_drop.call(proj.call(attended.transpose(1, 2).reshape(b, n, c)));
-        return y.MoveToOuterDisposeScope();
+        return (q_norm.call(parts[0]), k_norm.call(parts[1]), parts[2]);
+    }
+
+    // softmax(QKᵀ/√d_h)V per head (paper Eq. 2), heads concatenated back to [B, N, D] and projected (Eq. 3).
+    private Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, long[] shape)
+    {
+        var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? attnDropRate : 0.0);
+        return proj_drop.call(proj.call(attended.transpose(1, 2).reshape(shape)));
     }
 }

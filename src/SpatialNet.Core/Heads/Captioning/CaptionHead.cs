@@ -21,7 +21,8 @@ namespace SpatialNet.Heads;
 /// the token-level form of paper Eq. (7).
 /// </para>
 /// <para>
-/// Inference: <see cref="Generate"/> decodes greedily or by beam search (<see cref="SequenceDecoder"/>);
+/// Inference: <see cref="Generate"/> decodes greedily or by beam search (<see cref="SequenceDecoder"/>),
+/// incrementally with a key/value cache by default (see its remarks);
 /// <see cref="Predict"/> maps teacher-forced logits to their arg-max ids [B, L−1].
 /// </para>
 /// <para>
@@ -158,9 +159,14 @@ public sealed class CaptionHead : TaskHead
             x = block.Forward(x, memory, causal, null);
         }
 
+        return Project(x).MoveToOuterDisposeScope();
+    }
+
+    // Decoder outputs [.., D] → vocabulary logits [.., V]: final norm, dropout, output projection (tied or not).
+    private Tensor Project(Tensor x)
+    {
         x = head_drop.call(norm.call(x));
-        var logits = head is not null ? head.call(x) : nn.functional.linear(x, embed.TokenWeight, head_bias);
-        return logits.MoveToOuterDisposeScope();
+        return head is not null ? head.call(x) : nn.functional.linear(x, embed.TokenWeight, head_bias);
     }
 
     /// <summary>Teacher-forced cross-entropy with label smoothing over the non-padding target positions.</summary>
@@ -199,6 +205,15 @@ public sealed class CaptionHead : TaskHead
     /// Generates a caption per image from image tokens [B, N, D], greedily (beam width 1) or by beam
     /// search, without gradients and with dropout off (the head's training mode is restored afterwards).
     /// </summary>
+    /// <remarks>
+    /// By default (<see cref="SequenceDecodingOptions.UseCache"/>) decoding is incremental: the
+    /// cross-attention keys and values of the image tokens are computed once per layer, each layer keeps
+    /// the self-attention keys and values of the tokens decoded so far, and each step runs the decoder
+    /// on the newest token only — O(L) position updates per caption instead of O(L²), and no per-step
+    /// projection of the N image tokens. Beam search's surviving rows reorder the caches
+    /// (<see cref="IncrementalNextTokenLogits"/>). Without the cache every step re-runs the whole prefix
+    /// on the image tokens repeated once per beam; both give the same captions up to float rounding.
+    /// </remarks>
     /// <param name="tokens">Image tokens [B, N, D] from the encoder.</param>
     /// <param name="options">Decoding settings; null uses <see cref="Decoding"/>. A null maximum length becomes <see cref="MaxLength"/> − 1.</param>
     /// <exception cref="ArgumentException">Invalid decoding settings or tokens.</exception>
@@ -213,6 +228,13 @@ public sealed class CaptionHead : TaskHead
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
+            int batch = (int)tokens.shape[0];
+            if (resolved.UseCache)
+            {
+                using var cache = new DecodingCache(this, tokens);
+                return SequenceDecoder.Decode(batch, cache.Step, Special, resolved, tokens.device);
+            }
+
             int beams = resolved.BeamWidth;
             var memory = beams > 1 ? tokens.repeat_interleave(beams, 0) : tokens;
             Tensor Step(Tensor prefix)
@@ -221,11 +243,73 @@ public sealed class CaptionHead : TaskHead
                 return logits.select(1, logits.shape[1] - 1);
             }
 
-            return SequenceDecoder.Decode((int)tokens.shape[0], Step, Special, resolved, tokens.device);
+            return SequenceDecoder.Decode(batch, Step, Special, resolved, tokens.device);
         }
         finally
         {
             train(wasTraining);
+        }
+    }
+
+    /// <summary>
+    /// The state of one incremental <see cref="Generate"/> call: per decoder layer, the image tokens'
+    /// cross-attention keys and values (B rows; the beams of a sample share them) and the
+    /// self-attention keys and values of the positions decoded so far (one row per beam).
+    /// </summary>
+    private sealed class DecodingCache : IDisposable
+    {
+        private readonly CaptionHead owner;
+        private readonly KeyValueCache[] memory;
+        private readonly KeyValueCache[] self;
+
+        public DecodingCache(CaptionHead owner, Tensor tokens)
+        {
+            this.owner = owner;
+            memory = new KeyValueCache[owner.blocks.Count];
+            self = new KeyValueCache[owner.blocks.Count];
+            try
+            {
+                for (int i = 0; i < memory.Length; i++)
+                {
+                    memory[i] = owner.blocks[i].MemoryCache(tokens);
+                    self[i] = new KeyValueCache();
+                }
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Newest tokens [R] and parent rows → next-token logits [R, V]; every cache grows by one position.</summary>
+        public Tensor Step(Tensor newest, Tensor? parents)
+        {
+            using var scope = NewDisposeScope();
+            if (parents is not null)
+            {
+                foreach (var cache in self)
+                {
+                    cache.Reorder(parents);
+                }
+            }
+
+            // The newest token sits at the position after the cached ones (position 0: the start token).
+            var x = owner.embed.Forward(newest.unsqueeze(1), self[0].Length);
+            for (int i = 0; i < self.Length; i++)
+            {
+                x = owner.blocks[i].ForwardCached(x, self[i], memory[i], null);
+            }
+
+            return owner.Project(x).squeeze(1).MoveToOuterDisposeScope();
+        }
+
+        public void Dispose()
+        {
+            foreach (var cache in memory.Concat(self))
+            {
+                cache?.Dispose();
+            }
         }
     }
 }

@@ -10,11 +10,15 @@ namespace SpatialNet.Heads;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The model function receives prefixes [R, t] (int64; column 0 is the start token) and returns the
-/// logits of the next token [R, V]. Greedy decoding calls it with R = B rows (row i = sample i);
-/// beam search with R = B·K rows, rows b·K … b·K + K − 1 being the beams of sample b. Rows of
+/// A model comes in one of two forms; both decode by the same search, with the same results.
+/// A prefix model (<see cref="Func{T, TResult}"/>) receives the whole prefixes [R, t] (int64;
+/// column 0 is the start token) every step and returns the logits of the next token [R, V]: simple,
+/// but each step recomputes every earlier position. An incremental model
+/// (<see cref="IncrementalNextTokenLogits"/>) receives only the newest token of each row and the rows
+/// that beam search kept, and keeps the rest itself (a key/value cache), so each step costs one
+/// position. Greedy decoding passes R = B rows (row i = sample i);
+/// beam search R = B·K rows, rows b·K … b·K + K − 1 being the beams of sample b. Rows of
 /// finished samples are still passed (their content is unspecified) so that R stays fixed.
-/// The model is called once per step on the whole prefix (no key/value cache): captions are short.
 /// </para>
 /// <para>
 /// Rules shared by both: the padding and start tokens are never generated; with
@@ -51,24 +55,102 @@ public static class SequenceDecoder
             : BeamSearch(batchSize, nextTokenLogits, special, options, device);
     }
 
+    /// <summary>Greedy decoding when <see cref="SequenceDecodingOptions.BeamWidth"/> is 1, else beam search, with an incremental model.</summary>
+    /// <param name="batchSize">Number of samples B.</param>
+    /// <param name="step">Newest tokens [R] and parent rows → next-token logits [R, V] (see <see cref="IncrementalNextTokenLogits"/>).</param>
+    /// <param name="special">Padding, start and end ids.</param>
+    /// <param name="options">Decoding settings; <see cref="SequenceDecodingOptions.MaxLength"/> must be set.</param>
+    /// <param name="device">Device of the tokens and rows passed to the model (CPU when null).</param>
+    public static DecodedSequences Decode(int batchSize, IncrementalNextTokenLogits step, SpecialTokens special,
+        SequenceDecodingOptions options, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.BeamWidth == 1
+            ? Greedy(batchSize, step, special, options, device)
+            : BeamSearch(batchSize, step, special, options, device);
+    }
+
     /// <summary>Greedy decoding: at each step the most probable allowed token.</summary>
-    /// <inheritdoc cref="Decode" path="/param"/>
+    /// <inheritdoc cref="Decode(int, Func{Tensor, Tensor}, SpecialTokens, SequenceDecodingOptions, Device?)" path="/param"/>
     public static DecodedSequences Greedy(int batchSize, Func<Tensor, Tensor> nextTokenLogits, SpecialTokens special,
         SequenceDecodingOptions options, Device? device = null)
     {
-        int maxLength = Check(batchSize, nextTokenLogits, options);
+        ArgumentNullException.ThrowIfNull(nextTokenLogits);
+        return Greedy(batchSize, FromPrefixes(nextTokenLogits, special, device), special, options);
+    }
+
+    /// <summary>Greedy decoding with an incremental model: at each step the most probable allowed token.</summary>
+    /// <inheritdoc cref="Decode(int, IncrementalNextTokenLogits, SpecialTokens, SequenceDecodingOptions, Device?)" path="/param"/>
+    public static DecodedSequences Greedy(int batchSize, IncrementalNextTokenLogits step, SpecialTokens special,
+        SequenceDecodingOptions options, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        return Greedy(batchSize, FromSteps(step, device), special, options);
+    }
+
+    /// <summary>Beam search with <see cref="SequenceDecodingOptions.BeamWidth"/> beams (rules in the class remarks).</summary>
+    /// <inheritdoc cref="Decode(int, Func{Tensor, Tensor}, SpecialTokens, SequenceDecodingOptions, Device?)" path="/param"/>
+    public static DecodedSequences BeamSearch(int batchSize, Func<Tensor, Tensor> nextTokenLogits, SpecialTokens special,
+        SequenceDecodingOptions options, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(nextTokenLogits);
+        return BeamSearch(batchSize, FromPrefixes(nextTokenLogits, special, device), special, options);
+    }
+
+    /// <summary>Beam search with an incremental model and <see cref="SequenceDecodingOptions.BeamWidth"/> beams (rules in the class remarks).</summary>
+    /// <inheritdoc cref="Decode(int, IncrementalNextTokenLogits, SpecialTokens, SequenceDecodingOptions, Device?)" path="/param"/>
+    public static DecodedSequences BeamSearch(int batchSize, IncrementalNextTokenLogits step, SpecialTokens special,
+        SequenceDecodingOptions options, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        return BeamSearch(batchSize, FromSteps(step, device), special, options);
+    }
+
+    /// <summary>
+    /// How the search obtains next-token logits [R, V]: from every row's generated tokens, the
+    /// newest token of every row and, when beam search moved rows, each row's parent row.
+    /// </summary>
+    private delegate Tensor LogitSource(List<long>[] generated, long[] newest, long[]? parents);
+
+    // A prefix model sees the start token and each row's generated tokens, padded at the end to the longest row.
+    private static LogitSource FromPrefixes(Func<Tensor, Tensor> nextTokenLogits, SpecialTokens special, Device? device) =>
+        (generated, _, _) =>
+        {
+            int rows = generated.Length;
+            int t = rows == 0 ? 0 : generated.Max(g => g.Count);
+            var prefix = new long[rows * (t + 1)];
+            Array.Fill(prefix, special.Pad);
+            for (int r = 0; r < rows; r++)
+            {
+                prefix[r * (t + 1)] = special.Bos;
+                generated[r].CopyTo(prefix, r * (t + 1) + 1);
+            }
+
+            return nextTokenLogits(tensor(prefix, [rows, t + 1], dtype: int64, device: device));
+        };
+
+    private static LogitSource FromSteps(IncrementalNextTokenLogits step, Device? device) =>
+        (_, newest, parents) => step(
+            tensor(newest, dtype: int64, device: device),
+            parents is null ? null : tensor(parents, dtype: int64, device: device));
+
+    private static DecodedSequences Greedy(int batchSize, LogitSource logits, SpecialTokens special, SequenceDecodingOptions options)
+    {
+        int maxLength = Check(batchSize, options);
         var generated = Enumerable.Range(0, batchSize).Select(_ => new List<long>()).ToArray();
+        var newest = Enumerable.Repeat(special.Bos, batchSize).ToArray();
         var sums = new double[batchSize];
         var ended = new bool[batchSize];
         var stopped = new bool[batchSize];
         for (int step = 0; step < maxLength && stopped.Contains(false); step++)
         {
             using var scope = NewDisposeScope();
-            var logProbs = StepLogProbabilities(nextTokenLogits, generated, special, options, device, batchSize, stopped);
+            var logProbs = StepLogProbabilities(logits(generated, newest, null), generated, special, options, stopped);
             // argmax returns the first maximal index: ties go to the lower token id.
             var index = logProbs.argmax(1, keepdim: true);
             var tokens = index.cpu().data<long>().ToArray();
             var values = logProbs.gather(1, index).cpu().data<double>().ToArray();
+            Array.Fill(newest, special.Pad);
             for (int i = 0; i < batchSize; i++)
             {
                 if (stopped[i])
@@ -90,6 +172,7 @@ public static class SequenceDecoder
                 else
                 {
                     generated[i].Add(tokens[i]);
+                    newest[i] = tokens[i];
                 }
             }
         }
@@ -98,15 +181,14 @@ public static class SequenceDecoder
         return new DecodedSequences(generated.Select(g => g.ToArray()).ToArray(), ended, sums, scores);
     }
 
-    /// <summary>Beam search with <see cref="SequenceDecodingOptions.BeamWidth"/> beams (rules in the class remarks).</summary>
-    /// <inheritdoc cref="Decode" path="/param"/>
-    public static DecodedSequences BeamSearch(int batchSize, Func<Tensor, Tensor> nextTokenLogits, SpecialTokens special,
-        SequenceDecodingOptions options, Device? device = null)
+    private static DecodedSequences BeamSearch(int batchSize, LogitSource logits, SpecialTokens special, SequenceDecodingOptions options)
     {
-        int maxLength = Check(batchSize, nextTokenLogits, options);
+        int maxLength = Check(batchSize, options);
         int k = options.BeamWidth;
         int rows = batchSize * k;
         var beams = Enumerable.Range(0, rows).Select(_ => new List<long>()).ToArray();
+        var newest = Enumerable.Repeat(special.Bos, rows).ToArray();
+        long[]? parents = null;
         // Only beam 0 of each sample starts alive, so the first step does not expand K copies of the start token.
         var beamSums = new double[rows];
         for (int r = 0; r < rows; r++)
@@ -129,7 +211,7 @@ public static class SequenceDecoder
             using (var scope = NewDisposeScope())
             {
                 var stopped = Enumerable.Range(0, rows).Select(r => done[r / k]).ToArray();
-                var logProbs = StepLogProbabilities(nextTokenLogits, beams, special, options, device, rows, stopped);
+                var logProbs = StepLogProbabilities(logits(beams, newest, parents), beams, special, options, stopped);
                 vocab = (int)logProbs.shape[1];
                 var totals = (logProbs + tensor(beamSums, dtype: float64, device: logProbs.device).unsqueeze(1)).reshape(batchSize, (long)k * vocab);
                 candidates = Math.Min(2 * k, k * vocab);
@@ -141,6 +223,8 @@ public static class SequenceDecoder
 
             var nextBeams = new List<long>[rows];
             var nextSums = new double[rows];
+            var nextNewest = new long[rows];
+            var nextParents = new long[rows];
             for (int b = 0; b < batchSize; b++)
             {
                 if (done[b])
@@ -149,6 +233,8 @@ public static class SequenceDecoder
                     {
                         nextBeams[b * k + j] = beams[b * k + j];
                         nextSums[b * k + j] = double.NegativeInfinity;
+                        nextNewest[b * k + j] = special.Pad;
+                        nextParents[b * k + j] = b * k + j;
                     }
 
                     continue;
@@ -187,14 +273,19 @@ public static class SequenceDecoder
 
                     nextBeams[b * k + live] = extended;
                     nextSums[b * k + live] = total;
+                    nextNewest[b * k + live] = token;
+                    nextParents[b * k + live] = source;
                     live++;
                 }
 
                 double bestLive = live > 0 ? nextSums[b * k] : double.NegativeInfinity;
                 for (int j = live; j < k; j++)
                 {
+                    // A dead row copies the best live beam (or keeps its own content): it is never chosen again.
                     nextBeams[b * k + j] = live > 0 ? nextBeams[b * k] : beams[b * k];
                     nextSums[b * k + j] = double.NegativeInfinity;
+                    nextNewest[b * k + j] = live > 0 ? nextNewest[b * k] : special.Pad;
+                    nextParents[b * k + j] = live > 0 ? nextParents[b * k] : b * k + j;
                 }
 
                 Prune(finished[b], k);
@@ -204,6 +295,9 @@ public static class SequenceDecoder
 
             beams = nextBeams;
             beamSums = nextSums;
+            newest = nextNewest;
+            // No row moved: the model need not reorder anything.
+            parents = Enumerable.Range(0, rows).All(r => nextParents[r] == r) ? null : nextParents;
         }
 
         var best = finished.Select(f => f.Count > 0 ? f[0] : new Hypothesis([], false, double.NegativeInfinity, double.NegativeInfinity, 0)).ToArray();
@@ -214,9 +308,8 @@ public static class SequenceDecoder
             best.Select(h => h.Score).ToArray());
     }
 
-    private static int Check(int batchSize, Func<Tensor, Tensor> nextTokenLogits, SequenceDecodingOptions options)
+    private static int Check(int batchSize, SequenceDecodingOptions options)
     {
-        ArgumentNullException.ThrowIfNull(nextTokenLogits);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegative(batchSize);
         options.ThrowIfInvalid();
@@ -224,23 +317,11 @@ public static class SequenceDecoder
             ?? throw new ArgumentException("SequenceDecodingOptions.MaxLength = null is not allowed here; allowed: an integer >= 1 (the caption head fills it in from its position table).", nameof(options));
     }
 
-    /// <summary>Runs the model on the current prefixes and returns float64 log-probabilities [R, V] with forbidden tokens at −∞.</summary>
-    private static Tensor StepLogProbabilities(Func<Tensor, Tensor> nextTokenLogits, List<long>[] generated, SpecialTokens special,
-        SequenceDecodingOptions options, Device? device, int rows, bool[] stopped)
+    /// <summary>The model's logits [R, V] as float64 log-probabilities with forbidden tokens at −∞.</summary>
+    private static Tensor StepLogProbabilities(Tensor logits, List<long>[] generated, SpecialTokens special,
+        SequenceDecodingOptions options, bool[] stopped)
     {
-        int t = generated.Length == 0 ? 0 : generated.Max(g => g.Count);
-        var prefix = new long[rows * (t + 1)];
-        Array.Fill(prefix, special.Pad);
-        for (int r = 0; r < rows; r++)
-        {
-            prefix[r * (t + 1)] = special.Bos;
-            for (int i = 0; i < generated[r].Count; i++)
-            {
-                prefix[r * (t + 1) + 1 + i] = generated[r][i];
-            }
-        }
-
-        var logits = nextTokenLogits(tensor(prefix, [rows, t + 1], dtype: int64, device: device));
+        int rows = generated.Length;
         if (logits.dim() != 2 || logits.shape[0] != rows)
         {
             throw new InvalidOperationException($"The next-token model must return logits [{rows}, V]; it returned [{string.Join(", ", logits.shape)}].");

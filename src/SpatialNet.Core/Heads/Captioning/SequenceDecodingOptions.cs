@@ -26,6 +26,15 @@ public sealed class SequenceDecodingOptions
     /// </summary>
     public int NoRepeatNgramSize { get; set; }
 
+    /// <summary>
+    /// Whether <see cref="CaptionHead.Generate"/> decodes incrementally with a key/value cache (default
+    /// true): each step runs the decoder on the newest token only, and the image tokens' cross-attention
+    /// keys and values are computed once. false re-runs the decoder on the whole prefix every step —
+    /// the same captions up to rounding, slower; kept to check the cache against. <see cref="SequenceDecoder"/>
+    /// itself ignores it (the model's form decides).
+    /// </summary>
+    public bool UseCache { get; set; } = true;
+
     /// <summary>lp(<paramref name="length"/>) of <see cref="LengthPenaltyKind"/>; <paramref name="length"/> counts generated tokens with the end token.</summary>
     public double Penalty(int length) => LengthPenalty switch
     {
@@ -42,6 +51,7 @@ public sealed class SequenceDecodingOptions
         LengthPenalty = LengthPenalty,
         LengthPenaltyAlpha = LengthPenaltyAlpha,
         NoRepeatNgramSize = NoRepeatNgramSize,
+        UseCache = UseCache,
     };
 
     /// <summary>Every problem with these settings, each naming the option and its allowed values; empty when valid.</summary>

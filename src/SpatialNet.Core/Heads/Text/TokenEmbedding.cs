@@ -57,7 +57,17 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
 
     /// <summary>Ids [B, L] → token plus position vectors [B, L, D].</summary>
     /// <exception cref="ArgumentException">Not [B, L] int64, L above <see cref="MaxLength"/>, or an id outside [0, V).</exception>
-    public override Tensor forward(Tensor ids)
+    public override Tensor forward(Tensor ids) => Forward(ids, 0);
+
+    /// <summary>
+    /// Ids [B, L] at positions <paramref name="offset"/> … <paramref name="offset"/> + L − 1 → token
+    /// plus position vectors [B, L, D]: the tokens that continue a sequence of <paramref name="offset"/>
+    /// earlier tokens (incremental decoding).
+    /// </summary>
+    /// <param name="ids">Token ids [B, L] (int64).</param>
+    /// <param name="offset">Position of the first id; ≥ 0.</param>
+    /// <exception cref="ArgumentException">Not [B, L] int64, positions beyond <see cref="MaxLength"/>, or an id outside [0, V).</exception>
+    public Tensor Forward(Tensor ids, long offset)
     {
         ArgumentNullException.ThrowIfNull(ids);
         if (ids.dim() != 2 || ids.dtype != int64)
@@ -65,9 +75,11 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"Token ids must be [B, L] int64; got [{string.Join(", ", ids.shape)}] {ids.dtype}.", nameof(ids));
         }
 
-        if (ids.shape[1] > MaxLength || ids.shape[1] == 0)
+        if (offset < 0 || ids.shape[1] == 0 || offset + ids.shape[1] > MaxLength)
         {
-            throw new ArgumentException($"Token sequences of length {ids.shape[1]} are not allowed; allowed: 1 to {MaxLength} (the position table's length).", nameof(ids));
+            throw new ArgumentException(offset == 0
+                ? $"Token sequences of length {ids.shape[1]} are not allowed; allowed: 1 to {MaxLength} (the position table's length)."
+                : $"Tokens at positions {offset} to {offset + ids.shape[1] - 1} are not allowed; allowed: positions 0 to {MaxLength - 1} (the position table's length).", nameof(ids));
         }
 
         using var scope = NewDisposeScope();
@@ -81,7 +93,7 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
             }
         }
 
-        var x = token_embed.call(ids) + pos_embed.narrow(1, 0, ids.shape[1]);
+        var x = token_embed.call(ids) + pos_embed.narrow(1, offset, ids.shape[1]);
         return pos_drop.call(x).MoveToOuterDisposeScope();
     }
 }
