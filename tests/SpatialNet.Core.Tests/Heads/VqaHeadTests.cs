@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace SpatialNet.Core.Tests.Heads;
 
+[Collection(SeededCollection.Name)]
 public class VqaHeadTests
 {
     private static readonly TokenLayout Layout = new(EmbedDim: 16, NumPrefixTokens: 1);
@@ -177,9 +178,15 @@ public class VqaHeadTests
         head.parameters().Count().Should().Be(head.named_parameters().Select(p => p.name).Distinct().Count());
     }
 
-    [Fact]
-    public void OverfitsATinySyntheticSet()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void OverfitsATinySyntheticSet(int seed)
     {
+        // Seeded (in the serial collection) so the outcome does not depend on what other tests drew;
+        // seeds 1–12 all passed when this was written.
+        manual_seed(seed);
         // 8 (image, question) pairs, 3 answers; the answer depends on both: it is learnable only by
         // reading the question and the image together.
         using var head = new VqaHead("vqa", Layout, Options(o => { o.NumAnswers = 3; o.ClassifierHiddenDim = 16; }));
