@@ -90,6 +90,9 @@ public sealed class DecodingConfig
     /// <summary>Forbid repeating n-grams of this size (0: off).</summary>
     public int NoRepeatNgramSize { get; set; }
 
+    /// <summary>Decode incrementally with a key/value cache (default); <c>false</c> recomputes the whole prefix each step (same captions, slower).</summary>
+    public bool UseCache { get; set; } = true;
+
     /// <summary>The decoding options these settings describe.</summary>
     public SequenceDecodingOptions ToOptions() => new()
     {
@@ -103,6 +106,7 @@ public sealed class DecodingConfig
         },
         LengthPenaltyAlpha = LengthPenaltyAlpha,
         NoRepeatNgramSize = NoRepeatNgramSize,
+        UseCache = UseCache,
     };
 
     internal void Collect(string at, ConfigCheck check)

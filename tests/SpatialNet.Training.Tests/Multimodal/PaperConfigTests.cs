@@ -57,4 +57,17 @@ public sealed class PaperConfigTests
             .Which.Problems.Should().Contain(p => p.StartsWith("tasks[1].caption.decoding.beam_width = 0", StringComparison.Ordinal))
             .And.Contain(p => p.StartsWith("tasks[1].caption.depth = 0", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Caption_decoding_use_cache_defaults_on_and_can_be_turned_off()
+    {
+        var json = File.ReadAllText(Path.Combine(ConfigFolder(), "paper-ucm-caption.json"));
+        var on = TrainingConfig.Parse(json).Tasks[1].Caption!.Decoding;
+        on.ToOptions().UseCache.Should().BeTrue();
+
+        var off = TrainingConfig.Parse(json.Replace("\"beam_width\": 3", "\"beam_width\": 3, \"use_cache\": false", StringComparison.Ordinal)).Tasks[1].Caption!.Decoding;
+        off.UseCache.Should().BeFalse();
+        off.ToOptions().UseCache.Should().BeFalse();
+        off.ToOptions().BeamWidth.Should().Be(3);
+    }
 }
