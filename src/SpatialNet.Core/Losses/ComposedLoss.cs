@@ -71,6 +71,26 @@ public class ComposedLoss
     /// <summary>Each present task's effective weight (the factor on its loss in <see cref="Total"/>).</summary>
     public IReadOnlyDictionary<string, double> Weights => constantWeights ?? Materialise().Weights!;
 
+    /// <summary>
+    /// Task <paramref name="task"/>'s effective weight as a detached 0-dim float32 tensor on the device of
+    /// <see cref="Total"/>, for per-step records that must not wait for the device (reading
+    /// <see cref="Weights"/> of learned weights copies them to the host). New tensors join the current dispose scope.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">The task is not part of this loss.</exception>
+    public Tensor WeightTensor(string task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        if (!taskLossTensors.ContainsKey(task))
+        {
+            throw new KeyNotFoundException($"Task '{task}' is not part of this loss; its tasks: {string.Join(", ", taskLossTensors.Keys)}.");
+        }
+
+        return weightTensors is not null
+            ? weightTensors[task].detach().to(ScalarType.Float32).to(Total.device)
+            // A fill kernel on the loss's device: no host-to-device copy, so no synchronisation.
+            : full(Array.Empty<long>(), constantWeights![task], ScalarType.Float32, Total.device);
+    }
+
     /// <summary>Each penalty's value (e.g. <c>"l2"</c>), as added to <see cref="Total"/>.</summary>
     public IReadOnlyDictionary<string, double> Penalties => Materialise().Penalties;
 

@@ -133,6 +133,28 @@ public class VqaHeadTests
     }
 
     [Fact]
+    public void CountBranchAveragesOverCountQuestions_AndAddsNothingWithoutThem()
+    {
+        using var head = new VqaHead("vqa", Layout, Options(o => { o.NumAnswers = 2; o.CountRegression = true; o.CountLossWeight = 1; }));
+        // Logits as above (CE 0.1269280 for both samples); count columns 1.0 and 0.0.
+        using var predictions = tensor(new float[] { 2, 0, 1, 0, 2, 0 }).reshape(2, 3).requires_grad_(true);
+        using var targets = tensor(new long[] { 0, 1 });
+
+        // Both are count questions with counts 0 and 3: targets log1p → 0 and 1.3862944;
+        // MSE = ((1 − 0)² + (0 − 1.3862944)²)/2 = (1 + 1.9218121)/2 = 1.4609060.
+        var both = new Dictionary<string, Tensor> { ["answer_count"] = tensor(new[] { 0f, 3f }) };
+        head.Loss(predictions, targets, both).item<float>().Should().BeApproximately(0.1269280f + 1.4609060f, 1e-5f);
+
+        // No count question in the batch: exactly the cross-entropy, and no gradient reaches the count column.
+        var none = new Dictionary<string, Tensor> { ["answer_count"] = tensor(new[] { float.NaN, float.NaN }) };
+        var loss = head.Loss(predictions, targets, none);
+        loss.item<float>().Should().BeApproximately(0.1269280f, 1e-6f);
+        loss.backward();
+        predictions.grad!.select(1, 2).abs().sum().item<float>().Should().Be(0f);
+        predictions.grad!.isfinite().all().item<bool>().Should().BeTrue();
+    }
+
+    [Fact]
     public void GradientsReachEveryTrainableParameter()
     {
         foreach (var fusion in new[] { VqaFusionKind.CrossAttention, VqaFusionKind.ElementwiseProduct })

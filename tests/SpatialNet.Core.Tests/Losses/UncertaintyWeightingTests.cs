@@ -33,6 +33,22 @@ public class UncertaintyWeightingTests
         loss.Weights["count"].Should().BeApproximately(0.125, 1e-7);
         loss.Weights["land_use"].Should().BeApproximately(1.0, 1e-7);
         loss.TaskLosses["count"].Should().BeApproximately(2.0, 1e-7);
+        // The same weights as device tensors (what per-step records use, without a host read).
+        using var w = loss.WeightTensor("count");
+        w.dim().Should().Be(0);
+        w.dtype.Should().Be(ScalarType.Float32);
+        w.requires_grad.Should().BeFalse();
+        w.item<float>().Should().BeApproximately(0.125f, 1e-7f);
+        loss.WeightTensor("land_use").item<float>().Should().BeApproximately(1f, 1e-7f);
+        FluentActions.Invoking(() => loss.WeightTensor("vqa")).Should().Throw<KeyNotFoundException>().WithMessage("*'vqa'*count, land_use*");
+    }
+
+    [Fact]
+    public void ConstantWeightsAreAlsoAvailableAsTensors()
+    {
+        var loss = new ComposedLoss(tensor(5f), new Dictionary<string, Tensor> { ["a"] = tensor(5f) }, new Dictionary<string, double> { ["a"] = 0.25 });
+        loss.WeightTensor("a").item<float>().Should().Be(0.25f);
+        loss.WeightTensor("a").dtype.Should().Be(ScalarType.Float32);
     }
 
     [Fact]

@@ -86,7 +86,9 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
         if (ids.numel() > 0)
         {
             // The native embedding lookup fails with an unhelpful message; name the problem here.
-            long lo = ids.min().item<long>(), hi = ids.max().item<long>();
+            // Both extremes in one device-to-host copy (one synchronisation on a GPU).
+            var range = stack([ids.min(), ids.max()]).to(int64).cpu().data<long>().ToArray();
+            long lo = range[0], hi = range[1];
             if (lo < 0 || hi >= VocabSize)
             {
                 throw new ArgumentException($"Token ids must lie in [0, {VocabSize}); got ids from {lo} to {hi}.", nameof(ids));

@@ -212,14 +212,15 @@ public sealed class VqaHead : TaskHead
                 throw new ArgumentException($"Task '{TaskName}': input '{CountInput}' must hold one count per sample ([{predictions.shape[0]}]); got [{string.Join(", ", counts.shape)}].", nameof(inputs));
             }
 
+            // Mean squared error over the count questions only (non-finite entries mark the others),
+            // computed with a mask rather than a branch so that no value is read back from the device;
+            // a batch without count questions adds exactly 0.
             var isCount = counts.isfinite();
-            if (isCount.any().item<bool>())
-            {
-                var target = counts.masked_select(isCount);
-                target = countLogScale ? target.clamp_min(0).log1p() : target;
-                var predicted = Counts(predictions).masked_select(isCount);
-                loss = loss + countLossWeight * nn.functional.mse_loss(predicted, target, nn.Reduction.Mean);
-            }
+            var mask = isCount.to(predictions.dtype);
+            var target = where(isCount, counts, zeros_like(counts));
+            target = countLogScale ? target.clamp_min(0).log1p() : target;
+            var squared = (Counts(predictions).reshape(-1) - target).square() * mask;
+            loss = loss + countLossWeight * squared.sum() / mask.sum().clamp_min(1);
         }
 
         return loss.MoveToOuterDisposeScope();

@@ -121,12 +121,11 @@ public sealed class MultiTaskTrainable : ITrainable
         });
 
         var terms = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        var device = composed.Total.device;
         foreach (var task in tasks)
         {
             terms[task + LossSuffix] = taskLosses[task];
-            // A fill kernel on the loss's device: no host-to-device copy, so no synchronisation.
-            terms[task + WeightSuffix] = full(Array.Empty<long>(), composed.Weights[task], ScalarType.Float32, device);
+            // On the device, even for learned weights: recording them must not wait for the step to finish.
+            terms[task + WeightSuffix] = composed.WeightTensor(task);
         }
         if (_l2 is not null)
         {
