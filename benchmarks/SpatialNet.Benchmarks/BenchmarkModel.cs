@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using SpatialNet.DependencyInjection;
 using SpatialNet.Losses;
 using SpatialNet.Models;
 using SpatialNet.Training.Engine;
@@ -10,7 +11,8 @@ namespace SpatialNet.Benchmarks;
 
 /// <summary>
 /// The benchmarked model, built the way a host application builds it: <c>AddSpatialNet</c> with the
-/// Vision Transformer and one classification task, resolved from the container, moved to the device.
+/// Vision Transformer and one classification task (or the tasks a mode adds instead), resolved from
+/// the container, moved to the device.
 /// </summary>
 internal sealed class BenchmarkModel : IDisposable
 {
@@ -19,11 +21,15 @@ internal sealed class BenchmarkModel : IDisposable
 
     private readonly ServiceProvider _provider;
 
-    public BenchmarkModel(BenchmarkOptions o, Device device)
+    /// <param name="o">Encoder size (and classes).</param>
+    /// <param name="device">Where the model goes.</param>
+    /// <param name="addTasks">The task heads; null adds the classification task <see cref="TaskName"/> with <see cref="BenchmarkOptions.Classes"/> classes.</param>
+    public BenchmarkModel(BenchmarkOptions o, Device device, Action<SpatialNetBuilder>? addTasks = null)
     {
         var services = new ServiceCollection();
-        services.AddSpatialNet(sn => sn
-            .UseVisionTransformer(v =>
+        services.AddSpatialNet(sn =>
+        {
+            sn.UseVisionTransformer(v =>
             {
                 v.Depth = o.Depth;
                 v.EmbedDim = o.Dim;
@@ -31,10 +37,14 @@ internal sealed class BenchmarkModel : IDisposable
                 v.PatchSize = o.Patch;
                 v.ImageSize = o.Image;
                 v.InChannels = 3;
-            })
-            .AddClassificationTask(TaskName, o.Classes)
+            });
+            if (addTasks is null)
+                sn.AddClassificationTask(TaskName, o.Classes);
+            else
+                addTasks(sn);
             // The PyTorch reference has no L2 term: AdamW's decoupled weight decay regularises both.
-            .UseL2(0));
+            sn.UseL2(0);
+        });
         _provider = services.BuildServiceProvider();
         _provider.ValidateSpatialNet();
         torch.manual_seed(0);
@@ -62,7 +72,7 @@ internal sealed class BenchmarkModel : IDisposable
     /// </summary>
     public static IBatchSource CreateInput(BenchmarkOptions o, Device device, int batchesPerEpoch, out IDisposable owner)
     {
-        var dtype = o.Precision == Precision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        var dtype = o.ComputeDType;
         using var scope = NewDisposeScope();
         using var generator = SeededGenerator(device, 1);
         if (o.Input == InputKind.Fixed)

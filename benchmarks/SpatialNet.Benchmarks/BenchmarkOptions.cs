@@ -1,4 +1,6 @@
 using System.Globalization;
+using SpatialNet.Training.Optimization;
+using TorchSharp;
 
 namespace SpatialNet.Benchmarks;
 
@@ -16,11 +18,17 @@ internal enum BenchmarkMode
 
     /// <summary>The input pipeline alone against the model's consumption.</summary>
     Pipeline,
+
+    /// <summary>Caption generation of the real <c>CaptionHead</c>, with and without its key/value cache.</summary>
+    Decode,
 }
 
 /// <summary>Numeric precision of the benchmarked step.</summary>
 internal enum Precision
 {
+    /// <summary>Chosen from the device as the trainer's <see cref="PrecisionMode.Auto"/> chooses (bf16 on CUDA, fp32 elsewhere); replaced by <see cref="BenchmarkOptions.ResolveFor"/>.</summary>
+    Auto,
+
     /// <summary>float32 everywhere.</summary>
     Fp32,
 
@@ -55,18 +63,25 @@ internal sealed class UsageException(string message) : Exception(message);
 internal sealed class BenchmarkOptions
 {
     public const string Usage = """
-        spatialnet-benchmarks — training-step throughput of the SpatialNet model and trainer.
+        spatialnet-benchmarks — training-step throughput of the SpatialNet model and trainer, and caption decoding.
 
         Modes (default: throughput of one configuration):
           --soak                 1,000 steps of a small CPU configuration; live tensors and process memory every 100 steps
           --pipeline             the input pipeline (DeviceBatchCache + Prefetcher) alone vs the model's consumption
           --breakdown            throughput, then each phase of the step timed with a device sync around it
+          --decode               caption generation of the real CaptionHead on the encoder's tokens, key/value cache on and off
+                                 (defaults --batch 32 --warmup 1 --steps 5: timed generate calls per variant)
 
         Model (defaults: the paper's configuration):
           --depth 12 --dim 512 --heads 8 --patch 16 --img 256 --classes 21
+        Caption head (--decode; defaults: the paper's UCM-caption head, configs/paper-ucm-caption.json):
+          --caption-depth 3      decoder layers (heads = --heads, width = --dim, position table max(32, L + 1))
+          --beam 3               beam width K (1 = greedy)
+          --max-len 22           tokens generated per caption, L (the end token is suppressed, so every caption runs all L)
+          --vocab 400            vocabulary size V (UCM-caption's training sentences have about 350 distinct words)
         Run:
           --batch 32 --steps 20 --warmup 3
-          --precision fp32|bf16  (default fp32)
+          --precision auto|fp32|bf16 (default auto: bf16 on cuda, fp32 on cpu, as the trainer's PrecisionMode.Auto)
           --device cpu|cuda      (default cpu)
           --optimizer flat|torch (default flat: the trainer's FlatAdamW step; torch: per-parameter torch.optim.AdamW loop)
           --input fixed|pipeline (default fixed: one random batch reused, like the PyTorch reference)
@@ -78,6 +93,8 @@ internal sealed class BenchmarkOptions
           --sample-every N       --soak: steps between samples (default 100)
         Output: a table and one machine-readable line per run:
           RESULT impl=spatialnet-<version> device=... precision=fp32|bf16-mixed|bf16-pure optimizer=... batch=... img_s=... step_ms=... tflops=... mem_mib=...
+          RESULT impl=spatialnet-<version>-decode device=... precision=fp32|bf16 batch=... beam=... cache=on|off img_s=... ms_per_batch=... ms_per_token=...
+        --decode exits with code 1 when cached and uncached ids differ in fp32 or live tensors changed.
         """;
 
     public BenchmarkMode Mode { get; private set; } = BenchmarkMode.Throughput;
@@ -90,7 +107,7 @@ internal sealed class BenchmarkOptions
     public int Batch { get; private set; } = 32;
     public int Steps { get; private set; } = 20;
     public int Warmup { get; private set; } = 3;
-    public Precision Precision { get; private set; } = Precision.Fp32;
+    public Precision Precision { get; private set; } = Precision.Auto;
     public string Device { get; private set; } = "cpu";
     public OptimizerKind Optimizer { get; private set; } = OptimizerKind.Flat;
     public InputKind Input { get; private set; } = InputKind.Fixed;
@@ -100,12 +117,39 @@ internal sealed class BenchmarkOptions
     public int Samples { get; private set; }
     public double? ModelImagesPerSecond { get; private set; }
     public int SampleEvery { get; private set; } = 100;
+    public int CaptionDepth { get; private set; } = 3;
+    public int Beam { get; private set; } = 3;
+    public int MaxLength { get; private set; } = 22;
+    public int Vocab { get; private set; } = 400;
     public bool Help { get; private set; }
 
     public bool IsCuda => Device == "cuda";
 
     /// <summary>The precision label of RESULT lines (the PyTorch reference's names where they mean the same).</summary>
-    public string PrecisionLabel => Precision == Precision.Fp32 ? "fp32" : Optimizer == OptimizerKind.Flat ? "bf16-mixed" : "bf16-pure";
+    public string PrecisionLabel => Precision switch
+    {
+        Precision.Fp32 => "fp32",
+        Precision.Auto => "auto",
+        _ => Mode == BenchmarkMode.Decode ? "bf16" : Optimizer == OptimizerKind.Flat ? "bf16-mixed" : "bf16-pure",
+    };
+
+    /// <summary>The dtype of the model and its inputs: bfloat16 under bf16, else float32 (after <see cref="ResolveFor"/>).</summary>
+    public torch.ScalarType ComputeDType => Precision == Precision.Bf16 ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
+
+    private bool _peakTflopsGiven;
+
+    /// <summary>
+    /// Settles what depends on the device: <c>--precision auto</c> becomes what
+    /// <see cref="MixedPrecision.Resolve"/> makes of <see cref="PrecisionMode.Auto"/> there (bf16 on
+    /// CUDA, fp32 elsewhere), and the "% of peak" reference defaults to 790 TFLOP/s for CUDA bf16.
+    /// </summary>
+    public void ResolveFor(torch.Device device)
+    {
+        if (Precision == Precision.Auto)
+            Precision = MixedPrecision.Resolve(PrecisionMode.Auto, device) == PrecisionMode.BFloat16Mixed ? Precision.Bf16 : Precision.Fp32;
+        if (!_peakTflopsGiven)
+            PeakTflops = device.type == DeviceType.CUDA && Precision == Precision.Bf16 ? 790 : 0;
+    }
 
     /// <summary>Parses <paramref name="args"/>; throws <see cref="UsageException"/> naming the option and its allowed values.</summary>
     public static BenchmarkOptions Parse(IReadOnlyList<string> args)
@@ -128,6 +172,11 @@ internal sealed class BenchmarkOptions
                 case "--soak": o.Mode = BenchmarkMode.Soak; break;
                 case "--pipeline": o.Mode = BenchmarkMode.Pipeline; break;
                 case "--breakdown": o.Mode = BenchmarkMode.Breakdown; break;
+                case "--decode": o.Mode = BenchmarkMode.Decode; break;
+                case "--caption-depth": o.CaptionDepth = Int(name, Value(), 1); break;
+                case "--beam": o.Beam = Int(name, Value(), 1); break;
+                case "--max-len": o.MaxLength = Int(name, Value(), 1); break;
+                case "--vocab": o.Vocab = Int(name, Value(), 4); break;
                 case "--depth": o.Depth = Int(name, Value(), 1); break;
                 case "--dim": o.Dim = Int(name, Value(), 1); break;
                 case "--heads": o.Heads = Int(name, Value(), 1); break;
@@ -137,7 +186,7 @@ internal sealed class BenchmarkOptions
                 case "--batch": o.Batch = Int(name, Value(), 1); break;
                 case "--steps": o.Steps = Int(name, Value(), 1); break;
                 case "--warmup": o.Warmup = Int(name, Value(), 0); break;
-                case "--precision": o.Precision = Choice(name, Value(), ("fp32", Precision.Fp32), ("bf16", Precision.Bf16)); break;
+                case "--precision": o.Precision = Choice(name, Value(), ("auto", Precision.Auto), ("fp32", Precision.Fp32), ("bf16", Precision.Bf16)); break;
                 case "--device": o.Device = Choice(name, Value(), ("cpu", "cpu"), ("cuda", "cuda")); break;
                 case "--optimizer": o.Optimizer = Choice(name, Value(), ("flat", OptimizerKind.Flat), ("torch", OptimizerKind.Torch)); break;
                 case "--input": o.Input = Choice(name, Value(), ("fixed", InputKind.Fixed), ("pipeline", InputKind.Pipeline)); break;
@@ -152,8 +201,9 @@ internal sealed class BenchmarkOptions
         }
         if (o.Mode == BenchmarkMode.Soak)
             o.ApplySoakDefaults(given);
-        if (!given.Contains("--peak-tflops"))
-            o.PeakTflops = o.IsCuda && o.Precision == Precision.Bf16 ? 790 : 0;
+        if (o.Mode == BenchmarkMode.Decode)
+            o.ApplyDecodeDefaults(given);
+        o._peakTflopsGiven = given.Contains("--peak-tflops");
         if (o.Samples == 0)
             o.Samples = 8 * o.Batch;
         o.Validate();
@@ -163,11 +213,7 @@ internal sealed class BenchmarkOptions
     /// <summary>The soak's small configuration and 1,000 steps, unless given explicitly.</summary>
     private void ApplySoakDefaults(HashSet<string> given)
     {
-        void Set(string option, Action apply)
-        {
-            if (!given.Contains(option))
-                apply();
-        }
+        void Set(string option, Action apply) => SetUnlessGiven(given, option, apply);
         Set("--depth", () => Depth = 2);
         Set("--dim", () => Dim = 64);
         Set("--heads", () => Heads = 4);
@@ -176,6 +222,19 @@ internal sealed class BenchmarkOptions
         Set("--batch", () => Batch = 8);
         Set("--steps", () => Steps = 1000);
         Set("--input", () => Input = InputKind.Pipeline);
+    }
+
+    /// <summary>Fewer timed runs for --decode (each is a whole batch of captions), unless given explicitly.</summary>
+    private void ApplyDecodeDefaults(HashSet<string> given)
+    {
+        SetUnlessGiven(given, "--warmup", () => Warmup = 1);
+        SetUnlessGiven(given, "--steps", () => Steps = 5);
+    }
+
+    private static void SetUnlessGiven(HashSet<string> given, string option, Action apply)
+    {
+        if (!given.Contains(option))
+            apply();
     }
 
     private void Validate()

@@ -42,6 +42,13 @@ internal static class Measurements
     public static (long Thread, long Process) LiveTensors() =>
         (DisposeScopeManager.Statistics.ThreadTotalLiveCount, Tensor.TotalCount);
 
+    /// <summary>Waits for the device's queued work (CUDA); nothing to wait for on CPU.</summary>
+    public static void Synchronize(Device device)
+    {
+        if (device.type == DeviceType.CUDA)
+            cuda.synchronize(device);
+    }
+
     public static string F(double v, string format = "F1") => v.ToString(format, CultureInfo.InvariantCulture);
 
     public static double MiB(long bytes) => bytes / (1024.0 * 1024.0);

@@ -31,7 +31,7 @@ internal static class PipelineBenchmark
             log.WriteLine($"model consumption: {F(modelRate)} img/s (measured now: {o.PrecisionLabel}, {o.Optimizer.ToString().ToLowerInvariant()} optimizer, batch {o.Batch})");
         }
 
-        var dtype = o.Precision == Precision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        var dtype = o.ComputeDType;
         using var generator = BenchmarkModel.SeededGenerator(device, 2);
         using var cache = BenchmarkModel.CreateCache(o, device, dtype, generator);
         log.WriteLine($"pipeline: DeviceBatchCache of {cache.SampleCount} uint8 images 3×{o.Image}×{o.Image} ({F(MiB(cache.ImageBytes))} MiB, {cache.Residence.ToString().ToLowerInvariant()}-resident), " +
@@ -68,16 +68,10 @@ internal static class PipelineBenchmark
             }
         }
         Take(2, count: false);
-        Sync(device);
+        Synchronize(device);
         var clock = Stopwatch.StartNew();
         Take(batches, count: true);
-        Sync(device);
+        Synchronize(device);
         return images / clock.Elapsed.TotalSeconds;
-    }
-
-    private static void Sync(Device device)
-    {
-        if (device.type == DeviceType.CUDA)
-            cuda.synchronize(device);
     }
 }

@@ -30,6 +30,7 @@ if (o.IsCuda && !torch.cuda.is_available())
 if (o.Threads > 0)
     torch.set_num_threads(o.Threads);
 var device = o.IsCuda ? torch.CUDA : torch.CPU;
+o.ResolveFor(device);
 var log = Console.Out;
 
 switch (o.Mode)
@@ -38,6 +39,8 @@ switch (o.Mode)
         return SoakBenchmark.Run(o, device, log) ? 0 : 1;
     case BenchmarkMode.Pipeline:
         return PipelineBenchmark.Run(o, device, log) ? 0 : 1;
+    case BenchmarkMode.Decode:
+        return DecodeBenchmark.Run(o, device, log) ? 0 : 1;
     default:
         var r = ThroughputBenchmark.Run(o, device, log);
         double tflopsPeak = o.PeakTflops > 0 ? 100 * r.Tflops / o.PeakTflops : double.NaN;

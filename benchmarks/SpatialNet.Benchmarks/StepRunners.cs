@@ -80,8 +80,7 @@ internal sealed class TrainerStepRunner : IStepRunner
     public void Sync()
     {
         _trainer.FlushLosses();
-        if (_device.type == DeviceType.CUDA)
-            cuda.synchronize(_device);
+        Measurements.Synchronize(_device);
     }
 
     public void Dispose() => _trainer.Dispose();
@@ -143,8 +142,7 @@ internal sealed class TorchOptimizerStepRunner : IStepRunner
 
     public void Sync()
     {
-        if (_device.type == DeviceType.CUDA)
-            cuda.synchronize(_device);
+        Measurements.Synchronize(_device);
     }
 
     public void Dispose()

@@ -11,7 +11,9 @@ ignoring every other line, and prints a Markdown table:
 Each SpatialNet run is compared with the PyTorch run of the same device and batch whose precision
 corresponds (fp32 with fp32; our bf16 mixed precision and the pure-bf16 TorchSharp loop with
 PyTorch's pure bf16); PyTorch's autocast run is listed against our bf16 mixed precision too. The
-targets are issue 5's (paper configuration on an H100).
+targets are issue 5's (paper configuration on an H100). Caption-decoding runs (impl=spatialnet-...-decode,
+from `spatialnet-benchmarks --decode`) have no PyTorch counterpart; they get a table of their own
+below, with the cached variant's speed-up over the uncached one of the same configuration.
 """
 import argparse
 import sys
@@ -47,7 +49,11 @@ def parse(lines):
 
 def is_ours(run):
     impl = str(run["impl"])
-    return impl.startswith("spatialnet-") and not impl.endswith(("-soak", "-pipeline")) and "img_s" in run
+    return impl.startswith("spatialnet-") and not impl.endswith(("-soak", "-pipeline", "-decode")) and "img_s" in run
+
+
+def is_decode(run):
+    return str(run["impl"]).endswith("-decode") and "ms_per_batch" in run
 
 
 def is_reference(run):
@@ -116,16 +122,59 @@ KEYS = ["config", "ours", "ours_img_s", "ours_tflops", "ours_pct", "ours_mem",
         "ref", "ref_img_s", "ref_tflops", "ref_mem", "ratio", "target", "met"]
 
 
+DECODE_KEY = ("device", "precision", "batch", "beam", "max_len")
+
+
+def decode_rows(runs):
+    """One row per decoding run; a cached run's speed-up = uncached ms per batch ÷ cached, for the next
+    uncached run of the same configuration (the benchmark prints the two of one invocation in that order)."""
+    decodes = [r for r in runs if is_decode(r)]
+    out = []
+    for i, r in enumerate(decodes):
+        key = tuple(r.get(k) for k in DECODE_KEY)
+        off = next((x for x in decodes[i + 1:] if x.get("cache") == "off" and tuple(x.get(k) for k in DECODE_KEY) == key), None)
+        speedup = None
+        if r.get("cache") == "on" and off is not None and r["ms_per_batch"] > 0:
+            speedup = off["ms_per_batch"] / r["ms_per_batch"]
+        out.append({
+            "config": f"{r.get('device', '?')} b{r['batch']} beam {r.get('beam', 0):g} L {r.get('max_len', 0):g}",
+            "precision": str(r.get("precision", "?")),
+            "cache": str(r.get("cache", "?")),
+            "img_s": fmt(r.get("img_s"), 2),
+            "ms_per_batch": fmt(r.get("ms_per_batch"), 2),
+            "ms_per_token": fmt(r.get("ms_per_token"), 4),
+            "mem": fmt(r.get("mem_mib"), 0),
+            "speedup": "—" if speedup is None else f"{speedup:.1f}×",
+            "identical": str(r.get("ids_identical", "?")),
+        })
+    return out
+
+
+DECODE_HEADER = ["caption decoding", "precision", "cache", "img/s", "ms per batch", "ms per token", "MiB", "cached speed-up", "ids identical"]
+DECODE_KEYS = ["config", "precision", "cache", "img_s", "ms_per_batch", "ms_per_token", "mem", "speedup", "identical"]
+
+
 def table(runs):
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(" --- " for _ in HEADER) + "|"]
-    for r in rows(runs):
-        lines.append("| " + " | ".join(r[k] for k in KEYS) + " |")
-    impls = sorted({str(r["impl"]) for r in runs if is_ours(r) or is_reference(r)})
-    lines.append("")
-    lines.append("ratio = SpatialNet img/s ÷ PyTorch img/s on the same machine; implementations: " + ", ".join(impls))
+    lines = []
+    training = rows(runs)
+    if training:
+        lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(" --- " for _ in HEADER) + "|"]
+        for r in training:
+            lines.append("| " + " | ".join(r[k] for k in KEYS) + " |")
+        impls = sorted({str(r["impl"]) for r in runs if is_ours(r) or is_reference(r)})
+        lines.append("")
+        lines.append("ratio = SpatialNet img/s ÷ PyTorch img/s on the same machine; implementations: " + ", ".join(impls))
     extra = [r for r in runs if str(r["impl"]).endswith(("-pipeline", "-soak"))]
     for r in extra:
         lines.append("also: " + " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
+    decoding = decode_rows(runs)
+    if decoding:
+        if lines:
+            lines.append("")
+        lines.append("| " + " | ".join(DECODE_HEADER) + " |")
+        lines.append("|" + "|".join(" --- " for _ in DECODE_HEADER) + "|")
+        for r in decoding:
+            lines.append("| " + " | ".join(r[k] for k in DECODE_KEYS) + " |")
     return "\n".join(lines)
 
 
@@ -139,12 +188,14 @@ RESULT impl=pytorch-2.11.0+cu130 device=cuda precision=bf16-pure batch=32 img_s=
 RESULT impl=pytorch-2.11.0+cu130 device=cuda precision=bf16-pure batch=128 img_s=3162.0 step_ms=40.48 tflops=201.6 peak_mib=16000 mem_mib=16500
 RESULT impl=pytorch-2.11.0+cu130 device=cuda precision=bf16-amp batch=32 img_s=1054.0 step_ms=30.36 tflops=67.2 peak_mib=7000 mem_mib=7400
 RESULT impl=spatialnet-0.1.0-pipeline device=cuda precision=bf16-mixed batch=32 pipeline_img_s=60000.0 prefetch_img_s=58000.0 model_img_s=1900.0 ratio=31.58
+RESULT impl=spatialnet-0.1.0-decode device=cuda precision=bf16 batch=32 beam=3 max_len=22 cache=on img_s=800.00 ms_per_batch=40.00 ms_per_token=0.0568 mem_mib=900 live_tensors=300 ids_identical=yes
+RESULT impl=spatialnet-0.1.0-decode device=cuda precision=bf16 batch=32 beam=3 max_len=22 cache=off img_s=200.00 ms_per_batch=160.00 ms_per_token=0.2273 mem_mib=1400 live_tensors=300 ids_identical=yes
 """
 
 
 def self_test():
     runs = parse(SAMPLE.splitlines())
-    assert len(runs) == 8, len(runs)
+    assert len(runs) == 10, len(runs)
     r = rows(runs)
     assert [x["config"] for x in r] == ["cuda b32", "cuda b32", "cuda b128", "cuda b32"], r
     # 560 / 551 = 1.016; 1900 / 1866 = 1.018; 3300 / 3162 = 1.044 (below the 1.1 target); 1900 / 1054 = 1.803.
@@ -156,6 +207,17 @@ def self_test():
     text = table(runs)
     assert text.splitlines()[0].startswith("| config | SpatialNet | img/s |"), text
     assert "also: impl=spatialnet-0.1.0-pipeline" in text and "noise" not in text
+    # Decoding runs stay out of the training table and get their own: 160 / 40 = 4.0× for the cached run.
+    d = decode_rows(runs)
+    assert [(x["cache"], x["speedup"]) for x in d] == [("on", "4.0×"), ("off", "—")], d
+    assert d[0]["config"] == "cuda b32 beam 3 L 22" and d[0]["identical"] == "yes", d[0]
+    assert "| caption decoding | precision | cache |" in text, text
+    # Two invocations of one configuration: each cached run is compared with its own uncached run.
+    twice = decode_rows(parse(["RESULT impl=spatialnet-0.1.0-decode device=cpu precision=fp32 batch=8 beam=3 max_len=22 cache=on img_s=20 ms_per_batch=400",
+                               "RESULT impl=spatialnet-0.1.0-decode device=cpu precision=fp32 batch=8 beam=3 max_len=22 cache=off img_s=2 ms_per_batch=4000",
+                               "RESULT impl=spatialnet-0.1.0-decode device=cpu precision=fp32 batch=8 beam=3 max_len=22 cache=on img_s=16 ms_per_batch=500",
+                               "RESULT impl=spatialnet-0.1.0-decode device=cpu precision=fp32 batch=8 beam=3 max_len=22 cache=off img_s=1.6 ms_per_batch=5000"]))
+    assert [x["speedup"] for x in twice] == ["10.0×", "—", "10.0×", "—"], twice
     # A SpatialNet run without a PyTorch counterpart still gets a row, with no ratio.
     lone = rows(parse(["RESULT impl=spatialnet-0.1.0 device=cpu precision=bf16-pure optimizer=torch batch=8 img_s=10 tflops=0.01"]))
     assert lone[0]["ratio"] == "—" and lone[0]["target"] == "—" and lone[0]["ours_pct"] == "—", lone

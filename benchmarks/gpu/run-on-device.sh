@@ -5,8 +5,8 @@
 # Builds nothing. Unpacks the self-contained benchmark, points it at the PyTorch installation's
 # libtorch, runs SpatialNet's benchmark and the PyTorch reference (paper configuration) for fp32 b32,
 # bf16 b32, bf16 b128 and PyTorch's bf16 autocast b32, then the plain TorchSharp loop, a step-phase
-# breakdown and the input pipeline, and prints one table with ratios (ours / PyTorch) last.
-# About 3 minutes of runs. Logs go to $OUT (the device tool's folder) or /tmp/spatialnet-gpu-check.
+# breakdown, the input pipeline and caption decoding (cache on and off), and prints one table with
+# ratios (ours / PyTorch) last. About 3 minutes of runs. Logs go to $OUT (the device tool's folder) or /tmp/spatialnet-gpu-check.
 #
 # Local dry run of the same flow on CPU (no GPU, no PyTorch needed), e.g.:
 #   SPATIALNET_LIBTORCH_DIR=~/.nuget/packages/libtorch-cpu-linux-x64/2.10.0/runtimes/linux-x64/native \
@@ -86,6 +86,9 @@ if [ -n "$model_rate" ]; then
 else
   ours --precision bf16 --pipeline --batch 32 --samples 2048 --steps 10 --warmup 3
 fi
+# Caption generation of the paper's caption head (3 layers, beam 3, 22 tokens) on the encoder's tokens,
+# key/value cache on and off, bf16, 32 images: 2 untimed and 10 timed batches per variant.
+ours --precision bf16 --decode --batch 32 --beam 3 --max-len 22 --warmup 2 --steps 10
 
 echo
 python3 benchmarks/gpu/result_table.py "$log" | tee "$out/table.md"
