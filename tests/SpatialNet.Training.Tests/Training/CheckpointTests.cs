@@ -66,6 +66,24 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void Restore_UnderAnotherPrecision_FailsNamingBothAndTheSetting()
+    {
+        // A run checkpointed in bf16 mixed precision (the CUDA default) resumed where Auto picks float32.
+        var model = new TinyMlp(3, 5, 2);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), PrecisionMode.BFloat16Mixed);
+        using var opt = new FlatAdamW(buffers);
+        var path = Path.Combine(_dir, "bf16.safetensors");
+        TrainingCheckpoint.Save(path, model, opt, null, new TrainingPosition(0, 1, 1), null);
+
+        var model2 = new TinyMlp(3, 5, 2);
+        using var buffers2 = new FlatParameterBuffers(model2, ParameterGroups.DecayAndNoDecay(), PrecisionMode.Auto);
+        using var opt2 = new FlatAdamW(buffers2);
+
+        FluentActions.Invoking(() => TrainingCheckpoint.Restore(path, model2, opt2)).Should().Throw<InvalidDataException>()
+            .WithMessage($"*'{path}'*BFloat16Mixed*Float32*TrainerOptions.Precision*");
+    }
+
+    [Fact]
     public void Restore_IntoFreshObjects_ReproducesWeightsMomentsScheduleAndRandomStreams()
     {
         manual_seed(4);

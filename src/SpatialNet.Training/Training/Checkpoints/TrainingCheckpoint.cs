@@ -134,7 +134,8 @@ public static class TrainingCheckpoint
         if (record.FormatVersion != FormatVersion)
             throw new InvalidDataException($"Checkpoint '{path}' has format version {record.FormatVersion}; this build reads version {FormatVersion}.");
         if (record.Precision != optimizer.Parameters.Precision)
-            throw new InvalidDataException($"Checkpoint '{path}' was written with precision {record.Precision}; the optimizer uses {optimizer.Parameters.Precision}.");
+            throw new InvalidDataException($"Checkpoint '{path}' was written with precision {record.Precision}; the optimizer uses {optimizer.Parameters.Precision}. " +
+                $"Set TrainerOptions.Precision (config \"precision\") to {record.Precision} to resume it (the default, Auto, picks BFloat16Mixed on CUDA and Float32 elsewhere).");
 
         using var scope = NewDisposeScope();
         RestoreModel(path, reader, module);
