@@ -23,6 +23,7 @@ internal static class TrainCommands
             Writes N synthetic scenes (default 100) in the UCM-caption format (dataset.json + imgs/; N rounded up to a
             multiple of the 5 land-cover classes, 80/10/10 % train/val/test per class) or the RSVQA-LR format
             (LR_split_*_{images,questions,answers}.json + Images_LR/; 80/10/10 % of the images), with synthetic_truth.json.
+            Val and test get at least one image (per class) from 3 images (per class) on.
         """;
 
     public static int Train(CommandLine cl, TextWriter output)
@@ -95,8 +96,8 @@ internal static class TrainCommands
             }
             case "rsvqa":
             {
-                int val = (int)Math.Round(count * 0.1, MidpointRounding.AwayFromZero);
-                int test = (int)Math.Round(count * 0.1, MidpointRounding.AwayFromZero);
+                int val = SyntheticDatasetWriter.SplitCount(count, 0.1);
+                int test = SyntheticDatasetWriter.SplitCount(count, 0.1);
                 written = SyntheticDatasetWriter.WriteRsvqa(dir, generator, Math.Max(1, count - val - test), val, count - val - test < 1 ? 0 : test);
                 break;
             }

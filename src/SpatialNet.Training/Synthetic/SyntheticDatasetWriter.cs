@@ -31,7 +31,8 @@ public static class SyntheticDatasetWriter
     /// Writes a UCM-caption-format dataset: <paramref name="imagesPerClass"/> images of each land-cover
     /// class, numbered class by class (so the loader's image-number rule recovers the class, with
     /// class list and images-per-class recorded in dataset.json's <c>spatialnet</c> block), split per
-    /// class at random (seeded) into test, val and train by the given fractions.
+    /// class at random (seeded) into test, val and train by the given fractions (rounded; a positive
+    /// fraction gets at least one image of each class that has 3 or more).
     /// </summary>
     public static SyntheticWriteResult WriteUcmCaption(string root, SyntheticSceneGenerator generator, int imagesPerClass,
         double valFraction = 0.1, double testFraction = 0.1, string imagesFolder = "imgs")
@@ -48,8 +49,8 @@ public static class SyntheticDatasetWriter
         var splits = new List<string>();
         var names = new List<string>();
         var images = new JsonArray();
-        var nTest = (int)Math.Round(imagesPerClass * testFraction, MidpointRounding.AwayFromZero);
-        var nVal = (int)Math.Round(imagesPerClass * valFraction, MidpointRounding.AwayFromZero);
+        var nTest = SplitCount(imagesPerClass, testFraction);
+        var nVal = SplitCount(imagesPerClass, valFraction);
         for (var c = 0; c < classes.Count; c++)
         {
             var order = SeededRandom.From(generator.Options.Seed, 0x55434D, (ulong)c).Permutation(imagesPerClass);
@@ -98,6 +99,17 @@ public static class SyntheticDatasetWriter
         WriteJson(Path.Combine(root, UcmCaptionDataset.AnnotationFileName), dataset);
         WriteTruth(root, generator, scenes, names);
         return new SyntheticWriteResult(root, scenes, splits, names);
+    }
+
+    /// <summary>
+    /// Images that a split of <paramref name="fraction"/> receives out of <paramref name="images"/>:
+    /// the rounded share, but at least one when the fraction is positive and there are 3 or more
+    /// images, so that small datasets still get val and test images while train keeps at least one.
+    /// </summary>
+    public static int SplitCount(int images, double fraction)
+    {
+        var n = (int)Math.Round(images * fraction, MidpointRounding.AwayFromZero);
+        return fraction > 0 && n == 0 && images >= 3 ? 1 : n;
     }
 
     /// <summary>

@@ -71,11 +71,25 @@ public sealed class RandomFlipRotate : IRandomBatchTransform, IDisposable
     public string? AllowKey { get; }
 
     /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">
+    /// <see cref="Rotate90"/> is on and a transformed tensor's images are not square (refused on every
+    /// batch, not only when an odd quarter turn happens to be drawn).
+    /// </exception>
     public void Apply(Batch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var first = batch[_keys[0]];
         var n = first.shape[0];
+        if (Rotate90)
+        {
+            foreach (var key in _keys)
+            {
+                var shape = batch[key].shape;
+                if (shape.Length >= 2 && shape[^1] != shape[^2])
+                    throw new InvalidOperationException(
+                        $"RandomFlipRotate: 90° rotations need square images; '{key}' is [{string.Join(", ", shape)}]. Resize first or create the transform with rotate90: false.");
+            }
+        }
         using var scope = NewDisposeScope();
         // Drawn on the CPU (n×3 numbers) and copied: a CUDA generator is not available in TorchSharp 0.107.
         var draws = rand([n, 3], dtype: ScalarType.Float32, device: CPU, generator: GeneratorFor(first.device)).to(first.device);

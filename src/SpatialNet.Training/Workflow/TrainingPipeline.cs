@@ -99,7 +99,7 @@ public static partial class TrainingPipeline
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
-        var run = RunSetup.Create(config, logger, forTraining: true);
+        using var run = RunSetup.Create(config, logger, forTraining: true);
         Directory.CreateDirectory(config.OutputDir);
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), config.ToJson());
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(TrainingConfig.JsonOptions));
@@ -168,7 +168,7 @@ public static partial class TrainingPipeline
         logger ??= NullLogger.Instance;
         split ??= config.Data.EvalSplit;
         using var scope = NewDisposeScope();
-        var run = RunSetup.Create(config, logger, forTraining: false);
+        using var run = RunSetup.Create(config, logger, forTraining: false);
         LoadWeights(run.Model, checkpoint);
         var evaluator = run.Evaluator(split)
             ?? throw new TrainingConfigException($"Split '{split}': no data source has it.");
@@ -242,8 +242,10 @@ public static partial class TrainingPipeline
     }
 
     /// <summary>Everything a run builds from its configuration.</summary>
-    private sealed partial class RunSetup
+    private sealed partial class RunSetup : IDisposable
     {
+        // Transforms made for this run that hold native resources (augmentation generators and index maps).
+        private readonly List<IDisposable> _owned = [];
         private readonly TrainingConfig _config;
         private readonly ILogger _logger;
         private readonly List<OpenedSource> _sources;
@@ -268,6 +270,14 @@ public static partial class TrainingPipeline
         public MultiTaskTrainable Trainable { get; }
 
         public MultiTaskModel Model => Trainable.Model;
+
+        /// <summary>Frees what the run's transforms hold.</summary>
+        public void Dispose()
+        {
+            foreach (var owned in _owned)
+                owned.Dispose();
+            _owned.Clear();
+        }
 
         public static RunSetup Create(TrainingConfig config, ILogger logger, bool forTraining)
         {
@@ -531,7 +541,9 @@ public static partial class TrainingPipeline
             if (augment && (_config.Data.Flip || _config.Data.Rotate90))
             {
                 double p = _config.Data.Flip ? 0.5 : 0.0;
-                transforms.Add(new RandomFlipRotate(_config.Seed, p, p, _config.Data.Rotate90));
+                var flipRotate = new RandomFlipRotate(_config.Seed, p, p, _config.Data.Rotate90);
+                _owned.Add(flipRotate);
+                transforms.Add(flipRotate);
             }
             return new DatasetBatchPreparation { Targets = source.Targets, Transform = new BatchTransformPipeline([.. transforms]) };
         }

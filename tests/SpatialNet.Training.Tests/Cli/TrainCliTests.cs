@@ -52,6 +52,9 @@ public sealed class TrainCliTests : IDisposable
         var (code, stdout, stderr) = Run("synthetic", "--format", "ucm-caption", "--out", _dir.Combine("ucm"), "--count", "12", "--size", "32", "--seed", "2");
         code.Should().Be(0, stderr);
         stdout.Should().Contain("15 32×32 scenes");   // 12 rounded up to 3 per class × 5 classes
+        // 10 % of 3 rounds to 0, but a small set still gets one val and one test image per class.
+        stdout.Should().Contain("train 5").And.Contain("val 5").And.Contain("test 5");
+        new UcmCaptionDataset(_dir.Combine("ucm"), "val").Images.Should().HaveCount(5);
         var ucm = new UcmCaptionDataset(_dir.Combine("ucm"), "train");
         ucm.ClassNames.Should().HaveCount(5);
         ucm.Images.Should().OnlyContain(i => i.Sentences.Count == 5);
@@ -64,6 +67,8 @@ public sealed class TrainCliTests : IDisposable
         var val = new RsvqaDataset(_dir.Combine("rsvqa"), "val");
         var test = new RsvqaDataset(_dir.Combine("rsvqa"), "test");
         (train.Images.Count, val.Images.Count, test.Images.Count).Should().Be((8, 1, 1));
+        Run("synthetic", "--format", "rsvqa", "--out", _dir.Combine("rsvqa3"), "--count", "3", "--size", "32").Code.Should().Be(0);
+        (new RsvqaDataset(_dir.Combine("rsvqa3"), "train").Images.Count, new RsvqaDataset(_dir.Combine("rsvqa3"), "val").Images.Count).Should().Be((1, 1));
         train.Questions.Select(q => q.Type).Distinct().Should().HaveCount(4);
 
         Run("synthetic", "--format", "coco", "--out", _dir.Combine("x")).Code.Should().Be(2);

@@ -197,6 +197,23 @@ public sealed class TransformTests
     }
 
     [Fact]
+    public void Random_rotations_of_non_square_images_are_refused_on_every_batch_while_flips_work()
+    {
+        // Whatever the seed draws, the refusal does not depend on luck.
+        for (ulong seed = 0; seed < 4; seed++)
+        {
+            using var rotating = new RandomFlipRotate(seed);
+            using var batch = BatchOf(zeros(2, 1, 2, 3));
+            FluentActions.Invoking(() => rotating.Apply(batch)).Should().Throw<InvalidOperationException>()
+                .Which.Message.Should().Contain("[2, 1, 2, 3]").And.Contain("rotate90: false");
+        }
+        using var flipping = new RandomFlipRotate(1, rotate90: false);
+        using var ok = BatchOf(arange(12, ScalarType.Float32).reshape(2, 1, 2, 3));
+        flipping.Apply(ok);
+        ok[SampleKeys.Image].shape.Should().Equal(2, 1, 2, 3);
+    }
+
+    [Fact]
     public void Rotation_of_non_square_images_is_refused_with_the_shape()
     {
         using var batch = BatchOf(zeros(1, 1, 2, 3));
