@@ -89,7 +89,7 @@ internal static class DecodeBenchmark
 
         log.WriteLine($"peak memory: {memory.Kind}");
         log.WriteLine($"speed-up of the cache: {F(uncached.MillisecondsPerBatch / cached.MillisecondsPerBatch, "F1")}× (uncached ms per batch ÷ cached)");
-        log.WriteLine($"ids identical: {(identical ? "yes" : "no")}{(identical || o.Precision == Precision.Fp32 ? "" : " (bf16: the two forms round differently, so a near-tie may go the other way)")}");
+        log.WriteLine($"ids identical: {(identical ? "yes" : "no")}{(identical || o.Precision == Precision.Fp32 && device.type == DeviceType.CPU ? "" : " (the two forms round differently here, so a near-tie may go the other way)")}");
         foreach (var r in new[] { cached, uncached })
         {
             log.WriteLine($"RESULT impl={Implementation}-decode device={device.type.ToString().ToLowerInvariant()} precision={o.PrecisionLabel} batch={o.Batch} " +
@@ -100,9 +100,12 @@ internal static class DecodeBenchmark
         bool liveOk = cached.LiveTensorsUnchanged && uncached.LiveTensorsUnchanged;
         if (!liveOk)
             log.WriteLine("FAIL: generation changed the live-tensor count.");
-        if (!identical && o.Precision == Precision.Fp32)
-            log.WriteLine("FAIL: cached and uncached decoding gave different ids in fp32.");
-        return liveOk && (identical || o.Precision != Precision.Fp32);
+        // Strict only in fp32 on the CPU: on CUDA the one-query and whole-prefix forms use different
+        // kernels, so a near-tie between beams may resolve differently even in fp32.
+        bool strict = o.Precision == Precision.Fp32 && device.type == DeviceType.CPU;
+        if (!identical && strict)
+            log.WriteLine("FAIL: cached and uncached decoding gave different ids in fp32 on the CPU.");
+        return liveOk && (identical || !strict);
     }
 
     /// <summary>Warm-up calls, then <see cref="BenchmarkOptions.Steps"/> timed ones between device synchronisations.</summary>

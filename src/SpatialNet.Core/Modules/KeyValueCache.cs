@@ -72,7 +72,8 @@ public sealed class KeyValueCache : IDisposable
         }
 
         using var scope = NewDisposeScope();
-        var index = rows.device == keys.device ? rows : rows.to(keys.device);
+        // Device objects are compared by type and index (TorchSharp's Device has reference equality).
+        var index = rows.device_type == keys.device_type && rows.device_index == keys.device_index ? rows : rows.to(keys.device);
         Replace(keys.index_select(0, index), values.index_select(0, index));
     }
 

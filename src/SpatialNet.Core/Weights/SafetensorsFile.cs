@@ -16,6 +16,7 @@ namespace SpatialNet.Weights;
 public static class SafetensorsFile
 {
     internal const long MaxHeaderBytes = 256L << 20;
+    internal const long PortableHeaderBytes = 100_000_000;
     internal const int ChunkBytes = 64 << 20;
 
     internal static readonly (ScalarType Type, string Name, int Size)[] DTypes =
@@ -73,6 +74,9 @@ public static class SafetensorsFile
         // Pad the header with spaces to a multiple of 8 bytes, as the safetensors writer does (aligned data).
         while (header.Length % 8 != 0)
             header.WriteByte((byte)' ');
+        // Python's safetensors refuses headers above 100 MB (10⁸ bytes): fail here rather than write a file it cannot open.
+        if (header.Length > PortableHeaderBytes)
+            throw new ArgumentException($"The safetensors header would be {header.Length} bytes; readers accept at most {PortableHeaderBytes} (fewer tensors or less metadata per file).", nameof(tensors));
 
         Span<byte> lengthBytes = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)header.Length);
@@ -157,15 +161,28 @@ public sealed class SafetensorsReader : IDisposable
                 if (match.Name is null)
                     throw Corrupt($"tensor '{prop.Name}': dtype '{dtypeName}' is not one of {string.Join(", ", SafetensorsFile.DTypes.Select(d => d.Name))}");
                 var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                if (shape.Any(d => d < 0))
+                    throw Corrupt($"tensor '{prop.Name}': shape [{string.Join(", ", shape)}] has a negative dimension");
                 var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                long numel = shape.Aggregate(1L, (a, b) => a * b);
+                long numel = shape.Aggregate(1L, (a, b) => checked(a * b));
                 if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != numel * match.Size)
                     throw Corrupt($"tensor '{prop.Name}': data_offsets [{string.Join(", ", offsets)}] do not fit shape [{string.Join(", ", shape)}] {dtypeName} in {dataLength} data bytes");
-                _entries[prop.Name] = (match.Type, shape, offsets[0], offsets[1]);
+                if (!_entries.TryAdd(prop.Name, (match.Type, shape, offsets[0], offsets[1])))
+                    throw Corrupt($"tensor '{prop.Name}' appears twice in the header");
             }
+            // As the reference reader: the tensors' byte ranges tile the data section, without gaps or overlaps.
+            long end = 0;
+            foreach (var (name, e) in _entries.OrderBy(kv => kv.Value.Begin).ThenBy(kv => kv.Value.End))
+            {
+                if (e.Begin != end)
+                    throw Corrupt($"tensor '{name}' starts at data byte {e.Begin}, expected {end} (byte ranges must follow each other without gaps or overlaps)");
+                end = e.End;
+            }
+            if (end != dataLength)
+                throw Corrupt($"the tensors cover {end} data bytes, the file holds {dataLength}");
             Metadata = metadata;
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
         {
             _stream.Dispose();
             throw Corrupt($"malformed header ({e.Message})");

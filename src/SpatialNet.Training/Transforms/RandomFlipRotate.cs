@@ -137,7 +137,9 @@ public sealed class RandomFlipRotate : IRandomBatchTransform, IDisposable
         _maps.Clear();
     }
 
-    // The pixel index maps of one image size on one device, built once (a few MiB at most).
+    // The pixel index maps of one image size on one device, built once: 8 transforms × H·W int64
+    // (4 MiB at 256×256, 64 MiB at 1024×1024), kept until Dispose. Applying them also makes a
+    // [B, H·W] int64 index per batch (temporary).
     private DihedralAugmentation MapsFor(Tensor x)
     {
         if (x.dim() < 3) throw new ArgumentException($"Expected [B, …, H, W]; got [{string.Join(", ", x.shape)}].", nameof(x));

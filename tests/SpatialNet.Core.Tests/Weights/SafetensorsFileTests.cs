@@ -108,4 +108,38 @@ public sealed class SafetensorsFileTests : IDisposable
                 .WithMessage($"*'{path}'*not a valid safetensors file*{what}*");
         }
     }
+
+    private string Handmade(string name, string json, int dataBytes)
+    {
+        // A file built from a literal header, as another writer might produce it.
+        var path = Path.Combine(dir, name);
+        var header = Encoding.UTF8.GetBytes(json);
+        var bytes = new byte[8 + header.Length + dataBytes];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+        header.CopyTo(bytes, 8);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    [Fact]
+    public void Open_RejectsHeadersTheReferenceReaderRejects()
+    {
+        var cases = new[]
+        {
+            (Handmade("negative.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1,-2],\"data_offsets\":[0,8]}}", 8), "negative dimension"),
+            (Handmade("twice.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8), "twice"),
+            (Handmade("gap.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12), "starts at data byte 8, expected 4"),
+            (Handmade("overlap.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8), "starts at data byte 4, expected 8"),
+            (Handmade("tail.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 12), "cover 4 data bytes, the file holds 12"),
+        };
+        foreach (var (path, what) in cases)
+        {
+            FluentActions.Invoking(() => SafetensorsFile.Open(path)).Should().Throw<InvalidDataException>()
+                .WithMessage($"*'{path}'*{what}*");
+        }
+
+        // The same layout without the fault opens.
+        using var ok = SafetensorsFile.Open(Handmade("fine.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},\"c\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8));
+        ok.Names.Should().Equal("a", "b", "c");
+    }
 }

@@ -295,7 +295,9 @@ public sealed class CaptionHead : TaskHead
             }
 
             // The newest token sits at the position after the cached ones (position 0: the start token).
-            var x = owner.embed.Forward(newest.unsqueeze(1), self[0].Length);
+            // The newest ids are the search's own picks (or the start token), always in [0, V): no range check,
+            // which would read back from the device at every step.
+            var x = owner.embed.Forward(newest.unsqueeze(1), self[0].Length, checkIds: false);
             for (int i = 0; i < self.Length; i++)
             {
                 x = owner.blocks[i].ForwardCached(x, self[i], memory[i], null);

@@ -67,7 +67,13 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
     /// <param name="ids">Token ids [B, L] (int64).</param>
     /// <param name="offset">Position of the first id; ≥ 0.</param>
     /// <exception cref="ArgumentException">Not [B, L] int64, positions beyond <see cref="MaxLength"/>, or an id outside [0, V).</exception>
-    public Tensor Forward(Tensor ids, long offset)
+    public Tensor Forward(Tensor ids, long offset) => Forward(ids, offset, checkIds: true);
+
+    /// <summary>
+    /// <see cref="Forward(Tensor, long)"/>; <paramref name="checkIds"/> false skips the id range check
+    /// (one device read-back) for ids that are known to be valid, such as a decoder's own picks.
+    /// </summary>
+    internal Tensor Forward(Tensor ids, long offset, bool checkIds)
     {
         ArgumentNullException.ThrowIfNull(ids);
         if (ids.dim() != 2 || ids.dtype != int64)
@@ -83,7 +89,7 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
         }
 
         using var scope = NewDisposeScope();
-        if (ids.numel() > 0)
+        if (checkIds && ids.numel() > 0)
         {
             // The native embedding lookup fails with an unhelpful message; name the problem here.
             // Both extremes in one device-to-host copy (one synchronisation on a GPU).

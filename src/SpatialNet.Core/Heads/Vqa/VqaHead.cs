@@ -215,12 +215,15 @@ public sealed class VqaHead : TaskHead
             // Mean squared error over the count questions only (non-finite entries mark the others),
             // computed with a mask rather than a branch so that no value is read back from the device;
             // a batch without count questions adds exactly 0.
+            // where() rather than a product with the mask: a non-count row contributes exactly 0 even if
+            // its prediction is not finite; the divisor is counted in float32 (exact beyond bf16's 256).
             var isCount = counts.isfinite();
-            var mask = isCount.to(predictions.dtype);
             var target = where(isCount, counts, zeros_like(counts));
             target = countLogScale ? target.clamp_min(0).log1p() : target;
-            var squared = (Counts(predictions).reshape(-1) - target).square() * mask;
-            loss = loss + countLossWeight * squared.sum() / mask.sum().clamp_min(1);
+            var difference = Counts(predictions).reshape(-1) - target;
+            var squared = where(isCount, difference.square(), zeros_like(difference));
+            var questions = isCount.to(ScalarType.Float32).sum().clamp_min(1);
+            loss = loss + countLossWeight * (squared.sum().to(ScalarType.Float32) / questions).to(loss.dtype);
         }
 
         return loss.MoveToOuterDisposeScope();
