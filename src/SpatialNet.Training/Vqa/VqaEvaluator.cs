@@ -70,7 +70,8 @@ public sealed class VqaEvaluator
         ArgumentNullException.ThrowIfNull(split);
         if (model.Head(Task) is VqaHead head && head.NumAnswers != Answers.Count)
             throw new ArgumentException($"Task '{Task}' predicts {head.NumAnswers} answers but the vocabulary has {Answers.Count}.", nameof(model));
-        var device = model.parameters().First().device;
+        var first = model.parameters().First();
+        var (device, dtype) = (first.device, first.dtype);
         var wasTraining = model.training;
         model.eval();
         var predicted = new int[split.Count];
@@ -86,6 +87,10 @@ public sealed class VqaEvaluator
                 var batch = split.Gather(indices);
                 batch.MoveTo(device);
                 Preprocess?.Apply(batch);
+                // A model still in bfloat16 (evaluated during mixed-precision training) takes bfloat16 images.
+                var images = batch[VqaQuestionBank.ImageKey];
+                if (images.is_floating_point() && images.dtype != dtype)
+                    batch.Set(VqaQuestionBank.ImageKey, images.to(dtype));
                 var logits = VqaForward.Logits(model, Task, batch);
                 var best = logits.narrow(1, 0, Answers.Count).argmax(1).cpu().data<long>().ToArray();
                 for (var i = 0; i < indices.Length; i++) predicted[indices[i]] = (int)best[i];

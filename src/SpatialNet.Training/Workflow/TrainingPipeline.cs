@@ -119,12 +119,16 @@ public static partial class TrainingPipeline
             trainer.ResumeFrom(resume);
         var result = trainer.Fit(cancellationToken);
 
-        // The reported model is the best checkpoint's (or the last state without a monitored metric).
+        // The reported model is the best checkpoint's (or the last state without a monitored metric),
+        // at full precision: under mixed precision the float32 master weights, not their bfloat16 copy.
         var selected = result.BestCheckpoint ?? result.LastCheckpoint;
+        var full = ModelState(selected is not null
+            ? TrainingCheckpoint.ReadModelWeights(selected)
+            : MasterOverlay(run.Trainable.Module.state_dict(), trainer.Optimizer.Parameters.MasterWeights()));
         if (selected is not null)
-            LoadWeights(run.Model, selected);
+            ModelWeights.Load(run.Model, full, null, selected);
         var weights = Path.Combine(config.OutputDir, ModelFileName);
-        ModelWeights.Save(run.Model, weights);
+        StateDictFile.Write(weights, full);
 
         EvaluationReport? report = null;
         EvaluationReport? test = null;
@@ -188,18 +192,37 @@ public static partial class TrainingPipeline
         ArgumentNullException.ThrowIfNull(path);
         if (StateDictFile.DetectFormat(path) == WeightFileFormat.Safetensors)
         {
-            using var reader = SafetensorsFile.Open(path);
-            if (reader.Metadata.ContainsKey(TrainingCheckpoint.MetadataKey))
+            bool isCheckpoint;
+            using (var reader = SafetensorsFile.Open(path))
+                isCheckpoint = reader.Metadata.ContainsKey(TrainingCheckpoint.MetadataKey);
+            if (isCheckpoint)
             {
-                // A trainer checkpoint of a MultiTaskTrainable: "model." (the trainer's prefix) + "model." (the model inside it).
-                const string prefix = "model.model.";
+                // A trainer checkpoint of a MultiTaskTrainable, read at full precision (float32 masters of a mixed-precision run).
                 using var scope = NewDisposeScope();
-                var tensors = reader.Names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal))
-                    .ToDictionary(n => n[prefix.Length..], reader.Read, StringComparer.Ordinal);
-                return ModelWeights.Load(model, tensors, null, path);
+                return ModelWeights.Load(model, ModelState(TrainingCheckpoint.ReadModelWeights(path)), null, path);
             }
         }
         return ModelWeights.Load(model, path);
+    }
+
+    // The MultiTaskModel's entries of a MultiTaskTrainable's state ("model." inside the trainer's module),
+    // floating-point entries as float32 (a mixed-precision run keeps buffers in bfloat16).
+    private static Dictionary<string, Tensor> ModelState(IReadOnlyDictionary<string, Tensor> trainable)
+    {
+        const string prefix = "model.";
+        return trainable.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(
+            kv => kv.Key[prefix.Length..],
+            kv => kv.Value.dtype == ScalarType.BFloat16 ? kv.Value.to(ScalarType.Float32) : kv.Value,
+            StringComparer.Ordinal);
+    }
+
+    // A module's state with its trainable parameters replaced by the optimizer's master values.
+    private static Dictionary<string, Tensor> MasterOverlay(IReadOnlyDictionary<string, Tensor> state, IReadOnlyDictionary<string, Tensor> masters)
+    {
+        var result = new Dictionary<string, Tensor>(state, StringComparer.Ordinal);
+        foreach (var (name, master) in masters)
+            result[name] = master;
+        return result;
     }
 
     /// <summary>The task kind of a configuration's <c>kind</c> value, or null when unknown.</summary>

@@ -1,5 +1,7 @@
 using FluentAssertions;
+using SpatialNet.Training.Checkpoints;
 using SpatialNet.Training.Evaluation;
+using SpatialNet.Training.Optimization;
 using SpatialNet.Training.Tests.Support;
 using SpatialNet.Training.Workflow;
 using Xunit;
@@ -42,6 +44,40 @@ public sealed class ConfiguredRunTests(SyntheticMultimodalFixture data) : IClass
           "write_charts": false
         }
         """;
+
+    [Fact]
+    public void Bf16_mixed_precision_runs_every_head_and_exports_the_float32_master_weights()
+    {
+        // The precision "auto" picks on CUDA, run here on the CPU: classification, caption and VQA heads
+        // train and evaluate with a bfloat16 model, and model.safetensors holds the float32 masters.
+        using var folder = new TempDirectory();
+        var json = Config(folder.Combine("run")).Replace("\"epochs\": 2,", "\"epochs\": 1, \"precision\": \"bf16-mixed\",", StringComparison.Ordinal);
+        var config = TrainingConfig.Parse(json);
+
+        var run = TrainingPipeline.Run(config);
+
+        run.Training.History.Epochs.Should().HaveCount(1);
+        run.Report.Captioning.Should().NotBeEmpty();
+        var selected = run.Training.BestCheckpoint ?? run.Training.LastCheckpoint;
+        selected.Should().NotBeNull();
+        TrainingCheckpoint.ReadInfo(selected!).Precision.Should().Be(PrecisionMode.BFloat16Mixed);
+
+        using var exported = SpatialNet.Weights.StateDictFile.Read(run.ModelWeights);
+        var masters = TrainingCheckpoint.ReadModelWeights(selected!);
+        exported.Values.Where(t => t.is_floating_point()).Should().OnlyContain(t => t.dtype == TorchSharp.torch.ScalarType.Float32);
+        int notBf16Representable = 0;
+        foreach (var (name, value) in exported)
+        {
+            var master = masters["model." + name];
+            if (master.dtype == TorchSharp.torch.ScalarType.BFloat16)
+                continue;   // a buffer: kept in bfloat16 during training, exported as float32
+            (value.shape.SequenceEqual(master.shape) && value.eq(master).all().item<bool>()).Should().BeTrue(name);
+            // Values that bfloat16 cannot hold show that these are the masters, not the model's bf16 copy.
+            if (value.is_floating_point() && !value.to(TorchSharp.torch.ScalarType.BFloat16).to(TorchSharp.torch.ScalarType.Float32).eq(value).all().item<bool>())
+                notBf16Representable++;
+        }
+        notBf16Representable.Should().BeGreaterThan(0);
+    }
 
     [Fact]
     public void Land_use_caption_and_vqa_train_in_one_model_and_report_tables_one_and_two()

@@ -57,6 +57,72 @@ public sealed class TrainerTests : IDisposable
         f.Model.parameters().Should().OnlyContain(p => p.dtype == ScalarType.Float32);
     }
 
+    [Fact]
+    public void Disposing_a_mixed_precision_trainer_leaves_the_model_in_float32_with_the_master_weights()
+    {
+        var f = new TrainerFixture(initSeed: 2);
+        var options = TrainerFixture.Options(PrecisionMode.BFloat16Mixed);
+        options.MonitorMetric = null;
+        options.CheckpointDirectory = Path.Combine(_dir, "ck");
+        Dictionary<string, Tensor> masters;
+        string checkpoint;
+        using (var trainer = new Trainer(f.Trainable, f.Source, options))
+        {
+            checkpoint = trainer.Fit().LastCheckpoint!;
+            f.Model.parameters().Should().OnlyContain(p => p.dtype == ScalarType.BFloat16);
+            masters = trainer.Optimizer.Parameters.MasterWeights().ToDictionary(kv => kv.Key, kv => kv.Value.clone().DetachFromDisposeScope());
+        }
+
+        // After dispose: float32 parameters holding exactly the float32 masters (not their bf16 rounding).
+        int finer = 0;
+        foreach (var (name, p) in f.Model.named_parameters())
+        {
+            p.dtype.Should().Be(ScalarType.Float32, name);
+            p.eq(masters[name]).all().item<bool>().Should().BeTrue(name);
+            if (!p.to(ScalarType.BFloat16).to(ScalarType.Float32).eq(p).all().item<bool>())
+                finer++;
+        }
+        finer.Should().BeGreaterThan(0);
+        // The checkpoint's full-precision read gives the same masters.
+        var read = Checkpoints.TrainingCheckpoint.ReadModelWeights(checkpoint);
+        foreach (var (name, master) in masters)
+            read[name].eq(master).all().item<bool>().Should().BeTrue(name);
+        // The model still trains and predicts in float32.
+        f.Model.call(f.X.narrow(0, 0, 4)).dtype.Should().Be(ScalarType.Float32);
+    }
+
+    [Fact]
+    public void A_bfloat16_loss_under_mixed_precision_is_reported_once_as_a_warning()
+    {
+        var f = new TrainerFixture(initSeed: 1);
+        // A trainable that forgets to compute its loss in float32.
+        var careless = new DelegateTrainable(f.Model, b => new TrainingLosses(nn.functional.mse_loss(f.Model.call(b["x"]), b["y"].to(ScalarType.BFloat16)),
+            new Dictionary<string, Tensor>()));
+        var logger = new ListLogger();
+        var options = TrainerFixture.Options(PrecisionMode.BFloat16Mixed);
+        options.MonitorMetric = null;
+        using var trainer = new Trainer(careless, f.Source, options, logger: logger);
+        trainer.Fit();
+        logger.Warnings.Where(w => w.Contains("BFloat16", StringComparison.Ordinal) && w.Contains("KeepFloat32Inputs", StringComparison.Ordinal))
+            .Should().ContainSingle();
+    }
+
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<string> Warnings { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == Microsoft.Extensions.Logging.LogLevel.Warning)
+                Warnings.Add(formatter(state, exception));
+        }
+    }
+
     [Theory]
     [InlineData(PrecisionMode.Float32)]
     [InlineData(PrecisionMode.BFloat16Mixed)]

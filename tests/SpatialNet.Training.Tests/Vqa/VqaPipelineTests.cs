@@ -96,8 +96,10 @@ public sealed class VqaPipelineTests : IDisposable
         sharedGrad.allclose(patchWeight.grad!, rtol: 1e-4, atol: 1e-6).Should().BeTrue();
     }
 
-    [Fact]
-    public void Evaluator_scores_every_answer_under_its_own_question_type_with_counts_as_bins()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Evaluator_scores_every_answer_under_its_own_question_type_with_counts_as_bins(bool bfloat16Model)
     {
         // Scripted answers by question position: 0 rural_urban (truth rural) → urban ✗; 1 presence
         // (yes) → yes ✓; 2 count (13: 11–100) → 11–100 ✓; 3 comp (no) → no ✓; 4 presence (yes) → no ✗;
@@ -107,6 +109,9 @@ public sealed class VqaPipelineTests : IDisposable
         var head = new ScriptedHead("rsvqa", TokenLayout.Of(encoder), scripted.Select(a => (long)_answers.Encode(a)).ToArray(), AnswerLabels.Length);
         using var model = new MultiTaskModel(encoder, [head]);
         model.train();
+        // A model evaluated during bf16 mixed-precision training holds bfloat16 weights: float32 images must be cast to it.
+        if (bfloat16Model)
+            model.to(ScalarType.BFloat16);
         using var bank = VqaQuestionBank.Create(_dataset, _questions, _answers);
 
         var evaluation = new VqaEvaluator("rsvqa", _answers, new ToFloat(), batchSize: 3).Evaluate(model, bank);

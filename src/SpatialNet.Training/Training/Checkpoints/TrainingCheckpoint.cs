@@ -120,19 +120,7 @@ public static class TrainingCheckpoint
         if (!File.Exists(path))
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
         using var reader = SafetensorsFile.Open(path);
-        if (!reader.Metadata.TryGetValue(MetadataKey, out var json))
-            throw new InvalidDataException($"Checkpoint '{path}' has no '{MetadataKey}' metadata; it was not written by SpatialNet's trainer.");
-        CheckpointRecord record;
-        try
-        {
-            record = JsonSerializer.Deserialize<CheckpointRecord>(json, Json) ?? throw new JsonException("null record");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"Checkpoint '{path}': metadata '{MetadataKey}' is malformed ({e.Message}).", e);
-        }
-        if (record.FormatVersion != FormatVersion)
-            throw new InvalidDataException($"Checkpoint '{path}' has format version {record.FormatVersion}; this build reads version {FormatVersion}.");
+        var record = ReadRecord(path, reader);
         if (record.Precision != optimizer.Parameters.Precision)
             throw new InvalidDataException($"Checkpoint '{path}' was written with precision {record.Precision}; the optimizer uses {optimizer.Parameters.Precision}. " +
                 $"Set TrainerOptions.Precision (config \"precision\") to {record.Precision} to resume it (the default, Auto, picks BFloat16Mixed on CUDA and Float32 elsewhere).");
@@ -177,6 +165,46 @@ public static class TrainingCheckpoint
         return new CheckpointInfo(record.Position, record.Precision, record.CreatedUtc, extra);
     }
 
+    /// <summary>
+    /// The model's weights in a checkpoint, at full precision: the state dict saved under
+    /// <c>model.</c> (names without that prefix), where every trainable parameter of a mixed-precision
+    /// run carries its float32 master value instead of the bfloat16 model copy. New CPU tensors in the
+    /// current dispose scope. Use it to export or evaluate a checkpoint without the bfloat16 rounding.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">The file is not a SpatialNet training checkpoint, or its optimizer layout does not match its model entries.</exception>
+    public static Dictionary<string, Tensor> ReadModelWeights(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        using var reader = SafetensorsFile.Open(path);
+        var record = ReadRecord(path, reader);
+        var result = reader.Names.Where(n => n.StartsWith(ModelPrefix, StringComparison.Ordinal))
+            .ToDictionary(n => n[ModelPrefix.Length..], reader.Read, StringComparer.Ordinal);
+        for (int b = 0; b < record.Optimizer.Buckets.Count; b++)
+        {
+            var bucket = record.Optimizer.Buckets[b];
+            if (!bucket.HasMaster)
+                continue;
+            // Masters are the bucket's parameters, flattened and concatenated in the recorded order.
+            var master = reader.Read(BucketKey(b, "master"));
+            long offset = 0;
+            foreach (var name in bucket.Parameters)
+            {
+                if (!result.TryGetValue(name, out var stored))
+                    throw new InvalidDataException($"Checkpoint '{path}': optimizer bucket {b} lists parameter '{name}', which is not among the model entries.");
+                long n = stored.numel();
+                if (offset + n > master.numel())
+                    throw new InvalidDataException($"Checkpoint '{path}': optimizer bucket {b}'s master weights ({master.numel()} values) are shorter than its parameters.");
+                result[name] = master.narrow(0, offset, n).reshape(stored.shape);
+                offset += n;
+            }
+            if (offset != master.numel())
+                throw new InvalidDataException($"Checkpoint '{path}': optimizer bucket {b}'s master weights hold {master.numel()} values; its parameters {offset}.");
+        }
+        return result;
+    }
+
     /// <summary>Reads only the metadata of a checkpoint (position, precision, extra) without touching any model.</summary>
     public static CheckpointInfo ReadInfo(string path)
     {
@@ -189,6 +217,24 @@ public static class TrainingCheckpoint
             ?? throw new InvalidDataException($"Checkpoint '{path}': metadata '{MetadataKey}' is empty.");
         var extra = reader.Metadata.Where(kv => kv.Key != MetadataKey).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         return new CheckpointInfo(record.Position, record.Precision, record.CreatedUtc, extra);
+    }
+
+    private static CheckpointRecord ReadRecord(string path, SafetensorsReader reader)
+    {
+        if (!reader.Metadata.TryGetValue(MetadataKey, out var json))
+            throw new InvalidDataException($"Checkpoint '{path}' has no '{MetadataKey}' metadata; it was not written by SpatialNet's trainer.");
+        CheckpointRecord record;
+        try
+        {
+            record = JsonSerializer.Deserialize<CheckpointRecord>(json, Json) ?? throw new JsonException("null record");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}': metadata '{MetadataKey}' is malformed ({e.Message}).", e);
+        }
+        if (record.FormatVersion != FormatVersion)
+            throw new InvalidDataException($"Checkpoint '{path}' has format version {record.FormatVersion}; this build reads version {FormatVersion}.");
+        return record;
     }
 
     private static void RestoreModel(string path, SafetensorsReader reader, nn.Module module)

@@ -64,6 +64,7 @@ public sealed partial class Trainer : IDisposable
     private long _stepsThisRun;
     private double _lastFactor;
     private bool _chartsDisabled;
+    private bool _checkedLossDType;
     private bool _disposed;
     private int _epoch;
     private int _batchInEpoch;
@@ -223,6 +224,12 @@ public sealed partial class Trainer : IDisposable
             _optimizer.ZeroGrad();
             _model.OnStepStart(Position);
             var losses = _model.ComputeLosses(prepared);
+            if (!_checkedLossDType)
+            {
+                _checkedLossDType = true;
+                if (_computeDType is not null && losses.Total.dtype != ScalarType.Float32)
+                    Log.LowPrecisionLoss(_logger, losses.Total.dtype.ToString());
+            }
             losses.Backward();
 
             var names = new List<string>(losses.Terms.Count + 2) { TrainingLosses.TotalLossName };
@@ -334,13 +341,19 @@ public sealed partial class Trainer : IDisposable
         Log.Resumed(_logger, path, _epoch + 1, _batchInEpoch, _globalStep);
     }
 
-    /// <summary>Frees the optimizer and flat buffers (the model keeps its parameters).</summary>
+    /// <summary>
+    /// Frees the optimizer and flat buffers; the model keeps its parameters. After bf16 mixed-precision
+    /// training the model is first cast back to float32 with the exact float32 master weights
+    /// (<see cref="FlatParameterBuffers.RestoreModule"/>), so code that uses it afterwards sees a
+    /// float32 model, not its bfloat16 rounding.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed)
             return;
         _disposed = true;
         DisposePending();
+        _buffers.RestoreModule();
         _optimizer.Dispose();
         _buffers.Dispose();
     }
@@ -572,6 +585,10 @@ public sealed partial class Trainer : IDisposable
 
         [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Resumed from {Path}: epoch {Epoch}, batch {Batch}, step {Step}")]
         public static partial void Resumed(ILogger logger, string path, int epoch, int batch, long step);
+
+        [LoggerMessage(EventId = 10, Level = LogLevel.Warning,
+            Message = "Mixed precision: the training loss is {DType}, not Float32; compute losses on predictions cast to float32 and keep float targets out of the cast (TrainerOptions.KeepFloat32Inputs), or set TrainerOptions.Precision = Float32")]
+        public static partial void LowPrecisionLoss(ILogger logger, string dtype);
 
         [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Training curves are not drawn: SkiaSharp is unavailable ({Reason})")]
         public static partial void ChartsUnavailable(ILogger logger, string reason);

@@ -28,7 +28,9 @@ public sealed class FlatParameterBuffers : IDisposable
 {
     private readonly List<FlatBucket> _buckets = [];
     private readonly List<(string Name, Parameter Parameter)> _parameters = [];
+    private readonly nn.Module _module;
     private bool _gradientsOnMaster;
+    private bool _restored;
     private bool _disposed;
 
     /// <summary>Flattens the trainable parameters of <paramref name="module"/>.</summary>
@@ -46,6 +48,7 @@ public sealed class FlatParameterBuffers : IDisposable
     public FlatParameterBuffers(nn.Module module, IReadOnlyList<ParameterGroupSpec>? groups = null, PrecisionMode precision = PrecisionMode.Float32)
     {
         ArgumentNullException.ThrowIfNull(module);
+        _module = module;
         Groups = groups is { Count: > 0 } ? groups : [new ParameterGroupSpec("all")];
         // Assign every trainable parameter to the first group that selects it.
         var named = module.named_parameters().Where(p => p.parameter.requires_grad).ToList();
@@ -193,6 +196,50 @@ public sealed class FlatParameterBuffers : IDisposable
         {
             if (b.HasSeparateMaster)
                 b.Weights.copy_(b.MasterWeights);
+        }
+    }
+
+    /// <summary>
+    /// The master value of every flattened parameter (state-dict name → a view of shape the
+    /// parameter's, float32 under mixed precision, otherwise the parameter's own storage). The views
+    /// live as long as the buffers; copy them to keep values past <see cref="Dispose"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> MasterWeights()
+    {
+        ThrowIfDisposed();
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var b in _buckets)
+        {
+            foreach (var e in b.Entries)
+                result[e.Name] = b.MasterWeights.narrow(0, e.Offset, e.NumElements).view(e.Shape);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Under <see cref="PrecisionMode.BFloat16Mixed"/>: casts the module back to float32 and gives every
+    /// flattened parameter its exact float32 master value, so that after training the model holds
+    /// the full-precision weights instead of their bfloat16 rounding (floating-point buffers and
+    /// frozen parameters come back from bfloat16). The buffers no longer back the module afterwards:
+    /// call this when training is over (<see cref="Engine.Trainer"/> does on dispose). A no-op in
+    /// float32 and when already restored.
+    /// </summary>
+    public void RestoreModule()
+    {
+        ThrowIfDisposed();
+        if (_restored || Precision != PrecisionMode.BFloat16Mixed)
+            return;
+        _restored = true;
+        using var _ = no_grad();
+        _module.to(ScalarType.Float32);
+        var current = _module.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        foreach (var b in _buckets)
+        {
+            foreach (var e in b.Entries)
+            {
+                using var master = b.MasterWeights.narrow(0, e.Offset, e.NumElements).view(e.Shape);
+                current[e.Name].copy_(master);
+            }
         }
     }
 
