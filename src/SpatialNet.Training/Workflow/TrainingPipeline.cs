@@ -35,7 +35,11 @@ public sealed class TrainingPipelineOptions
     /// <summary>Progress sink; null uses the console line when the configuration's <c>show_progress</c> is on.</summary>
     public ITrainingProgress? Progress { get; init; }
 
-    /// <summary>A checkpoint (<c>last.safetensors</c>) to resume from, or null.</summary>
+    /// <summary>
+    /// A checkpoint (<c>last.safetensors</c>) to resume from, or null. With <c>"precision": "auto"</c>
+    /// the run continues in the precision the checkpoint was written with (so a run started on a GPU
+    /// in bf16 mixed precision can continue on a CPU, and the reverse).
+    /// </summary>
     public string? ResumeFrom { get; init; }
 
     /// <summary>Stop after this many optimizer steps in total (saving <c>last.safetensors</c>, to resume later), or null.</summary>
@@ -99,7 +103,11 @@ public static partial class TrainingPipeline
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
-        using var run = RunSetup.Create(config, logger, forTraining: true);
+        // "auto" resumes in the checkpoint's own precision rather than the one this device would pick.
+        PrecisionMode? precision = options.ResumeFrom is { } from && config.Precision == "auto" && File.Exists(from)
+            ? TrainingCheckpoint.ReadInfo(from).Precision
+            : null;
+        using var run = RunSetup.Create(config, logger, forTraining: true, precision);
         Directory.CreateDirectory(config.OutputDir);
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), config.ToJson());
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(TrainingConfig.JsonOptions));
@@ -302,7 +310,7 @@ public static partial class TrainingPipeline
             _owned.Clear();
         }
 
-        public static RunSetup Create(TrainingConfig config, ILogger logger, bool forTraining)
+        public static RunSetup Create(TrainingConfig config, ILogger logger, bool forTraining, PrecisionMode? precisionOverride = null)
         {
             if (config.Threads is int threads)
                 torch.set_num_threads(threads);
@@ -313,6 +321,8 @@ public static partial class TrainingPipeline
                 "bf16-mixed" => PrecisionMode.BFloat16Mixed,
                 _ => MixedPrecision.Resolve(PrecisionMode.Auto, device),
             };
+            if (precisionOverride is PrecisionMode chosen)
+                precision = chosen;
             if (!forTraining)
                 precision = PrecisionMode.Float32;
 

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using FluentAssertions;
+using SpatialNet.Training.Checkpoints;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Engine;
+using SpatialNet.Training.Optimization;
 using SpatialNet.Training.Tests.Support;
 using SpatialNet.Training.Tests.Training;
 using Xunit;
@@ -25,12 +27,12 @@ public sealed class TrainCliTests : IDisposable
     }
 
     /// <summary>A model and data small enough for one epoch in about a second.</summary>
-    private string TinyConfig(string name, int epochs)
+    private string TinyConfig(string name, int epochs, string precision = "auto", string? file = null)
     {
-        var path = _dir.Combine(name + ".json");
+        var path = _dir.Combine((file ?? name) + ".json");
         File.WriteAllText(path, $$"""
             {
-              "seed": 5, "output_dir": "{{name}}", "threads": 1, "show_progress": false, "write_charts": false,
+              "seed": 5, "output_dir": "{{name}}", "threads": 1, "show_progress": false, "write_charts": false, "precision": "{{precision}}",
               "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
               "tasks": [
                 { "name": "land_cover", "kind": "classification", "target": "label" },
@@ -131,6 +133,26 @@ public sealed class TrainCliTests : IDisposable
         for (int i = 0; i < a.Steps.Count; i++)
             b.Steps[i].Losses.Should().Equal(a.Steps[i].Losses, $"step {i + 1}");
         b.Epochs[1].Metrics.Should().Equal(a.Epochs[1].Metrics);
+    }
+
+    [Fact]
+    public void Resume_with_auto_precision_continues_in_the_checkpoints_precision()
+    {
+        // Started in bf16 mixed precision (what auto picks on a GPU), continued where auto would pick float32.
+        var started = TinyConfig("moved", epochs: 2, precision: "bf16-mixed", file: "moved-bf16");
+        Run("train", "--config", started, "--quiet", "--max-steps", "4").Code.Should().Be(0);
+        var last = _dir.Combine("moved", "checkpoints", Trainer.LastCheckpointName);
+
+        var forced = TinyConfig("moved", epochs: 2, precision: "float32", file: "moved-fp32");
+        var (code, _, stderr) = Run("train", "--config", forced, "--quiet", "--resume", last);
+        code.Should().Be(1);
+        stderr.Should().Contain("BFloat16Mixed").And.Contain("TrainerOptions.Precision");
+
+        var auto = TinyConfig("moved", epochs: 2, precision: "auto", file: "moved-auto");
+        (code, _, stderr) = Run("train", "--config", auto, "--quiet", "--resume", last);
+        code.Should().Be(0, stderr);
+        TrainingCheckpoint.ReadInfo(last).Precision.Should().Be(PrecisionMode.BFloat16Mixed);
+        MetricHistory.FromJson(File.ReadAllText(_dir.Combine("moved", "history.json"))).Steps.Should().HaveCount(6);
     }
 
     [Theory]
