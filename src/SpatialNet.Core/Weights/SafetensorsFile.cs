@@ -165,7 +165,7 @@ public sealed class SafetensorsReader : IDisposable
                     throw Corrupt($"tensor '{prop.Name}': shape [{string.Join(", ", shape)}] has a negative dimension");
                 var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 long numel = shape.Aggregate(1L, (a, b) => checked(a * b));
-                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != numel * match.Size)
+                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != checked(numel * match.Size))
                     throw Corrupt($"tensor '{prop.Name}': data_offsets [{string.Join(", ", offsets)}] do not fit shape [{string.Join(", ", shape)}] {dtypeName} in {dataLength} data bytes");
                 if (!_entries.TryAdd(prop.Name, (match.Type, shape, offsets[0], offsets[1])))
                     throw Corrupt($"tensor '{prop.Name}' appears twice in the header");

@@ -148,6 +148,9 @@ public static partial class TrainingPipeline
             new("steps", result.GlobalStep.ToString(CultureInfo.InvariantCulture)),
             new("monitored", trainerOptions.MonitorMetric is { } m ? $"{m} (best {Fmt(result.BestValue)} at epoch {result.BestEpoch})" : "none"),
             new("training time", $"{clock.Elapsed.TotalSeconds:F1} s"),
+            new("precision", trainer.Precision == PrecisionMode.BFloat16Mixed
+                ? "bf16-mixed (evaluated with the bfloat16 model; model.safetensors holds the float32 master weights)"
+                : "float32"),
         };
         if (evaluator is not null)
         {

@@ -138,8 +138,12 @@ public sealed class SafetensorsFileTests : IDisposable
                 .WithMessage($"*'{path}'*{what}*");
         }
 
-        // The same layout without the fault opens.
-        using var ok = SafetensorsFile.Open(Handmade("fine.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},\"c\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8));
-        ok.Names.Should().Equal("a", "b", "c");
+        // The same layout without the fault opens, also when the header lists tensors in another order
+        // than their data (the Rust writer orders data by alignment, then name).
+        using var ok = SafetensorsFile.Open(Handmade("fine.safetensors", "{\"c\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]}}", 8));
+        ok.Names.Should().Equal("c", "a", "b");
+        // A size that overflows 64 bits is an error naming the file, not a crash.
+        var overflow = Handmade("overflow.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904],\"data_offsets\":[0,0]}}", 0);
+        FluentActions.Invoking(() => SafetensorsFile.Open(overflow)).Should().Throw<InvalidDataException>().WithMessage($"*'{overflow}'*");
     }
 }

@@ -64,6 +64,20 @@ public sealed class ConfiguredRunTests(SyntheticMultimodalFixture data) : IClass
 
         using var exported = SpatialNet.Weights.StateDictFile.Read(run.ModelWeights);
         var masters = TrainingCheckpoint.ReadModelWeights(selected!);
+        using var raw = SpatialNet.Weights.SafetensorsFile.Open(selected!);
+        int trained = 0;
+        foreach (var (name, value) in exported)
+        {
+            // Independent of ReadModelWeights: the checkpoint's own bfloat16 model entry is the rounding of the exported value.
+            if (!raw.Contains("model.model." + name))
+                continue;
+            var stored = raw.Read("model.model." + name);
+            if (stored.dtype != TorchSharp.torch.ScalarType.BFloat16)
+                continue;
+            value.to(TorchSharp.torch.ScalarType.BFloat16).eq(stored).all().item<bool>().Should().BeTrue(name);
+            trained++;
+        }
+        trained.Should().BeGreaterThan(10);
         exported.Values.Where(t => t.is_floating_point()).Should().OnlyContain(t => t.dtype == TorchSharp.torch.ScalarType.Float32);
         int notBf16Representable = 0;
         foreach (var (name, value) in exported)

@@ -92,6 +92,46 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Restoring_keeps_weights_loaded_after_training_and_a_second_trainers_result()
+    {
+        // 1) Weights loaded in place between Fit and Dispose survive the restore.
+        var f = new TrainerFixture(initSeed: 3);
+        var options = TrainerFixture.Options(PrecisionMode.BFloat16Mixed);
+        options.MonitorMetric = null;
+        var loaded = f.Model.named_parameters().ToDictionary(p => p.name, p => full_like(p.parameter, 0.375f, dtype: ScalarType.Float32).DetachFromDisposeScope());
+        using (var trainer = new Trainer(f.Trainable, f.Source, options))
+        {
+            trainer.Fit();
+            using (no_grad())
+            {
+                foreach (var (name, p) in f.Model.named_parameters())
+                    p.copy_(loaded[name]);   // 0.375 is exact in bfloat16
+            }
+        }
+        foreach (var (name, p) in f.Model.named_parameters())
+        {
+            p.dtype.Should().Be(ScalarType.Float32);
+            p.eq(0.375f).all().item<bool>().Should().BeTrue(name);
+        }
+
+        // 2) Two trainers in turn on one model: disposing the first after the second does not bring back the first's weights.
+        var g = new TrainerFixture(initSeed: 4);
+        var first = new Trainer(g.Trainable, g.Source, options);
+        first.Fit();
+        Dictionary<string, Tensor> second;
+        var options2 = TrainerFixture.Options(PrecisionMode.BFloat16Mixed);
+        options2.MonitorMetric = null;
+        using (var trainer2 = new Trainer(g.Trainable, g.Source, options2))
+        {
+            trainer2.Fit();
+            second = trainer2.Optimizer.Parameters.MasterWeights().ToDictionary(kv => kv.Key, kv => kv.Value.clone().DetachFromDisposeScope());
+        }
+        first.Dispose();
+        foreach (var (name, p) in g.Model.named_parameters())
+            p.eq(second[name]).all().item<bool>().Should().BeTrue(name);
+    }
+
+    [Fact]
     public void A_bfloat16_loss_under_mixed_precision_is_reported_once_as_a_warning()
     {
         var f = new TrainerFixture(initSeed: 1);

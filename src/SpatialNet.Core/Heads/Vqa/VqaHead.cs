@@ -206,7 +206,7 @@ public sealed class VqaHead : TaskHead
         var loss = nn.functional.cross_entropy(Answers(predictions), targets.to(int64), null, IgnoreIndex, nn.Reduction.Mean, LabelSmoothing);
         if (count_head is not null)
         {
-            var counts = GetInput(inputs, CountInput!).to(predictions.dtype).reshape(-1);
+            var counts = GetInput(inputs, CountInput!).to(ScalarType.Float32).reshape(-1);
             if (counts.shape[0] != predictions.shape[0])
             {
                 throw new ArgumentException($"Task '{TaskName}': input '{CountInput}' must hold one count per sample ([{predictions.shape[0]}]); got [{string.Join(", ", counts.shape)}].", nameof(inputs));
@@ -215,15 +215,15 @@ public sealed class VqaHead : TaskHead
             // Mean squared error over the count questions only (non-finite entries mark the others),
             // computed with a mask rather than a branch so that no value is read back from the device;
             // a batch without count questions adds exactly 0.
-            // where() rather than a product with the mask: a non-count row contributes exactly 0 even if
-            // its prediction is not finite; the divisor is counted in float32 (exact beyond bf16's 256).
+            // In float32 whatever the compute dtype (bf16 holds integers exactly only up to 256). Non-count
+            // rows are masked before the difference, so they add exactly 0 to the loss and its gradient.
             var isCount = counts.isfinite();
             var target = where(isCount, counts, zeros_like(counts));
             target = countLogScale ? target.clamp_min(0).log1p() : target;
-            var difference = Counts(predictions).reshape(-1) - target;
-            var squared = where(isCount, difference.square(), zeros_like(difference));
+            var predicted = Counts(predictions).reshape(-1).to(ScalarType.Float32);
+            var difference = where(isCount, predicted, target) - target;
             var questions = isCount.to(ScalarType.Float32).sum().clamp_min(1);
-            loss = loss + countLossWeight * (squared.sum().to(ScalarType.Float32) / questions).to(loss.dtype);
+            loss = loss + countLossWeight * (difference.square().sum() / questions).to(loss.dtype);
         }
 
         return loss.MoveToOuterDisposeScope();

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -353,9 +354,21 @@ public sealed partial class Trainer : IDisposable
             return;
         _disposed = true;
         DisposePending();
-        _buffers.RestoreModule();
+        // The moments go first, so that the float32 copy of the model does not add to them.
         _optimizer.Dispose();
-        _buffers.Dispose();
+        try
+        {
+            _buffers.RestoreModule();
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException or ExternalException or ArgumentException)
+        {
+            // Dispose must not throw (it may run while another exception unwinds): report and free the rest.
+            Log.RestoreFailed(_logger, e.Message);
+        }
+        finally
+        {
+            _buffers.Dispose();
+        }
     }
 
     private double ElapsedSeconds => _elapsedBefore + _runClock.Elapsed.TotalSeconds;
@@ -585,6 +598,10 @@ public sealed partial class Trainer : IDisposable
 
         [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Resumed from {Path}: epoch {Epoch}, batch {Batch}, step {Step}")]
         public static partial void Resumed(ILogger logger, string path, int epoch, int batch, long step);
+
+        [LoggerMessage(EventId = 11, Level = LogLevel.Warning,
+            Message = "Mixed precision: the model could not be restored to float32 when the trainer was disposed ({Reason}); it keeps its bfloat16 weights")]
+        public static partial void RestoreFailed(ILogger logger, string reason);
 
         [LoggerMessage(EventId = 10, Level = LogLevel.Warning,
             Message = "Mixed precision: the training loss is {DType}, not Float32; compute losses on predictions cast to float32 and keep float targets out of the cast (TrainerOptions.KeepFloat32Inputs), or set TrainerOptions.Precision = Float32")]

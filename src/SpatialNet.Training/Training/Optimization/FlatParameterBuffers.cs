@@ -219,27 +219,47 @@ public sealed class FlatParameterBuffers : IDisposable
     /// <summary>
     /// Under <see cref="PrecisionMode.BFloat16Mixed"/>: casts the module back to float32 and gives every
     /// flattened parameter its exact float32 master value, so that after training the model holds
-    /// the full-precision weights instead of their bfloat16 rounding (floating-point buffers and
-    /// frozen parameters come back from bfloat16). The buffers no longer back the module afterwards:
-    /// call this when training is over (<see cref="Engine.Trainer"/> does on dispose). A no-op in
-    /// float32 and when already restored.
+    /// the full-precision weights instead of their bfloat16 rounding. The buffers no longer back the
+    /// module afterwards: call this when training is over (<see cref="Engine.Trainer"/> does on dispose).
     /// </summary>
+    /// <remarks>
+    /// Weights changed since the last optimizer step (for example best weights loaded into the model
+    /// in place) are kept: an element takes its master value only where the model's bfloat16 weight
+    /// still equals the master's rounding. Nothing is done in float32, when already restored, or when
+    /// the module's parameters are no longer bfloat16 (another trainer restored or cast it since).
+    /// Floating-point buffers and frozen parameters have no masters: they come back from bfloat16.
+    /// Gradients are dropped.
+    /// </remarks>
     public void RestoreModule()
     {
         ThrowIfDisposed();
         if (_restored || Precision != PrecisionMode.BFloat16Mixed)
             return;
         _restored = true;
+        if (_parameters.Any(p => p.Parameter.dtype != ScalarType.BFloat16))
+            return;
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
-        _module.to(ScalarType.Float32);
-        var current = _module.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        // Values first (bf16 weights are views into the buffers), then the cast; gradients are not carried over.
+        var restored = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var current = _parameters.ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
         foreach (var b in _buckets)
         {
             foreach (var e in b.Entries)
             {
-                using var master = b.MasterWeights.narrow(0, e.Offset, e.NumElements).view(e.Shape);
-                current[e.Name].copy_(master);
+                var master = b.MasterWeights.narrow(0, e.Offset, e.NumElements).view(e.Shape).to(ScalarType.Float32);
+                var weight = current[e.Name];
+                var unchanged = weight.eq(master.to(weight.dtype));
+                restored[e.Name] = where(unchanged, master, weight.to(ScalarType.Float32));
             }
+        }
+        foreach (var (_, p) in _parameters)
+            p.grad = null;
+        _module.to(ScalarType.Float32);
+        foreach (var (name, p) in _module.named_parameters())
+        {
+            if (restored.TryGetValue(name, out var value))
+                p.copy_(value);
         }
     }
 
