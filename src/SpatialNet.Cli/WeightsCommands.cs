@@ -13,6 +13,9 @@ internal static class WeightsCommands
         spatialnet weights convert <input> <output> [--format auto|safetensors|pytorch]
             Rewrites a checkpoint with timm names (Hugging Face ViT keys are mapped, q/k/v fused);
             the output format follows the output file's extension (.safetensors, .pth/.pt/.bin).
+            A training checkpoint (checkpoints/best.safetensors, last.safetensors) becomes the model's
+            weights alone, at full precision (the float32 masters of a bf16 mixed-precision run), without
+            the optimizer state: the same tensors as the run's model.safetensors.
         """;
 
     public static int Run(CommandLine cl, TextWriter output)
@@ -64,6 +67,16 @@ internal static class WeightsCommands
 
     internal static void Convert(string input, string outputPath, WeightFileFormat format, TextWriter output)
     {
+        if (format != WeightFileFormat.PyTorch && Training.Workflow.TrainingPipeline.IsTrainingCheckpoint(input))
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            var weights = Training.Workflow.TrainingPipeline.CheckpointModelWeights(input);
+            if (weights.Count == 0)
+                weights = Training.Checkpoints.TrainingCheckpoint.ReadModelWeights(input);   // not a multi-task model: the trained module's state
+            StateDictFile.Write(outputPath, weights);
+            output.WriteLine($"wrote {weights.Count} model tensors at full precision to {outputPath} (from a training checkpoint; optimizer state left out)");
+            return;
+        }
         using var sd = StateDictFile.Read(input, format);
         bool hf = HuggingFaceVit.LooksLikeHuggingFace(sd.Keys);
         if (hf)

@@ -115,8 +115,11 @@ public static class StateDictFile
     {
         using var scope = NewDisposeScope();
         var table = new Hashtable();
+        // Each tensor gets its own compact storage: the pickler records a view's storage offset but writes
+        // only the view's elements, so a view into a larger buffer (a parameter of flat optimizer buffers,
+        // a slice of master weights) would produce an unreadable file.
         foreach (var key in tensors.Keys.Order(StringComparer.Ordinal))
-            table[key] = tensors[key].detach().cpu().contiguous();
+            table[key] = tensors[key].detach().cpu().clone();
         using var stream = File.Create(path);
         PyTorchPickler.PickleStateDict(stream, table, leaveOpen: true);
     }

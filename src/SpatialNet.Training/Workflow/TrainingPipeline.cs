@@ -130,9 +130,9 @@ public static partial class TrainingPipeline
         // The reported model is the best checkpoint's (or the last state without a monitored metric),
         // at full precision: under mixed precision the float32 master weights, not their bfloat16 copy.
         var selected = result.BestCheckpoint ?? result.LastCheckpoint;
-        var full = ModelState(selected is not null
-            ? TrainingCheckpoint.ReadModelWeights(selected)
-            : MasterOverlay(run.Trainable.Module.state_dict(), trainer.Optimizer.Parameters.MasterWeights()));
+        var full = selected is not null
+            ? CheckpointModelWeights(selected)
+            : ModelState(MasterOverlay(run.Trainable.Module.state_dict(), trainer.Optimizer.Parameters.MasterWeights()));
         if (selected is not null)
             ModelWeights.Load(run.Model, full, null, selected);
         var weights = Path.Combine(config.OutputDir, ModelFileName);
@@ -194,27 +194,40 @@ public static partial class TrainingPipeline
 
     /// <summary>
     /// Loads weights into <paramref name="model"/> from a training checkpoint (entries <c>model.model.*</c>
-    /// written by the trainer around a <see cref="MultiTaskTrainable"/>) or from a plain state-dict file.
+    /// written by the trainer around a <see cref="MultiTaskTrainable"/>, read at full precision) or from
+    /// a plain state-dict file.
     /// </summary>
     /// <exception cref="WeightLoadException">The weights do not match the model.</exception>
     public static LoadReport LoadWeights(MultiTaskModel model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(path);
-        if (StateDictFile.DetectFormat(path) == WeightFileFormat.Safetensors)
+        if (IsTrainingCheckpoint(path))
         {
-            bool isCheckpoint;
-            using (var reader = SafetensorsFile.Open(path))
-                isCheckpoint = reader.Metadata.ContainsKey(TrainingCheckpoint.MetadataKey);
-            if (isCheckpoint)
-            {
-                // A trainer checkpoint of a MultiTaskTrainable, read at full precision (float32 masters of a mixed-precision run).
-                using var scope = NewDisposeScope();
-                return ModelWeights.Load(model, ModelState(TrainingCheckpoint.ReadModelWeights(path)), null, path);
-            }
+            using var scope = NewDisposeScope();
+            return ModelWeights.Load(model, CheckpointModelWeights(path), null, path);
         }
         return ModelWeights.Load(model, path);
     }
+
+    /// <summary>Whether <paramref name="path"/> is a checkpoint written by SpatialNet's trainer (a safetensors file with its metadata).</summary>
+    public static bool IsTrainingCheckpoint(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path) || StateDictFile.DetectFormat(path) != WeightFileFormat.Safetensors)
+            return false;
+        using var reader = SafetensorsFile.Open(path);
+        return reader.Metadata.ContainsKey(TrainingCheckpoint.MetadataKey);
+    }
+
+    /// <summary>
+    /// The <see cref="MultiTaskModel"/>'s weights in a training checkpoint of a <see cref="MultiTaskTrainable"/>
+    /// (its <c>model.model.*</c> entries, under the model's own state-dict names) at full precision: the
+    /// float32 master weights of a mixed-precision run, every floating-point entry as float32 — the
+    /// content of the run's <c>model.safetensors</c>. New CPU tensors in the current dispose scope.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a training checkpoint.</exception>
+    public static Dictionary<string, Tensor> CheckpointModelWeights(string path) => ModelState(TrainingCheckpoint.ReadModelWeights(path));
 
     // The MultiTaskModel's entries of a MultiTaskTrainable's state ("model." inside the trainer's module),
     // floating-point entries as float32 (a mixed-precision run keeps buffers in bfloat16).

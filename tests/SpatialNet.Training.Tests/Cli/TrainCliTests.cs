@@ -155,6 +155,29 @@ public sealed class TrainCliTests : IDisposable
         MetricHistory.FromJson(File.ReadAllText(_dir.Combine("moved", "history.json"))).Steps.Should().HaveCount(6);
     }
 
+    [Fact]
+    public void Weights_convert_turns_a_training_checkpoint_into_the_models_full_precision_weights()
+    {
+        var config = TinyConfig("exported", epochs: 1, precision: "bf16-mixed");
+        Run("train", "--config", config, "--quiet").Code.Should().Be(0);
+        var checkpoint = _dir.Combine("exported", "checkpoints", Trainer.LastCheckpointName);
+        var converted = _dir.Combine("exported", "converted.pth");
+
+        var (code, stdout, stderr) = Run("weights", "convert", checkpoint, converted);
+
+        code.Should().Be(0, stderr);
+        stdout.Should().Contain("full precision").And.Contain("optimizer state left out");
+        using var fromCli = SpatialNet.Weights.StateDictFile.Read(converted);
+        using var fromRun = SpatialNet.Weights.StateDictFile.Read(_dir.Combine("exported", "model.safetensors"));
+        fromCli.Keys.Should().BeEquivalentTo(fromRun.Keys);
+        fromCli.Keys.Should().NotContain(k => k.StartsWith("optimizer.", StringComparison.Ordinal) || k.StartsWith("model.", StringComparison.Ordinal));
+        foreach (var (name, t) in fromRun)
+        {
+            fromCli[name].dtype.Should().Be(t.dtype, name);
+            fromCli[name].eq(t).all().item<bool>().Should().BeTrue(name);
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

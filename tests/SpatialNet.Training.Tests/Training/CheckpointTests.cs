@@ -65,6 +65,24 @@ public sealed class CheckpointTests : IDisposable
         stored.Should().Equal(model.weight!.data<float>().ToArray());
     }
 
+    [Theory]
+    [InlineData("model.pth")]
+    [InlineData("model.safetensors")]
+    public void A_model_whose_parameters_are_views_into_flat_buffers_saves_and_reloads_exactly(string file)
+    {
+        // After FlatParameterBuffers every parameter is a view at an offset into one buffer.
+        manual_seed(6);
+        var model = new TinyMlp(3, 5, 2);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), PrecisionMode.Float32);
+        var path = Path.Combine(_dir, file);
+
+        SpatialNet.Weights.ModelWeights.Save(model, path);
+
+        using var read = SpatialNet.Weights.StateDictFile.Read(path);
+        foreach (var (name, p) in model.named_parameters())
+            read[name].eq(p).all().item<bool>().Should().BeTrue(name);
+    }
+
     [Fact]
     public void Restore_UnderAnotherPrecision_FailsNamingBothAndTheSetting()
     {
