@@ -30,6 +30,10 @@ public static class Cli
                 output.WriteLine(Help);
                 return cl.Words.Count == 0 && !cl.Has("help") ? 2 : 0;
             }
+            // Commands that run models load TorchSharp's natives first, so that a missing or incompatible
+            // runtime is a clear error (exit 1) instead of a type-initialisation crash deep in a command.
+            if (cl.Words[0] is "train" or "evaluate" or "weights")
+                SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
             return cl.Words[0] switch
             {
                 "train" => TrainCommands.Train(Single(cl), output),
@@ -46,7 +50,8 @@ public static class Cli
             return 2;
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or SpatialNet.Training.Workflow.TrainingConfigException
-            or SpatialNet.Training.Data.DatasetException or SpatialNet.Weights.WeightLoadException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException)
+            or SpatialNet.Training.Data.DatasetException or SpatialNet.Weights.WeightLoadException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException
+            or SpatialNet.Runtime.NativeRuntimeException)
         {
             error.WriteLine($"spatialnet: {ex.GetType().Name}: {ex.Message}");
             return 1;

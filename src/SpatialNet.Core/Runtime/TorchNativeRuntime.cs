@@ -128,6 +128,15 @@ public static class TorchNativeRuntime
             {
                 PreloadLibTorchLocked();
                 _handle = LoadCompatibleLocked();
+                // Nothing to patch, but libtorch may have come from LibTorchDirectory: load the shipped
+                // library now that its dependencies are resolvable by soname. Returning zero is not a
+                // fallback from the ResolvingUnmanagedDll event (TorchSharp's own probe already failed
+                // there), so without this a bring-your-own libtorch needed LD_LIBRARY_PATH as well.
+                if (_handle == IntPtr.Zero && _report.LibTorchDirectory is not null
+                    && FindShippedLibrary() is { } shipped && NativeLibrary.TryLoad(shipped, out var loaded))
+                {
+                    _handle = loaded;
+                }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or DllNotFoundException or BadImageFormatException)
             {
