@@ -21,7 +21,15 @@ if (o.Help)
 
 // CUDA needs the device type initialised before any other torch call (on the GPU machine this also
 // loads the PyTorch installation's libtorch named by SPATIALNET_LIBTORCH_DIR).
-TorchNativeRuntime.EnsureInitialized(o.IsCuda ? DeviceType.CUDA : DeviceType.CPU);
+try
+{
+    TorchNativeRuntime.EnsureInitialized(o.IsCuda ? DeviceType.CUDA : DeviceType.CPU);
+}
+catch (NativeRuntimeException e)
+{
+    Console.Error.WriteLine($"{(o.IsCuda ? "--device cuda" : "torch")}: the native runtime did not start: {e.Message}");
+    return 3;
+}
 if (o.IsCuda && !torch.cuda.is_available())
 {
     Console.Error.WriteLine("--device cuda: CUDA is not available (no GPU, or a libtorch without CUDA; set SPATIALNET_LIBTORCH_DIR to a CUDA libtorch such as PyTorch's torch/lib).");

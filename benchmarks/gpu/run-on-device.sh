@@ -57,14 +57,29 @@ run() {
   local rc=${PIPESTATUS[0]}
   [ "$rc" = 0 ] || echo "(exit code $rc)" | tee -a "$log"
 }
-ours() { run 150 "$app" --device "$device" $model "$@"; }
+# Each run is capped at 90 s so that a hang cannot use up the device time (15 minutes in all).
+ours() { run 90 "$app" --device "$device" $model "$@"; }
 reference() {
   if [ "$have_torch" = 1 ]; then
-    run 150 env PYTHONUNBUFFERED=1 python3 benchmarks/reference/vit_train_bench.py --device "$device" $model "$@"
+    run 90 env PYTHONUNBUFFERED=1 python3 benchmarks/reference/vit_train_bench.py --device "$device" $model "$@"
   else
     echo "(no PyTorch here: skipped the reference run $*)" | tee -a "$log"
   fi
 }
+
+# Smoke gate (a few seconds): the tiny model through every mode of ours. If it fails, stop here and
+# keep the device time: the log says why.
+tiny="--depth 2 --dim 64 --heads 4 --patch 8 --img 32"
+smoke_ok=1
+for mode in "--precision fp32" "--precision bf16" "--precision bf16 --optimizer torch" "--precision bf16 --pipeline --samples 256 --model-img-s 1" "--precision bf16 --decode --max-len 8"; do
+  echo "+ smoke: $mode" | tee -a "$log"
+  # Its own log, so that the tiny runs stay out of the result table.
+  timeout 40 "$app" --device "$device" $tiny --batch 8 --steps 3 --warmup 1 $mode >> "$out/smoke.log" 2>&1 || { echo "SMOKE FAILED: $mode (see smoke.log)" | tee -a "$log"; smoke_ok=0; }
+done
+if [ "$smoke_ok" != 1 ]; then
+  tail -40 "$out/smoke.log"
+  exit 1
+fi
 
 b32="--batch 32 --steps 30 --warmup 5"
 b128="--batch 128 --steps 20 --warmup 3"
