@@ -175,7 +175,7 @@ public sealed class DeviceBatchCache : IBatchSource, IDisposable
         using var noGrad = no_grad();
         var raw = Select(_images, indices);
         if (transforms is not null)
-            raw = _augmentation!.Apply(raw, OnDevice(transforms, Device));
+            raw = _augmentation!.Apply(raw, DeviceTransfer.To(transforms, Device));
         var x = raw.to(ScalarType.Float32).mul_(_scale).add_(_shift);
         if (Options.OutputDType != ScalarType.Float32)
             x = x.to(Options.OutputDType);
@@ -237,7 +237,7 @@ public sealed class DeviceBatchCache : IBatchSource, IDisposable
 
     private Tensor Store(Tensor t)
     {
-        var stored = SameDevice(t.device, _storage) ? t.alias() : t.to(_storage);
+        var stored = DeviceTransfer.IsOn(t, _storage) ? t.alias() : t.to(_storage);
         // Host-resident data for a CUDA device is pinned so that batches copy asynchronously.
         if (_storage.type == DeviceType.CPU && Device.type == DeviceType.CUDA)
             stored = stored.pin_memory();
@@ -247,9 +247,8 @@ public sealed class DeviceBatchCache : IBatchSource, IDisposable
     private Tensor Select(Tensor data, Tensor indices)
     {
         using var scope = NewDisposeScope();
-        var rows = data.index_select(0, OnDevice(indices, _storage).to(ScalarType.Int64));
-        if (!SameDevice(rows.device, Device))
-            rows = rows.pin_memory().to(Device, non_blocking: true);
+        var rows = data.index_select(0, DeviceTransfer.To(indices, _storage).to(ScalarType.Int64));
+        rows = DeviceTransfer.To(rows, Device);
         return rows.MoveToOuterDisposeScope();
     }
 
@@ -257,14 +256,9 @@ public sealed class DeviceBatchCache : IBatchSource, IDisposable
     private static Tensor Upload(long[] values, Device device)
     {
         using var scope = NewDisposeScope();
-        var host = torch.tensor(values);
-        var result = device.type == DeviceType.CPU ? host : host.pin_memory().to(device, non_blocking: true);
-        return result.MoveToOuterDisposeScope();
+        return DeviceTransfer.To(torch.tensor(values), device).MoveToOuterDisposeScope();
     }
 
-    private static Tensor OnDevice(Tensor t, Device device) => SameDevice(t.device, device) ? t : t.to(device);
-
-    private static bool SameDevice(Device a, Device b) => a.type == b.type && (a.type == DeviceType.CPU || Math.Max(a.index, 0) == Math.Max(b.index, 0));
 
     private long DeviceBudget(Device device)
     {

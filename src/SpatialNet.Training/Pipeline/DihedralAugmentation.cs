@@ -152,7 +152,8 @@ public sealed class DihedralAugmentation : IDisposable
         long b = images.shape[0], pixels = (long)Height * Width;
         using var scope = NewDisposeScope();
         var flat = images.reshape(b, -1, pixels);
-        var index = _maps.index_select(0, transforms.to(ScalarType.Int64)).unsqueeze(1).expand(b, flat.shape[1], pixels);
+        // The indices may come from the host: index_select needs them on the maps' device.
+        var index = _maps.index_select(0, DeviceTransfer.To(transforms.to(ScalarType.Int64), _maps.device)).unsqueeze(1).expand(b, flat.shape[1], pixels);
         var result = flat.gather(2, index).reshape(images.shape);
         return result.MoveToOuterDisposeScope();
     }

@@ -1,5 +1,6 @@
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Imaging;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Transforms;
@@ -82,10 +83,13 @@ public sealed class ToFloat : IBatchTransform
 /// Per-band normalisation <c>(x − mean) / std</c> of images in [0, 1] (uint8 input is first divided by
 /// 255), with the dataset's <see cref="NormalizationStatistics"/>.
 /// </summary>
-public sealed class Normalize : IBatchTransform
+public sealed class Normalize : IBatchTransform, IDisposable
 {
     private readonly float[] _mean;
     private readonly float[] _std;
+    // Mean and std as [C, 1, 1] tensors per device and dtype, made once: a per-batch upload would make
+    // the host wait for the GPU's queued work.
+    private readonly Dictionary<(DeviceType Type, int Index, ScalarType DType), (Tensor Mean, Tensor Std)> _constants = [];
 
     /// <summary>Creates the transform from per-band mean and std in [0, 1] units.</summary>
     /// <exception cref="ArgumentException">Lengths differ or a std is not positive.</exception>
@@ -118,10 +122,37 @@ public sealed class Normalize : IBatchTransform
             throw new InvalidOperationException($"Normalize: '{Key}' has {channels} bands [{string.Join(", ", x.shape)}] but the statistics have {_mean.Length}.");
         using var scope = NewDisposeScope();
         var input = x.is_floating_point() ? x : ToFloat.ToUnitFloat(x);
-        var mean = tensor(_mean, dtype: input.dtype, device: input.device).view(-1, 1, 1);
-        var std = tensor(_std, dtype: input.dtype, device: input.device).view(-1, 1, 1);
+        var (mean, std) = ConstantsFor(input);
         var result = input.sub(mean).div_(std).MoveToOuterDisposeScope();
         batch.Set(Key, result);
+    }
+
+    /// <summary>Frees the per-device copies of the statistics.</summary>
+    public void Dispose()
+    {
+        foreach (var (mean, std) in _constants.Values)
+        {
+            mean.Dispose();
+            std.Dispose();
+        }
+        _constants.Clear();
+    }
+
+    private (Tensor Mean, Tensor Std) ConstantsFor(Tensor input)
+    {
+        var key = (input.device_type, input.device_index, input.dtype);
+        lock (_constants)
+        {
+            if (!_constants.TryGetValue(key, out var c))
+            {
+                using var scope = NewDisposeScope();
+                var mean = Pipeline.DeviceTransfer.To(tensor(_mean, dtype: input.dtype).view(-1, 1, 1), input.device);
+                var std = Pipeline.DeviceTransfer.To(tensor(_std, dtype: input.dtype).view(-1, 1, 1), input.device);
+                c = (mean.DetachFromDisposeScope(), std.DetachFromDisposeScope());
+                _constants[key] = c;
+            }
+            return c;
+        }
     }
 }
 

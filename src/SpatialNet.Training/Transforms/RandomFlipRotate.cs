@@ -92,7 +92,7 @@ public sealed class RandomFlipRotate : IRandomBatchTransform, IDisposable
         }
         using var scope = NewDisposeScope();
         // Drawn on the CPU (n×3 numbers) and copied: a CUDA generator is not available in TorchSharp 0.107.
-        var draws = rand([n, 3], dtype: ScalarType.Float32, device: CPU, generator: GeneratorFor(first.device)).to(first.device);
+        var draws = DeviceTransfer.To(rand([n, 3], dtype: ScalarType.Float32, device: CPU, generator: GeneratorFor(first.device)), first.device);
         var h = draws[.., 0].lt(HorizontalFlip);
         var v = draws[.., 1].lt(VerticalFlip);
         var k = Rotate90 ? draws[.., 2].mul(4).floor().clamp(0, 3).to(ScalarType.Int64) : zeros(n, ScalarType.Int64, first.device);

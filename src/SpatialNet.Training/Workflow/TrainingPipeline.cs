@@ -583,10 +583,10 @@ public static partial class TrainingPipeline
 
         private DatasetBatchPreparation Preparation(OpenedSource source, bool augment)
         {
-            var transforms = new List<IBatchTransform>
-            {
-                _config.Data.Normalize && source.Normalization is { } n ? new Normalize(n) : new ToFloat(),
-            };
+            IBatchTransform first = _config.Data.Normalize && source.Normalization is { } n ? new Normalize(n) : new ToFloat();
+            if (first is IDisposable owned)
+                _owned.Add(owned);
+            var transforms = new List<IBatchTransform> { first };
             if (augment && (_config.Data.Flip || _config.Data.Rotate90))
             {
                 double p = _config.Data.Flip ? 0.5 : 0.0;

@@ -214,6 +214,35 @@ public sealed class TransformTests
     }
 
     [Fact]
+    public void Device_transfer_keeps_tensors_already_there_and_tells_devices_apart_by_type_and_index()
+    {
+        using var x = ones(2, 3);
+        ReferenceEquals(SpatialNet.Training.Pipeline.DeviceTransfer.To(x, CPU), x).Should().BeTrue();
+        SpatialNet.Training.Pipeline.DeviceTransfer.IsOn(x, CPU).Should().BeTrue();
+        SpatialNet.Training.Pipeline.DeviceTransfer.IsOn(x, new Device(TorchSharp.DeviceType.CUDA, 0)).Should().BeFalse();
+        using var meta = SpatialNet.Training.Pipeline.DeviceTransfer.To(x, META);
+        meta.device_type.Should().Be(TorchSharp.DeviceType.META);
+        meta.shape.Should().Equal(2, 3);
+    }
+
+    [Fact]
+    public void Normalize_gives_the_same_hand_computed_values_on_every_batch_and_after_dispose()
+    {
+        // Band 0: (0.5 − 0.25)/0.5 = 0.5; band 1: (0.5 − 0.75)/0.25 = −1.
+        using var normalize = new Normalize([0.25, 0.75], [0.5, 0.25]);
+        for (int round = 0; round < 3; round++)
+        {
+            using var batch = BatchOf(full(1, 2, 2, 2, 0.5f));
+            normalize.Apply(batch);
+            var values = batch[SampleKeys.Image].data<float>().ToArray();
+            values.Take(4).Should().OnlyContain(v => Math.Abs(v - 0.5f) < 1e-6f);
+            values.Skip(4).Should().OnlyContain(v => Math.Abs(v + 1f) < 1e-6f);
+            if (round == 1)
+                normalize.Dispose();   // frees the cached constants; the next batch makes them again
+        }
+    }
+
+    [Fact]
     public void Rotation_of_non_square_images_is_refused_with_the_shape()
     {
         using var batch = BatchOf(zeros(1, 1, 2, 3));

@@ -154,8 +154,8 @@ public sealed class DatasetBatchSource : IBatchSource
         foreach (var key in batch.Keys.ToArray())
         {
             var t = batch[key];
-            if (t.device_type != Device.type || t.device_index != Device.index)
-                batch.Set(key, t.to(Device));
+            if (!Pipeline.DeviceTransfer.IsOn(t, Device))
+                batch.Set(key, Pipeline.DeviceTransfer.To(t, Device));
         }
         if (_preparations[planned.DatasetIndex].Transform is { } transform)
         {

@@ -278,7 +278,7 @@ public sealed partial class Trainer : IDisposable
         var result = new Dictionary<string, Tensor>(batch.Count, StringComparer.Ordinal);
         foreach (var (key, t) in batch)
         {
-            var x = t.device_type == _device.type && t.device_index == _device.index ? t : t.to(_device);
+            var x = Pipeline.DeviceTransfer.To(t, _device);
             if (_computeDType is ScalarType cd && x.is_floating_point() && x.dtype != cd && _options.KeepFloat32Inputs?.Contains(key) != true)
                 x = x.to(cd);
             result[key] = x;
