@@ -26,7 +26,7 @@ namespace SpatialNet.Training.Pipeline;
 /// constructor under its own key, gathered with the same indices. Their tensors join the caller's
 /// current dispose scope.</para>
 /// <para>When the images are larger than <see cref="DeviceBatchCacheOptions.MaxDeviceBytes"/> they
-/// stay in pinned host memory (<see cref="CacheResidence.Host"/>): each batch is gathered there and
+/// stay in host memory (<see cref="CacheResidence.Host"/>): each batch is gathered there, pinned and
 /// copied asynchronously, uint8 (a quarter of float32's bytes).</para>
 /// </remarks>
 public sealed class DeviceBatchCache : IBatchSource, IDisposable
@@ -41,7 +41,7 @@ public sealed class DeviceBatchCache : IBatchSource, IDisposable
     private readonly Device _storage;
     private bool _disposed;
 
-    /// <summary>Builds the cache (copies the data to the device, or to pinned host memory if it does not fit).</summary>
+    /// <summary>Builds the cache (copies the data to the device, or keeps it in host memory if it does not fit).</summary>
     /// <param name="images">Decoded images, uint8 [N, C, H, W], on any device. The caller keeps ownership of this tensor.</param>
     /// <param name="perSample">Other per-sample tensors [N, …] (labels, targets) by batch key; gathered with the images. The caller keeps ownership.</param>
     /// <param name="options">Settings; default <see cref="DeviceBatchCacheOptions"/>.</param>
@@ -237,10 +237,9 @@ public sealed class DeviceBatchCache : IBatchSource, IDisposable
 
     private Tensor Store(Tensor t)
     {
+        // Host-resident data stays in ordinary memory: each gathered batch is pinned on its way to the
+        // device (DeviceTransfer), so pinning the whole dataset would only tie up page-locked memory.
         var stored = DeviceTransfer.IsOn(t, _storage) ? t.alias() : t.to(_storage);
-        // Host-resident data for a CUDA device is pinned so that batches copy asynchronously.
-        if (_storage.type == DeviceType.CPU && Device.type == DeviceType.CUDA)
-            stored = stored.pin_memory();
         return stored.contiguous();
     }
 

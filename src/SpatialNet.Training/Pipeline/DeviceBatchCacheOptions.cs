@@ -21,7 +21,7 @@ public enum CacheResidence
     /// <summary>On the training device (always the case when that is the CPU).</summary>
     Device,
 
-    /// <summary>In (pinned) host memory, because the images do not fit the device budget; each batch is copied over.</summary>
+    /// <summary>In host memory, because the images do not fit the device budget; each batch is pinned and copied over asynchronously.</summary>
     Host,
 }
 
@@ -59,7 +59,7 @@ public sealed class DeviceBatchCacheOptions
     public string ImageKey { get; set; } = "image";
 
     /// <summary>
-    /// Most bytes of cached data kept on a CUDA device; larger data stays in pinned host memory.
+    /// Most bytes of cached data kept on a CUDA device; larger data stays in host memory.
     /// <c>null</c>: half the device memory free when the cache is built (no limit when that cannot be read).
     /// </summary>
     public long? MaxDeviceBytes { get; set; }
