@@ -26,6 +26,7 @@ namespace SpatialNet.Heads;
 public sealed class ClassificationHead : PooledLinearHead
 {
     private readonly double[]? classWeights;
+    private readonly DeviceConstant? classWeightTensors;
     private readonly IReadOnlyList<string> metricNames;
 
     /// <summary>Creates the head.</summary>
@@ -40,6 +41,7 @@ public sealed class ClassificationHead : PooledLinearHead
         LabelSmoothing = options.LabelSmoothing;
         IgnoreIndex = options.IgnoreIndex;
         classWeights = options.ClassWeights?.ToArray();
+        classWeightTensors = classWeights is null ? null : new DeviceConstant(classWeights);
         metricNames = options.Metrics?.ToArray() ?? [Heads.MetricNames.Accuracy, Heads.MetricNames.MacroF1];
         RegisterComponents();
     }
@@ -70,9 +72,9 @@ public sealed class ClassificationHead : PooledLinearHead
     {
         CheckBatch(predictions, targets);
         using var scope = NewDisposeScope();
-        // Weights are options, not state: made on the logits' device per call instead of living
-        // in a buffer that would enter the state dict.
-        var weight = classWeights is null ? null : tensor(classWeights, dtype: predictions.dtype, device: predictions.device);
+        // Weights are options, not state: kept per device outside the module (not a buffer, which
+        // would enter the state dict) and made once rather than uploaded on every call.
+        var weight = classWeightTensors?.Like(predictions);
         var target = targets.is_floating_point() ? targets.to(predictions.dtype) : targets.to(int64);
         var loss = nn.functional.cross_entropy(predictions, target, weight, IgnoreIndex, nn.Reduction.Mean, LabelSmoothing);
         return loss.MoveToOuterDisposeScope();
@@ -83,5 +85,13 @@ public sealed class ClassificationHead : PooledLinearHead
     {
         ArgumentNullException.ThrowIfNull(predictions);
         return predictions.softmax(-1);
+    }
+
+    /// <summary>Frees the per-device copies of the class weights with the module.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            classWeightTensors?.Dispose();
+        base.Dispose(disposing);
     }
 }

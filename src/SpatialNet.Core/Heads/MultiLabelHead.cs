@@ -15,6 +15,7 @@ namespace SpatialNet.Heads;
 public sealed class MultiLabelHead : PooledLinearHead
 {
     private readonly double[]? positiveWeights;
+    private readonly DeviceConstant? positiveWeightTensors;
     private readonly IReadOnlyList<string> metricNames;
 
     /// <summary>Creates the head.</summary>
@@ -27,6 +28,7 @@ public sealed class MultiLabelHead : PooledLinearHead
     {
         NumLabels = options.NumLabels;
         positiveWeights = options.PositiveWeights?.ToArray();
+        positiveWeightTensors = positiveWeights is null ? null : new DeviceConstant(positiveWeights);
         metricNames = options.Metrics?.ToArray() ?? [Heads.MetricNames.MicroF1, Heads.MetricNames.MacroF1, Heads.MetricNames.MeanAveragePrecision];
         RegisterComponents();
     }
@@ -55,7 +57,7 @@ public sealed class MultiLabelHead : PooledLinearHead
         }
 
         using var scope = NewDisposeScope();
-        var posWeight = positiveWeights is null ? null : tensor(positiveWeights, dtype: predictions.dtype, device: predictions.device);
+        var posWeight = positiveWeightTensors?.Like(predictions);
         var loss = nn.functional.binary_cross_entropy_with_logits(
             predictions, targets.to(predictions.dtype), weight: null, reduction: nn.Reduction.Mean, pos_weights: posWeight);
         return loss.MoveToOuterDisposeScope();
@@ -66,5 +68,13 @@ public sealed class MultiLabelHead : PooledLinearHead
     {
         ArgumentNullException.ThrowIfNull(predictions);
         return predictions.sigmoid();
+    }
+
+    /// <summary>Frees the per-device copies of the positive weights with the module.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            positiveWeightTensors?.Dispose();
+        base.Dispose(disposing);
     }
 }

@@ -104,6 +104,12 @@ public class ClassificationHeadTests
         using var loss = head.Loss(logits, targets);
 
         loss.item<float>().Should().BeApproximately((float)expected, 1e-5f);
+        // The weights are kept per device and dtype: a second call and a float64 call give the same value,
+        // and they never enter the state dict.
+        head.Loss(logits, targets).item<float>().Should().BeApproximately((float)expected, 1e-5f);
+        using var logits64 = logits.to(ScalarType.Float64);
+        head.Loss(logits64, targets).item<double>().Should().BeApproximately(expected, 1e-7);   // inputs rounded to float32
+        head.state_dict().Keys.Should().NotContain(k => k.Contains("weight", StringComparison.Ordinal) && !k.StartsWith("head", StringComparison.Ordinal));
     }
 
     [Fact]
