@@ -72,8 +72,7 @@ public sealed class KeyValueCache : IDisposable
         }
 
         using var scope = NewDisposeScope();
-        // Device objects are compared by type and index (TorchSharp's Device has reference equality).
-        var index = rows.device_type == keys.device_type && rows.device_index == keys.device_index ? rows : rows.to(keys.device);
+        var index = rows.to(keys.device);   // the same tensor when it is already there
         Replace(keys.index_select(0, index), values.index_select(0, index));
     }
 
