@@ -26,7 +26,6 @@ namespace SpatialNet.Heads;
 public sealed class ClassificationHead : PooledLinearHead
 {
     private readonly double[]? classWeights;
-    private readonly DeviceConstant? classWeightTensors;
     private readonly IReadOnlyList<string> metricNames;
 
     /// <summary>Creates the head.</summary>
@@ -35,13 +34,12 @@ public sealed class ClassificationHead : PooledLinearHead
     /// <param name="options">Head settings; validated here.</param>
     /// <exception cref="ArgumentException">Invalid options (message names each option and its allowed values).</exception>
     public ClassificationHead(string taskName, TokenLayout layout, ClassificationHeadOptions options)
-        : base(taskName, layout, options, (options ?? throw new ArgumentNullException(nameof(options))).NumClasses)
+        : base(taskName, layout, options, (options ?? throw new ArgumentNullException(nameof(options))).NumClasses, options.ClassWeights?.ToArray())
     {
         NumClasses = options.NumClasses;
         LabelSmoothing = options.LabelSmoothing;
         IgnoreIndex = options.IgnoreIndex;
         classWeights = options.ClassWeights?.ToArray();
-        classWeightTensors = classWeights is null ? null : new DeviceConstant(classWeights);
         metricNames = options.Metrics?.ToArray() ?? [Heads.MetricNames.Accuracy, Heads.MetricNames.MacroF1];
         RegisterComponents();
     }
@@ -72,9 +70,7 @@ public sealed class ClassificationHead : PooledLinearHead
     {
         CheckBatch(predictions, targets);
         using var scope = NewDisposeScope();
-        // Weights are options, not state: kept per device outside the module (not a buffer, which
-        // would enter the state dict) and made once rather than uploaded on every call.
-        var weight = classWeightTensors?.Like(predictions);
+        var weight = LossWeights(predictions);
         var target = targets.is_floating_point() ? targets.to(predictions.dtype) : targets.to(int64);
         var loss = nn.functional.cross_entropy(predictions, target, weight, IgnoreIndex, nn.Reduction.Mean, LabelSmoothing);
         return loss.MoveToOuterDisposeScope();
@@ -85,13 +81,5 @@ public sealed class ClassificationHead : PooledLinearHead
     {
         ArgumentNullException.ThrowIfNull(predictions);
         return predictions.softmax(-1);
-    }
-
-    /// <summary>Frees the per-device copies of the class weights with the module.</summary>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-            classWeightTensors?.Dispose();
-        base.Dispose(disposing);
     }
 }

@@ -15,7 +15,6 @@ namespace SpatialNet.Heads;
 public sealed class MultiLabelHead : PooledLinearHead
 {
     private readonly double[]? positiveWeights;
-    private readonly DeviceConstant? positiveWeightTensors;
     private readonly IReadOnlyList<string> metricNames;
 
     /// <summary>Creates the head.</summary>
@@ -24,11 +23,10 @@ public sealed class MultiLabelHead : PooledLinearHead
     /// <param name="options">Head settings; validated here.</param>
     /// <exception cref="ArgumentException">Invalid options (message names each option and its allowed values).</exception>
     public MultiLabelHead(string taskName, TokenLayout layout, MultiLabelHeadOptions options)
-        : base(taskName, layout, options, (options ?? throw new ArgumentNullException(nameof(options))).NumLabels)
+        : base(taskName, layout, options, (options ?? throw new ArgumentNullException(nameof(options))).NumLabels, options.PositiveWeights?.ToArray())
     {
         NumLabels = options.NumLabels;
         positiveWeights = options.PositiveWeights?.ToArray();
-        positiveWeightTensors = positiveWeights is null ? null : new DeviceConstant(positiveWeights);
         metricNames = options.Metrics?.ToArray() ?? [Heads.MetricNames.MicroF1, Heads.MetricNames.MacroF1, Heads.MetricNames.MeanAveragePrecision];
         RegisterComponents();
     }
@@ -57,7 +55,7 @@ public sealed class MultiLabelHead : PooledLinearHead
         }
 
         using var scope = NewDisposeScope();
-        var posWeight = positiveWeightTensors?.Like(predictions);
+        var posWeight = LossWeights(predictions);
         var loss = nn.functional.binary_cross_entropy_with_logits(
             predictions, targets.to(predictions.dtype), weight: null, reduction: nn.Reduction.Mean, pos_weights: posWeight);
         return loss.MoveToOuterDisposeScope();
@@ -68,13 +66,5 @@ public sealed class MultiLabelHead : PooledLinearHead
     {
         ArgumentNullException.ThrowIfNull(predictions);
         return predictions.sigmoid();
-    }
-
-    /// <summary>Frees the per-device copies of the positive weights with the module.</summary>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-            positiveWeightTensors?.Dispose();
-        base.Dispose(disposing);
     }
 }

@@ -1,3 +1,4 @@
+using SpatialNet.Modules;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Imaging;
 using TorchSharp;
@@ -85,11 +86,9 @@ public sealed class ToFloat : IBatchTransform
 /// </summary>
 public sealed class Normalize : IBatchTransform, IDisposable
 {
-    private readonly float[] _mean;
-    private readonly float[] _std;
-    // Mean and std as [C, 1, 1] tensors per device and dtype, made once: a per-batch upload would make
-    // the host wait for the GPU's queued work.
-    private readonly Dictionary<(DeviceType Type, int Index, ScalarType DType), (Tensor Mean, Tensor Std)> _constants = [];
+    // Kept per device and dtype, made once: a per-batch upload would make the host wait for the GPU's queued work.
+    private readonly DeviceConstant _mean;
+    private readonly DeviceConstant _std;
 
     /// <summary>Creates the transform from per-band mean and std in [0, 1] units.</summary>
     /// <exception cref="ArgumentException">Lengths differ or a std is not positive.</exception>
@@ -99,8 +98,8 @@ public sealed class Normalize : IBatchTransform, IDisposable
         ArgumentNullException.ThrowIfNull(std);
         if (mean.Count == 0 || mean.Count != std.Count || std.Any(s => !(s > 0)))
             throw new ArgumentException($"Normalize needs equal-length mean and std with positive std; got [{string.Join(", ", mean)}] and [{string.Join(", ", std)}].");
-        _mean = mean.Select(m => (float)m).ToArray();
-        _std = std.Select(s => (float)s).ToArray();
+        _mean = new DeviceConstant(mean);
+        _std = new DeviceConstant(std);
         Key = key;
     }
 
@@ -118,41 +117,19 @@ public sealed class Normalize : IBatchTransform, IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         var x = batch[Key];
         var channels = x.shape[^3];
-        if (channels != _mean.Length)
-            throw new InvalidOperationException($"Normalize: '{Key}' has {channels} bands [{string.Join(", ", x.shape)}] but the statistics have {_mean.Length}.");
+        if (channels != _mean.Count)
+            throw new InvalidOperationException($"Normalize: '{Key}' has {channels} bands [{string.Join(", ", x.shape)}] but the statistics have {_mean.Count}.");
         using var scope = NewDisposeScope();
         var input = x.is_floating_point() ? x : ToFloat.ToUnitFloat(x);
-        var (mean, std) = ConstantsFor(input);
-        var result = input.sub(mean).div_(std).MoveToOuterDisposeScope();
+        var result = input.sub(_mean.Like(input).view(-1, 1, 1)).div_(_std.Like(input).view(-1, 1, 1)).MoveToOuterDisposeScope();
         batch.Set(Key, result);
     }
 
     /// <summary>Frees the per-device copies of the statistics.</summary>
     public void Dispose()
     {
-        foreach (var (mean, std) in _constants.Values)
-        {
-            mean.Dispose();
-            std.Dispose();
-        }
-        _constants.Clear();
-    }
-
-    private (Tensor Mean, Tensor Std) ConstantsFor(Tensor input)
-    {
-        var key = (input.device_type, input.device_index, input.dtype);
-        lock (_constants)
-        {
-            if (!_constants.TryGetValue(key, out var c))
-            {
-                using var scope = NewDisposeScope();
-                var mean = Pipeline.DeviceTransfer.To(tensor(_mean, dtype: input.dtype).view(-1, 1, 1), input.device);
-                var std = Pipeline.DeviceTransfer.To(tensor(_std, dtype: input.dtype).view(-1, 1, 1), input.device);
-                c = (mean.DetachFromDisposeScope(), std.DetachFromDisposeScope());
-                _constants[key] = c;
-            }
-            return c;
-        }
+        _mean.Dispose();
+        _std.Dispose();
     }
 }
 
