@@ -129,7 +129,7 @@ public static class SampleKeys
     /// <summary>float32 scalar: the raw number of a count question (NaN for other questions).</summary>
     public const string Count = "count";
 
-    /// <summary>int64 scalar: the RSVQA-LR count bin (0–4, <see cref="RsvqaCountBins"/>) of a count question; −100 for other questions.</summary>
+    /// <summary>int64 scalar: the RSVQA-LR count bin (0–4, <see cref="Metrics.CountAnswerBins"/>) of a count question; −100 for other questions.</summary>
     public const string CountBin = "count_bin";
 
     /// <summary>bool scalar: false when geometric augmentation must not touch this sample (the RSVQA rule).</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using SpatialNet.Training.Metrics;
 using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Text;
 using SpatialNet.Training.Transforms;
@@ -190,7 +191,7 @@ public sealed class RsvqaDataset : IDataset
             sample.Set(SampleKeys.Image, LoadImage(q.ImageId).ToTensor());
             sample.Set(SampleKeys.QuestionType, tensor((long)q.Type));
             sample.Set(SampleKeys.Count, tensor(q.Count is { } c ? (float)c : float.NaN));
-            sample.Set(SampleKeys.CountBin, tensor(q.Count is { } n ? (long)RsvqaCountBins.BinOf(n) : AnswerVocabulary.IgnoreIndex));
+            sample.Set(SampleKeys.CountBin, tensor(q.Count is { } n ? (long)CountAnswerBins.ToBinIndex(n) : AnswerVocabulary.IgnoreIndex));
             sample.Set(SampleKeys.AllowGeometric, tensor(q.AllowGeometric));
             sample.Set(SampleKeys.Index, tensor((long)index));
             if (Options.QuestionEncoder is { } encoder) sample.Set(SampleKeys.Question, tensor(encoder.Encode(q.Text)));
@@ -305,7 +306,7 @@ public sealed class RsvqaDataset : IDataset
             case RsvqaQuestionType.Count:
                 if (!long.TryParse(answer.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
                     throw new DatasetFormatException(file, field, $"count answer '{answer}' is not a non-negative integer.");
-                return (n, Options.CountEncoding == RsvqaCountEncoding.Bins ? RsvqaCountBins.LabelOf(n) : n.ToString(CultureInfo.InvariantCulture));
+                return (n, Options.CountEncoding == RsvqaCountEncoding.Bins ? CountAnswerBins.ToBin(n) : n.ToString(CultureInfo.InvariantCulture));
             case RsvqaQuestionType.Presence or RsvqaQuestionType.Comparison:
                 if (answer is not ("yes" or "no"))
                     throw new DatasetFormatException(file, field, $"a {type.ToWireName()} answer must be 'yes' or 'no'; got '{answer}'.");
@@ -315,7 +316,7 @@ public sealed class RsvqaDataset : IDataset
                     throw new DatasetFormatException(file, field, $"a rural_urban answer must be 'rural' or 'urban'; got '{answer}'.");
                 return (null, answer);
             default:
-                return (null, Options.CountEncoding == RsvqaCountEncoding.Bins ? RsvqaCountBins.AreaLabelOf(answer) ?? answer : answer);
+                return (null, Options.CountEncoding == RsvqaCountEncoding.Bins ? CountAnswerBins.AreaLabelOf(answer) ?? answer : answer);
         }
     }
 }
