@@ -85,7 +85,7 @@ public sealed record RsvqaOptions
 /// unless a count question), "allow_geometric", "index", and, with the encoders set, "question" and
 /// "answer".
 /// </summary>
-public sealed class RsvqaDataset : IDataset
+public sealed class RsvqaDataset : IDataset, ISampleMetadata
 {
     private readonly RsvqaQuestion[] _questions;
     private readonly Dictionary<int, RsvqaImage> _images;
@@ -179,6 +179,19 @@ public sealed class RsvqaDataset : IDataset
     public NormalizationStatistics ComputeNormalizationStatistics() =>
         NormalizationStatistics.Compute(_images.Keys.Order().Select(LoadImage));
 
+    /// <summary>The question type (file spelling) of sample <paramref name="index"/>.</summary>
+    public string GroupOf(int index) => _questions[index].Type.ToWireName();
+
+    /// <summary>Token count of sample <paramref name="index"/>'s question (0 without a question encoder).</summary>
+    public int LengthOf(int index)
+    {
+        if (Options.QuestionEncoder is not { } encoder) return 0;
+        _lengths ??= _questions.Select(q => encoder.Encode(q.Text).Length).ToArray();
+        return _lengths[index];
+    }
+
+    private int[]? _lengths;
+
     /// <inheritdoc/>
     public Sample GetSample(int index)
     {
@@ -189,6 +202,7 @@ public sealed class RsvqaDataset : IDataset
         try
         {
             sample.Set(SampleKeys.Image, LoadImage(q.ImageId).ToTensor());
+            sample.Set(SampleKeys.ImageId, tensor((long)q.ImageId));
             sample.Set(SampleKeys.QuestionType, tensor((long)q.Type));
             sample.Set(SampleKeys.Count, tensor(q.Count is { } c ? (float)c : float.NaN));
             sample.Set(SampleKeys.CountBin, tensor(q.Count is { } n ? (long)CountAnswerBins.ToBinIndex(n) : AnswerVocabulary.IgnoreIndex));
