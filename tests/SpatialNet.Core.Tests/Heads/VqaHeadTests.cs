@@ -122,7 +122,7 @@ public class VqaHeadTests
         // Sample 1: logits [0, 2], target 1, count column 7.0, count NaN (not a count question).
         using var predictions = tensor(new float[] { 2, 0, 1, 0, 2, 7 }).reshape(2, 3);
         using var targets = tensor(new long[] { 0, 1 });
-        var inputs = new Dictionary<string, Tensor> { ["answer_count"] = tensor(new[] { 3f, float.NaN }) };
+        var inputs = new Dictionary<string, Tensor> { ["count"] = tensor(new[] { 3f, float.NaN }) };
 
         using var loss = head.Loss(predictions, targets, inputs);
 
