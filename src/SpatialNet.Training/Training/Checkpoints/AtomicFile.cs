@@ -6,7 +6,7 @@ namespace SpatialNet.Training.Checkpoints;
 /// is then renamed over the target (rename within a directory is atomic on POSIX file systems and
 /// NTFS). If writing fails, the temporary file is deleted and the target is left untouched.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Prefix of temporary files (with the target's name after it), so stray ones are recognisable.</summary>
     public const string TempPrefix = ".tmp-";
