@@ -13,6 +13,7 @@ public static class Cli
         {MetricsCommands.Help}
         {WeightsCommands.Help}
         Exit codes: 0 success, 1 error in the input or the run, 2 bad command line.
+        --verbose shows stack traces (and libtorch's C++ frames) with an error.
         """;
 
     private static CommandLine Single(CommandLine cl) =>
@@ -24,7 +25,8 @@ public static class Cli
         ArgumentNullException.ThrowIfNull(args);
         try
         {
-            var cl = new CommandLine(args, switches: ["help", "quiet", "no-progress", "no-meteor", "no-count-bins", "tables"]);
+            var cl = new CommandLine(args, switches: ["help", "quiet", "no-progress", "no-meteor", "no-count-bins", "tables", "verbose", "overwrite"]);
+            _ = cl.Has("verbose");   // read by the error boundary below
             if (cl.Words.Count == 0 || cl.Has("help") || cl.Words[0] == "help")
             {
                 output.WriteLine(Help);
@@ -49,11 +51,10 @@ public static class Cli
             error.WriteLine($"spatialnet: {ex.Message}");
             return 2;
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or SpatialNet.Training.Workflow.TrainingConfigException
-            or SpatialNet.Training.Data.DatasetException or SpatialNet.Weights.WeightLoadException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException
-            or SpatialNet.Runtime.NativeRuntimeException)
+        catch (Exception ex)
         {
-            error.WriteLine($"spatialnet: {ex.GetType().Name}: {ex.Message}");
+            // One boundary: a typed message naming what is at fault, no stack trace unless --verbose.
+            error.WriteLine($"spatialnet: {SpatialNet.ErrorBoundary.Describe(ex, args.Contains("--verbose"))}");
             return 1;
         }
     }

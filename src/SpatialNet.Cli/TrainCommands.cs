@@ -11,10 +11,11 @@ internal static class TrainCommands
 {
     public const string Help = """
         spatialnet train --config cfg.json [--output DIR] [--epochs N] [--device cpu|cuda|auto] [--resume last.safetensors]
-                [--max-steps N] [--no-progress] [--quiet]
+                [--max-steps N] [--overwrite] [--no-progress] [--quiet]
             Trains the multi-task model the configuration describes (docs/training.md lists every field) and
             writes checkpoints, history, curves, model.safetensors and report.json/report.md into the output folder.
             --max-steps stops early (saving checkpoints/last.safetensors); --resume continues a run with the same config.
+            A non-empty output folder is refused unless resuming; --overwrite replaces a previous run there.
         spatialnet evaluate --config cfg.json --checkpoint best.safetensors [--split val|test] [--output DIR] [--tables] [--quiet]
             Evaluates saved weights (a training checkpoint or model.safetensors) on a split; writes report_<split>.json/.md.
             --tables also prints the paper's Table I (captioning, beside the retrieval baseline) and Table II (RSVQA,
@@ -37,12 +38,13 @@ internal static class TrainCommands
         long? maxSteps = cl.Has("max-steps") ? cl.Int("max-steps", 0) : null;
         if (maxSteps is < 1) throw new UsageException($"option --max-steps: {maxSteps} is not a positive number of steps");
         bool quiet = cl.Has("quiet");
+        bool overwrite = cl.Has("overwrite");
         cl.RejectUnknown();
         config.Validate();
 
         using var logging = CreateLogging(quiet);
         var result = TrainingPipeline.Run(config, logging.CreateLogger("spatialnet"), CancellationToken.None,
-            new TrainingPipelineOptions { ResumeFrom = resume, MaxSteps = maxSteps });
+            new TrainingPipelineOptions { ResumeFrom = resume, MaxSteps = maxSteps, Overwrite = overwrite });
         output.WriteLine($"trained {result.Training.EpochsCompleted} epochs ({result.Training.StopReason}) in {result.ElapsedSeconds:F1} s; {result.Report.Result.Split} split:");
         foreach (var line in result.Report.SummaryLines())
             output.WriteLine("  " + line);
@@ -91,7 +93,7 @@ internal static class TrainCommands
             case "ucm-caption":
             {
                 int classes = SyntheticSceneGenerator.LandCoverClasses.Count;
-                written = SyntheticDatasetWriter.WriteUcmCaption(dir, generator, (count + classes - 1) / classes);
+                written = SyntheticDatasetWriter.WriteUcmCaption(dir, generator, count / classes + (count % classes == 0 ? 0 : 1));
                 break;
             }
             case "rsvqa":

@@ -81,7 +81,7 @@ internal static class WeightsCommands
         bool hf = HuggingFaceVit.LooksLikeHuggingFace(sd.Keys);
         if (hf)
         {
-            using var mapped = HuggingFaceVit.ToTimmNames(sd);
+            using var mapped = HuggingFaceVit.ToTimmNames(sd, input);
             StateDictFile.Write(outputPath, mapped);
             output.WriteLine($"wrote {mapped.Count} tensors with timm names to {outputPath} (from Hugging Face ViT names)");
         }
