@@ -16,14 +16,19 @@ public static class AtomicFile
     public const string TempPrefix = ".tmp-";
 
     /// <summary>Writes <paramref name="path"/> atomically with <paramref name="write"/>; creates the directory if needed.</summary>
-    public static void Write(string path, Action<Stream> write)
+    /// <param name="path">The target file.</param>
+    /// <param name="write">Writes the content.</param>
+    /// <param name="removeStale">First remove temporaries of the same target left by writers that are gone
+    /// (a scan of the folder: pass false for many small files in one folder, such as a cache).</param>
+    public static void Write(string path, Action<Stream> write, bool removeStale = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(write);
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no directory.", nameof(path));
         Directory.CreateDirectory(directory);
-        RemoveStale(directory, Path.GetFileName(full));
+        if (removeStale)
+            RemoveStale(directory, Path.GetFileName(full));
         var temp = Path.Combine(directory, $"{TempPrefix}{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}");
         try
         {

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -244,5 +245,5 @@ public static class SyntheticDatasetWriter
     }
 
     private static void WriteJson(string path, JsonNode node) =>
-        File.WriteAllText(path, node.ToJsonString(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        AtomicFile.WriteAllText(path, node.ToJsonString());
 }

@@ -1,5 +1,7 @@
 using FluentAssertions;
 using SpatialNet.IO;
+using SpatialNet.Modules;
+using SpatialNet.Weights;
 using SpatialNet.Training.Checkpoints;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Optimization;
@@ -92,6 +94,38 @@ public sealed class ReliabilityTests : IDisposable
         FluentActions.Invoking(() => RunDirectory.Prepare(run, resuming: false, overwrite: true)).Should().Throw<TrainingConfigException>()
             .WithMessage("*not a SpatialNet run (thesis.tex; no config.json)*");
         File.Exists(Path.Combine(run, "thesis.tex")).Should().BeTrue();
+    }
+
+    [Fact]
+    public void Pretrained_LoadsStrictly_IgnoringAClassifier_AndRefusesAnotherWidth()
+    {
+        static VisionTransformerOptions Options(int dim, int classes)
+        {
+            var o = VisionTransformerOptions.Tiny();
+            o.Depth = 1; o.EmbedDim = dim; o.NumClasses = classes;
+            return o;
+        }
+        var timm = _dir.Combine("timm.safetensors");
+        using (var source = new VisionTransformer(Options(64, 10)))
+            ModelWeights.Save(source, timm);
+        var wide = _dir.Combine("wide.safetensors");
+        using (var source = new VisionTransformer(Options(32, 0)))
+            ModelWeights.Save(source, wide);
+        using var encoder = new VisionTransformer(Options(64, 0));
+
+        var report = ModelWeights.Load(encoder, timm, TrainingPipeline.PretrainedLoadOptions(null));
+        report.Missing.Should().BeEmpty();
+        report.Unexpected.Should().Equal("head.bias", "head.weight");
+
+        FluentActions.Invoking(() => ModelWeights.Load(encoder, wide, TrainingPipeline.PretrainedLoadOptions(null)))
+            .Should().Throw<WeightLoadException>().WithMessage($"*'{wide}'*shape mismatch: cls_token: model [1, 1, 64], checkpoint [1, 1, 32]*");
+        using var noBlocks = new StateDict();
+        using (var all = StateDictFile.Read(timm))
+            foreach (var (k, t) in all)
+                if (!k.StartsWith("blocks.", StringComparison.Ordinal)) noBlocks[k] = t.clone();
+        FluentActions.Invoking(() => ModelWeights.Load(encoder, noBlocks, TrainingPipeline.PretrainedLoadOptions(null))).Should().Throw<WeightLoadException>()
+            .WithMessage("*missing: blocks.0.*");
+        ModelWeights.Load(encoder, noBlocks, TrainingPipeline.PretrainedLoadOptions(["blocks."])).Missing.Should().NotBeEmpty();
     }
 
     [Fact]
