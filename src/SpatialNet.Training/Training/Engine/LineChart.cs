@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Globalization;
 using SkiaSharp;
 using SpatialNet.Training.Checkpoints;
