@@ -24,8 +24,9 @@ public sealed record TiffWriteOptions
 }
 
 /// <summary>
-/// Reads and writes TIFF (and GeoTIFF, whose geo tags are ignored) through BitMiracle.LibTiff.NET.
-/// Reads 8- and 16-bit unsigned samples, any number of bands, strips or tiles, pixel-interleaved
+/// Reads and writes TIFF (and GeoTIFF, whose geo tags are ignored here; <see cref="GeoTiffReader"/> reads
+/// scenes with them) through BitMiracle.LibTiff.NET, decoding strips and tiles with the same block
+/// reader as <see cref="GeoTiffReader"/>. Reads 8- and 16-bit unsigned samples, any number of bands, strips or tiles, pixel-interleaved
 /// (contiguous) or band-interleaved (planar), any compression LibTiff decodes; palette images are
 /// expanded to RGB, MinIsWhite is inverted, JPEG-compressed YCbCr is converted to RGB. Only the first
 /// image (directory) of a multi-page file is read. Errors become <see cref="ImageDecodeException"/>

@@ -53,7 +53,9 @@ public readonly record struct SceneMappingProgress(long WindowsDone, long Window
 /// <summary>What <see cref="SceneMapper.Map"/> wrote.</summary>
 /// <param name="Files">Every GeoTIFF written, the summary JSON last.</param>
 /// <param name="Summary">The summary (also written as JSON).</param>
-public sealed record SceneMapResult(IReadOnlyList<string> Files, SceneSummary Summary);
+/// <param name="ReadTime">Time spent reading, decoding and preparing windows.</param>
+/// <param name="ModelTime">Time spent in the model.</param>
+public sealed record SceneMapResult(IReadOnlyList<string> Files, SceneSummary Summary, TimeSpan ReadTime, TimeSpan ModelTime);
 
 /// <summary>The JSON summary of a map.</summary>
 public sealed record SceneSummary
@@ -181,6 +183,7 @@ public static class SceneMapper
         private double[][] _valueTotals = [];
         private long _validCells;
         private readonly List<Product> _products = [];
+        private readonly System.Diagnostics.Stopwatch _readTime = new(), _modelTime = new();
 
         public MappingRun(IWindowModel model, GeoTiffReader reader, string output, SceneMappingOptions options,
             IProgress<SceneMappingProgress>? progress, CancellationToken cancel)
@@ -249,8 +252,10 @@ public static class SceneMapper
                         _cancel.ThrowIfCancellationRequested();
                         var slot = _batchCount;
                         var target = _batch.AsSpan(slot * window.Length, window.Length);
+                        _readTime.Start();
                         _reader.ReadWindow(x, ys[j], _window, _window, _bands, target);
                         var valid = Prepare(target, x, ys[j], out var any);
+                        _readTime.Stop();
                         if (!any)
                         {
                             _windowsSkipped++;
@@ -272,7 +277,7 @@ public static class SceneMapper
                 var summaryPath = Companion(".summary.json");
                 AtomicFile.WriteAllText(summaryPath, JsonSerializer.Serialize(summary, Json));
                 files.Add(summaryPath);
-                return new SceneMapResult(files, summary);
+                return new SceneMapResult(files, summary, _readTime.Elapsed, _modelTime.Elapsed);
             }
             finally
             {
@@ -298,28 +303,32 @@ public static class SceneMapper
             var down = (y + _window - 1) / _cell - cy0 + 1;
             var valid = new bool[across * down];
             any = false;
+            var hasNoData = _noData.HasValue;
+            var noData = (float)(_noData ?? 0);
+            var noDataIsNaN = float.IsNaN(noData);
             for (var r = 0; r < _window; r++)
             {
                 var vy = (y + r) / _cell - cy0;
                 for (var c = 0; c < _window; c++)
                 {
                     var i = r * _window + c;
-                    var pixelValid = _noData is null;
-                    if (!pixelValid)
-                        for (var b = 0; b < _bands.Length; b++)
-                        {
-                            var v = window[b * plane + i];
-                            if (!(v == _noData || (double.IsNaN(_noData!.Value) && float.IsNaN(v)))) { pixelValid = true; break; }
-                        }
+                    var pixelValid = !hasNoData;
+                    for (var b = 0; b < _bands.Length && !pixelValid; b++)
+                    {
+                        var v = window[b * plane + i];
+                        pixelValid = noDataIsNaN ? !float.IsNaN(v) : v != noData;
+                    }
                     if (!pixelValid) continue;
                     any = true;
                     valid[vy * across + (x + c) / _cell - cx0] = true;
                 }
             }
+            var low = (float)_low;
+            var scale = (float)_scale;
             for (var k = 0; k < window.Length; k++)
             {
-                var v = (window[k] - _low) * _scale;
-                window[k] = float.IsNaN(window[k]) ? 0 : (float)Math.Round(Math.Clamp(v, 0, 255), MidpointRounding.AwayFromZero);
+                var v = (window[k] - low) * scale;
+                window[k] = float.IsNaN(v) ? 0 : MathF.Round(Math.Clamp(v, 0f, 255f), MidpointRounding.AwayFromZero);
             }
             return valid;
         }
@@ -327,7 +336,9 @@ public static class SceneMapper
         private void RunBatch()
         {
             var size = _bands.Length * _window * _window;
+            _modelTime.Start();
             var outputs = _model.Run(_batch.AsSpan(0, _batchCount * size), _batchCount);
+            _modelTime.Stop();
             for (var w = 0; w < _batchCount; w++)
             {
                 var (x, y, valid) = _batchWindows[w];

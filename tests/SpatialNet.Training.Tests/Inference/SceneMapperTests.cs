@@ -1,6 +1,10 @@
 using System.Text.Json;
 using FluentAssertions;
 using SpatialNet.Heads;
+using SpatialNet.Models;
+using SpatialNet.Modules;
+using SpatialNet.Training.Imaging;
+using static TorchSharp.torch;
 using SpatialNet.Training.Inference;
 using SpatialNet.Training.Tests.Support;
 using Xunit;
@@ -201,6 +205,44 @@ public sealed class SceneMapperTests : IDisposable
                 if (cx < 2 && cy < 2) actual.Should().Be(-1, "cells inside the no-data block are no-data");
                 else actual.Should().BeApproximately(covering.Average(), 1e-4, $"cell ({cx}, {cy})");
             }
+    }
+
+    [SkippableFact]
+    public void A_multi_task_model_maps_each_window_as_its_own_forward_pass_would()
+    {
+        Skip.IfNot(Gdal.Available, Gdal.SkipReason);
+        var scene = _dir.Combine("scene.tif");
+        Gdal.RunPython(MakeBlocks, scene, "Byte");
+        manual_seed(5);
+        var encoder = new VisionTransformer(new VisionTransformerOptions { ImageSize = 20, PatchSize = 10, EmbedDim = 8, Depth = 1, NumHeads = 2, InChannels = 2 });
+        var layout = TokenLayout.Of(encoder);
+        using var model = new MultiTaskModel(encoder,
+        [
+            new ClassificationHead("land_use", layout, new ClassificationHeadOptions { NumClasses = 3 }),
+            new RegressionHead("count", layout, new RegressionHeadOptions { TargetMean = 4, TargetStd = 2 }),
+        ]);
+        var statistics = new NormalizationStatistics([0.3, 0.1], [0.2, 0.05]);
+        var windows = new MultiTaskWindowModel(model, 2, 20, statistics, new Dictionary<string, IReadOnlyList<string>> { ["land_use"] = ["a", "b", "c"] });
+
+        SceneMapper.Map(windows, scene, _dir.Combine("m.tif"), new SceneMappingOptions { Bands = [1, 2], BatchSize = 7 });
+
+        // Reference: the block at cell (3, 2) through the model by hand, (x/255 − mean)/std.
+        var block = new float[2 * 20 * 20];
+        for (var i = 0; i < 400; i++) { block[i] = 50 * ((3 + 2) % 3) + 10; block[400 + i] = 10 * 3 + 2 + 1; }
+        using var x = tensor(block, [1, 2, 20, 20]).div(255f).sub(tensor(new[] { 0.3f, 0.1f }).view(-1, 1, 1)).div(tensor(new[] { 0.2f, 0.05f }).view(-1, 1, 1));
+        model.eval();
+        using var noGrad = no_grad();
+        var outputs = model.Forward(x);
+        var probabilities = model.Head("land_use").Predict(outputs["land_use"]).data<float>().ToArray();
+        var count = model.Head("count").Predict(outputs["count"]).data<float>().ToArray();
+
+        var map = JsonDocument.Parse(Gdal.RunPython(ReadMap, _dir.Combine("m.land_use.probabilities.tif"))).RootElement;
+        for (var k = 0; k < 3; k++) map.GetProperty("values")[k][2][3].GetDouble().Should().BeApproximately(probabilities[k], 1e-5);
+        map.GetProperty("descriptions").EnumerateArray().Select(e => e.GetString()).Should().Equal("a", "b", "c");
+        var counts = JsonDocument.Parse(Gdal.RunPython(ReadMap, _dir.Combine("m.count.tif"))).RootElement;
+        counts.GetProperty("values")[0][2][3].GetDouble().Should().BeApproximately(count[0], 1e-5);
+        var classes = JsonDocument.Parse(Gdal.RunPython(ReadMap, _dir.Combine("m.tif"))).RootElement;
+        classes.GetProperty("values")[0][2][3].GetDouble().Should().Be(Array.IndexOf(probabilities, probabilities.Max()));
     }
 
     [Fact]
