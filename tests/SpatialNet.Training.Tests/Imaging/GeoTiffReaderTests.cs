@@ -113,6 +113,35 @@ public sealed class GeoTiffReaderTests : IDisposable
         actual.Should().Equal(expected);
     }
 
+    [SkippableTheory]
+    [InlineData("rotated", "Area")]
+    [InlineData("north-up", "Point")]
+    public void Rotated_and_pixel_is_point_geotransforms_equal_gdals(string layout, string areaOrPoint)
+    {
+        Skip.IfNot(Gdal.Available, Gdal.SkipReason);
+        var path = _dir.Combine("georef.tif");
+        // A rotated transform is stored as ModelTransformation; PixelIsPoint shifts the tie point by half a pixel.
+        var json = Gdal.RunPython("""
+            path, layout, aop = sys.argv[1:]
+            ds = gdal.GetDriverByName('GTiff').Create(path, 40, 30, 2, gdal.GDT_UInt16)
+            if aop == 'Point':
+                ds.SetMetadataItem('AREA_OR_POINT', 'Point')
+            ds.SetGeoTransform([440720.0, 30.0, 5.0, 3751320.0, 4.0, -30.0] if layout == 'rotated' else [440720.0, 60.0, 0.0, 3751320.0, 0.0, -60.0])
+            srs = osr.SpatialReference(); srs.ImportFromEPSG(32611)
+            ds.SetProjection(srs.ExportToWkt())
+            ds = None
+            print(json.dumps(gdal.Open(path).GetGeoTransform()))
+            """, path, layout, areaOrPoint);
+        var expected = JsonDocument.Parse(json).RootElement.EnumerateArray().Select(e => e.GetDouble()).ToArray();
+
+        using var reader = GeoTiffReader.Open(path);
+
+        var actual = reader.Georeference!.Transform!.Value.ToArray();
+        for (var i = 0; i < 6; i++) actual[i].Should().BeApproximately(expected[i], 1e-9);
+        reader.Georeference.PixelIsPoint.Should().Be(areaOrPoint == "Point");
+        if (layout == "rotated") reader.Georeference.Transformation.Should().HaveCount(16);
+    }
+
     [Fact]
     public void Windows_outside_the_scene_and_missing_bands_are_rejected()
     {
