@@ -18,7 +18,7 @@ namespace SpatialNet.Modules;
 /// <c>head</c> (only with classes). Inputs of another size than configured (any multiple of the patch)
 /// run with the position embedding resampled bicubically on the fly (<see cref="PositionEmbeddings"/>).
 /// </remarks>
-public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
+public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder, IHasNoWeightDecay
 {
     private readonly PatchEmbedding patch_embed;
     private readonly Parameter? cls_token;
@@ -83,6 +83,9 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
 
     /// <inheritdoc/>
     public nn.Module AsModule() => this;
+
+    /// <summary>timm's <c>no_weight_decay()</c>: <c>pos_embed</c> and <c>cls_token</c>.</summary>
+    public IReadOnlyCollection<string> NoWeightDecay() => cls_token is null ? ["pos_embed"] : ["pos_embed", "cls_token"];
 
     /// <inheritdoc/>
     public Tensor ForwardFeatures(Tensor images)
