@@ -99,7 +99,7 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
         var selected = tasks is null ? taskNames : tasks.Distinct(StringComparer.Ordinal).Select(t => Head(t).TaskName).ToArray();
         var batchInputs = inputs ?? TaskHead.NoInputs;
         using var scope = NewDisposeScope();
-        var tokens = imageEncoder.Value.ForwardFeatures(images);
+        var tokens = imageEncoder.Value.ForwardTokens(images);
         var predictions = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var task in selected)
         {

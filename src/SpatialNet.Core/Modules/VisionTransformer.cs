@@ -8,7 +8,7 @@ namespace SpatialNet.Modules;
 /// The Vision Transformer encoder of the SpatialNet-ViT paper (Eq. 1–5; Dosovitskiy et al., 2021),
 /// with timm's structure, parameter names and initialisation so that timm checkpoints load unchanged:
 /// patch embedding → [class token] + learned position embedding → pre-norm encoder blocks → final
-/// norm. <see cref="ForwardFeatures"/> returns the tokens [B, N, D] that task heads consume;
+/// norm. <see cref="ForwardTokens"/> returns the normalised tokens [B, N, D] that task heads consume;
 /// <c>forward</c> = <see cref="ForwardHead"/>(<see cref="ForwardFeatures"/>(x)), the timm classifier.
 /// </summary>
 /// <remarks>
@@ -103,6 +103,18 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
             x = block.call(x);
         x = norm.call(x);
         return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The tokens task heads read: <see cref="ForwardFeatures"/>, then <c>fc_norm</c> on every token
+    /// when the encoder uses it (its <c>norm</c> is then an identity), so heads always see normalised tokens.
+    /// </summary>
+    public Tensor ForwardTokens(Tensor images)
+    {
+        if (!options.UsesFcNorm)
+            return ForwardFeatures(images);
+        using var scope = NewDisposeScope();
+        return fc_norm.call(ForwardFeatures(images)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -33,7 +33,7 @@ public static class VqaForward
         using var scope = NewDisposeScope();
         // The same encoder the model's Forward runs, once per distinct image; index_select's backward
         // sums each question's gradient into its image's tokens.
-        var tokens = model.Encoder.ForwardFeatures(images).index_select(0, index.to(images.device));
+        var tokens = model.Encoder.ForwardTokens(images).index_select(0, index.to(images.device));
         return head.call(tokens, batch).MoveToOuterDisposeScope();
     }
 }

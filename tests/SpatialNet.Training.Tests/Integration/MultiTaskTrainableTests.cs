@@ -71,7 +71,7 @@ public sealed class MultiTaskTrainableTests
 
         losses.Terms.Keys.Should().BeEquivalentTo(["cls/loss", "cls/weight"]);
         // Independent value: cross-entropy of the classification head's logits, weighted 0.5.
-        var logits = model.Head("cls").call(((IImageEncoder)model.Encoder).ForwardFeatures(data["image"]));
+        var logits = model.Head("cls").call(((IImageEncoder)model.Encoder).ForwardTokens(data["image"]));
         var expected = 0.5 * nn.functional.cross_entropy(logits, data["cls"]).item<float>();
         losses.Total.item<float>().Should().BeApproximately((float)expected, 1e-5f);
         trainable.TasksIn(batch).Should().Equal("cls");
