@@ -10,7 +10,7 @@ namespace SpatialNet.IO;
 /// NTFS). If writing fails, the temporary file is deleted and the target is left untouched; temporary
 /// files a killed writer left behind are removed by the next write to the same target.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Prefix of temporary files (with the target's name after it), so stray ones are recognisable.</summary>
     public const string TempPrefix = ".tmp-";

@@ -477,7 +477,10 @@ public static partial class TrainingPipeline
                 // An image-only answer classifier does not know the question: its answers are conditioned on the type's answer frequencies.
                 ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic,
             }).ToArray();
-            return new MultiTaskEvaluator(Model, batches, tasks, split);
+            return new MultiTaskEvaluator(Model, batches, tasks, split)
+            {
+                SystemName = blankImages ? "Ablation: the same model, every image replaced by the mean colour" : "SpatialNet",
+            };
         }
 
         public TrainerOptions TrainerOptions(int batchesPerEpoch, bool hasEvaluator)
@@ -555,11 +558,7 @@ public static partial class TrainingPipeline
                 }
             }
             if (_config.Data.BlankImageAblation && Evaluator(split, blankImages: true) is { } blind)
-            {
-                var blank = blind.Run(prepare);
-                foreach (var t in blank.Tasks.Where(t => t.Vqa is not null))
-                    report.VqaRows.Add(new Reports.VqaRow($"Ablation: the same model, every image replaced by the mean colour ({t.Task.Name})", t.Vqa!));
-            }
+                blind.AddTo(report, prepare);
         }
 
         public JsonObject DataJson()
