@@ -92,9 +92,17 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
     public IReadOnlyCollection<string> NoWeightDecay() => cls_token is null ? ["pos_embed"] : ["pos_embed", "cls_token"];
 
     /// <inheritdoc/>
+    /// <exception cref="ResourceLimitException">On the CPU: the batch's attention scores alone would not fit in memory.</exception>
     public Tensor ForwardFeatures(Tensor images)
     {
         var (rows, cols) = patch_embed.GridFor(images);
+        if (images.device_type == DeviceType.CPU)
+        {
+            // Attention holds B × heads × N² scores per block: refuse a batch whose scores alone cannot fit.
+            double tokens = (double)rows * cols + NumPrefixTokens;
+            MemoryBudget.EnsureFits(images.shape[0] * (double)options.NumHeads * tokens * tokens * pos_embed.ElementSize,
+                $"input batch [{string.Join(", ", images.shape)}] ({tokens} tokens, {options.NumHeads} heads)", "the attention scores of one block");
+        }
         using var scope = NewDisposeScope();
         var x = patch_embed.call(images);
         var pos = (rows, cols) == options.GridSize
