@@ -5,7 +5,7 @@ using BitMiracle.LibTiff.Classic;
 namespace SpatialNet.Training.Imaging;
 
 /// <summary>How <see cref="TiffImageCodec.Write(string, RasterImage, TiffWriteOptions?)"/> lays out a file.</summary>
-public sealed record TiffWriteOptions
+internal sealed record TiffWriteOptions
 {
     /// <summary>Write tiles of <see cref="TileSize"/>² instead of strips.</summary>
     public bool Tiled { get; init; }
@@ -32,7 +32,7 @@ public sealed record TiffWriteOptions
 /// image (directory) of a multi-page file is read. Errors become <see cref="ImageDecodeException"/>
 /// naming the file and the TIFF tag at fault; LibTiff's own console messages are captured, not printed.
 /// </summary>
-public static class TiffImageCodec
+internal static class TiffImageCodec
 {
     private static readonly CapturingErrorHandler Handler = InstallHandler();
 
