@@ -50,19 +50,19 @@ public static class Cli
         catch (UsageException ex)
         {
             error.WriteLine($"spatialnet: {ex.Message}");
-            return 2;
+            return ExitCodes.Usage;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             error.WriteLine("spatialnet: interrupted");
-            return 130;
+            return ExitCodes.Interrupted;
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or SpatialNet.Training.Workflow.TrainingConfigException
             or SpatialNet.Training.Data.DatasetException or SpatialNet.Weights.WeightLoadException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException
             or SpatialNet.Runtime.NativeRuntimeException)
         {
             error.WriteLine($"spatialnet: {ex.GetType().Name}: {ex.Message}");
-            return 1;
+            return ExitCodes.Failure;
         }
     }
 
@@ -85,7 +85,7 @@ public static class Cli
                 error.WriteLine(line);
         }
         error.WriteLine($"Run '{string.Join(' ', Path(parse.CommandResult.Command))} --help' for usage.");
-        return 2;
+        return ExitCodes.Usage;
     }
 
     private static IEnumerable<string> Path(Command command)
