@@ -227,6 +227,20 @@ public sealed class TrainCliTests : IDisposable
         var converted = _dir.Combine("exported", "converted.pth");
 
         var (code, stdout, stderr) = Run("weights", "convert", checkpoint, converted);
+        code.Should().Be(0, stderr);
+
+        // inspect: the checkpoint's model tensors hold as many parameters as model.safetensors; the optimizer state is apart.
+        var (_, inspected, _) = Run("weights", "inspect", checkpoint, "--json");
+        var (_, plain, _) = Run("weights", "inspect", _dir.Combine("exported", "model.safetensors"), "--json");
+        using (var a = JsonDocument.Parse(inspected))
+        using (var b = JsonDocument.Parse(plain))
+        {
+            a.RootElement.GetProperty("training_checkpoint").GetBoolean().Should().BeTrue();
+            b.RootElement.GetProperty("training_checkpoint").GetBoolean().Should().BeFalse();
+            a.RootElement.GetProperty("parameters").GetInt64().Should().Be(b.RootElement.GetProperty("parameters").GetInt64());
+            a.RootElement.GetProperty("optimizer_state").GetArrayLength().Should().BeGreaterThan(0);
+            a.RootElement.GetProperty("tensors").EnumerateArray().Should().OnlyContain(t => t.GetProperty("name").GetString()!.StartsWith("model.", StringComparison.Ordinal));
+        }
 
         code.Should().Be(0, stderr);
         stdout.Should().Contain("full precision").And.Contain("optimizer state left out");
