@@ -7,10 +7,10 @@ namespace SpatialNet.Training.Engine;
 /// <param name="X">X values (epochs; steps sit at fractions of their epoch).</param>
 /// <param name="Y">Y values (non-finite points are left out).</param>
 /// <param name="Style">How the line is drawn.</param>
-public sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, ChartSeriesStyle Style = ChartSeriesStyle.Line);
+internal sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, ChartSeriesStyle Style = ChartSeriesStyle.Line);
 
 /// <summary>How a <see cref="ChartSeries"/> is drawn.</summary>
-public enum ChartSeriesStyle
+internal enum ChartSeriesStyle
 {
     /// <summary>A line with a marker per point (epoch values).</summary>
     Line,
@@ -25,14 +25,14 @@ public enum ChartSeriesStyle
 /// <summary>One panel (own axes) of a figure.</summary>
 /// <param name="Title">Panel title.</param>
 /// <param name="Series">Lines.</param>
-public sealed record ChartPanel(string Title, IReadOnlyList<ChartSeries> Series);
+internal sealed record ChartPanel(string Title, IReadOnlyList<ChartSeries> Series);
 
 /// <summary>One figure (PNG file): panels of one metric family.</summary>
 /// <param name="FileName">File name in the output folder.</param>
 /// <param name="Title">What the figure shows.</param>
 /// <param name="YLabel">The panels' y-axis label.</param>
 /// <param name="Panels">Panels, filled row by row.</param>
-public sealed record ChartFigure(string FileName, string Title, string YLabel, IReadOnlyList<ChartPanel> Panels);
+internal sealed record ChartFigure(string FileName, string Title, string YLabel, IReadOnlyList<ChartPanel> Panels);
 
 /// <summary>
 /// Training curves of a <see cref="MetricHistory"/> as PNG figures drawn with ScottPlot, one per metric
@@ -42,7 +42,7 @@ public sealed record ChartFigure(string FileName, string Title, string YLabel, I
 /// <c>caption_curves.png</c> (BLEU, METEOR, ROUGE-L, CIDEr) and <c>task_weights.png</c> (only when a
 /// loss composer changed the task weights).
 /// </summary>
-public static class TrainingCharts
+internal static class TrainingCharts
 {
     /// <summary>Most points drawn per step series; longer runs are averaged over equal windows.</summary>
     public const int MaxStepPoints = 1000;
