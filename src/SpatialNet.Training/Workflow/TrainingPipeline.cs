@@ -130,6 +130,8 @@ public static partial class TrainingPipeline
         if (options.ResumeFrom is { } resume)
             trainer.ResumeFrom(resume);
         var result = trainer.Fit(cancellationToken);
+        // Interrupted: the trainer saved checkpoints/last.safetensors at the step boundary; no evaluation, no report.
+        cancellationToken.ThrowIfCancellationRequested();
 
         // The reported model is the best checkpoint's (or the last state without a monitored metric),
         // at full precision: under mixed precision the float32 master weights, not their bfloat16 copy.
