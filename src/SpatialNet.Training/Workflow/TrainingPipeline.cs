@@ -381,6 +381,7 @@ public static partial class TrainingPipeline
                 "uncertainty" => new UncertaintyWeighting(catalog),
                 "dwa" => new DynamicWeightAverage(config.Loss.DwaTemperature),
                 "pcgrad" => new PCGrad(catalog, unchecked((int)config.Seed)),
+                "gradnorm" => new GradNorm(catalog, config.Loss.GradNormAlpha),
                 _ => new WeightedSum(catalog),
             };
             var trainable = new MultiTaskTrainable(model, composer, new L2Regularization(config.Loss.L2));
