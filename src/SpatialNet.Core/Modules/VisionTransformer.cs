@@ -35,12 +35,16 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
     /// <summary>Creates the encoder with timm's initialisation.</summary>
     /// <param name="options">Settings; validated with <see cref="VisionTransformerOptions.Validate"/>.</param>
     /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    /// <exception cref="ResourceLimitException">The parameters alone would not fit in this machine's memory.</exception>
     public VisionTransformer(VisionTransformerOptions options) : base(nameof(VisionTransformer))
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = options.Validate();
         if (errors.Count > 0)
             throw new ArgumentException("Invalid VisionTransformerOptions:" + Environment.NewLine + string.Join(Environment.NewLine, errors), nameof(options));
+        MemoryBudget.EnsureFits(MemoryBudget.VisionTransformerParameters(options) * sizeof(float),
+            $"VisionTransformerOptions (EmbedDim = {options.EmbedDim}, Depth = {options.Depth}, MlpRatio = {options.MlpRatio}, image {options.ImageHeight}×{options.ImageWidth}, patch {options.PatchSize})",
+            "the encoder's float32 parameters");
         this.options = options.Clone();
         int dim = options.EmbedDim;
         var (rows, cols) = options.GridSize;
@@ -88,9 +92,17 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
     public IReadOnlyCollection<string> NoWeightDecay() => cls_token is null ? ["pos_embed"] : ["pos_embed", "cls_token"];
 
     /// <inheritdoc/>
+    /// <exception cref="ResourceLimitException">On the CPU: the batch's attention scores alone would not fit in memory.</exception>
     public Tensor ForwardFeatures(Tensor images)
     {
         var (rows, cols) = patch_embed.GridFor(images);
+        if (images.device_type == DeviceType.CPU)
+        {
+            // Attention holds B × heads × N² scores per block: refuse a batch whose scores alone cannot fit.
+            double tokens = (double)rows * cols + NumPrefixTokens;
+            MemoryBudget.EnsureFits(images.shape[0] * (double)options.NumHeads * tokens * tokens * pos_embed.ElementSize,
+                $"input batch [{string.Join(", ", images.shape)}] ({tokens} tokens, {options.NumHeads} heads)", "the attention scores of one block");
+        }
         using var scope = NewDisposeScope();
         var x = patch_embed.call(images);
         var pos = (rows, cols) == options.GridSize
