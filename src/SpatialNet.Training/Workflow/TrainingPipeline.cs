@@ -718,15 +718,18 @@ public static partial class TrainingPipeline
                     return (c.Caption ?? new CaptionTaskConfig()).CreateHead(c, layout, t.CaptionSource!.CaptionEncoder!, t.CaptionSource.Targets[c.Name][0], numHeads);
                 case TaskKind.Regression:
                 {
-                    var mean = c.NormalizeTargets && t.Statistics?.Mean is { } mu ? mu[0] : 0.0;
-                    var std = c.NormalizeTargets && t.Statistics?.Std is { } sd && sd.Count > 0 ? sd.Average() : 1.0;
-                    if (t.Outputs > 1 && c.NormalizeTargets && t.Statistics?.Mean is { } means)
-                        mean = means.Average();
+                    // Each output normalised with its own statistics.
+                    var means = Enumerable.Range(0, t.Outputs).Select(k =>
+                        c.NormalizeTargets && t.Statistics?.Mean is { } mu && k < mu.Count && double.IsFinite(mu[k]) ? mu[k] : 0.0).ToArray();
+                    var stds = Enumerable.Range(0, t.Outputs).Select(k =>
+                        c.NormalizeTargets && t.Statistics?.Std is { } sd && k < sd.Count && sd[k] > 1e-6 && double.IsFinite(sd[k]) ? sd[k] : 1.0).ToArray();
                     return new RegressionHead(c.Name, layout, new RegressionHeadOptions
                     {
                         Outputs = t.Outputs,
-                        TargetMean = double.IsFinite(mean) ? mean : 0.0,
-                        TargetStd = std > 1e-6 && double.IsFinite(std) ? std : 1.0,
+                        TargetMean = means[0],
+                        TargetStd = stds[0],
+                        TargetMeans = t.Outputs > 1 ? means : null,
+                        TargetStds = t.Outputs > 1 ? stds : null,
                         Pooling = pooling,
                         Dropout = c.Dropout,
                         LossWeight = c.LossWeight,
