@@ -781,7 +781,7 @@ public static partial class TrainingPipeline
         }
 
         /// <summary>
-        /// One pass over each source's training split: per-band image statistics (normalisation)
+        /// One pass over each source's training split: per-band image statistics (normalisation; each distinct image once)
         /// and the tasks' target statistics (baselines, regression target normalisation).
         /// </summary>
         private static void Scan(TrainingConfig config, List<OpenedSource> sources, List<ResolvedTask> tasks)
@@ -798,6 +798,8 @@ public static partial class TrainingPipeline
                 var sum = new double[channels];
                 var sumSq = new double[channels];
                 long pixels = 0;
+                // Samples that share an image (RSVQA: ~100 questions per image) count it once.
+                var seenImages = new HashSet<long>();
                 foreach (var planned in batches.Plan(0))
                 {
                     using var scope = NewDisposeScope();
@@ -805,6 +807,12 @@ public static partial class TrainingPipeline
                     var image = batch[SampleKeys.Image];
                     if (image.dim() != 4 || image.shape[1] != channels)
                         throw new TrainingConfigException($"model.in_channels = {channels}: images of {s.Train.Name} are [{string.Join(", ", image.shape.Skip(1))}] (C, H, W).");
+                    if (batch.TryGetValue(SampleKeys.ImageId, out var ids))
+                    {
+                        var idList = ids.to(ScalarType.Int64).cpu().data<long>().ToArray();
+                        var firsts = Enumerable.Range(0, idList.Length).Where(i => seenImages.Add(idList[i])).Select(i => (long)i).ToArray();
+                        image = image.index_select(0, tensor(firsts));
+                    }
                     var x = image.to(ScalarType.Float64).div(255.0);
                     var sums = x.sum([0, 2, 3]).data<double>().ToArray();
                     var squares = x.square().sum([0, 2, 3]).data<double>().ToArray();

@@ -72,6 +72,11 @@ public sealed class VqaConfiguredRunTests : IDisposable
                 rows[1].Result.OverallAccuracy.Should().BeApproximately(m, 1e-12, $"the majority baseline on {split}");
             rows[2].Result.OverallAccuracy.Should().BeApproximately(lookup, 1e-12, $"the question-only lookup on {split}");
         }
+        // Normalisation statistics over the distinct training images, each once (not weighted by its questions).
+        var perImage = new RsvqaDataset(root, "train").ComputeNormalizationStatistics();
+        var normalization = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "data.json")))!["sources"]![0]!["normalization"]!;
+        normalization["mean"]!.AsArray().Select(v => v!.GetValue<double>()).Should().Equal(perImage.Mean, (a, b) => Math.Abs(a - b) < 1e-9);
+        normalization["std"]!.AsArray().Select(v => v!.GetValue<double>()).Should().Equal(perImage.Std, (a, b) => Math.Abs(a - b) < 1e-9);
         var test = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "report_test.json")))!;
         test["split"]!.GetValue<string>().Should().Be("test");
         var table = test["table_ii"]!.ToJsonString();
