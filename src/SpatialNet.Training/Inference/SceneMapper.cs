@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SpatialNet.Heads;
-using SpatialNet.IO;
 using SpatialNet.Training.Checkpoints;
 using SpatialNet.Training.Imaging;
 
