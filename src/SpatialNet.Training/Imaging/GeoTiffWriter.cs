@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using BitMiracle.LibTiff.Classic;
+using SpatialNet.IO;
 using SpatialNet.Training.Checkpoints;
 
 namespace SpatialNet.Training.Imaging;
