@@ -1,4 +1,3 @@
-using SpatialNet.IO;
 using System.Runtime.InteropServices;
 using BitMiracle.LibTiff.Classic;
 using SpatialNet.Training.Checkpoints;

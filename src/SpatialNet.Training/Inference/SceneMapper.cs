@@ -1,4 +1,3 @@
-using SpatialNet.IO;
 using System.Globalization;
 using System.Security;
 using System.Text;
