@@ -18,6 +18,31 @@ public sealed class SpatialNetOptions
 
     /// <summary>Parameter selection of the L2 term; null uses <see cref="L2Regularization.DefaultSelection"/>.</summary>
     public Func<string, Parameter, bool>? L2Selection { get; set; }
+
+    /// <summary>How task losses are combined when no composer is registered explicitly (default: the paper's weighted sum, Eq. 6).</summary>
+    public LossComposerKind LossComposer { get; set; } = LossComposerKind.WeightedSum;
+
+    /// <summary>Temperature T of Dynamic Weight Average (Liu et al. 2019); finite and &gt; 0.</summary>
+    public double DwaTemperature { get; set; } = 2.0;
+
+    /// <summary>Seed of PCGrad's random task order (Yu et al. 2020).</summary>
+    public int PCGradSeed { get; set; }
+}
+
+/// <summary>The built-in loss composers.</summary>
+public enum LossComposerKind
+{
+    /// <summary>Σ_t λ_t·L_t (paper Eq. 6), <see cref="WeightedSum"/>.</summary>
+    WeightedSum,
+
+    /// <summary>Homoscedastic uncertainty weighting (Kendall et al. 2018), <see cref="UncertaintyWeighting"/>.</summary>
+    Uncertainty,
+
+    /// <summary>Dynamic Weight Average (Liu et al. 2019), <see cref="DynamicWeightAverage"/>.</summary>
+    Dwa,
+
+    /// <summary>Projected conflicting gradients (Yu et al. 2020), <see cref="PCGrad"/>.</summary>
+    PCGrad,
 }
 
 /// <summary>A task as registered with dependency injection: its name, kind and head options type.</summary>

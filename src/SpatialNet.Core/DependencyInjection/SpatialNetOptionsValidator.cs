@@ -37,6 +37,17 @@ public sealed class SpatialNetOptionsValidator : IValidateOptions<SpatialNetOpti
                 $"SpatialNetOptions.L2Lambda = {options.L2Lambda}; allowed: a finite number >= 0 (λ_reg of Eq. 10–11; paper: 0.01)."));
         }
 
+        if (!Enum.IsDefined(options.LossComposer))
+        {
+            errors.Add($"SpatialNetOptions.LossComposer = {options.LossComposer}; allowed: weighted_sum, uncertainty, dwa or pcgrad.");
+        }
+
+        if (!(options.DwaTemperature > 0) || double.IsInfinity(options.DwaTemperature))
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture,
+                $"SpatialNetOptions.DwaTemperature = {options.DwaTemperature}; allowed: a finite number > 0."));
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

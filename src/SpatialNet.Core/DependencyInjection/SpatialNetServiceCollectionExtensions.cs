@@ -20,7 +20,7 @@ public static class SpatialNetServiceCollectionExtensions
     /// Registered (singletons; each with <c>TryAdd</c>, so a host can register its own first or
     /// replace it afterwards): <see cref="IImageEncoderFactory"/> (Vision Transformer),
     /// <see cref="TaskCatalog"/>, <see cref="IMultiTaskModelFactory"/>, <see cref="MultiTaskModel"/>,
-    /// <see cref="ILossComposer"/> (<see cref="WeightedSum"/>, Eq. 6), <see cref="L2Regularization"/>
+    /// <see cref="ILossComposer"/> (<see cref="SpatialNetOptions.LossComposer"/>; default <see cref="WeightedSum"/>, Eq. 6), <see cref="L2Regularization"/>
     /// (Eq. 10–11), and validators for <see cref="SpatialNetOptions"/>, <see cref="VisionTransformerOptions"/>
     /// and every task's named head options, all run at start (<c>ValidateOnStart</c>) and when the
     /// model is first resolved; a failure throws <see cref="OptionsValidationException"/> whose
@@ -44,7 +44,18 @@ public static class SpatialNetServiceCollectionExtensions
             sp,
             sp.GetService<ILogger<MultiTaskModelFactory>>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<IMultiTaskModelFactory>().Create());
-        services.TryAddSingleton<ILossComposer>(sp => new WeightedSum(sp.GetRequiredService<TaskCatalog>()));
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<SpatialNetOptions>>().Value;
+            var tasks = sp.GetRequiredService<TaskCatalog>();
+            return options.LossComposer switch
+            {
+                LossComposerKind.Uncertainty => new UncertaintyWeighting(tasks),
+                LossComposerKind.Dwa => new DynamicWeightAverage(options.DwaTemperature),
+                LossComposerKind.PCGrad => new PCGrad(tasks, options.PCGradSeed),
+                _ => (ILossComposer)new WeightedSum(tasks),
+            };
+        });
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<SpatialNetOptions>>().Value;

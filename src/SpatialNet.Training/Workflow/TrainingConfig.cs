@@ -298,6 +298,21 @@ public sealed class TaskConfig
     /// <summary>vqa: layers of the question encoder.</summary>
     public int TextDepth { get; set; } = 1;
 
+    /// <summary>vqa: cross-attention fusion layers.</summary>
+    public int FusionDepth { get; set; } = 1;
+
+    /// <summary>vqa: hidden width of the answer classifier's MLP; null for the head's default.</summary>
+    public int? ClassifierHidden { get; set; }
+
+    /// <summary>vqa: dropout in the question encoder.</summary>
+    public double TextDropout { get; set; }
+
+    /// <summary>
+    /// vqa: weight of the count branch, which regresses log(1 + count) on count questions (MSE) beside
+    /// the answer classifier; 0 (default) leaves it out. Answers still come from the classifier.
+    /// </summary>
+    public double CountLossWeight { get; set; }
+
     /// <summary>caption: the decoder, decoding and retrieval-baseline settings; null for the defaults.</summary>
     public CaptionTaskConfig? Caption { get; set; }
 
@@ -346,6 +361,10 @@ public sealed class TaskConfig
         check(Pooling is null or "class_token" or "mean" or "attention", $"{at}.pooling", Pooling, "null, class_token, mean or attention");
         check(Fusion is "cross_attention" or "elementwise_product", $"{at}.fusion", Fusion, "cross_attention or elementwise_product");
         check(TextDepth >= 0, $"{at}.text_depth", TextDepth, "an integer >= 0");
+        check(FusionDepth >= 1, $"{at}.fusion_depth", FusionDepth, "an integer >= 1");
+        check(ClassifierHidden is null or >= 1, $"{at}.classifier_hidden", ClassifierHidden, "an integer >= 1, or null");
+        check(TextDropout is >= 0 and < 1, $"{at}.text_dropout", TextDropout, "a number in [0, 1)");
+        check(CountLossWeight >= 0 && double.IsFinite(CountLossWeight), $"{at}.count_loss_weight", CountLossWeight, "a finite number >= 0 (0: no count branch)");
         check(Target is null || (Target.Count > 0 && Target.All(t => !string.IsNullOrWhiteSpace(t))), $"{at}.target", Target is null ? null : "[" + string.Join(", ", Target) + "]", "a sample entry name or a non-empty list of them");
         if (Kind is "classification" or "vqa" or "caption" && Target is { Count: > 1 })
             p.Add($"{at}.target = [{string.Join(", ", Target)}]: allowed one entry for a {Kind} task (class indices).");
@@ -492,10 +511,31 @@ public sealed class DataConfig
     /// </summary>
     public bool DeviceCache { get; set; }
 
+    /// <summary>Encode each distinct image of a batch once (RSVQA: about 100 questions per image); needs samples with an image id.</summary>
+    public bool DeduplicateImages { get; set; }
+
+    /// <summary>Question type → how many times each training question of that type enters an epoch (e.g. <c>{"rural_urban": 10}</c>); null: once.</summary>
+    public Dictionary<string, int>? Repeats { get; set; }
+
+    /// <summary>Training batches of questions of similar length, sorted within runs of this many batches; 0 (default): off.</summary>
+    public int LengthBuckets { get; set; }
+
+    /// <summary>Modality dropout: probability that a training image is replaced by the mean colour; 0 (default): off.</summary>
+    public double ImageDrop { get; set; }
+
+    /// <summary>VQA reports add the blanked-image ablation: the same model with every evaluated image replaced by the mean colour.</summary>
+    public bool BlankImageAblation { get; set; }
+
     internal void Collect(List<string> p, ConfigCheck check, IReadOnlyList<TaskConfig> tasks)
     {
         check(!string.IsNullOrWhiteSpace(EvalSplit), "data.eval_split", EvalSplit, "a split name such as val");
         check(Prefetch >= 0, "data.prefetch", Prefetch, "an integer >= 0 (0: off)");
+        check(LengthBuckets >= 0, "data.length_buckets", LengthBuckets, "an integer >= 0 (0: off)");
+        check(ImageDrop is >= 0 and <= 1, "data.image_drop", ImageDrop, "a number in [0, 1]");
+        foreach (var (type, times) in Repeats ?? [])
+            check(times >= 0, $"data.repeats.{type}", times, "an integer >= 0");
+        if ((Repeats is { Count: > 0 } || LengthBuckets > 0) && Sources is { Count: > 1 })
+            p.Add("data.repeats / data.length_buckets: only with one source.");
         if (DeviceCache && Sources is { Count: > 0 })
         {
             check(Sources.Count == 1, "data.device_cache", true, $"only with one source (there are {Sources.Count})");
