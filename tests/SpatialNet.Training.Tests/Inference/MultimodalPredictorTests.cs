@@ -11,6 +11,14 @@ namespace SpatialNet.Training.Tests.Inference;
 /// <summary>Answer and Caption on a run with land-use, caption and VQA tasks over UCM-caption and RSVQA folders.</summary>
 public sealed class MultimodalPredictorTests(SyntheticMultimodalFixture data) : IClassFixture<SyntheticMultimodalFixture>
 {
+    private static (int Code, string Out, string Err) Cli(params string[] args)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        int code = SpatialNet.Cli.Cli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
     private TrainingRunResult Train(TempDirectory folder)
     {
         static string P(string path) => path.Replace("\\", "/", StringComparison.Ordinal);
@@ -75,6 +83,20 @@ public sealed class MultimodalPredictorTests(SyntheticMultimodalFixture data) : 
             var caption = predictor.Caption(scene, beams);
             caption.Split(' ', StringSplitOptions.RemoveEmptyEntries).Should().OnlyContain(w => vocabulary.Contains(w), $"beam width {beams}");
         }
+        // The same through the command line.
+        var imageFile = Path.Combine(data.RsvqaRoot, "Images_LR", $"{questions[0]!["img_id"]!.GetValue<int>()}.tif");
+        var question = questions[0]!["question"]!.GetValue<string>();
+        var expected = predictor.Answer(predictor.LoadImage(imageFile), question);
+        var (code, stdout, stderr) = Cli("ask", "--run", run.OutputDirectory, "--image", imageFile, "--question", question, "--json");
+        code.Should().Be(0, stderr);
+        var asked = JsonNode.Parse(stdout)!;
+        asked["answer"]!.GetValue<string>().Should().Be(expected.Answer);
+        asked["probability"]!.GetValue<double>().Should().BeApproximately(expected.Probability, 1e-6);
+        var ucmImage = Directory.EnumerateFiles(data.UcmRoot, "*.tif", SearchOption.AllDirectories).First();
+        (code, stdout, stderr) = Cli("caption", "--run", run.OutputDirectory, "--image", ucmImage, "--beam", "1");
+        code.Should().Be(0, stderr);
+        stdout.Trim().Should().Be(predictor.Caption(predictor.LoadImage(ucmImage), 1));
+
         var noVqaTaskNamed = () => predictor.Answer(scene, "is there a road?", "land_use");
         noVqaTaskNamed.Should().Throw<InvalidOperationException>().WithMessage("*'land_use'*vqa*");
     }
