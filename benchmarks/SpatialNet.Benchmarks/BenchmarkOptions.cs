@@ -21,6 +21,9 @@ internal enum BenchmarkMode
 
     /// <summary>Caption generation of the real <c>CaptionHead</c>, with and without its key/value cache.</summary>
     Decode,
+
+    /// <summary>CPU inference throughput of one model and batch on TorchSharp and on ONNX Runtime.</summary>
+    Inference,
 }
 
 /// <summary>Numeric precision of the benchmarked step.</summary>
@@ -71,6 +74,8 @@ internal sealed class BenchmarkOptions
           --breakdown            throughput, then each phase of the step timed with a device sync around it
           --decode               caption generation of the real CaptionHead on the encoder's tokens, key/value cache on and off
                                  (defaults --batch 32 --warmup 1 --steps 5: timed generate calls per variant)
+          --inference            CPU inference (no gradients) of the same model and batch on TorchSharp and on ONNX Runtime
+                                 (the exported graph), side by side (defaults --batch 8 --warmup 2 --steps 10)
 
         Model (defaults: the paper's configuration):
           --depth 12 --dim 512 --heads 8 --patch 16 --img 256 --classes 21
@@ -173,6 +178,7 @@ internal sealed class BenchmarkOptions
                 case "--pipeline": o.Mode = BenchmarkMode.Pipeline; break;
                 case "--breakdown": o.Mode = BenchmarkMode.Breakdown; break;
                 case "--decode": o.Mode = BenchmarkMode.Decode; break;
+                case "--inference": o.Mode = BenchmarkMode.Inference; break;
                 case "--caption-depth": o.CaptionDepth = Int(name, Value(), 1); break;
                 case "--beam": o.Beam = Int(name, Value(), 1); break;
                 case "--max-len": o.MaxLength = Int(name, Value(), 1); break;
@@ -203,6 +209,12 @@ internal sealed class BenchmarkOptions
             o.ApplySoakDefaults(given);
         if (o.Mode == BenchmarkMode.Decode)
             o.ApplyDecodeDefaults(given);
+        if (o.Mode == BenchmarkMode.Inference)
+        {
+            SetUnlessGiven(given, "--batch", () => o.Batch = 8);
+            SetUnlessGiven(given, "--warmup", () => o.Warmup = 2);
+            SetUnlessGiven(given, "--steps", () => o.Steps = 10);
+        }
         o._peakTflopsGiven = given.Contains("--peak-tflops");
         if (o.Samples == 0)
             o.Samples = 8 * o.Batch;
