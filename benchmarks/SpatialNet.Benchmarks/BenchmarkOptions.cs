@@ -24,6 +24,9 @@ internal enum BenchmarkMode
 
     /// <summary>CPU inference throughput of one model and batch on TorchSharp and on ONNX Runtime.</summary>
     Inference,
+
+    /// <summary>Whole-scene mapping of a GeoTIFF (SceneMapper): time and peak memory.</summary>
+    Scene,
 }
 
 /// <summary>Numeric precision of the benchmarked step.</summary>
@@ -76,6 +79,9 @@ internal sealed class BenchmarkOptions
                                  (defaults --batch 32 --warmup 1 --steps 5: timed generate calls per variant)
           --inference            CPU inference (no gradients) of the same model and batch on TorchSharp and on ONNX Runtime
                                  (the exported graph), side by side (defaults --batch 8 --warmup 2 --steps 10)
+          --scene PATH           maps the GeoTIFF PATH (bands 3,2,1) with an untrained model of the given size into
+                                 a temporary folder; prints time and peak memory (defaults --img 32 --patch 8 --dim 32
+                                 --depth 1 --heads 2 --classes 8 --batch 64; --stride N, default the window)
 
         Model (defaults: the paper's configuration):
           --depth 12 --dim 512 --heads 8 --patch 16 --img 256 --classes 21
@@ -127,6 +133,8 @@ internal sealed class BenchmarkOptions
     public int MaxLength { get; private set; } = 22;
     public int Vocab { get; private set; } = 400;
     public bool Help { get; private set; }
+    public string? ScenePath { get; private set; }
+    public int Stride { get; private set; }
 
     public bool IsCuda => Device == "cuda";
 
@@ -179,6 +187,8 @@ internal sealed class BenchmarkOptions
                 case "--breakdown": o.Mode = BenchmarkMode.Breakdown; break;
                 case "--decode": o.Mode = BenchmarkMode.Decode; break;
                 case "--inference": o.Mode = BenchmarkMode.Inference; break;
+                case "--scene": o.Mode = BenchmarkMode.Scene; o.ScenePath = Value(); break;
+                case "--stride": o.Stride = Int(name, Value(), 1); break;
                 case "--caption-depth": o.CaptionDepth = Int(name, Value(), 1); break;
                 case "--beam": o.Beam = Int(name, Value(), 1); break;
                 case "--max-len": o.MaxLength = Int(name, Value(), 1); break;
@@ -214,6 +224,15 @@ internal sealed class BenchmarkOptions
             SetUnlessGiven(given, "--batch", () => o.Batch = 8);
             SetUnlessGiven(given, "--warmup", () => o.Warmup = 2);
             SetUnlessGiven(given, "--steps", () => o.Steps = 10);
+        }
+        if (o.Mode == BenchmarkMode.Scene)
+        {
+            foreach (var (option, apply) in new (string, Action)[]
+            {
+                ("--img", () => o.Image = 32), ("--patch", () => o.Patch = 8), ("--dim", () => o.Dim = 32),
+                ("--depth", () => o.Depth = 1), ("--heads", () => o.Heads = 2), ("--classes", () => o.Classes = 8), ("--batch", () => o.Batch = 64),
+            })
+                SetUnlessGiven(given, option, apply);
         }
         o._peakTflopsGiven = given.Contains("--peak-tflops");
         if (o.Samples == 0)

@@ -3,33 +3,37 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using SpatialNet.Heads;
-using SpatialNet.Training.Checkpoints;
+using SpatialNet.IO;
 using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Inference;
 
 namespace SpatialNet.Cli.Commands;
 
 /// <summary><c>spatialnet predict</c>: a run's per-image tasks on one image or a folder of images, as CSV or JSON.</summary>
-internal static class PredictCommand
+internal static partial class PredictCommand
 {
     public static Command Create()
     {
         var run = InferenceOptions.Run();
         var input = new Option<string>("--input", "-i") { Description = "An image (TIFF, PNG, JPEG) or a folder of images (searched recursively).", Required = true, HelpName = "PATH" };
         var tasks = new Option<string[]>("--task", "-t") { Description = "Tasks to predict (repeatable; default: every classification, regression and multi-label task).", HelpName = "NAME" };
-        var output = new Option<string?>("--output", "-o") { Description = "Write the predictions to FILE: .json as JSON, otherwise CSV (default: CSV on standard output).", HelpName = "FILE" };
+        var output = new Option<string?>("--output", "-o") { Description = "Write the predictions to FILE: .json as JSON, .tif/.tiff as maps of a GeoTIFF scene, otherwise CSV (default: CSV on standard output).", HelpName = "FILE" };
+        var scene = SceneOptions.Create();
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass.", DefaultValueFactory = _ => 32, HelpName = "N" };
         var device = InferenceOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("predict", "Predict a trained model's per-image tasks (class with probabilities, regression values, present labels) for an image or a folder.")
         {
-            run, input, tasks, output, batch, device, json,
+            run, input, tasks, output, batch, device, json, scene.Bands, scene.Stride, scene.CellSize, scene.NoData, scene.InputRange,
         };
+        command.Description += " With --output *.tif, maps a GeoTIFF scene of any size with sliding windows into georeferenced GeoTIFF maps and a JSON summary.";
         command.SetAction(parse =>
         {
             if (parse.GetValue(batch) < 1)
                 throw new UsageException($"--batch-size: {parse.GetValue(batch)} is not 1 or more.");
             var path = Path.GetFullPath(parse.GetRequiredValue(input));
+            if (parse.GetValue(output) is { } map && IsGeoTiff(map))
+                return MapScene(parse, run, device, path, Path.GetFullPath(map), parse.GetValue(tasks), parse.GetValue(batch), scene);
             var files = Files(path);
             using var predictor = InferenceOptions.Open(parse, run, device, parse.GetValue(batch));
             var selected = parse.GetValue(tasks) is { Length: > 0 } t ? t : null;

@@ -35,12 +35,16 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
     /// <summary>Creates the encoder with timm's initialisation.</summary>
     /// <param name="options">Settings; validated with <see cref="VisionTransformerOptions.Validate"/>.</param>
     /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    /// <exception cref="ResourceLimitException">The parameters alone would not fit in this machine's memory.</exception>
     public VisionTransformer(VisionTransformerOptions options) : base(nameof(VisionTransformer))
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = options.Validate();
         if (errors.Count > 0)
             throw new ArgumentException("Invalid VisionTransformerOptions:" + Environment.NewLine + string.Join(Environment.NewLine, errors), nameof(options));
+        MemoryBudget.EnsureFits(MemoryBudget.VisionTransformerParameters(options) * sizeof(float),
+            $"VisionTransformerOptions (EmbedDim = {options.EmbedDim}, Depth = {options.Depth}, MlpRatio = {options.MlpRatio}, image {options.ImageHeight}×{options.ImageWidth}, patch {options.PatchSize})",
+            "the encoder's float32 parameters");
         this.options = options.Clone();
         int dim = options.EmbedDim;
         var (rows, cols) = options.GridSize;

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using SpatialNet.Heads;
 using SpatialNet.Models;
 using SpatialNet.Modules;
-using SpatialNet.Training.Checkpoints;
+using SpatialNet.IO;
 using SpatialNet.Training.Inference.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -80,4 +80,4 @@ public sealed class PredictionBatch
 /// <param name="Probability">Its probability.</param>
 /// <param name="Probabilities">Every answer's probability, in <see cref="PredictorTask.Labels"/> order.</param>
 /// <param name="Count">With a count branch: the predicted count (target units); else null.</param>
-public sealed record VqaAnswer(string Answer, float Probability, IReadOnlyList<float> Probabilities, float? Count);
+public sealed record AnswerPrediction(string Answer, float Probability, IReadOnlyList<float> Probabilities, float? Count);

@@ -22,12 +22,16 @@ namespace SpatialNet.Training.Inference;
 /// Requests with more images than <see cref="PredictorOptions.MaxBatchSize"/> are split into batches.
 /// </para>
 /// <para>
+/// As an <see cref="IWindowModel"/> it maps whole GeoTIFF scenes with <see cref="SceneMapper"/>
+/// (windows of <see cref="ImageSize"/>, its per-image tasks).
+/// </para>
+/// <para>
 /// Input pixels are on the 8-bit scale of training (0–255, as the datasets cache images); 16-bit
 /// images are scaled to 8 bits first (<see cref="RasterImage.ToUInt8"/>). Per-image tasks run on
 /// TorchSharp or on ONNX Runtime (<see cref="PredictorOptions.Backend"/>).
 /// </para>
 /// </remarks>
-public sealed class Predictor : IDisposable
+public sealed class Predictor : IWindowModel, IDisposable
 {
     private readonly Lock _gate = new();
     private readonly RunFolder _run;
@@ -69,6 +73,25 @@ public sealed class Predictor : IDisposable
 
     /// <summary>Bands per image.</summary>
     public int Channels => _run.Config.Model.InChannels;
+
+    /// <inheritdoc/>
+    int IWindowModel.WindowSize => ImageSize;
+
+    /// <inheritdoc/>
+    IReadOnlyList<WindowTask> IWindowModel.Tasks => _run.Tasks.Where(IsImageTask).Select(t => new WindowTask(t.Name, t.HeadKind,
+        Tasks[IndexOf(t.Name)] is { Labels: { } labels } pt && labels.Count == pt.Outputs
+            ? labels
+            : Enumerable.Range(0, Width(t)).Select(i => (t.HeadKind == TaskKind.Regression ? "value_" : "class_") + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray())).ToArray();
+
+    /// <inheritdoc/>
+    /// <remarks>The mapper's buffer may hold more than <paramref name="count"/> windows; the rest is ignored.</remarks>
+    IReadOnlyDictionary<string, float[]> IWindowModel.Run(ReadOnlySpan<float> windows, int count)
+    {
+        long length = (long)count * Channels * ImageSize * ImageSize;
+        if (count < 0 || windows.Length < length)
+            throw new ArgumentException($"Expected {count} windows of {Channels}×{ImageSize}×{ImageSize} floats ({length}); got {windows.Length}.", nameof(windows));
+        return Predict(windows[..(int)length], count).Outputs;
+    }
 
     /// <summary>The run folder the predictor was opened from.</summary>
     public string RunDirectory => _run.Directory;
@@ -178,7 +201,7 @@ public sealed class Predictor : IDisposable
 
     /// <summary>Answers <paramref name="question"/> about <paramref name="image"/> with the run's vqa task (<paramref name="task"/>, or the only one).</summary>
     /// <exception cref="InvalidOperationException">The model has no vqa task, or several and none is named.</exception>
-    public VqaAnswer Answer(RasterImage image, string question, string? task = null)
+    public AnswerPrediction Answer(RasterImage image, string question, string? task = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(question);
@@ -208,7 +231,7 @@ public sealed class Predictor : IDisposable
                 if (probabilities[i] > probabilities[best])
                     best = i;
             }
-            return new VqaAnswer(answers.Decode(best), probabilities[best], probabilities, count);
+            return new AnswerPrediction(answers.Decode(best), probabilities[best], probabilities, count);
         }
     }
 

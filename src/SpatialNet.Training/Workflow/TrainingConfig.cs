@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 namespace SpatialNet.Training.Workflow;
 
 /// <summary>A configuration file is malformed or a value is out of range; every problem names its field (e.g. <c>tasks[1].classes</c>).</summary>
-public sealed class TrainingConfigException : Exception
+public sealed class TrainingConfigException : SpatialNetException
 {
     /// <summary>Creates the exception from one message per problem.</summary>
     public TrainingConfigException(string? source, IReadOnlyList<string> problems)
@@ -44,6 +44,7 @@ public sealed class TrainingConfig
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        AllowDuplicateProperties = false,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new TargetListConverter() },
     };
@@ -258,8 +259,14 @@ public sealed class ModelConfig
     /// <summary>Stochastic depth rate of the last block.</summary>
     public double DropPathRate { get; set; }
 
-    /// <summary>Encoder weights to start from (timm or Hugging Face safetensors / PyTorch file), loaded into the encoder non-strictly; null for random initialisation.</summary>
+    /// <summary>
+    /// Encoder weights to start from (timm or Hugging Face safetensors / PyTorch file), loaded into the
+    /// encoder strictly (every encoder key and shape must match; a pretrained classifier is ignored); null for random initialisation.
+    /// </summary>
     public string? Pretrained { get; set; }
+
+    /// <summary>Encoder key prefixes <see cref="Pretrained"/> may lack (e.g. <c>pos_embed</c>); they keep their random initialisation.</summary>
+    public IList<string> PretrainedAllowMissing { get; set; } = [];
 
     internal void Collect(List<string> p, ConfigCheck check)
     {

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -41,6 +42,9 @@ public sealed class TrainingPipelineOptions
     /// in bf16 mixed precision can continue on a CPU, and the reverse).
     /// </summary>
     public string? ResumeFrom { get; init; }
+
+    /// <summary>Replace a previous run in the output folder (a non-empty folder is refused otherwise, unless resuming); see <see cref="RunDirectory"/>.</summary>
+    public bool Overwrite { get; init; }
 
     /// <summary>Stop after this many optimizer steps in total (saving <c>last.safetensors</c>, to resume later), or null.</summary>
     public long? MaxSteps { get; init; }
@@ -108,7 +112,7 @@ public static partial class TrainingPipeline
             ? TrainingCheckpoint.ReadInfo(from).Precision
             : null;
         using var run = RunSetup.Create(config, logger, forTraining: true, precision);
-        Directory.CreateDirectory(config.OutputDir);
+        RunDirectory.Prepare(config.OutputDir, resuming: options.ResumeFrom is not null, options.Overwrite);
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), config.ToJson());
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(TrainingConfig.JsonOptions));
 
@@ -249,6 +253,18 @@ public static partial class TrainingPipeline
         return result;
     }
 
+    /// <summary>
+    /// How <c>model.pretrained</c> loads: strictly, except the checkpoint's classifier (<c>head.*</c>) and
+    /// a Hugging Face pooler (<c>pooler.*</c>), which the task heads replace, and the encoder key groups
+    /// listed in <c>model.pretrained_allow_missing</c>.
+    /// </summary>
+    internal static WeightLoadOptions PretrainedLoadOptions(IEnumerable<string>? allowMissing) => new()
+    {
+        Strict = true,
+        AllowUnexpected = ["head.", "pooler."],
+        AllowMissing = [.. allowMissing ?? []],
+    };
+
     /// <summary>The task kind of a configuration's <c>kind</c> value, or null when unknown.</summary>
     public static TaskKind? ParseKind(string? kind) => kind switch
     {
@@ -343,7 +359,7 @@ public static partial class TrainingPipeline
             var encoder = CreateEncoder(m);
             if (m.Pretrained is { } pretrained)
             {
-                var loaded = ModelWeights.Load(encoder, pretrained, new WeightLoadOptions { Strict = false });
+                var loaded = ModelWeights.Load(encoder, pretrained, PretrainedLoadOptions(m.PretrainedAllowMissing));
                 Log.Pretrained(logger, pretrained, loaded.Loaded.Count, loaded.Missing.Count, loaded.Unexpected.Count);
             }
             var layout = TokenLayout.Of(encoder);
@@ -435,7 +451,10 @@ public static partial class TrainingPipeline
                 // An image-only answer classifier does not know the question: its answers are conditioned on the type's answer frequencies.
                 ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic,
             }).ToArray();
-            return new MultiTaskEvaluator(Model, batches, tasks, split);
+            return new MultiTaskEvaluator(Model, batches, tasks, split)
+            {
+                SystemName = blankImages ? "Ablation: the same model, every image replaced by the mean colour" : "SpatialNet",
+            };
         }
 
         public TrainerOptions TrainerOptions(int batchesPerEpoch, bool hasEvaluator)
@@ -513,11 +532,7 @@ public static partial class TrainingPipeline
                 }
             }
             if (_config.Data.BlankImageAblation && Evaluator(split, blankImages: true) is { } blind)
-            {
-                var blank = blind.Run(prepare);
-                foreach (var t in blank.Tasks.Where(t => t.Vqa is not null))
-                    report.VqaRows.Add(new Reports.VqaRow($"Ablation: the same model, every image replaced by the mean colour ({t.Task.Name})", t.Vqa!));
-            }
+                blind.AddTo(report, prepare);
         }
 
         public JsonObject DataJson()

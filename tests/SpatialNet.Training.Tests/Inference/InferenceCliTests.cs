@@ -109,4 +109,44 @@ public sealed class InferenceCliTests(TinyRunFixture run) : IClassFixture<TinyRu
         for (int i = 0; i < names.Length; i++)
             results[i].GetTensorDataAsSpan<float>().ToArray().Should().Equal(expected.Outputs[names[i]], (a, b) => Math.Abs(a - b) <= 1e-5f, names[i]);
     }
+
+    [Fact]
+    public void Predict_maps_a_scene_into_GeoTIFF_maps_that_match_the_predictor_window_by_window()
+    {
+        // A 3-band 64×96 scene of four validation scenes side by side (2 rows × 3 windows, the last column repeated).
+        using var folder = new TempDirectory();
+        var tiles = WriteImages(run, folder.Combine("tiles"));
+        int s = 32;
+        var pixels = new byte[3 * 64 * 96];
+        for (int row = 0; row < 2; row++)
+        for (int col = 0; col < 3; col++)
+        {
+            var tile = tiles[Math.Min(row * 2 + col, 3)].Pixels8!;
+            for (int c = 0; c < 3; c++)
+            for (int y = 0; y < s; y++)
+                Array.Copy(tile, (c * s + y) * s, pixels, (c * 64 + row * s + y) * 96 + col * s, s);
+        }
+        var scene = folder.Combine("scene.tif");
+        TiffImageCodec.Write(scene, RasterImage.FromBytes(pixels, 3, 64, 96));
+
+        var map = folder.Combine("maps", "map.tif");
+        Directory.CreateDirectory(folder.Combine("maps"));
+        var (code, stdout, stderr) = Cli("predict", "--run", run.Directory, "--input", scene, "--output", map, "--bands", "1,2,3", "--batch-size", "4");
+        code.Should().Be(0, stderr);
+        stdout.Should().Contain(map);
+        stderr.Should().Contain("6 / 6 windows");
+
+        using var predictor = Predictor.Open(run.Directory);
+        using var probabilities = GeoTiffReader.Open(folder.Combine("maps", "map.land_cover.probabilities.tif"));
+        (probabilities.Width, probabilities.Height, probabilities.BandCount).Should().Be((3, 2, 5));
+        var cells = new float[5 * 6];
+        probabilities.ReadWindow(0, 0, 3, 2, [0, 1, 2, 3, 4], cells);
+        for (int row = 0; row < 2; row++)
+        for (int col = 0; col < 3; col++)
+        {
+            var expected = predictor.Predict(tiles[Math.Min(row * 2 + col, 3)])["land_cover"].Values;
+            for (int k = 0; k < 5; k++)
+                cells[(k * 2 + row) * 3 + col].Should().BeApproximately(expected[k], 1e-6f, $"cell ({row}, {col}), class {k}");
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Buffers.Binary;
 using System.Text.Json;
 using FluentAssertions;
@@ -97,7 +98,7 @@ public sealed class CheckpointTests : IDisposable
         using var buffers2 = new FlatParameterBuffers(model2, ParameterGroups.DecayAndNoDecay(), PrecisionMode.Auto);
         using var opt2 = new FlatAdamW(buffers2);
 
-        FluentActions.Invoking(() => TrainingCheckpoint.Restore(path, model2, opt2)).Should().Throw<InvalidDataException>()
+        FluentActions.Invoking(() => TrainingCheckpoint.Restore(path, model2, opt2)).Should().Throw<CheckpointException>()
             .WithMessage($"*'{path}'*BFloat16Mixed*Float32*TrainerOptions.Precision*");
     }
 
@@ -164,11 +165,11 @@ public sealed class CheckpointTests : IDisposable
         using var b2 = new FlatParameterBuffers(other);
         using var o2 = new FlatAdamW(b2);
         var act = () => TrainingCheckpoint.Restore(path, other, o2);
-        act.Should().Throw<InvalidDataException>().WithMessage("*a.safetensors*missing*'fc1.weight'*unexpected*'weight'*");
+        act.Should().Throw<CheckpointException>().WithMessage("*a.safetensors*missing*'fc1.weight'*unexpected*'weight'*");
     }
 
     [Fact]
-    public void Restore_OfTruncatedFile_ThrowsInvalidDataNamingTheFile()
+    public void Restore_OfTruncatedFile_ThrowsWeightFileErrorNamingTheFile()
     {
         var path = Path.Combine(_dir, "t.safetensors");
         Directory.CreateDirectory(_dir);
@@ -177,6 +178,6 @@ public sealed class CheckpointTests : IDisposable
         using var buffers = new FlatParameterBuffers(model);
         using var opt = new FlatAdamW(buffers);
         var act = () => TrainingCheckpoint.Restore(path, model, opt);
-        act.Should().Throw<InvalidDataException>().WithMessage("*t.safetensors*");
+        act.Should().Throw<WeightFileException>().WithMessage("*t.safetensors*");
     }
 }

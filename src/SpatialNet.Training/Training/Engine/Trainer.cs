@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Text.Json;
@@ -300,6 +301,15 @@ public sealed partial class Trainer : IDisposable
         Log.CheckpointSaved(_logger, path, _globalStep);
     }
 
+    // One optimizer step per batch: global_step = epoch × batches per epoch + batch_in_epoch.
+    internal static void CheckPosition(string path, TrainingPosition p, int batchesPerEpoch)
+    {
+        if (p.BatchInEpoch > batchesPerEpoch || p.GlobalStep != (long)p.Epoch * batchesPerEpoch + p.BatchInEpoch)
+            throw new CheckpointException(path,
+                $"Checkpoint '{path}': global_step {p.GlobalStep} does not match epoch {p.Epoch} and batch_in_epoch {p.BatchInEpoch} at {batchesPerEpoch} batches per epoch " +
+                $"(expected {(long)p.Epoch * batchesPerEpoch + p.BatchInEpoch}); resume with the data and batch size the run was started with, or the file is damaged.");
+    }
+
     /// <summary>
     /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> (or by a <see cref="Fit"/> run
     /// with a checkpoint folder); the next <see cref="Fit"/> continues from its position and
@@ -310,7 +320,10 @@ public sealed partial class Trainer : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         DisposePending();
+        CheckPosition(path, TrainingCheckpoint.ReadInfo(path).Position, _source.BatchesPerEpoch);
         var info = TrainingCheckpoint.Restore(path, _model.Module, _optimizer, _schedule, Random);
+        if (_optimizer.StepCount != info.Position.GlobalStep)
+            throw new CheckpointException(path, $"Checkpoint '{path}': the optimizer has taken {_optimizer.StepCount} steps, the position says global_step {info.Position.GlobalStep}; the file is inconsistent.");
         (_epoch, _batchInEpoch, _globalStep) = (info.Position.Epoch, info.Position.BatchInEpoch, info.Position.GlobalStep);
         _epochSums.Clear();
         if (info.Extra.TryGetValue(TrainerStateKey, out var json))
@@ -322,7 +335,7 @@ public sealed partial class Trainer : IDisposable
             }
             catch (JsonException e)
             {
-                throw new InvalidDataException($"Checkpoint '{path}': metadata '{TrainerStateKey}' is malformed ({e.Message}).", e);
+                throw new CheckpointException(path, $"Checkpoint '{path}': metadata '{TrainerStateKey}' is malformed ({e.Message}).", e);
             }
             History = state.History ?? new MetricHistory();
             if (_monitor is not null && state.Monitor is not null)

@@ -154,7 +154,7 @@ public sealed class FlatParameterBuffers : IDisposable
     public PrecisionMode Precision { get; }
 
     /// <summary>The buckets, ordered by group.</summary>
-    public IReadOnlyList<FlatBucket> Buckets => _buckets;
+    internal IReadOnlyList<FlatBucket> Buckets => _buckets;
 
     /// <summary>The flattened parameters (state-dict name, parameter) in bucket order.</summary>
     public IReadOnlyList<(string Name, Parameter Parameter)> Parameters => _parameters;
