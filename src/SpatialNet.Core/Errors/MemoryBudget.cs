@@ -3,7 +3,7 @@ using System.Globalization;
 namespace SpatialNet;
 
 /// <summary>Refuses sizes that cannot fit before anything is allocated (estimate against the machine's memory).</summary>
-public static class MemoryBudget
+internal static class MemoryBudget
 {
     /// <summary>
     /// Memory a process may use: the physical memory or the container's limit, as the .NET runtime

@@ -65,7 +65,7 @@ public static class StateDictFile
         {
             // The unpickler's own advice (registering object constructors) would make loading run code
             // from the file; only plain state dicts of tensors are accepted.
-            var why = e.Message.Contains("IObjectConstructor", StringComparison.Ordinal) || e.Message.Contains("Unknown", StringComparison.Ordinal)
+            var why = e is InvalidCastException || e.Message.Contains("IObjectConstructor", StringComparison.Ordinal) || e.Message.Contains("ClassDict", StringComparison.Ordinal)
                 ? "it holds Python objects other than tensors (only a plain state dict, torch.save(model.state_dict()), is read; nothing in the file is executed)"
                 : e is EndOfStreamException or InvalidDataException or OverflowException or ArgumentException or IndexOutOfRangeException
                     ? $"the file is truncated or damaged ({e.GetType().Name}: {e.Message.TrimEnd('.')})"

@@ -178,6 +178,9 @@ public sealed class GeoTiffReader : IDisposable
             return 0;
         });
 
+    /// <summary>Drops cached strips/tiles that end above <paramref name="row"/>, for a caller that reads top to bottom.</summary>
+    public void ReleaseAbove(int row) => _blocks.ReleaseAbove(row);
+
     /// <summary>Closes the file.</summary>
     public void Dispose() => _tif.Dispose();
 

@@ -12,8 +12,8 @@ internal sealed class TiffBlockReader
 {
     private readonly Tiff _tif;
     private readonly string _name;
-    private readonly Dictionary<int, LinkedListNode<(int Block, byte[] Data)>> _cache = [];
-    private readonly LinkedList<(int Block, byte[] Data)> _lru = new();
+    private readonly Dictionary<int, LinkedListNode<(int Block, int Top, byte[] Data)>> _cache = [];
+    private readonly LinkedList<(int Block, int Top, byte[] Data)> _lru = new();
     private long _cachedBytes;
     private byte[]? _scratch;
 
@@ -84,6 +84,22 @@ internal sealed class TiffBlockReader
         }
     }
 
+    /// <summary>Drops cached blocks that end above row <paramref name="row"/> (a reader moving down the image needs them no more).</summary>
+    public void ReleaseAbove(int row)
+    {
+        for (var node = _lru.First; node is not null;)
+        {
+            var next = node.Next;
+            if (node.Value.Top + BlockHeight <= row)
+            {
+                _lru.Remove(node);
+                _cache.Remove(node.Value.Block);
+                _cachedBytes -= node.Value.Data.Length;
+            }
+            node = next;
+        }
+    }
+
     private byte[] Block(int plane, int blockX, int blockY)
     {
         var index = Tiled ? _tif.ComputeTile(blockX, blockY, 0, (short)plane) : _tif.ComputeStrip(blockY, (short)plane);
@@ -120,7 +136,7 @@ internal sealed class TiffBlockReader
                 _cache.Remove(last.Value.Block);
                 _cachedBytes -= last.Value.Data.Length;
             }
-            _cache[index] = _lru.AddFirst((index, buffer));
+            _cache[index] = _lru.AddFirst((index, blockY, buffer));
             _cachedBytes += size;
         }
         return buffer;

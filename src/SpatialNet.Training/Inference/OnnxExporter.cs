@@ -310,7 +310,10 @@ public static class OnnxExporter
         {
             ClassificationHead => g.Node("Softmax", [logits], [new A("axis", Int: -1)], head.TaskName),
             MultiLabelHead => g.Node("Sigmoid", [logits], null, head.TaskName),
-            RegressionHead r => g.Node("Add", [g.Node("Mul", [logits, g.Scalar((float)r.TargetStd, "target_std")]), g.Scalar((float)r.TargetMean, "target_mean")], null, head.TaskName),
+            // σ_k·ŷ'_k + μ_k per output (as RegressionHead.Predict).
+            RegressionHead r => g.Node("Add", [
+                g.Node("Mul", [logits, g.Initializer(g.Name("target_std"), r.TargetStds.Select(v => (float)v).ToArray(), r.Outputs)]),
+                g.Initializer(g.Name("target_mean"), r.TargetMeans.Select(v => (float)v).ToArray(), r.Outputs)], null, head.TaskName),
             _ => throw new InvalidOperationException($"Task '{head.TaskName}' cannot be exported."),
         };
     }

@@ -1,10 +1,11 @@
+using SpatialNet.IO;
 using System.Globalization;
 using System.Security;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SpatialNet.Heads;
-using SpatialNet.IO;
+using SpatialNet.Training.Checkpoints;
 using SpatialNet.Training.Imaging;
 
 namespace SpatialNet.Training.Inference;
@@ -224,11 +225,11 @@ public static class SceneMapper
             _noData = options.NoData ?? reader.NoData;
             _batch = new float[checked((long)options.BatchSize * _bands.Length * _window * _window)];
             _batchWindows = new (int, int, bool[])[options.BatchSize];
-            // Two bands of block rows (the current window row and the next) stay decoded.
+            // The block rows one row of windows touches stay decoded; those above it are released as windows move down.
             var blockRows = (_window + reader.BlockSize.Height - 1) / reader.BlockSize.Height + 1;
             var blocksAcross = (reader.Width + reader.BlockSize.Width - 1) / reader.BlockSize.Width;
             var planes = reader.Planar ? _bands.Distinct().Count() : 1;
-            reader.CacheBytes = Math.Min(options.MaxCacheBytes, 2L * blockRows * blocksAcross * planes * reader.BlockBytes);
+            reader.CacheBytes = Math.Min(options.MaxCacheBytes, (long)blockRows * blocksAcross * planes * reader.BlockBytes);
         }
 
         public SceneMapResult Execute()
@@ -247,6 +248,7 @@ public static class SceneMapper
                 var window = new float[_bands.Length * _window * _window];
                 for (var j = 0; j < ys.Count; j++)
                 {
+                    _reader.ReleaseAbove(ys[j]);
                     foreach (var x in xs)
                     {
                         _cancel.ThrowIfCancellationRequested();

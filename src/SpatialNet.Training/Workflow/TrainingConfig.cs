@@ -414,8 +414,8 @@ public sealed class OptimizerConfig
     /// <summary>Base learning rate (paper: 1e-4).</summary>
     public double LearningRate { get; set; } = 1e-4;
 
-    /// <summary>Decoupled weight decay.</summary>
-    public double WeightDecay { get; set; } = 0.01;
+    /// <summary>Decoupled weight decay; default 0 (loss.l2 regularises; the trainer refuses both at once).</summary>
+    public double WeightDecay { get; set; }
 
     /// <summary>β₁.</summary>
     public double Beta1 { get; set; } = 0.9;

@@ -71,15 +71,18 @@ public static partial class TrainingPipeline
                 return (c.Caption ?? new CaptionTaskConfig()).CreateHead(c, layout, t.Captions!, t.CaptionInput!, numHeads);
             case TaskKind.Regression:
             {
-                var mean = c.NormalizeTargets && t.TargetMean is { } mu ? mu[0] : 0.0;
-                var std = c.NormalizeTargets && t.TargetStd is { } sd && sd.Count > 0 ? sd.Average() : 1.0;
-                if (t.Outputs > 1 && c.NormalizeTargets && t.TargetMean is { } means)
-                    mean = means.Average();
+                // Each output normalised with its own statistics.
+                var means = Enumerable.Range(0, t.Outputs).Select(k =>
+                    c.NormalizeTargets && t.TargetMean is { } mu && k < mu.Count && double.IsFinite(mu[k]) ? mu[k] : 0.0).ToArray();
+                var stds = Enumerable.Range(0, t.Outputs).Select(k =>
+                    c.NormalizeTargets && t.TargetStd is { } sd && k < sd.Count && sd[k] > 1e-6 && double.IsFinite(sd[k]) ? sd[k] : 1.0).ToArray();
                 return new RegressionHead(c.Name, layout, new RegressionHeadOptions
                 {
                     Outputs = t.Outputs,
-                    TargetMean = double.IsFinite(mean) ? mean : 0.0,
-                    TargetStd = std > 1e-6 && double.IsFinite(std) ? std : 1.0,
+                    TargetMean = means[0],
+                    TargetStd = stds[0],
+                    TargetMeans = t.Outputs > 1 ? means : null,
+                    TargetStds = t.Outputs > 1 ? stds : null,
                     Pooling = pooling,
                     Dropout = c.Dropout,
                     LossWeight = c.LossWeight,

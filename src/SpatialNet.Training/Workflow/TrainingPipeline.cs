@@ -43,7 +43,7 @@ public sealed class TrainingPipelineOptions
     /// </summary>
     public string? ResumeFrom { get; init; }
 
-    /// <summary>Replace a previous run in the output folder (a non-empty folder is refused otherwise, unless resuming); see <see cref="RunDirectory"/>.</summary>
+    /// <summary>Replace a previous run in the output folder (a non-empty folder is refused otherwise, unless resuming); docs/reliability.md.</summary>
     public bool Overwrite { get; init; }
 
     /// <summary>Stop after this many optimizer steps in total (saving <c>last.safetensors</c>, to resume later), or null.</summary>

@@ -73,6 +73,19 @@ public sealed class ReliabilityTests : IDisposable
     }
 
     [Fact]
+    public void BatchWhoseAttentionCannotFit_IsRefusedBeforeTheForwardPass()
+    {
+        using var model = new VisionTransformer(VisionTransformerOptions.Tiny());
+        // 10⁸ images as a zero-stride view (nothing allocated): 10⁸ × 4 heads × 65² tokens × 4 B ≈ 6 TiB of scores.
+        using var one = zeros(1, 3, 64, 64);
+        using var batch = one.expand(100_000_000, 3, 64, 64);
+
+        var act = () => model.ForwardFeatures(batch);
+
+        act.Should().Throw<ResourceLimitException>().WithMessage("input batch [100000000, 3, 64, 64] (65 tokens, 4 heads)*attention scores*6.1 TiB*");
+    }
+
+    [Fact]
     public void ParameterEstimate_MatchesTheModelsCount()
     {
         // The estimate is checked against a count of the built model's parameters.
@@ -177,17 +190,20 @@ public sealed class ReliabilityTests : IDisposable
             .Which.Message.Should().NotContain("IObjectConstructor");
     }
 
-    [Fact]
-    public void PthWithPythonObjects_IsRefusedWithoutThePicklersAdvice()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PthWithPythonObjects_IsRefusedWithoutThePicklersAdvice(bool withArguments)
     {
-        // A torch.save zip whose data.pkl builds a collections.OrderedDict subclass from another module.
+        // A torch.save zip whose data.pkl builds an object of a class from another module (with or without constructor arguments).
         var path = File("obj.pth");
         using (var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Create))
         {
             var entry = zip.CreateEntry("archive/data.pkl");
             using var s = entry.Open();
-            // PROTO 2, GLOBAL 'evil\nThing', EMPTY_TUPLE, REDUCE, STOP
-            s.Write([0x80, 0x02, (byte)'c', .. "evil\nThing\n"u8, (byte)')', (byte)'R', (byte)'.']);
+            // PROTO 2, GLOBAL 'evil\nThing', EMPTY_TUPLE or (MARK, BININT1 1, TUPLE), REDUCE, STOP
+            byte[] args = withArguments ? [(byte)'(', (byte)'K', 1, (byte)'t'] : [(byte)')'];
+            s.Write([0x80, 0x02, (byte)'c', .. "evil\nThing\n"u8, .. args, (byte)'R', (byte)'.']);
         }
 
         var act = () => StateDictFile.Read(path);

@@ -53,7 +53,7 @@ public sealed class OnnxExportTests
         using var model = new MultiTaskModel(encoder,
         [
             new ClassificationHead("land_use", layout, new ClassificationHeadOptions { NumClasses = 5, Pooling = pooling, PooledNorm = pooledNorm, AttentionPoolHeads = 3 }),
-            new RegressionHead("count", layout, new RegressionHeadOptions { Outputs = 2, TargetMean = 3.5, TargetStd = 2.25, Pooling = pooling, AttentionPoolHeads = 3 }),
+            new RegressionHead("count", layout, new RegressionHeadOptions { Outputs = 2, TargetMeans = [3.5, -1.0], TargetStds = [2.25, 0.5], Pooling = pooling, AttentionPoolHeads = 3 }),
             new MultiLabelHead("presence", layout, new MultiLabelHeadOptions { NumLabels = 4, Pooling = pooling, AttentionPoolHeads = 3 }),
         ]);
         // Give biases and norms non-default values so that every weight matters.

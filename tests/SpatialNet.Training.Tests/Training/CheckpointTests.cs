@@ -43,7 +43,7 @@ public sealed class CheckpointTests : IDisposable
     {
         manual_seed(1);
         var model = nn.Linear(3, 2);
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay());
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model));
         using var opt = new FlatAdamW(buffers);
         var path = Path.Combine(_dir, "c.safetensors");
         TrainingCheckpoint.Save(path, model, opt, new WarmupCosineSchedule(10), new TrainingPosition(1, 2, 12), extra: new Dictionary<string, string> { ["note"] = "hi" });
@@ -74,7 +74,7 @@ public sealed class CheckpointTests : IDisposable
         // After FlatParameterBuffers every parameter is a view at an offset into one buffer.
         manual_seed(6);
         var model = new TinyMlp(3, 5, 2);
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), PrecisionMode.Float32);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model), PrecisionMode.Float32);
         var path = Path.Combine(_dir, file);
 
         SpatialNet.Weights.ModelWeights.Save(model, path);
@@ -89,13 +89,13 @@ public sealed class CheckpointTests : IDisposable
     {
         // A run checkpointed in bf16 mixed precision (the CUDA default) resumed where Auto picks float32.
         var model = new TinyMlp(3, 5, 2);
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), PrecisionMode.BFloat16Mixed);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model), PrecisionMode.BFloat16Mixed);
         using var opt = new FlatAdamW(buffers);
         var path = Path.Combine(_dir, "bf16.safetensors");
         TrainingCheckpoint.Save(path, model, opt, null, new TrainingPosition(0, 1, 1), null);
 
         var model2 = new TinyMlp(3, 5, 2);
-        using var buffers2 = new FlatParameterBuffers(model2, ParameterGroups.DecayAndNoDecay(), PrecisionMode.Auto);
+        using var buffers2 = new FlatParameterBuffers(model2, ParameterGroups.DecayAndNoDecay(model2), PrecisionMode.Auto);
         using var opt2 = new FlatAdamW(buffers2);
 
         FluentActions.Invoking(() => TrainingCheckpoint.Restore(path, model2, opt2)).Should().Throw<CheckpointException>()
@@ -107,7 +107,7 @@ public sealed class CheckpointTests : IDisposable
     {
         manual_seed(4);
         var model = new TinyMlp(3, 5, 2);
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), PrecisionMode.BFloat16Mixed);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model), PrecisionMode.BFloat16Mixed);
         using var opt = new FlatAdamW(buffers);
         var schedule = new WarmupCosineSchedule(50, 5);
         using var x = randn(8, 3);
@@ -129,7 +129,7 @@ public sealed class CheckpointTests : IDisposable
 
         manual_seed(123);
         var model2 = new TinyMlp(3, 5, 2);
-        using var buffers2 = new FlatParameterBuffers(model2, ParameterGroups.DecayAndNoDecay(), PrecisionMode.BFloat16Mixed);
+        using var buffers2 = new FlatParameterBuffers(model2, ParameterGroups.DecayAndNoDecay(model2), PrecisionMode.BFloat16Mixed);
         using var opt2 = new FlatAdamW(buffers2);
         var schedule2 = new WarmupCosineSchedule(50, 5);
         var rng2 = new SeededRandom(1);

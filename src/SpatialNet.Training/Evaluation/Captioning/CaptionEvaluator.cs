@@ -389,7 +389,7 @@ public sealed class CaptionEvaluator : IEvaluator
                     break;
                 var batch = prepare(batches.Current);
                 var indices = batch[Options.IndexKey].reshape(-1).to(ScalarType.Int64).cpu().data<long>().ToArray();
-                var tokens = Model.Encoder.ForwardFeatures(batch[Options.ImageKey]);
+                var tokens = Model.Encoder.ForwardTokens(batch[Options.ImageKey]);
                 var decoded = _head.Generate(tokens, _decoding);
                 int[]? predicted = null;
                 if (_classifier is not null)

@@ -8,7 +8,7 @@ namespace SpatialNet.Training.Checkpoints;
 /// the run resumes in it or overwriting is asked for; overwriting clears a previous run's folder
 /// (one holding <c>config.json</c>) and refuses any other. Temporary files of killed writers are removed.
 /// </summary>
-public static class RunDirectory
+internal static class RunDirectory
 {
     /// <summary>File that marks a folder as a run's output folder.</summary>
     public const string MarkerFile = "config.json";

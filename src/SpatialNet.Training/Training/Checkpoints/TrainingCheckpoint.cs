@@ -31,7 +31,8 @@ public sealed record CheckpointInfo(TrainingPosition Position, PrecisionMode Pre
 /// safetensors layout (docs/training.md lists its keys):
 /// <list type="bullet">
 /// <item><c>model.&lt;state-dict key&gt;</c> — module parameters and buffers (in the module's dtype);</item>
-/// <item><c>optimizer.&lt;bucket&gt;.exp_avg</c>, <c>.exp_avg_sq</c>, <c>.master</c> (mixed precision only) — flat float32 buffers;</item>
+/// <item><c>optimizer.&lt;bucket&gt;.exp_avg</c>, <c>.exp_avg_sq</c>, <c>.master</c> (mixed precision only), <c>.step</c> (per-element
+/// step counts, float64, once a parameter of the bucket sat a step out) — flat buffers;</item>
 /// <item><c>rng.torch_cpu</c> — the CPU generator state (uint8);</item>
 /// <item>metadata <c>spatialnet.checkpoint</c> — JSON with format version, position, optimizer layout, schedule and PRNG state;
 /// other metadata keys are the caller's <c>extra</c> entries.</item>
@@ -88,7 +89,9 @@ public static class TrainingCheckpoint
             tensors.Add((BucketKey(b, "exp_avg_sq"), s.ExpAvgSq));
             if (s.MasterWeights is not null)
                 tensors.Add((BucketKey(b, "master"), s.MasterWeights));
-            buckets.Add(new BucketRecord(s.Group, s.NumElements, s.MasterWeights is not null, [.. s.ParameterNames]));
+            if (s.Steps is not null)
+                tensors.Add((BucketKey(b, "step"), s.Steps));
+            buckets.Add(new BucketRecord(s.Group, s.NumElements, s.MasterWeights is not null, [.. s.ParameterNames], s.Steps is not null));
         }
         tensors.Add((TorchRngName, torch.random.get_rng_state()));
 
@@ -138,7 +141,8 @@ public static class TrainingCheckpoint
             var r = record.Optimizer.Buckets[b];
             buckets.Add(new FlatAdamWBucketState(r.Group, r.NumElements, r.Parameters,
                 reader.Read(BucketKey(b, "exp_avg")), reader.Read(BucketKey(b, "exp_avg_sq")),
-                r.HasMaster ? reader.Read(BucketKey(b, "master")) : null));
+                r.HasMaster ? reader.Read(BucketKey(b, "master")) : null,
+                r.HasSteps ? reader.Read(BucketKey(b, "step")) : null));
         }
         try
         {
@@ -289,5 +293,5 @@ public static class TrainingCheckpoint
 
     private sealed record OptimizerRecord(long Step, double LearningRateFactor, IReadOnlyList<BucketRecord> Buckets);
 
-    private sealed record BucketRecord(string Group, long NumElements, bool HasMaster, IReadOnlyList<string> Parameters);
+    private sealed record BucketRecord(string Group, long NumElements, bool HasMaster, IReadOnlyList<string> Parameters, bool HasSteps = false);
 }

@@ -98,8 +98,14 @@ public sealed partial class Trainer : IDisposable
             torch.manual_seed(unchecked((long)seed));
         Random = new SeededRandom(_options.Seed ?? 0);
 
+        if (model.L2 is { Lambda: > 0 } l2 && !_options.CombineL2AndWeightDecay
+            && (_options.ParameterGroups?.Any(g => (g.WeightDecay ?? _options.WeightDecay) > 0) ?? _options.WeightDecay > 0))
+            throw new ArgumentException(
+                $"The model's loss has the L2 term (λ_reg = {l2.Lambda.ToString(System.Globalization.CultureInfo.InvariantCulture)}) and " +
+                $"TrainerOptions.WeightDecay = {_options.WeightDecay.ToString(System.Globalization.CultureInfo.InvariantCulture)} adds AdamW decay on top; " +
+                "set one of them to 0, or TrainerOptions.CombineL2AndWeightDecay = true to apply both.", nameof(options));
         var groups = _options.ParameterGroups
-            ?? (_options.NoWeightDecay is { } noDecay ? Optimization.ParameterGroups.DecayAndNoDecay(noDecay) : null);
+            ?? Optimization.ParameterGroups.DecayAndNoDecay(_options.NoWeightDecay ?? SpatialNet.Modules.NoWeightDecay.For(model.Module));
         _buffers = new FlatParameterBuffers(model.Module, groups, _options.Precision);
         if (_buffers.Buckets.Count == 0)
         {
@@ -212,7 +218,8 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>
     /// One optimizer step on <paramref name="batch"/>: zero gradients, forward and loss, backward,
-    /// L2 gradient, clipping, AdamW with the scheduled learning rate. The losses are recorded and
+    /// clipping, AdamW with the scheduled learning rate (parameters the losses report unused are
+    /// left untouched, <see cref="TrainingLosses.UnusedParameters"/>). The losses are recorded and
     /// read back every <see cref="TrainerOptions.LossSyncInterval"/> steps. Does not advance the
     /// epoch position (<see cref="Fit"/> does).
     /// </summary>
@@ -241,14 +248,6 @@ public sealed partial class Trainer : IDisposable
                 names.Add(name);
                 values.Add(t.detach());
             }
-            if (_options.L2Coefficient > 0)
-            {
-                // L_final = L_MTL + λ_reg·½Σθ²: the term's gradient goes straight into the flat buffers.
-                var l2 = _buffers.AddL2PenaltyGradient(_options.L2Coefficient);
-                values[0] = values[0].to(ScalarType.Float32) + l2.to(values[0].device);
-                names.Add(TrainingLosses.L2TermName);
-                values.Add(l2);
-            }
             bool hasNorm = false;
             if (_options.GradientClipNorm is double maxNorm)
             {
@@ -257,7 +256,7 @@ public sealed partial class Trainer : IDisposable
             }
             _lastFactor = _schedule.CurrentFactor;
             _optimizer.LearningRateFactor = _lastFactor;
-            _optimizer.Step();
+            _optimizer.Step(losses.UnusedParameters);
             _schedule.Advance();
             _globalStep++;
 
