@@ -25,7 +25,7 @@ public sealed class ReliabilityTests : IDisposable
     {
         manual_seed(3);
         var model = nn.Linear(3, 2);
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay());
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model));
         using var opt = new FlatAdamW(buffers);
         var path = _dir.Combine(name);
         TrainingCheckpoint.Save(path, model, opt, null, new TrainingPosition(0, 0, 0));
@@ -45,7 +45,7 @@ public sealed class ReliabilityTests : IDisposable
         File.WriteAllBytes(path, bytes);
 
         var model = nn.Linear(3, 2);
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay());
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model));
         using var opt = new FlatAdamW(buffers);
         FluentActions.Invoking(() => TrainingCheckpoint.Restore(path, model, opt)).Should().Throw<CheckpointException>()
             .WithMessage($"Checkpoint '{path}' is damaged: the SHA-256 of its tensor data*");
