@@ -195,7 +195,7 @@ public static class OnnxExporter
         return g.Node("Div", [x, g.Initializer(hint + "_std", std.Select(v => (float)v).ToArray(), c, 1, 1)]);
     }
 
-    // VisionTransformer.ForwardFeatures: patch embedding, class token, position embedding, blocks, final norm.
+    // VisionTransformer.ForwardTokens: patch embedding, class token, position embedding, blocks, final norm (or fc_norm).
     private static string Encoder(OnnxGraph g, Weights w, VisionTransformerOptions o, int prefix, string x)
     {
         const string p = "encoder.";
@@ -217,6 +217,9 @@ public static class OnnxExporter
             x = Block(g, w, o, $"{p}blocks.{i}.", x);
         if (w.Has(p + "norm.weight"))
             x = LayerNorm(g, w, p + "norm", x, o.NormEps);
+        // ForwardTokens: fc_norm on every token when the encoder pools with it (its norm is then an identity).
+        if (w.Has(p + "fc_norm.weight"))
+            x = LayerNorm(g, w, p + "fc_norm", x, o.NormEps);
         return x;
     }
 

@@ -255,7 +255,7 @@ public sealed class Predictor : IWindowModel, IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var tokens = _model.Encoder.ForwardFeatures(Normalised(ImageTensor(image), t.SourceIndex));
+            var tokens = _model.Encoder.ForwardTokens(Normalised(ImageTensor(image), t.SourceIndex));
             var decoded = head.Generate(tokens, decoding);
             return t.Resolved.Captions!.Decode(decoded.Tokens[0]);
         }
