@@ -4,7 +4,6 @@ using System.Security;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using SpatialNet.IO;
 using SpatialNet.Heads;
 using SpatialNet.Training.Checkpoints;
 using SpatialNet.Training.Imaging;
