@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Runtime.InteropServices;
 using BitMiracle.LibTiff.Classic;
 using SpatialNet.Training.Checkpoints;
