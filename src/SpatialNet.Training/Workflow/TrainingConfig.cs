@@ -391,7 +391,7 @@ public sealed class TaskConfig
 /// <summary>How task losses are combined (Eq. 6 and alternatives) and the L2 term (Eq. 10–11).</summary>
 public sealed class LossConfig
 {
-    /// <summary><c>weighted_sum</c> (paper), <c>uncertainty</c> (Kendall et al.), <c>dwa</c> (Liu et al.) or <c>pcgrad</c> (Yu et al.).</summary>
+    /// <summary><c>weighted_sum</c> (paper), <c>uncertainty</c> (Kendall et al.), <c>dwa</c> (Liu et al.), <c>pcgrad</c> (Yu et al.) or <c>gradnorm</c> (Chen et al.).</summary>
     public string Composer { get; set; } = "weighted_sum";
 
     /// <summary>λ_reg of the L2 term λ_reg·½Σθ² (paper 0.01; 0 turns it off).</summary>
@@ -400,11 +400,15 @@ public sealed class LossConfig
     /// <summary>Temperature of Dynamic Weight Average.</summary>
     public double DwaTemperature { get; set; } = 2.0;
 
+    /// <summary>GradNorm's asymmetry α (Chen et al. 2018; paper 1.5).</summary>
+    public double GradNormAlpha { get; set; } = 1.5;
+
     internal void Collect(List<string> p, ConfigCheck check)
     {
-        check(Composer is "weighted_sum" or "uncertainty" or "dwa" or "pcgrad", "loss.composer", Composer, "weighted_sum, uncertainty, dwa or pcgrad");
+        check(Composer is "weighted_sum" or "uncertainty" or "dwa" or "pcgrad" or "gradnorm", "loss.composer", Composer, "weighted_sum, uncertainty, dwa, pcgrad or gradnorm");
         check(L2 >= 0 && double.IsFinite(L2), "loss.l2", L2, "a finite number >= 0");
         check(DwaTemperature > 0 && double.IsFinite(DwaTemperature), "loss.dwa_temperature", DwaTemperature, "a finite number > 0");
+        check(GradNormAlpha >= 0 && double.IsFinite(GradNormAlpha), "loss.gradnorm_alpha", GradNormAlpha, "a finite number >= 0");
     }
 }
 

@@ -130,6 +130,8 @@ public static partial class TrainingPipeline
         if (options.ResumeFrom is { } resume)
             trainer.ResumeFrom(resume);
         var result = trainer.Fit(cancellationToken);
+        // Interrupted: the trainer saved checkpoints/last.safetensors at the step boundary; no evaluation, no report.
+        cancellationToken.ThrowIfCancellationRequested();
 
         // The reported model is the best checkpoint's (or the last state without a monitored metric),
         // at full precision: under mixed precision the float32 master weights, not their bfloat16 copy.
@@ -371,6 +373,7 @@ public static partial class TrainingPipeline
                 "uncertainty" => new UncertaintyWeighting(catalog),
                 "dwa" => new DynamicWeightAverage(config.Loss.DwaTemperature),
                 "pcgrad" => new PCGrad(catalog, unchecked((int)config.Seed)),
+                "gradnorm" => new GradNorm(catalog, config.Loss.GradNormAlpha),
                 _ => new WeightedSum(catalog),
             };
             var trainable = new MultiTaskTrainable(model, composer, new L2Regularization(config.Loss.L2));
@@ -474,8 +477,9 @@ public static partial class TrainingPipeline
                 WarmupSteps = c.Schedule.WarmupSteps ?? (long)Math.Round(c.Schedule.WarmupFraction * total),
                 MinLrRatio = c.Schedule.MinLrRatio,
                 Precision = Precision,
-                // Regression and multi-label targets stay float32 under mixed precision.
-                KeepFloat32Inputs = _tasks.Where(t => t.ScoredAs is TaskKind.Regression or TaskKind.MultiLabel).Select(t => t.Config.Name).ToHashSet(StringComparer.Ordinal),
+                // Regression and multi-label targets, and VQA count targets (bf16 holds integers exactly only up to 256), stay float32.
+                KeepFloat32Inputs = _tasks.Where(t => t.ScoredAs is TaskKind.Regression or TaskKind.MultiLabel).Select(t => t.Config.Name)
+                    .Append(SampleKeys.Count).ToHashSet(StringComparer.Ordinal),
                 Seed = c.Seed,
                 MonitorMetric = metric,
                 MonitorMode = mode,

@@ -47,6 +47,29 @@ public sealed class PaperConfigTests
     }
 
     [Fact]
+    public void The_rsvqa_lr_sample_config_holds_the_settings_of_docs_rsvqa()
+    {
+        var folder = ConfigFolder();
+
+        var config = TrainingConfig.Load(Path.Combine(folder, "rsvqa-lr-sample.json"));
+
+        // docs/rsvqa.md: 64×64, patch 16, D 64, 2 layers, 4 heads; 1 question layer, classifier 256, count branch 0.1;
+        // AdamW lr 2e-3, decay 0.05, 1 warm-up epoch of 40 then cosine to 1 %, clipping 1.0; batches of 256;
+        // rural/urban ×10, length buckets, modality dropout 0.25; the epoch chosen by (AA + OA) / 2.
+        (config.Model.ImageSize, config.Model.PatchSize, config.Model.EmbedDim, config.Model.Depth, config.Model.NumHeads).Should().Be((64, 16, 64, 2, 4));
+        var vqa = config.Tasks.Single();
+        (vqa.Kind, vqa.TextDepth, vqa.ClassifierHidden, vqa.CountLossWeight, vqa.Dropout).Should().Be(("vqa", 1, (int?)256, 0.1, 0.1));
+        (config.Optimizer.LearningRate, config.Optimizer.WeightDecay, config.Optimizer.GradientClipNorm).Should().Be((2e-3, 0.05, (double?)1.0));
+        (config.Schedule.WarmupFraction * config.Epochs, config.Schedule.MinLrRatio, config.Epochs, config.BatchSize).Should().Be((1.0, 0.01, 40, 256));
+        config.Data.Repeats.Should().Equal(new Dictionary<string, int> { ["rural_urban"] = 10 });
+        (config.Data.DeduplicateImages, config.Data.LengthBuckets, config.Data.ImageDrop, config.Data.BlankImageAblation).Should().Be((true, 8, 0.25, true));
+        (config.Data.EvalSplit, config.Data.TestSplit).Should().Be(("val", "test"));
+        config.EarlyStopping.Metric.Should().Be("rsvqa/aa_oa_mean");
+        config.Data.Sources.Single().Path.Should().EndWith(Path.Combine("shared", "data", "rsvqa-lr-sample"));
+        config.Problems().Should().BeEmpty();
+    }
+
+    [Fact]
     public void A_caption_task_with_a_bad_text_setting_is_rejected_naming_the_field()
     {
         var json = File.ReadAllText(Path.Combine(ConfigFolder(), "paper-ucm-caption.json"))

@@ -561,8 +561,7 @@ public sealed partial class Trainer : IDisposable
             return;
         try
         {
-            TrainingCharts.WriteLossCurves(History, Path.Combine(dir, "loss_curves.png"));
-            TrainingCharts.WriteMetricCurves(History, Path.Combine(dir, "metric_curves.png"));
+            TrainingCharts.WriteAll(History, dir);
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException)
         {
