@@ -22,6 +22,9 @@ internal enum BenchmarkMode
     /// <summary>Caption generation of the real <c>CaptionHead</c>, with and without its key/value cache.</summary>
     Decode,
 
+    /// <summary>CPU inference throughput of one model and batch on TorchSharp and on ONNX Runtime.</summary>
+    Inference,
+
     /// <summary>Whole-scene mapping of a GeoTIFF (SceneMapper): time and peak memory.</summary>
     Scene,
 }
@@ -74,6 +77,8 @@ internal sealed class BenchmarkOptions
           --breakdown            throughput, then each phase of the step timed with a device sync around it
           --decode               caption generation of the real CaptionHead on the encoder's tokens, key/value cache on and off
                                  (defaults --batch 32 --warmup 1 --steps 5: timed generate calls per variant)
+          --inference            CPU inference (no gradients) of the same model and batch on TorchSharp and on ONNX Runtime
+                                 (the exported graph), side by side (defaults --batch 8 --warmup 2 --steps 10)
           --scene PATH           maps the GeoTIFF PATH (bands 3,2,1) with an untrained model of the given size into
                                  a temporary folder; prints time and peak memory (defaults --img 32 --patch 8 --dim 32
                                  --depth 1 --heads 2 --classes 8 --batch 64; --stride N, default the window)
@@ -181,6 +186,7 @@ internal sealed class BenchmarkOptions
                 case "--pipeline": o.Mode = BenchmarkMode.Pipeline; break;
                 case "--breakdown": o.Mode = BenchmarkMode.Breakdown; break;
                 case "--decode": o.Mode = BenchmarkMode.Decode; break;
+                case "--inference": o.Mode = BenchmarkMode.Inference; break;
                 case "--scene": o.Mode = BenchmarkMode.Scene; o.ScenePath = Value(); break;
                 case "--stride": o.Stride = Int(name, Value(), 1); break;
                 case "--caption-depth": o.CaptionDepth = Int(name, Value(), 1); break;
@@ -213,6 +219,12 @@ internal sealed class BenchmarkOptions
             o.ApplySoakDefaults(given);
         if (o.Mode == BenchmarkMode.Decode)
             o.ApplyDecodeDefaults(given);
+        if (o.Mode == BenchmarkMode.Inference)
+        {
+            SetUnlessGiven(given, "--batch", () => o.Batch = 8);
+            SetUnlessGiven(given, "--warmup", () => o.Warmup = 2);
+            SetUnlessGiven(given, "--steps", () => o.Steps = 10);
+        }
         if (o.Mode == BenchmarkMode.Scene)
         {
             foreach (var (option, apply) in new (string, Action)[]

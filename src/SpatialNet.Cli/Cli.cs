@@ -19,6 +19,10 @@ public static class Cli
         SyntheticCommand.Create(),
         MetricsCommand.Create(),
         WeightsCommand.Create(),
+        PredictCommand.Create(),
+        AskCommand.Create(),
+        CaptionCommand.Create(),
+        ExportCommand.Create(),
     ];
 
     /// <summary>Runs the tool; returns the process exit code.</summary>

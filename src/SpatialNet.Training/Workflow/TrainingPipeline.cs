@@ -294,18 +294,6 @@ public static partial class TrainingPipeline
 
     private static string Fmt(double? v) => v is double d ? d.ToString("G5", CultureInfo.InvariantCulture) : "n/a";
 
-    /// <summary>One task resolved against the data: its head and how it is scored.</summary>
-    private sealed record ResolvedTask(TaskConfig Config, TaskKind ScoredAs, int Classes, IReadOnlyList<string>? Labels, int Outputs)
-    {
-        /// <summary>vqa: the question encoder of the task's source.</summary>
-        public Text.TextEncoder? Questions { get; init; }
-
-        /// <summary>caption: the UCM-caption source whose caption encoder the head reads.</summary>
-        public OpenedSource? CaptionSource { get; init; }
-
-        public TargetStatistics? Statistics { get; set; }
-    }
-
     /// <summary>Everything a run builds from its configuration.</summary>
     private sealed partial class RunSetup : IDisposable
     {
@@ -370,21 +358,7 @@ public static partial class TrainingPipeline
             Log.DataReady(logger, string.Join("; ", sources.Select(s => $"{s.Train.Name}: {s.Train.Count} samples, tasks {string.Join(", ", s.Targets.Keys)}")));
 
             torch.manual_seed(unchecked((long)config.Seed));
-            var encoder = new VisionTransformer(new VisionTransformerOptions
-            {
-                ImageSize = m.ImageSize,
-                PatchSize = m.PatchSize,
-                InChannels = m.InChannels,
-                EmbedDim = m.EmbedDim,
-                Depth = m.Depth,
-                NumHeads = m.NumHeads,
-                MlpRatio = m.MlpRatio,
-                Activation = m.Activation == "relu" ? MlpActivation.Relu : MlpActivation.Gelu,
-                ClassToken = m.ClassToken,
-                GlobalPool = m.ClassToken ? GlobalPool.Token : GlobalPool.Average,
-                DropRate = m.DropRate,
-                DropPathRate = m.DropPathRate,
-            });
+            var encoder = CreateEncoder(m);
             if (m.Pretrained is { } pretrained)
             {
                 var loaded = ModelWeights.Load(encoder, pretrained, PretrainedLoadOptions(m.PretrainedAllowMissing));
@@ -587,7 +561,15 @@ public static partial class TrainingPipeline
             var tasks = new JsonArray();
             foreach (var t in _tasks)
             {
-                var o = new JsonObject { ["name"] = t.Config.Name, ["kind"] = t.Config.Kind };
+                // classes, outputs and the serving source (its normalisation, vocabularies) rebuild the head at inference.
+                var o = new JsonObject
+                {
+                    ["name"] = t.Config.Name,
+                    ["kind"] = t.Config.Kind,
+                    ["classes"] = t.Classes,
+                    ["outputs"] = t.Outputs,
+                    ["source"] = _sources.FindIndex(s => s.Targets.ContainsKey(t.Config.Name)),
+                };
                 if (t.Labels is { } labels)
                     o["labels"] = new JsonArray(labels.Select(x => (JsonNode?)x).ToArray());
                 if (t.Statistics?.Mean is { } mean)
@@ -694,89 +676,12 @@ public static partial class TrainingPipeline
                 {
                     var captions = first.CaptionEncoder
                         ?? throw new TrainingConfigException($"{at}.kind = \"caption\": the task's source ({first.Train.Name}) has no captions; caption tasks train on ucm-caption sources.");
-                    return new ResolvedTask(task, kind, captions.Vocabulary.Count, null, 1) { CaptionSource = first };
+                    return new ResolvedTask(task, kind, captions.Vocabulary.Count, null, 1) { Captions = captions, CaptionInput = first.Targets[task.Name][0] };
                 }
                 case TaskKind.MultiLabel:
                     return new ResolvedTask(task, kind, 0, task.ClassNames ?? keys, keys.Count);
                 default:
                     return new ResolvedTask(task, kind, 0, task.ClassNames ?? keys, keys.Count);
-            }
-        }
-
-        private static TaskKind HeadKind(ResolvedTask t) =>
-            t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic ? TaskKind.Classification : t.ScoredAs;
-
-        private static TaskHead CreateHead(ResolvedTask t, TokenLayout layout, int numHeads)
-        {
-            var c = t.Config;
-            PoolingKind? pooling = c.Pooling switch
-            {
-                "class_token" => PoolingKind.ClassToken,
-                "mean" => PoolingKind.Mean,
-                "attention" => PoolingKind.Attention,
-                _ => null,
-            };
-            switch (t.ScoredAs)
-            {
-                case TaskKind.Captioning:
-                    return (c.Caption ?? new CaptionTaskConfig()).CreateHead(c, layout, t.CaptionSource!.CaptionEncoder!, t.CaptionSource.Targets[c.Name][0], numHeads);
-                case TaskKind.Regression:
-                {
-                    // Each output normalised with its own statistics.
-                    var means = Enumerable.Range(0, t.Outputs).Select(k =>
-                        c.NormalizeTargets && t.Statistics?.Mean is { } mu && k < mu.Count && double.IsFinite(mu[k]) ? mu[k] : 0.0).ToArray();
-                    var stds = Enumerable.Range(0, t.Outputs).Select(k =>
-                        c.NormalizeTargets && t.Statistics?.Std is { } sd && k < sd.Count && sd[k] > 1e-6 && double.IsFinite(sd[k]) ? sd[k] : 1.0).ToArray();
-                    return new RegressionHead(c.Name, layout, new RegressionHeadOptions
-                    {
-                        Outputs = t.Outputs,
-                        TargetMean = means[0],
-                        TargetStd = stds[0],
-                        TargetMeans = t.Outputs > 1 ? means : null,
-                        TargetStds = t.Outputs > 1 ? stds : null,
-                        Pooling = pooling,
-                        Dropout = c.Dropout,
-                        LossWeight = c.LossWeight,
-                    });
-                }
-                case TaskKind.VisualQuestionAnswering when !c.QuestionAgnostic:
-                    return new VqaHead(c.Name, layout, new VqaHeadOptions
-                    {
-                        NumAnswers = t.Classes,
-                        VocabSize = t.Questions!.Vocabulary.Count,
-                        MaxLength = t.Questions.MaxLength,
-                        PadId = Text.Vocabulary.PadId,
-                        Depth = c.TextDepth,
-                        NumHeads = numHeads,
-                        Fusion = c.Fusion == "elementwise_product" ? VqaFusionKind.ElementwiseProduct : VqaFusionKind.CrossAttention,
-                        FusionDepth = c.FusionDepth,
-                        ClassifierHiddenDim = c.ClassifierHidden ?? new VqaHeadOptions().ClassifierHiddenDim,
-                        TextDropRate = c.TextDropout,
-                        CountRegression = c.CountLossWeight > 0,
-                        CountLossWeight = c.CountLossWeight > 0 ? c.CountLossWeight : 1.0,
-                        CountInput = SampleKeys.Count,
-                        LabelSmoothing = c.LabelSmoothing,
-                        Pooling = pooling,
-                        Dropout = c.Dropout,
-                        LossWeight = c.LossWeight,
-                    });
-                case TaskKind.MultiLabel:
-                    return new MultiLabelHead(c.Name, layout, new MultiLabelHeadOptions
-                    {
-                        NumLabels = t.Outputs,
-                        Pooling = pooling,
-                        Dropout = c.Dropout,
-                        LossWeight = c.LossWeight,
-                    });
-                default:
-                    return new ClassificationHead(c.Name, layout, new ClassificationHeadOptions
-                    {
-                        NumClasses = t.Classes,
-                        LabelSmoothing = c.LabelSmoothing,
-                        Pooling = pooling,
-                        Dropout = c.Dropout,
-                        LossWeight = c.LossWeight,
-                    });
             }
         }
 

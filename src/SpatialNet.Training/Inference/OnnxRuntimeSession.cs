@@ -1,0 +1,47 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace SpatialNet.Training.Inference;
+
+/// <summary>An ONNX Runtime session over a graph written by <see cref="OnnxExporter"/>: input <c>image</c>, one output per task.</summary>
+internal sealed class OnnxRuntimeSession : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+
+    private OnnxRuntimeSession(InferenceSession session) => _session = session;
+
+    /// <summary>Opens a session on the CPU execution provider.</summary>
+    /// <exception cref="InvalidOperationException">The ONNX Runtime native library is missing (reference Microsoft.ML.OnnxRuntime) or the model is invalid.</exception>
+    public static OnnxRuntimeSession Create(byte[] model, int? threads)
+    {
+        try
+        {
+            using var options = new SessionOptions();
+            if (threads is int n)
+            {
+                options.IntraOpNumThreads = n;
+                options.InterOpNumThreads = 1;
+            }
+            return new OnnxRuntimeSession(new InferenceSession(model, options));
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
+        {
+            throw new InvalidOperationException(
+                "The ONNX Runtime native library could not be loaded; the application needs a native ONNX Runtime package (e.g. Microsoft.ML.OnnxRuntime).", e);
+        }
+    }
+
+    /// <summary>Runs <paramref name="count"/> images [count, C, S, S] and returns each named output as a flat array.</summary>
+    public float[][] Run(float[] pixels, int count, int channels, int size, IReadOnlyList<string> outputs)
+    {
+        using var input = OrtValue.CreateTensorValueFromMemory(pixels, [count, channels, size, size]);
+        using var results = _session.Run(_runOptions, ["image"], [input], outputs.ToArray());
+        return results.Select(r => r.GetTensorDataAsSpan<float>().ToArray()).ToArray();
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+}
