@@ -49,7 +49,7 @@ public static class Cli
             error.WriteLine($"spatialnet: {ex.Message}");
             return 2;
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or SpatialNet.Training.Workflow.TrainingConfigException
+        catch (Exception ex) when (ex is IOException or InvalidDataException or SpatialNet.DependencyInjection.ConfigurationException
             or SpatialNet.Training.Data.DatasetException or SpatialNet.Weights.WeightLoadException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException
             or SpatialNet.Runtime.NativeRuntimeException)
         {

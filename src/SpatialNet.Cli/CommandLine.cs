@@ -21,6 +21,7 @@ public sealed class CommandLine
 {
     private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly List<string> _sets = [];
 
     /// <summary>Parses <paramref name="args"/>. <paramref name="switches"/> lists options that take no value.</summary>
     public CommandLine(IReadOnlyList<string> args, IEnumerable<string>? switches = null)
@@ -41,6 +42,7 @@ public sealed class CommandLine
                     if (i + 1 >= args.Count) throw new UsageException($"option --{name} needs a value");
                     value = args[++i];
                 }
+                if (name == "set") { _sets.Add(value ?? string.Empty); continue; }
                 if (_options.ContainsKey(name)) throw new UsageException($"option --{name} is given twice");
                 _options[name] = value;
             }
@@ -54,6 +56,9 @@ public sealed class CommandLine
 
     /// <summary>Positional words (command, sub-command, arguments).</summary>
     public IReadOnlyList<string> Words { get; }
+
+    /// <summary>The values of the repeatable <c>--set key=value</c> option, in order.</summary>
+    public IReadOnlyList<string> Sets => _sets;
 
     /// <summary>Whether the switch or option was given.</summary>
     public bool Has(string name) { _used.Add(name); return _options.ContainsKey(name); }

@@ -1,5 +1,7 @@
 using System.Globalization;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Synthetic;
 using SpatialNet.Training.Workflow;
@@ -10,12 +12,15 @@ namespace SpatialNet.Cli;
 internal static class TrainCommands
 {
     public const string Help = """
-        spatialnet train --config cfg.json [--output DIR] [--epochs N] [--device cpu|cuda|auto] [--resume last.safetensors]
-                [--max-steps N] [--no-progress] [--quiet]
-            Trains the multi-task model the configuration describes (docs/training.md lists every field) and
+        spatialnet train --config cfg.json [--set key=value ...] [--output DIR] [--epochs N] [--device cpu|cuda|auto]
+                [--resume last.safetensors] [--max-steps N] [--no-progress] [--quiet]
+            Trains the multi-task model the configuration describes (docs/training.md lists every key) and
             writes checkpoints, history, curves, model.safetensors and report.json/report.md into the output folder.
+            --set overrides any key by its configuration path (--set model:depth=2 --set data:sources:0:path=/data/x);
+            SPATIALNET__trainer__epochs=2 style environment variables do the same. --output, --epochs and --device are
+            short for --set output_dir=, trainer:epochs= and device=.
             --max-steps stops early (saving checkpoints/last.safetensors); --resume continues a run with the same config.
-        spatialnet evaluate --config cfg.json --checkpoint best.safetensors [--split val|test] [--output DIR] [--tables] [--quiet]
+        spatialnet evaluate --config cfg.json [--set key=value ...] --checkpoint best.safetensors [--split val|test] [--output DIR] [--tables] [--quiet]
             Evaluates saved weights (a training checkpoint or model.safetensors) on a split; writes report_<split>.json/.md.
             --tables also prints the paper's Table I (captioning, beside the retrieval baseline) and Table II (RSVQA,
             beside the majority answer per question type) and writes them as tables_<split>.md/.json.
@@ -28,20 +33,21 @@ internal static class TrainCommands
 
     public static int Train(CommandLine cl, TextWriter output)
     {
-        var config = LoadConfig(cl);
-        if (cl.Optional("output") is { } dir) config.OutputDir = Path.GetFullPath(dir);
-        if (cl.Has("epochs")) config.Epochs = cl.Int("epochs", config.Epochs);
-        if (cl.Optional("device") is { } device) config.Device = device;
-        if (cl.Has("no-progress")) config.ShowProgress = false;
+        var sets = new List<string>();
+        if (cl.Optional("output") is { } dir) sets.Add("output_dir=" + Path.GetFullPath(dir));
+        if (cl.Has("epochs")) sets.Add("trainer:epochs=" + cl.Int("epochs", 1).ToString(CultureInfo.InvariantCulture));
+        if (cl.Optional("device") is { } device) sets.Add("device=" + device);
+        if (cl.Has("no-progress")) sets.Add("trainer:show_progress=false");
+        var configuration = LoadConfig(cl, sets);
         var resume = cl.Optional("resume");
         long? maxSteps = cl.Has("max-steps") ? cl.Int("max-steps", 0) : null;
         if (maxSteps is < 1) throw new UsageException($"option --max-steps: {maxSteps} is not a positive number of steps");
         bool quiet = cl.Has("quiet");
         cl.RejectUnknown();
-        config.Validate();
+        _ = TrainingRunOptions.Bind(configuration, cl.Required("config"));
 
         using var logging = CreateLogging(quiet);
-        var result = TrainingPipeline.Run(config, logging.CreateLogger("spatialnet"), CancellationToken.None,
+        var result = TrainingPipeline.Run(configuration, logging.CreateLogger("spatialnet"), CancellationToken.None,
             new TrainingPipelineOptions { ResumeFrom = resume, MaxSteps = maxSteps });
         output.WriteLine($"trained {result.Training.EpochsCompleted} epochs ({result.Training.StopReason}) in {result.ElapsedSeconds:F1} s; {result.Report.Result.Split} split:");
         foreach (var line in result.Report.SummaryLines())
@@ -53,7 +59,8 @@ internal static class TrainCommands
 
     public static int Evaluate(CommandLine cl, TextWriter output)
     {
-        var config = LoadConfig(cl);
+        var configuration = LoadConfig(cl, []);
+        var config = TrainingRunOptions.Bind(configuration, cl.Required("config"));
         var checkpoint = cl.Required("checkpoint");
         var split = cl.Optional("split");
         var dir = cl.Optional("output");
@@ -61,7 +68,7 @@ internal static class TrainCommands
         bool tables = cl.Has("tables");
         cl.RejectUnknown();
         using var logging = CreateLogging(quiet);
-        var report = TrainingPipeline.Evaluate(config, checkpoint, split, dir is null ? null : Path.GetFullPath(dir), logging.CreateLogger("spatialnet"));
+        var report = TrainingPipeline.Evaluate(configuration, checkpoint, split, dir is null ? null : Path.GetFullPath(dir), logging.CreateLogger("spatialnet"));
         output.WriteLine($"{report.Result.Split} split:");
         foreach (var line in report.SummaryLines())
             output.WriteLine("  " + line);
@@ -111,7 +118,9 @@ internal static class TrainCommands
         return 0;
     }
 
-    private static TrainingConfig LoadConfig(CommandLine cl) => TrainingConfig.Load(cl.Required("config"));
+    // The file, SPATIALNET__ environment variables, the shorthand options, then --set (later wins).
+    private static IConfigurationRoot LoadConfig(CommandLine cl, IEnumerable<string> shorthands) =>
+        SpatialNetConfiguration.Load(cl.Required("config"), shorthands.Concat(cl.Sets));
 
     private static ILoggerFactory CreateLogging(bool quiet) => LoggerFactory.Create(b => b
         .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })

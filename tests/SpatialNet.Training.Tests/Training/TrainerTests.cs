@@ -214,6 +214,7 @@ public sealed class TrainerTests : IDisposable
         var options = TrainerFixture.Options();
         options.Epochs = 6;
         options.MonitorMetric = "val_score";
+        options.MonitorMode = MetricMode.Min;
         options.EarlyStoppingPatience = 2;
         options.CheckpointDirectory = _dir;
         var evaluator = new DelegateEvaluator(ctx => new Dictionary<string, double> { ["val_score"] = script[ctx.Epoch - 1] });
