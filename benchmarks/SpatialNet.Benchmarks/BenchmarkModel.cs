@@ -50,7 +50,7 @@ internal sealed class BenchmarkModel : IDisposable
         torch.manual_seed(0);
         Model = _provider.GetRequiredService<IMultiTaskModelFactory>().Create();
         Model.to(device);
-        Trainable = new MultiTaskTrainable(Model, _provider.GetRequiredService<ILossComposer>());
+        Trainable = new MultiTaskTrainable(Model, _provider.GetRequiredService<ILossComposer>(), _provider.GetRequiredService<L2Regularization>());
         Parameters = Model.parameters().Sum(p => p.numel());
     }
 
@@ -118,24 +118,6 @@ internal sealed class BenchmarkModel : IDisposable
             OutputDType = dtype,
             Augmentation = AugmentationMode.FlipsAndRotations,
         });
-    }
-}
-
-/// <summary>
-/// The multi-task model as the trainer sees it: encoder once, every head, per-task losses on float32
-/// logits (as the reference's <c>model(x).float()</c>), combined by the registered loss composer.
-/// </summary>
-internal sealed class MultiTaskTrainable(MultiTaskModel model, ILossComposer composer) : ITrainable
-{
-    public nn.Module Module => model;
-
-    public TrainingLosses ComputeLosses(IReadOnlyDictionary<string, Tensor> batch)
-    {
-        var predictions = model.Forward(batch[BenchmarkModel.ImageKey], batch);
-        var logits = predictions.ToDictionary(p => p.Key, p => p.Value.to(ScalarType.Float32), StringComparer.Ordinal);
-        var losses = model.Losses(logits, batch, batch);
-        var composed = composer.Compose(losses, LossContext.None);
-        return new TrainingLosses(composed.Total, losses);
     }
 }
 

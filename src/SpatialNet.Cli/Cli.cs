@@ -1,53 +1,61 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using SpatialNet.Cli.Commands;
+
 namespace SpatialNet.Cli;
 
 /// <summary>Entry point of the <c>spatialnet</c> tool, callable in-process (tests use it).</summary>
+/// <remarks>
+/// Exit codes: 0 success, 1 error in the input or the run, 2 bad command line, 130 interrupted.
+/// Results go to <c>output</c>; logs, progress and errors to <c>error</c>.
+/// </remarks>
 public static class Cli
 {
-    /// <summary>The top-level help text.</summary>
-    public static string Help => $"""
-        spatialnet — multi-task remote-sensing models on TorchSharp
-
-        usage: spatialnet <command> [arguments] [--options]
-
-        {TrainCommands.Help}
-        {MetricsCommands.Help}
-        {WeightsCommands.Help}
-        Exit codes: 0 success, 1 error in the input or the run, 2 bad command line.
-        """;
-
-    private static CommandLine Single(CommandLine cl) =>
-        cl.Words.Count == 1 ? cl : throw new UsageException($"'{cl.Words[0]}' takes options only, not '{cl.Words[1]}'; run 'spatialnet --help'");
+    /// <summary>The command tree: one command per file under <c>Commands/</c>.</summary>
+    internal static RootCommand CreateRootCommand() =>
+    [
+        TrainCommand.Create(),
+        EvaluateCommand.Create(),
+        SyntheticCommand.Create(),
+        MetricsCommand.Create(),
+        WeightsCommand.Create(),
+    ];
 
     /// <summary>Runs the tool; returns the process exit code.</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    /// <param name="args">The command line.</param>
+    /// <param name="output">Where results go (standard output).</param>
+    /// <param name="error">Where logs, progress and errors go (standard error).</param>
+    /// <param name="cancellationToken">Cancelled to interrupt a running command (Ctrl+C).</param>
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var root = CreateRootCommand();
+        root.Description = "spatialnet — multi-task remote-sensing models on TorchSharp.\n"
+            + "Exit codes: 0 success, 1 error in the input or the run, 2 bad command line, 130 interrupted.";
+        root.HelpName = "spatialnet";
+        // The tool's own version, also when it runs in-process (a test host is the entry assembly then).
+        foreach (var version in root.Options.OfType<VersionOption>())
+            version.Action = new VersionAction();
+        var parse = root.Parse(args);
+        // Signals are handled by the caller (Program), which owns the token; the parser must not exit on its own.
+        var invocation = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        if (parse.Errors.Count > 0)
+            return ReportParseErrors(parse, error);
         try
         {
-            var cl = new CommandLine(args, switches: ["help", "quiet", "no-progress", "no-meteor", "no-count-bins", "tables"]);
-            if (cl.Words.Count == 0 || cl.Has("help") || cl.Words[0] == "help")
-            {
-                output.WriteLine(Help);
-                return cl.Words.Count == 0 && !cl.Has("help") ? 2 : 0;
-            }
-            // Commands that run models load TorchSharp's natives first, so that a missing or incompatible
-            // runtime is a clear error (exit 1) instead of a type-initialisation crash deep in a command.
-            if (cl.Words[0] is "train" or "evaluate" or "weights")
-                SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
-            return cl.Words[0] switch
-            {
-                "train" => TrainCommands.Train(Single(cl), output),
-                "evaluate" => TrainCommands.Evaluate(Single(cl), output),
-                "synthetic" => TrainCommands.Synthetic(Single(cl), output),
-                "weights" => WeightsCommands.Run(cl, output),
-                "metrics" => MetricsCommands.Run(cl, output),
-                _ => throw new UsageException($"unknown command '{cl.Words[0]}'; run 'spatialnet --help'"),
-            };
+            return parse.InvokeAsync(invocation, cancellationToken).GetAwaiter().GetResult();
         }
         catch (UsageException ex)
         {
             error.WriteLine($"spatialnet: {ex.Message}");
             return 2;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            error.WriteLine("spatialnet: interrupted");
+            return 130;
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or SpatialNet.DependencyInjection.ConfigurationException
             or SpatialNet.Training.Data.DatasetException or SpatialNet.Weights.WeightLoadException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException
@@ -55,6 +63,50 @@ public static class Cli
         {
             error.WriteLine($"spatialnet: {ex.GetType().Name}: {ex.Message}");
             return 1;
+        }
+    }
+
+    /// <summary>One "spatialnet: …" line per error, the parser's typo suggestions, where to get help; exit code 2.</summary>
+    private static int ReportParseErrors(ParseResult parse, TextWriter error)
+    {
+        using var captured = new StringWriter();
+        if (parse.Action is ParseErrorAction action)
+        {
+            action.ShowHelp = false;
+            action.ShowTypoCorrections = true;
+            parse.Invoke(new InvocationConfiguration { Output = captured, Error = captured });
+        }
+        foreach (var e in parse.Errors)
+            error.WriteLine($"spatialnet: {e.Message}");
+        var messages = parse.Errors.Select(e => e.Message).ToHashSet(StringComparer.Ordinal);
+        foreach (var line in captured.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!messages.Contains(line))
+                error.WriteLine(line);
+        }
+        error.WriteLine($"Run '{string.Join(' ', Path(parse.CommandResult.Command))} --help' for usage.");
+        return 2;
+    }
+
+    private static IEnumerable<string> Path(Command command)
+    {
+        var names = new List<string>();
+        for (Symbol? s = command; s is not null; s = s.Parents.FirstOrDefault())
+            names.Insert(0, s is RootCommand ? "spatialnet" : s.Name);
+        return names;
+    }
+
+    /// <summary>Prints the tool's informational version (version+commit).</summary>
+    private sealed class VersionAction : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            var assembly = typeof(Cli).Assembly;
+            var version = assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+                ?? assembly.GetName().Version?.ToString() ?? "unknown";
+            parseResult.InvocationConfiguration.Output.WriteLine(version);
+            return 0;
         }
     }
 }

@@ -86,9 +86,15 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
     public override Dictionary<string, Tensor> forward(Tensor images) => Forward(images);
 
     /// <summary>
+    /// Optional input (int64 [B]): the row of <c>images</c> each sample reads, so that a batch of many
+    /// questions about few images encodes each image once.
+    /// </summary>
+    public const string ImageIndexInput = "image_index";
+
+    /// <summary>
     /// Encodes <paramref name="images"/> once and runs the heads of <paramref name="tasks"/> (all when null).
     /// </summary>
-    /// <param name="images">Images [B, C, H, W].</param>
+    /// <param name="images">Images [B, C, H, W], or [U, C, H, W] distinct images with <see cref="ImageIndexInput"/> [B] among the inputs.</param>
     /// <param name="inputs">The batch's named inputs; each head reads its <see cref="TaskHead.InputNames"/>. Null means none.</param>
     /// <param name="tasks">Tasks to run (a batch from one dataset carries only its own); null runs all.</param>
     /// <returns>Task name → the head's <c>forward</c> output.</returns>
@@ -100,6 +106,10 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
         var batchInputs = inputs ?? TaskHead.NoInputs;
         using var scope = NewDisposeScope();
         var tokens = imageEncoder.Value.ForwardFeatures(images);
+        // Image-deduplicated batch: U distinct images encoded once, each sample takes its image's tokens
+        // (index_select's backward sums the samples' gradients into their image).
+        if (batchInputs.TryGetValue(ImageIndexInput, out var imageIndex))
+            tokens = tokens.index_select(0, imageIndex.device == tokens.device ? imageIndex : imageIndex.to(tokens.device));
         var predictions = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var task in selected)
         {

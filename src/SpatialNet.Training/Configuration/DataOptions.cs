@@ -43,12 +43,33 @@ public sealed class DataOptions
     /// </summary>
     public bool DeviceCache { get; set; }
 
+    /// <summary>Encode each distinct image of a batch once (RSVQA: about 100 questions per image); needs samples with an image id.</summary>
+    public bool DeduplicateImages { get; set; }
+
+    /// <summary>Question type → how many times each training question of that type enters an epoch (e.g. <c>{"rural_urban": 10}</c>); null: once.</summary>
+    public Dictionary<string, int>? Repeats { get; set; }
+
+    /// <summary>Training batches of questions of similar length, sorted within runs of this many batches; 0 (default): off.</summary>
+    public int LengthBuckets { get; set; }
+
+    /// <summary>Modality dropout: probability that a training image is replaced by the mean colour; 0 (default): off.</summary>
+    public double ImageDrop { get; set; }
+
+    /// <summary>VQA reports add the blanked-image ablation: the same model with every evaluated image replaced by the mean colour.</summary>
+    public bool BlankImageAblation { get; set; }
+
     internal void Collect(List<string> p, ConfigCheck check, IReadOnlyList<TaskOptions> tasks)
     {
         check(BatchSize >= 1, "data:batch_size", BatchSize, "an integer >= 1");
         check(EvalBatchSize is null or >= 1, "data:eval_batch_size", EvalBatchSize, "an integer >= 1 or null");
         check(!string.IsNullOrWhiteSpace(EvalSplit), "data:eval_split", EvalSplit, "a split name such as val");
         check(Prefetch >= 0, "data:prefetch", Prefetch, "an integer >= 0 (0: off)");
+        check(LengthBuckets >= 0, "data:length_buckets", LengthBuckets, "an integer >= 0 (0: off)");
+        check(ImageDrop is >= 0 and <= 1, "data:image_drop", ImageDrop, "a number in [0, 1]");
+        foreach (var (type, times) in Repeats ?? [])
+            check(times >= 0, $"data:repeats:{type}", times, "an integer >= 0");
+        if ((Repeats is { Count: > 0 } || LengthBuckets > 0) && Sources is { Count: > 1 })
+            p.Add("data:repeats / data:length_buckets: only with one source.");
         if (DeviceCache && Sources is { Count: > 0 })
         {
             check(Sources.Count == 1, "data:device_cache", true, $"only with one source (there are {Sources.Count})");

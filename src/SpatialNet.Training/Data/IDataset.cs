@@ -93,3 +93,16 @@ public static class DatasetSplits
         return parts.Select(p => p.Order().ToArray()).ToArray();
     }
 }
+
+/// <summary>
+/// Facts about a sample that a batch plan reads without loading it: its group (RSVQA: the question
+/// type, for per-group repeats) and its length (question tokens, for length-bucketed batches).
+/// </summary>
+internal interface ISampleMetadata
+{
+    /// <summary>The group of sample <paramref name="index"/>.</summary>
+    string GroupOf(int index);
+
+    /// <summary>The length of sample <paramref name="index"/>'s variable-length entry.</summary>
+    int LengthOf(int index);
+}

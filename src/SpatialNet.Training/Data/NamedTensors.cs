@@ -129,11 +129,20 @@ public static class SampleKeys
     /// <summary>float32 scalar: the raw number of a count question (NaN for other questions).</summary>
     public const string Count = "count";
 
-    /// <summary>int64 scalar: the RSVQA-LR count bin (0–4, <see cref="RsvqaCountBins"/>) of a count question; −100 for other questions.</summary>
+    /// <summary>int64 scalar: the RSVQA-LR count bin (0–4, <see cref="Metrics.CountAnswerBins"/>) of a count question; −100 for other questions.</summary>
     public const string CountBin = "count_bin";
 
-    /// <summary>bool scalar: false when geometric augmentation must not touch this sample (the RSVQA rule).</summary>
+    /// <summary>
+    /// bool scalar: false when geometric augmentation must not touch this sample's image (the RSVQA rule).
+    /// In an image-deduplicated batch it is [U], one flag per row of <see cref="Image"/>.
+    /// </summary>
     public const string AllowGeometric = "allow_geometric";
+
+    /// <summary>int64 scalar: id of the sample's image; samples with the same id share one image (image-deduplicated batches).</summary>
+    public const string ImageId = "image_id";
+
+    /// <summary>int64 [B] in an image-deduplicated batch: the row of <see cref="Image"/> [U, C, H, W] each sample reads.</summary>
+    public const string ImageIndex = Models.MultiTaskModel.ImageIndexInput;
 
     /// <summary>int64 scalar: the sample's index in its dataset, to find its record (references, ids) after batching.</summary>
     public const string Index = "index";

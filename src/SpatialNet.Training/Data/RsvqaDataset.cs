@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using SpatialNet.Training.Metrics;
 using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Text;
 using SpatialNet.Training.Transforms;
@@ -84,7 +85,7 @@ public sealed record RsvqaOptions
 /// unless a count question), "allow_geometric", "index", and, with the encoders set, "question" and
 /// "answer".
 /// </summary>
-public sealed class RsvqaDataset : IDataset
+public sealed class RsvqaDataset : IDataset, ISampleMetadata
 {
     private readonly RsvqaQuestion[] _questions;
     private readonly Dictionary<int, RsvqaImage> _images;
@@ -178,6 +179,19 @@ public sealed class RsvqaDataset : IDataset
     public NormalizationStatistics ComputeNormalizationStatistics() =>
         NormalizationStatistics.Compute(_images.Keys.Order().Select(LoadImage));
 
+    /// <summary>The question type (file spelling) of sample <paramref name="index"/>.</summary>
+    public string GroupOf(int index) => _questions[index].Type.ToWireName();
+
+    /// <summary>Token count of sample <paramref name="index"/>'s question (0 without a question encoder).</summary>
+    public int LengthOf(int index)
+    {
+        if (Options.QuestionEncoder is not { } encoder) return 0;
+        _lengths ??= _questions.Select(q => encoder.Encode(q.Text).Length).ToArray();
+        return _lengths[index];
+    }
+
+    private int[]? _lengths;
+
     /// <inheritdoc/>
     public Sample GetSample(int index)
     {
@@ -188,9 +202,10 @@ public sealed class RsvqaDataset : IDataset
         try
         {
             sample.Set(SampleKeys.Image, LoadImage(q.ImageId).ToTensor());
+            sample.Set(SampleKeys.ImageId, tensor((long)q.ImageId));
             sample.Set(SampleKeys.QuestionType, tensor((long)q.Type));
             sample.Set(SampleKeys.Count, tensor(q.Count is { } c ? (float)c : float.NaN));
-            sample.Set(SampleKeys.CountBin, tensor(q.Count is { } n ? (long)RsvqaCountBins.BinOf(n) : AnswerVocabulary.IgnoreIndex));
+            sample.Set(SampleKeys.CountBin, tensor(q.Count is { } n ? (long)CountAnswerBins.ToBinIndex(n) : AnswerVocabulary.IgnoreIndex));
             sample.Set(SampleKeys.AllowGeometric, tensor(q.AllowGeometric));
             sample.Set(SampleKeys.Index, tensor((long)index));
             if (Options.QuestionEncoder is { } encoder) sample.Set(SampleKeys.Question, tensor(encoder.Encode(q.Text)));
@@ -305,7 +320,7 @@ public sealed class RsvqaDataset : IDataset
             case RsvqaQuestionType.Count:
                 if (!long.TryParse(answer.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
                     throw new DatasetFormatException(file, field, $"count answer '{answer}' is not a non-negative integer.");
-                return (n, Options.CountEncoding == RsvqaCountEncoding.Bins ? RsvqaCountBins.LabelOf(n) : n.ToString(CultureInfo.InvariantCulture));
+                return (n, Options.CountEncoding == RsvqaCountEncoding.Bins ? CountAnswerBins.ToBin(n) : n.ToString(CultureInfo.InvariantCulture));
             case RsvqaQuestionType.Presence or RsvqaQuestionType.Comparison:
                 if (answer is not ("yes" or "no"))
                     throw new DatasetFormatException(file, field, $"a {type.ToWireName()} answer must be 'yes' or 'no'; got '{answer}'.");
@@ -315,7 +330,7 @@ public sealed class RsvqaDataset : IDataset
                     throw new DatasetFormatException(file, field, $"a rural_urban answer must be 'rural' or 'urban'; got '{answer}'.");
                 return (null, answer);
             default:
-                return (null, Options.CountEncoding == RsvqaCountEncoding.Bins ? RsvqaCountBins.AreaLabelOf(answer) ?? answer : answer);
+                return (null, Options.CountEncoding == RsvqaCountEncoding.Bins ? CountAnswerBins.AreaLabelOf(answer) ?? answer : answer);
         }
     }
 }

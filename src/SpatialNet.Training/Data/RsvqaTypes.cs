@@ -1,4 +1,3 @@
-using System.Globalization;
 using SpatialNet.Training.Metrics;
 
 namespace SpatialNet.Training.Data;
@@ -50,46 +49,10 @@ public static class RsvqaQuestionTypeNames
     }
 }
 
-/// <summary>
-/// The count bins of the RSVQA-LR baseline: 0, 1–10, 11–100, 101–1000, more than 1000, as dataset labels.
-/// The bins are defined once, in <see cref="CountAnswerBins"/>, so that the labels the dataset trains on
-/// are the labels the metric scores.
-/// </summary>
-public static class RsvqaCountBins
-{
-    /// <summary>Bin labels in order.</summary>
-    public static IReadOnlyList<string> Labels => CountAnswerBins.Labels;
-
-    /// <summary>The bin (0–4) of a non-negative count.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The count is negative.</exception>
-    public static int BinOf(long count) => CountAnswerBins.ToBinIndex(count);
-
-    /// <summary>The bin label of a non-negative count.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The count is negative.</exception>
-    public static string LabelOf(long count) => CountAnswerBins.ToBin(count);
-
-    /// <summary>The bin label of an area answer such as "1234m2" or "0m2" (same boundaries, in m²).</summary>
-    public static string? AreaLabelOf(string answer)
-    {
-        ArgumentNullException.ThrowIfNull(answer);
-        var text = answer.Trim();
-        if (!text.EndsWith("m2", StringComparison.Ordinal)) return null;
-        if (!double.TryParse(text[..^2], NumberStyles.Float, CultureInfo.InvariantCulture, out var area) || area < 0) return null;
-        return area switch
-        {
-            0 => "0m2",
-            <= 10 => "between 0m2 and 10m2",
-            <= 100 => "between 10m2 and 100m2",
-            <= 1000 => "between 100m2 and 1000m2",
-            _ => "more than 1000m2",
-        };
-    }
-}
-
 /// <summary>How count (and area) answers become classifier labels.</summary>
 public enum RsvqaCountEncoding
 {
-    /// <summary>The RSVQA-LR baseline's bins (<see cref="RsvqaCountBins"/>).</summary>
+    /// <summary>The RSVQA-LR baseline's bins (<see cref="CountAnswerBins"/>).</summary>
     Bins,
 
     /// <summary>The number itself as a label (e.g. "13"), as RSVQA-HR baselines use.</summary>

@@ -19,6 +19,9 @@ public static class TaskMetricNames
     /// <summary>VQA: one <c>{type}_accuracy</c> metric per question type (<c>count_accuracy</c>, <c>presence_accuracy</c>, <c>comp_accuracy</c>, <c>rural_urban_accuracy</c>), <see cref="MetricNames.PerTypeAccuracy"/>.</summary>
     public const string PerTypeAccuracy = MetricNames.PerTypeAccuracy;
 
+    /// <summary>VQA: (AA + OA) / 2, one number for selecting an epoch that weighs the rare types and the whole split alike.</summary>
+    public const string AverageOverallMean = "aa_oa_mean";
+
     /// <summary>Suffix of the per-type VQA metrics.</summary>
     public const string PerTypeSuffix = "_accuracy";
 
@@ -31,7 +34,7 @@ public static class TaskMetricNames
         TaskKind.Classification => [MetricNames.Accuracy, MetricNames.MacroF1],
         TaskKind.Regression => [MetricNames.MeanAbsoluteError, MetricNames.RootMeanSquaredError],
         TaskKind.MultiLabel => [MetricNames.Accuracy, MetricNames.MicroF1, MetricNames.MacroF1, MetricNames.MeanAveragePrecision],
-        TaskKind.VisualQuestionAnswering => [OverallAccuracy, AverageAccuracy, PerTypeAccuracy, MetricNames.Accuracy],
+        TaskKind.VisualQuestionAnswering => [OverallAccuracy, AverageAccuracy, PerTypeAccuracy, MetricNames.Accuracy, AverageOverallMean],
         TaskKind.Captioning => CaptionMetricNames.All,
         _ => [],
     };

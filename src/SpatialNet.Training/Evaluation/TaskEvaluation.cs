@@ -321,6 +321,9 @@ public sealed class TaskPredictionSet
                 case TaskMetricNames.AverageAccuracy:
                     values[m] = r.AverageAccuracy;
                     break;
+                case TaskMetricNames.AverageOverallMean:
+                    values[m] = (r.AverageAccuracy + r.OverallAccuracy) / 2;
+                    break;
                 default:
                     values[m] = r.OverallAccuracy;
                     break;

@@ -31,7 +31,7 @@ public static class RsvqaQuestionTypes
 /// <summary>
 /// The count bins the RSVQA baseline scores count answers with: 0, 1–10, 11–100, 101–1000 and more
 /// than 1000. (The baseline's own label strings read "between 0 and 10" etc.; the boundaries are the same.)
-/// This is the one definition of the bins: the dataset's <c>SpatialNet.Training.Data.RsvqaCountBins</c> uses it.
+/// This is the one definition of the bins: the dataset's labels and the metric both use it.
 /// </summary>
 public static class CountAnswerBins
 {
@@ -72,6 +72,23 @@ public static class CountAnswerBins
     /// <returns>The bin label.</returns>
     /// <exception cref="ArgumentOutOfRangeException">When the count is negative.</exception>
     public static string ToBin(long count) => Labels[ToBinIndex(count)];
+
+    /// <summary>The bin label of an area answer such as "1234m2" or "0m2" (same boundaries, in m²).</summary>
+    public static string? AreaLabelOf(string answer)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        var text = answer.Trim();
+        if (!text.EndsWith("m2", StringComparison.Ordinal)) return null;
+        if (!double.TryParse(text[..^2], NumberStyles.Float, CultureInfo.InvariantCulture, out var area) || area < 0) return null;
+        return area switch
+        {
+            0 => "0m2",
+            <= 10 => "between 0m2 and 10m2",
+            <= 100 => "between 10m2 and 100m2",
+            <= 1000 => "between 100m2 and 1000m2",
+            _ => "more than 1000m2",
+        };
+    }
 
     /// <summary>
     /// Maps a count answer to a bin label: a non-negative integer (e.g. "12") becomes its bin; a string

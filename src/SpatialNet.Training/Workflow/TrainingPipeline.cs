@@ -178,10 +178,10 @@ public sealed partial class TrainingPipeline
         };
         if (evaluator is not null)
         {
-            report = run.Report(evaluator.Run(trainer.PrepareBatch), facts);
+            report = run.Report(evaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
         }
         if (config.Data.TestSplit is { } testSplit && run.Evaluator(testSplit) is { } testEvaluator)
-            test = run.Report(testEvaluator.Run(trainer.PrepareBatch), facts);
+            test = run.Report(testEvaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
         report ??= test ?? throw new ConfigurationException(
             $"data:eval_split = \"{config.Data.EvalSplit}\": no source has this split, so nothing can be evaluated; add the split (e.g. val_count for synthetic data).");
         var (json, markdown) = report.Save(config.OutputDir);
@@ -478,7 +478,7 @@ public sealed partial class TrainingPipeline
             });
         }
 
-        public MultiTaskEvaluator? Evaluator(string split)
+        public MultiTaskEvaluator? Evaluator(string split, bool blankImages = false)
         {
             var batches = new List<IBatchSource>();
             foreach (var s in _sources)
@@ -486,7 +486,7 @@ public sealed partial class TrainingPipeline
                 if (s.Split(split) is not { } dataset)
                     continue;
                 var loader = new DataLoader(dataset, _config.Data.EvalBatchSize ?? _config.Data.BatchSize, shuffle: false);
-                batches.Add(new DatasetBatchSource(loader, Preparation(s, augment: false), Device));
+                batches.Add(new DatasetBatchSource(loader, Preparation(s, augment: false, blankImages), Device));
             }
             if (batches.Count == 0)
                 return null;
@@ -518,7 +518,8 @@ public sealed partial class TrainingPipeline
             return o;
         }
 
-        public EvaluationReport Report(MultiTaskEvaluationResult result, IEnumerable<KeyValuePair<string, string>> facts)
+        public EvaluationReport Report(MultiTaskEvaluationResult result, IEnumerable<KeyValuePair<string, string>> facts,
+            Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare = null)
         {
             var report = new EvaluationReport(result, "SpatialNet evaluation");
             var m = _config.Model;
@@ -538,7 +539,33 @@ public sealed partial class TrainingPipeline
                     : $"VQA head: question encoder ({((VqaHeadOptions)t.Config.Head).Depth} layers), {((VqaHeadOptions)t.Config.Head).Fusion} fusion, answer classifier over {t.Classes} answers");
             }
             AddCaptionTables(report, result.Split);
+            AddVqaRows(report, result.Split, prepare);
             return report;
+        }
+
+        // Table II beside the model: the question-only lookup (training split only, never an image) and,
+        // on request, the same model with every image blanked to the mean colour.
+        private void AddVqaRows(EvaluationReport report, string split, Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare)
+        {
+            var vqa = _tasks.Where(t => t.ScoredAs == TaskKind.VisualQuestionAnswering).ToArray();
+            if (vqa.Length == 0)
+                return;
+            foreach (var t in vqa)
+            {
+                var source = _sources.First(s => s.Targets.ContainsKey(t.Config.Name));
+                if (source.Train is RsvqaDataset train && source.Split(split) is RsvqaDataset evaluated)
+                {
+                    var lookup = new QuestionOnlyLookupBaseline(train.Questions.Select(VqaExample.From));
+                    report.VqaRows.Add(new Reports.VqaRow($"{lookup.Name} ({t.Config.Name})",
+                        VqaBaselines.Score(lookup, evaluated.Questions.Select(VqaExample.From))));
+                }
+            }
+            if (_config.Data.BlankImageAblation && Evaluator(split, blankImages: true) is { } blind)
+            {
+                var blank = blind.Run(prepare);
+                foreach (var t in blank.Tasks.Where(t => t.Vqa is not null))
+                    report.VqaRows.Add(new Reports.VqaRow($"Ablation: the same model, every image replaced by the mean colour ({t.Task.Name})", t.Vqa!));
+            }
         }
 
         public JsonObject DataJson()
@@ -598,7 +625,7 @@ public sealed partial class TrainingPipeline
             return (metric, mode);
         }
 
-        private DatasetBatchPreparation Preparation(OpenedSource source, bool augment)
+        private DatasetBatchPreparation Preparation(OpenedSource source, bool augment, bool blankImages = false)
         {
             IBatchTransform first = _config.Data.Normalize && source.Normalization is { } n ? new Normalize(n) : new ToFloat();
             if (first is IDisposable owned)
@@ -611,7 +638,19 @@ public sealed partial class TrainingPipeline
                 _owned.Add(flipRotate);
                 transforms.Add(flipRotate);
             }
-            return new DatasetBatchPreparation { Targets = source.Targets, Transform = new BatchTransformPipeline([.. transforms]) };
+            if (blankImages)
+                transforms.Add(new BlankImages());
+            var d = _config.Data;
+            var rsvqa = source.Config.Kind == "rsvqa";
+            return new DatasetBatchPreparation
+            {
+                Targets = source.Targets,
+                Transform = new BatchTransformPipeline([.. transforms]),
+                DeduplicateImages = d.DeduplicateImages && rsvqa,
+                Repeats = augment && rsvqa ? d.Repeats : null,
+                LengthBucketBatches = augment && rsvqa ? d.LengthBuckets : 0,
+                ImageDropProbability = augment ? d.ImageDrop : 0,
+            };
         }
 
         private static ResolvedTask Resolve(TaskOptions task, int index, List<OpenedSource> sources)
@@ -700,6 +739,8 @@ public sealed partial class TrainingPipeline
                         o.PadId = Text.Vocabulary.PadId;
                         if (!Has("num_heads"))
                             o.NumHeads = model.NumHeads;
+                        if (!Has("count_input"))
+                            o.CountInput = SampleKeys.Count;
                     });
                     break;
                 case TaskKind.MultiLabel:

@@ -29,7 +29,7 @@ public class CliTests
     {
         var captions = Path.Combine(MetricsDir, "public_captions.json");
         var (code, stdout, stderr) = Run("metrics", "captions", "--references", captions, "--candidates", captions,
-            "--references-key", refKey, "--candidates-key", candKey, "--tokenization", tokenization);
+            "--references-key", refKey, "--candidates-key", candKey, "--tokenization", tokenization, "--json");
         code.Should().Be(0, stderr);
 
         using var got = JsonDocument.Parse(stdout);
@@ -51,7 +51,7 @@ public class CliTests
     public void MetricsCaptionsReproducesStockMeteorExactStem()
     {
         var captions = Path.Combine(MetricsDir, "public_captions.json");
-        var (code, stdout, stderr) = Run("metrics", "captions", "--references", captions, "--candidates", captions);
+        var (code, stdout, stderr) = Run("metrics", "captions", "--references", captions, "--candidates", captions, "--json");
         code.Should().Be(0, stderr);
         using var got = JsonDocument.Parse(stdout);
         using var meteor = JsonDocument.Parse(File.ReadAllText(Path.Combine(MetricsDir, "public_meteor.json")));
@@ -73,7 +73,7 @@ public class CliTests
                  {"type":"presence","expected":"no","predicted":"no"},
                  {"type":"presence","expected":"no","predicted":"yes"}]
                 """);
-            var (code, stdout, stderr) = Run("metrics", "vqa", "--answers", file);
+            var (code, stdout, stderr) = Run("metrics", "vqa", "--answers", file, "--json");
             code.Should().Be(0, stderr);
             using var doc = JsonDocument.Parse(stdout);
             doc.RootElement.GetProperty("per_type").GetProperty("count").GetProperty("accuracy").GetDouble().Should().Be(0.5);
@@ -103,11 +103,86 @@ public class CliTests
     [InlineData("metrics", "captions", "--references")]
     [InlineData("metrics", "captions", "--candidates", "x.json")]
     [InlineData("weights", "inspect", "a", "--frobnicate", "1")]
+    [InlineData("synthetic", "--format", "coco", "--out", "x")]
+    [InlineData("synthetic", "--format", "rsvqa", "--out", "x", "--size", "16")]
+    [InlineData("metrics", "captions", "--references", "r.json", "--candidates", "c.json", "--wordnet-synsets", "s")]
     public void BadCommandLinesExitWithTwoAndSayWhy(params string[] args)
     {
-        var (code, _, stderr) = Run(args);
+        var (code, stdout, stderr) = Run(args);
         code.Should().Be(2);
-        stderr.Should().StartWith("spatialnet: ");
+        stderr.Should().StartWith("spatialnet: ").And.Contain("--help");
+        stdout.Should().BeEmpty("errors go to standard error");
+    }
+
+    [Fact]
+    public void VersionExitsZeroAndPrintsTheAssemblyVersion()
+    {
+        var (code, stdout, _) = Run("--version");
+        code.Should().Be(0);
+        var expected = typeof(SpatialNet.Cli.Cli).Assembly.GetName().Version!;
+        stdout.Trim().Should().StartWith($"{expected.Major}.{expected.Minor}.{expected.Build}");
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("-?")]
+    public void EachCommandHasItsOwnHelp(string help)
+    {
+        var (rootCode, root, _) = Run(help);
+        var (trainCode, train, _) = Run("train", help);
+        var (captionsCode, captions, _) = Run("metrics", "captions", help);
+        (rootCode, trainCode, captionsCode).Should().Be((0, 0, 0));
+        root.Should().Contain("train").And.Contain("weights").And.NotContain("--max-steps");
+        train.Should().Contain("spatialnet train [options]").And.Contain("--max-steps").And.Contain("--config");
+        captions.Should().Contain("--references").And.NotContain("--max-steps");
+    }
+
+    [Fact]
+    public void AMisspeltOptionIsNamedWithASuggestion()
+    {
+        var (code, _, stderr) = Run("train", "--config", "x.json", "--epoch", "3");
+        code.Should().Be(2);
+        stderr.Should().Contain("'--epoch'").And.Contain("--epochs");
+        stderr.Should().NotContain("Required", "the misspelling is the error, not a missing option");
+    }
+
+    [Fact]
+    public void AResponseFileSuppliesArguments()
+    {
+        var file = Path.GetTempFileName();
+        var rsp = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, """[{"type":"presence","expected":"yes","predicted":"yes"},{"type":"presence","expected":"no","predicted":"yes"}]""");
+            File.WriteAllText(rsp, $"vqa\n--answers\n{file}\n");
+            var (code, stdout, stderr) = Run("metrics", "@" + rsp, "--json");
+            code.Should().Be(0, stderr);
+            using var doc = JsonDocument.Parse(stdout);
+            doc.RootElement.GetProperty("OA").GetDouble().Should().Be(0.5);
+        }
+        finally
+        {
+            File.Delete(file);
+            File.Delete(rsp);
+        }
+    }
+
+    [Fact]
+    public void MetricsCaptionsPrintsAScoreTableAndWritesThePerImageJsonOnlyToTheOutputFile()
+    {
+        var captions = Path.Combine(MetricsDir, "public_captions.json");
+        var output = Path.GetTempFileName();
+        try
+        {
+            var (code, stdout, stderr) = Run("metrics", "captions", "--references", captions, "--candidates", captions, "--no-meteor", "--output", output);
+            code.Should().Be(0, stderr);
+            stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length.Should().BeLessThan(15);
+            stdout.Should().Contain("CIDEr").And.Contain("Bleu_4").And.NotContain("per_image");
+            using var doc = JsonDocument.Parse(File.ReadAllText(output));
+            doc.RootElement.GetProperty("per_image").EnumerateObject().Should().NotBeEmpty();
+        }
+        finally { File.Delete(output); }
     }
 
     [Fact]
@@ -126,6 +201,10 @@ public class CliTests
             var (code, stdout, stderr) = Run("weights", "inspect", src);
             code.Should().Be(0, stderr);
             stdout.Should().Contain("head.weight").And.Contain("[2, 3]").And.Contain("parameters: 8");
+            (code, stdout, stderr) = Run("weights", "inspect", src, "--json");
+            code.Should().Be(0, stderr);
+            using (var doc = JsonDocument.Parse(stdout))
+                doc.RootElement.GetProperty("parameters").GetInt64().Should().Be(8);
 
             var dst = Path.Combine(dir.FullName, "b.pth");
             Run("weights", "convert", src, dst).Code.Should().Be(0);

@@ -1,6 +1,7 @@
 using FluentAssertions;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Imaging;
+using SpatialNet.Training.Metrics;
 using SpatialNet.Training.Tests.Support;
 using SpatialNet.Training.Text;
 using Xunit;
@@ -53,7 +54,7 @@ public sealed class RsvqaDatasetTests : IDisposable
     public void Count_bins_have_the_baseline_boundaries(long count, string label)
     {
         // Boundaries from the RSVQA-LR baseline as written in shared/metrics/README.md.
-        RsvqaCountBins.LabelOf(count).Should().Be(label);
+        CountAnswerBins.ToBin(count).Should().Be(label);
     }
 
     [Fact]

@@ -21,6 +21,36 @@ public sealed record DatasetBatchPreparation
     /// <see cref="IRandomBatchTransform"/> is reseeded before every batch. <c>null</c> for none.
     /// </summary>
     public IBatchTransform? Transform { get; init; }
+
+    /// <summary>
+    /// Each distinct image once per batch (samples need a <see cref="SampleKeys.ImageId"/> entry): the
+    /// batch holds <c>image</c> [U, C, H, W] and <see cref="SampleKeys.ImageIndex"/> [B], so the encoder
+    /// runs once per image (RSVQA asks about 100 questions per image). An image whose questions differ
+    /// in <see cref="SampleKeys.AllowGeometric"/> appears once per flag, and that entry becomes [U].
+    /// </summary>
+    public bool DeduplicateImages { get; init; }
+
+    /// <summary>
+    /// Probability that an image row is replaced by zeros after <see cref="Transform"/> — the mean
+    /// colour once normalised — so its samples must be answered from their other inputs (modality
+    /// dropout). Drawn per (augmentation seed, epoch, batch). 0 (default): off; use for training only.
+    /// </summary>
+    public double ImageDropProbability { get; init; }
+
+    /// <summary>
+    /// Group → how many times each sample of that group enters an epoch (default once); the group is
+    /// the dataset's (RSVQA: the question type, e.g. <c>rural_urban</c>). Single-dataset sources only.
+    /// </summary>
+    public IReadOnlyDictionary<string, int>? Repeats { get; init; }
+
+    /// <summary>
+    /// Batches of similar length: each run of this many batches' worth of shuffled samples is sorted by
+    /// length (question tokens) before it is cut into batches, and the batches are then shuffled, so
+    /// padding shrinks. 0 (default): off. Single-dataset sources only.
+    /// </summary>
+    public int LengthBucketBatches { get; init; }
+
+    internal bool ChangesPlan => Repeats is { Count: > 0 } || LengthBucketBatches > 0;
 }
 
 /// <summary>
@@ -55,10 +85,16 @@ public sealed class DatasetBatchSource : IBatchSource
     /// <param name="preparation">Targets and transforms; default none.</param>
     /// <param name="device">Device the batches are moved to before the transforms; default CPU.</param>
     /// <param name="augmentationSeed">Seed of the random transforms.</param>
+    /// <exception cref="ArgumentException">Repeats or length buckets on a dataset without group and length facts, or invalid values.</exception>
     public DatasetBatchSource(DataLoader loader, DatasetBatchPreparation? preparation = null, Device? device = null, ulong augmentationSeed = 0)
-        : this([(loader ?? throw new ArgumentNullException(nameof(loader))).Dataset], [preparation ?? new DatasetBatchPreparation()],
-            epoch => loader.EpochIndices(epoch).Select(indices => new DatasetBatch(0, indices)), loader.BatchesPerEpoch, loader.Collator,
-            device, augmentationSeed)
+        : this(loader, preparation ?? new DatasetBatchPreparation(), device, augmentationSeed, SamplePlan.Of(loader, preparation))
+    {
+    }
+
+    private DatasetBatchSource(DataLoader loader, DatasetBatchPreparation preparation, Device? device, ulong augmentationSeed, SamplePlan? plan)
+        : this([loader.Dataset], [preparation],
+            plan is not null ? plan.Epoch : epoch => loader.EpochIndices(epoch).Select(indices => new DatasetBatch(0, indices)),
+            plan?.BatchesPerEpoch ?? loader.BatchesPerEpoch, loader.Collator, device, augmentationSeed)
     {
     }
 
@@ -80,6 +116,13 @@ public sealed class DatasetBatchSource : IBatchSource
     {
         if (preparations.Count != datasets.Count)
             throw new ArgumentException($"Need one preparation per dataset; got {preparations.Count} for {datasets.Count} datasets.", nameof(preparations));
+        if (datasets.Count > 1 && preparations.Any(p => p.ChangesPlan))
+            throw new ArgumentException("Repeats and length buckets need a single-dataset source.", nameof(preparations));
+        foreach (var p in preparations)
+        {
+            if (!(p.ImageDropProbability is >= 0 and <= 1))
+                throw new ArgumentOutOfRangeException(nameof(preparations), p.ImageDropProbability, "DatasetBatchPreparation.ImageDropProbability must be in [0, 1].");
+        }
         _datasets = datasets;
         _preparations = preparations;
         _plan = plan;
@@ -128,6 +171,8 @@ public sealed class DatasetBatchSource : IBatchSource
         var batch = DataLoader.Load(dataset, planned.Indices, _collator);
         try
         {
+            if (_preparations[planned.DatasetIndex].DeduplicateImages)
+                Deduplicate(batch, dataset.Name);
             foreach (var (task, keys) in _preparations[planned.DatasetIndex].Targets)
             {
                 batch.Set(task, keys.Count == 1
@@ -157,13 +202,58 @@ public sealed class DatasetBatchSource : IBatchSource
             if (!Pipeline.DeviceTransfer.IsOn(t, Device))
                 batch.Set(key, Pipeline.DeviceTransfer.To(t, Device));
         }
-        if (_preparations[planned.DatasetIndex].Transform is { } transform)
+        var preparation = _preparations[planned.DatasetIndex];
+        if (preparation.Transform is { } transform)
         {
             if (transform is IRandomBatchTransform random)
                 random.Reseed(SeededRandom.DeriveSeed(AugmentationSeed, (ulong)epoch, (ulong)batchIndex));
             transform.Apply(batch);
         }
+        if (preparation.ImageDropProbability > 0)
+            DropImages(batch, preparation.ImageDropProbability, SeededRandom.DeriveSeed(AugmentationSeed, 3, (ulong)epoch, (ulong)batchIndex));
         return batch;
+    }
+
+    // Keeps each (image id, geometric permission) once: image [U, …], image_index [B], allow_geometric [U].
+    private static void Deduplicate(Batch batch, string dataset)
+    {
+        if (!batch.TryGetValue(SampleKeys.ImageId, out var ids))
+            throw new ArgumentException($"DeduplicateImages: samples of dataset '{dataset}' have no '{SampleKeys.ImageId}' entry.");
+        var imageIds = ids.to(ScalarType.Int64).cpu().data<long>().ToArray();
+        var allow = batch.TryGetValue(SampleKeys.AllowGeometric, out var flags) ? flags.cpu().data<bool>().ToArray() : null;
+        var slots = new Dictionary<(long Id, bool Allow), long>();
+        var rows = new List<long>();
+        var rowAllow = new List<bool>();
+        var index = new long[imageIds.Length];
+        for (var i = 0; i < imageIds.Length; i++)
+        {
+            var key = (imageIds[i], allow?[i] ?? true);
+            if (!slots.TryGetValue(key, out var slot))
+            {
+                slot = slots[key] = rows.Count;
+                rows.Add(i);
+                rowAllow.Add(key.Item2);
+            }
+            index[i] = slot;
+        }
+        using (var keep = tensor(rows.ToArray()))
+            batch.Set(SampleKeys.Image, batch[SampleKeys.Image].index_select(0, keep));
+        batch.Set(SampleKeys.ImageIndex, tensor(index));
+        if (allow is not null)
+            batch.Set(SampleKeys.AllowGeometric, tensor(rowAllow.ToArray()));
+    }
+
+    // Modality dropout: each image row becomes zeros (the mean colour after normalisation) with probability p.
+    private static void DropImages(Batch batch, double p, ulong seed)
+    {
+        var images = batch[SampleKeys.Image];
+        var random = new SeededRandom(seed);
+        var keep = new float[images.shape[0]];
+        for (var u = 0; u < keep.Length; u++)
+            keep[u] = random.NextDouble() < p ? 0f : 1f;
+        using var scope = NewDisposeScope();
+        var mask = tensor(keep, dtype: images.dtype, device: images.device).view(-1, 1, 1, 1);
+        batch.Set(SampleKeys.Image, images.mul(mask).MoveToOuterDisposeScope());
     }
 
     /// <inheritdoc />

@@ -1,10 +1,10 @@
 using FluentAssertions;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Tests.Support;
-using SpatialNet.Training.Vqa;
+using SpatialNet.Training.Evaluation;
 using Xunit;
 
-namespace SpatialNet.Training.Tests.Vqa;
+namespace SpatialNet.Training.Tests.Evaluation;
 
 /// <summary>The two language-only baselines on a hand-made split, every figure worked out by hand.</summary>
 public sealed class VqaBaselineTests

@@ -1,7 +1,7 @@
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Metrics;
 
-namespace SpatialNet.Training.Vqa;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>
 /// One RSVQA question as the baselines and the metrics see it: its type (file spelling, e.g.

@@ -1,0 +1,70 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+
+namespace SpatialNet.Cli.Commands;
+
+/// <summary>Options and plumbing several commands share.</summary>
+internal static class CommonOptions
+{
+    /// <summary>Indented JSON for results on standard output and in files.</summary>
+    public static JsonSerializerOptions Indented { get; } = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary><c>--json</c>: the result as one JSON document on standard output, for scripts.</summary>
+    public static Option<bool> Json() => new("--json") { Description = "Write the result as JSON to standard output (for scripts)." };
+
+    /// <summary><c>--set KEY=VALUE</c>, repeatable: configuration overrides applied after the file and the environment.</summary>
+    public static Option<string[]> Set() => new("--set")
+    {
+        Description = "Override a configuration key by its path, repeatable: --set model:depth=2 --set data:sources:0:path=/data/x (docs/training.md).",
+        HelpName = "KEY=VALUE",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary><c>--quiet</c>: warnings and errors only on standard error.</summary>
+    public static Option<bool> Quiet() => new("--quiet", "-q") { Description = "Log warnings and errors only." };
+
+    /// <summary>Where results go (standard output, or the writer a test passed in).</summary>
+    public static TextWriter Output(this ParseResult parse) => parse.InvocationConfiguration.Output;
+
+    /// <summary>Where logs and progress go (standard error, or the writer a test passed in).</summary>
+    public static TextWriter Error(this ParseResult parse) => parse.InvocationConfiguration.Error;
+
+    /// <summary>Single-line logs on <paramref name="error"/> (standard error), never on the results' stream.</summary>
+    public static ILoggerFactory CreateLogging(TextWriter error, bool quiet) => LoggerFactory.Create(b => b
+        .AddProvider(new WriterLoggerProvider(error))
+        .SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information));
+
+    /// <summary>Writes "HH:mm:ss level: message" lines to a writer (the console logger writes to the process console only).</summary>
+    private sealed class WriterLoggerProvider(TextWriter writer) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new WriterLogger(writer);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class WriterLogger(TextWriter writer) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                var level = logLevel switch
+                {
+                    LogLevel.Warning => "warn: ",
+                    LogLevel.Error or LogLevel.Critical => "fail: ",
+                    _ => "",
+                };
+                lock (writer)
+                {
+                    writer.WriteLine($"{DateTime.Now:HH:mm:ss} {level}{formatter(state, exception)}");
+                    if (exception is not null) writer.WriteLine(exception.Message);
+                }
+            }
+        }
+    }
+}
