@@ -28,6 +28,9 @@ public sealed partial class Trainer : IDisposable
     /// <summary>Metadata key of the trainer's own state (history, early stopping, epoch sums) inside checkpoints.</summary>
     public const string TrainerStateKey = "spatialnet.trainer";
 
+    /// <summary>File name of the checkpoint written when the cancellation token stops training (also written as <see cref="LastCheckpointName"/>).</summary>
+    public const string InterruptedCheckpointName = "interrupted.safetensors";
+
     /// <summary>File name of the most recent checkpoint in <see cref="TrainerOptions.CheckpointDirectory"/>.</summary>
     public const string LastCheckpointName = "last.safetensors";
 
@@ -206,6 +209,8 @@ public sealed partial class Trainer : IDisposable
                     FlushLosses();
                     SaveRunCheckpoint();
                 }
+                if (s == StopReason.Cancelled && _options.CheckpointDirectory is { } folder)
+                    SaveCheckpoint(Path.Combine(folder, InterruptedCheckpointName));
                 Log.Interrupted(_logger, s, _globalStep);
                 break;
             }
