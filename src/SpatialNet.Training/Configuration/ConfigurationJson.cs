@@ -10,7 +10,10 @@ internal static class ConfigurationJson
     /// <summary>Indented JSON output.</summary>
     public static JsonSerializerOptions Indented { get; } = new() { WriteIndented = true };
 
-    /// <summary>The configuration as nested JSON; sections whose keys are 0, 1, … become arrays, values stay strings.</summary>
+    /// <summary>
+    /// The configuration as nested JSON; sections whose keys are 0, 1, … become arrays, values stay strings,
+    /// relative paths become absolute (against the working directory, as the run used them).
+    /// </summary>
     public static string Write(IConfiguration configuration) => Node(configuration).ToJsonString(Indented);
 
     private static JsonNode Node(IConfiguration section)
@@ -30,5 +33,7 @@ internal static class ConfigurationJson
         return o;
     }
 
-    private static JsonNode? ValueOrNode(IConfigurationSection c) => c.GetChildren().Any() ? Node(c) : c.Value is null ? null : JsonValue.Create(c.Value);
+    private static JsonNode? ValueOrNode(IConfigurationSection c) => c.GetChildren().Any() ? Node(c)
+        : c.Value is null ? null
+        : JsonValue.Create(SpatialNetConfiguration.IsPathKey(c.Key) && c.Value.Length > 0 ? Path.GetFullPath(c.Value) : c.Value);
 }

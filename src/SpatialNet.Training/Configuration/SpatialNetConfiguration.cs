@@ -98,7 +98,7 @@ public static class SpatialNetConfiguration
             ? new KeyValuePair<string, string?>(kv.Key, Path.GetFullPath(Path.Combine(folder, kv.Value)))
             : kv).ToList();
 
-    private static bool IsPathKey(string key)
+    internal static bool IsPathKey(string key)
     {
         int colon = key.LastIndexOf(':');
         return PathKeys.Contains(StrictConfigurationBinder.Normalize(colon < 0 ? key : key[(colon + 1)..]));

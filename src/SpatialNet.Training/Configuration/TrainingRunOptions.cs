@@ -62,7 +62,19 @@ public sealed class TrainingRunOptions
         ArgumentNullException.ThrowIfNull(configuration);
         var options = new TrainingRunOptions();
         var problems = new List<string>();
-        StrictConfigurationBinder.Bind(configuration, options, string.Empty, problems, new HashSet<string> { "tasks" });
+        BindInto(configuration, options, problems);
+        if (problems.Count == 0)
+            problems.AddRange(options.Problems());
+        if (problems.Count > 0)
+            throw new ConfigurationException(source, problems);
+        return options;
+    }
+
+    /// <summary>Binds <paramref name="configuration"/> onto <paramref name="options"/> without validating the values.</summary>
+    internal static void BindInto(IConfiguration configuration, TrainingRunOptions options, List<string> problems)
+    {
+        var path = (configuration as IConfigurationSection)?.Path ?? string.Empty;
+        StrictConfigurationBinder.Bind(configuration, options, path, problems, new HashSet<string> { "tasks" });
         if (StrictConfigurationBinder.Child(configuration, "trainer") is { } trainer)
         {
             foreach (var key in trainer.GetChildren().Where(k => RunManagedTrainerKeys.Contains(StrictConfigurationBinder.Normalize(k.Key))))
@@ -71,11 +83,6 @@ public sealed class TrainingRunOptions
 
         foreach (var task in (StrictConfigurationBinder.Child(configuration, "tasks") ?? configuration.GetSection("tasks")).GetChildren())
             options.Tasks.Add(BindTask(task, problems, options.Model));
-        if (problems.Count == 0)
-            problems.AddRange(options.Problems());
-        if (problems.Count > 0)
-            throw new ConfigurationException(source, problems);
-        return options;
     }
 
     /// <summary>Every problem with the values, each naming its configuration path, value and what is allowed; empty when valid.</summary>
