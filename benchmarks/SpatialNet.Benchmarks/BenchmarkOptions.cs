@@ -21,6 +21,9 @@ internal enum BenchmarkMode
 
     /// <summary>Caption generation of the real <c>CaptionHead</c>, with and without its key/value cache.</summary>
     Decode,
+
+    /// <summary>Whole-scene mapping of a GeoTIFF (SceneMapper): time and peak memory.</summary>
+    Scene,
 }
 
 /// <summary>Numeric precision of the benchmarked step.</summary>
@@ -71,6 +74,9 @@ internal sealed class BenchmarkOptions
           --breakdown            throughput, then each phase of the step timed with a device sync around it
           --decode               caption generation of the real CaptionHead on the encoder's tokens, key/value cache on and off
                                  (defaults --batch 32 --warmup 1 --steps 5: timed generate calls per variant)
+          --scene PATH           maps the GeoTIFF PATH (bands 3,2,1) with an untrained model of the given size into
+                                 a temporary folder; prints time and peak memory (defaults --img 32 --patch 8 --dim 32
+                                 --depth 1 --heads 2 --classes 8 --batch 64; --stride N, default the window)
 
         Model (defaults: the paper's configuration):
           --depth 12 --dim 512 --heads 8 --patch 16 --img 256 --classes 21
@@ -122,6 +128,8 @@ internal sealed class BenchmarkOptions
     public int MaxLength { get; private set; } = 22;
     public int Vocab { get; private set; } = 400;
     public bool Help { get; private set; }
+    public string? ScenePath { get; private set; }
+    public int Stride { get; private set; }
 
     public bool IsCuda => Device == "cuda";
 
@@ -173,6 +181,8 @@ internal sealed class BenchmarkOptions
                 case "--pipeline": o.Mode = BenchmarkMode.Pipeline; break;
                 case "--breakdown": o.Mode = BenchmarkMode.Breakdown; break;
                 case "--decode": o.Mode = BenchmarkMode.Decode; break;
+                case "--scene": o.Mode = BenchmarkMode.Scene; o.ScenePath = Value(); break;
+                case "--stride": o.Stride = Int(name, Value(), 1); break;
                 case "--caption-depth": o.CaptionDepth = Int(name, Value(), 1); break;
                 case "--beam": o.Beam = Int(name, Value(), 1); break;
                 case "--max-len": o.MaxLength = Int(name, Value(), 1); break;
@@ -203,6 +213,15 @@ internal sealed class BenchmarkOptions
             o.ApplySoakDefaults(given);
         if (o.Mode == BenchmarkMode.Decode)
             o.ApplyDecodeDefaults(given);
+        if (o.Mode == BenchmarkMode.Scene)
+        {
+            foreach (var (option, apply) in new (string, Action)[]
+            {
+                ("--img", () => o.Image = 32), ("--patch", () => o.Patch = 8), ("--dim", () => o.Dim = 32),
+                ("--depth", () => o.Depth = 1), ("--heads", () => o.Heads = 2), ("--classes", () => o.Classes = 8), ("--batch", () => o.Batch = 64),
+            })
+                SetUnlessGiven(given, option, apply);
+        }
         o._peakTflopsGiven = given.Contains("--peak-tflops");
         if (o.Samples == 0)
             o.Samples = 8 * o.Batch;

@@ -146,7 +146,7 @@ internal static class DecodeBenchmark
         model.Model.eval();
         using var generator = BenchmarkModel.SeededGenerator(device, 1);
         var images = randn([o.Batch, 3, o.Image, o.Image], dtype: ScalarType.Float32, device: device, generator: generator).to(o.ComputeDType);
-        return model.Model.Encoder.ForwardFeatures(images).DetachFromDisposeScope();
+        return model.Model.Encoder.ForwardTokens(images).DetachFromDisposeScope();
     }
 
     private static void PrintHeader(BenchmarkOptions o, Device device, CaptionHead head, Tensor tokens, TextWriter log)

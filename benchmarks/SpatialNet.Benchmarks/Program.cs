@@ -49,6 +49,8 @@ switch (o.Mode)
         return PipelineBenchmark.Run(o, device, log) ? 0 : 1;
     case BenchmarkMode.Decode:
         return DecodeBenchmark.Run(o, device, log) ? 0 : 1;
+    case BenchmarkMode.Scene:
+        return SceneBenchmark.Run(o, device, log) ? 0 : 1;
     default:
         var r = ThroughputBenchmark.Run(o, device, log);
         double tflopsPeak = o.PeakTflops > 0 ? 100 * r.Tflops / o.PeakTflops : double.NaN;

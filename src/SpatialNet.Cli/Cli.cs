@@ -35,6 +35,8 @@ public static class Cli
         root.Description = "spatialnet — multi-task remote-sensing models on TorchSharp.\n"
             + "Exit codes: 0 success, 1 error in the input or the run, 2 bad command line, 130 interrupted.";
         root.HelpName = "spatialnet";
+        var verbose = new Option<bool>("--verbose") { Description = "With an error, show stack traces (and libtorch's C++ frames).", Recursive = true };
+        root.Options.Add(verbose);
         // The tool's own version, also when it runs in-process (a test host is the entry assembly then).
         foreach (var version in root.Options.OfType<VersionOption>())
             version.Action = new VersionAction();
@@ -57,11 +59,10 @@ public static class Cli
             error.WriteLine("spatialnet: interrupted");
             return 130;
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or SpatialNet.DependencyInjection.ConfigurationException
-            or SpatialNet.Training.Data.DatasetException or SpatialNet.Weights.WeightLoadException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException
-            or SpatialNet.Runtime.NativeRuntimeException)
+        catch (Exception ex)
         {
-            error.WriteLine($"spatialnet: {ex.GetType().Name}: {ex.Message}");
+            // One boundary: a typed message naming what is at fault, no stack trace unless --verbose.
+            error.WriteLine($"spatialnet: {SpatialNet.ErrorBoundary.Describe(ex, parse.GetValue(verbose))}");
             return 1;
         }
     }

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;

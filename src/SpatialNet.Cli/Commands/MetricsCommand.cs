@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -50,7 +51,7 @@ internal static class MetricsCommand
             });
             var scores = scorer.Score(set);
             var text = scores.ToJson();
-            if (parse.GetValue(output) is { } path) File.WriteAllText(path, text);
+            if (parse.GetValue(output) is { } path) AtomicFile.WriteAllText(path, text);
             var o = parse.Output();
             if (parse.GetValue(json))
             {
@@ -94,7 +95,7 @@ internal static class MetricsCommand
                 ["confusion_labels"] = new JsonArray(result.Confusion.Labels.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray()),
                 ["confusion"] = confusion,
             }.ToJsonString(CommonOptions.Indented);
-            if (parse.GetValue(output) is { } path) File.WriteAllText(path, text);
+            if (parse.GetValue(output) is { } path) AtomicFile.WriteAllText(path, text);
             var o = parse.Output();
             if (parse.GetValue(json))
             {

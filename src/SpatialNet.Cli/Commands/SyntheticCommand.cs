@@ -34,7 +34,7 @@ internal static class SyntheticCommand
             if (f == "ucm-caption")
             {
                 int classes = SyntheticSceneGenerator.LandCoverClasses.Count;
-                written = SyntheticDatasetWriter.WriteUcmCaption(dir, generator, (n + classes - 1) / classes);
+                written = SyntheticDatasetWriter.WriteUcmCaption(dir, generator, n / classes + (n % classes == 0 ? 0 : 1));
             }
             else
             {

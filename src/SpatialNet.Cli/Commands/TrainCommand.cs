@@ -21,11 +21,12 @@ internal static class TrainCommand
         var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after N optimizer steps in all (saving checkpoints/last.safetensors, to resume later).", HelpName = "N" };
         maxSteps.Validators.Add(r => { if (r.GetValueOrDefault<long?>() is < 1) r.AddError("--max-steps must be a positive number of steps"); });
         var noProgress = new Option<bool>("--no-progress") { Description = "No progress display." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace a previous run in the output folder (a non-empty folder is refused otherwise, unless resuming)." };
         var quiet = CommonOptions.Quiet();
         var json = CommonOptions.Json();
         var command = new Command("train", "Train the multi-task model a configuration describes; writes checkpoints, history, curves, model.safetensors and report.json/report.md into the output folder.")
         {
-            config, set, output, epochs, device, resume, maxSteps, noProgress, quiet, json,
+            config, set, output, epochs, device, resume, maxSteps, noProgress, overwrite, quiet, json,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -45,6 +46,7 @@ internal static class TrainCommand
                 {
                     ResumeFrom = parse.GetValue(resume),
                     MaxSteps = parse.GetValue(maxSteps),
+                    Overwrite = parse.GetValue(overwrite),
                     // Progress on standard error, beside the logs; standard output carries the result only.
                     Progress = c.Trainer.ShowProgress ? new ConsoleProgressDisplay(parse.Error(), enabled: !Console.IsErrorRedirected) : null,
                 });

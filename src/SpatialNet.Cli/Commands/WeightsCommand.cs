@@ -116,7 +116,7 @@ internal static class WeightsCommand
         using var sd = StateDictFile.Read(input, format);
         if (HuggingFaceVit.LooksLikeHuggingFace(sd.Keys))
         {
-            using var mapped = HuggingFaceVit.ToTimmNames(sd);
+            using var mapped = HuggingFaceVit.ToTimmNames(sd, input);
             StateDictFile.Write(outputPath, mapped);
             output.WriteLine($"wrote {mapped.Count} tensors with timm names to {outputPath} (from Hugging Face ViT names)");
         }

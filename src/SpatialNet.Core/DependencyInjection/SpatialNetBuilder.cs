@@ -147,7 +147,7 @@ public sealed class SpatialNetBuilder
 
     /// <summary>Sets the L2 term of Eq. (10–11).</summary>
     /// <param name="lambda">λ_reg ≥ 0 (0 turns it off).</param>
-    /// <param name="selection">Parameter selection; null keeps <see cref="L2Regularization.DefaultSelection"/>.</param>
+    /// <param name="selection">Parameter selection; null keeps the model's <see cref="SpatialNet.Modules.NoWeightDecay"/> rule (S = what it does not exclude).</param>
     public SpatialNetBuilder UseL2(double lambda, Func<string, Parameter, bool>? selection = null)
     {
         Services.Configure<SpatialNetOptions>(o =>

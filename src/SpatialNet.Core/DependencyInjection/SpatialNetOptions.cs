@@ -16,7 +16,7 @@ public sealed class SpatialNetOptions
     /// <summary>λ_reg of the L2 term (Eq. 10–11); finite and ≥ 0; 0 turns it off. Default 0.01 (the paper).</summary>
     public double L2Lambda { get; set; } = L2Regularization.PaperLambda;
 
-    /// <summary>Parameter selection of the L2 term; null uses <see cref="L2Regularization.DefaultSelection"/>.</summary>
+    /// <summary>Parameter selection of the L2 term; null uses the model's <see cref="SpatialNet.Modules.NoWeightDecay"/> rule (S = what it does not exclude).</summary>
     public Func<string, Parameter, bool>? L2Selection { get; set; }
 
     /// <summary>How task losses are combined when no composer is registered explicitly (default: the paper's weighted sum, Eq. 6).</summary>

@@ -5,7 +5,7 @@ using SpatialNet.Heads;
 namespace SpatialNet.DependencyInjection;
 
 /// <summary>Validates <see cref="SpatialNetOptions"/>: at least one task, valid and unique task names, λ_reg ≥ 0.</summary>
-public sealed class SpatialNetOptionsValidator : IValidateOptions<SpatialNetOptions>
+internal sealed class SpatialNetOptionsValidator : IValidateOptions<SpatialNetOptions>
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, SpatialNetOptions options)

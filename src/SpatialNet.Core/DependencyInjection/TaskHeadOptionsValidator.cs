@@ -9,7 +9,7 @@ namespace SpatialNet.DependencyInjection;
 /// encoder factory knows its token layout, also the checks that depend on D and the class token.
 /// </summary>
 /// <typeparam name="TOptions">Head options type.</typeparam>
-public sealed class TaskHeadOptionsValidator<TOptions> : IValidateOptions<TOptions>
+internal sealed class TaskHeadOptionsValidator<TOptions> : IValidateOptions<TOptions>
     where TOptions : TaskHeadOptions
 {
     private readonly IOptions<SpatialNetOptions> spatialNet;

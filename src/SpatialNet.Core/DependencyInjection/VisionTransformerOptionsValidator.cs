@@ -7,7 +7,7 @@ namespace SpatialNet.DependencyInjection;
 /// Validates <see cref="VisionTransformerOptions"/> with <see cref="VisionTransformerOptions.Validate"/>
 /// (image size divisible by the patch, heads dividing D, …), so a bad configuration fails at start.
 /// </summary>
-public sealed class VisionTransformerOptionsValidator : IValidateOptions<VisionTransformerOptions>
+internal sealed class VisionTransformerOptionsValidator : IValidateOptions<VisionTransformerOptions>
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, VisionTransformerOptions options)

@@ -14,7 +14,7 @@ namespace SpatialNet.Heads;
 /// pooled = proj(Attention(q(latent), k(x), v(x))), with k and v from one fused <c>kv</c> projection.
 /// Parameters: <c>latent</c> [1, 1, D], <c>q</c>, <c>kv</c>, <c>proj</c>.
 /// </remarks>
-public sealed class AttentionPooling : TokenPooling
+public sealed class AttentionPooling : TokenPooling, IHasNoWeightDecay
 {
     private readonly Parameter latent;
     private readonly Linear q;
@@ -47,6 +47,9 @@ public sealed class AttentionPooling : TokenPooling
 
     /// <summary>Number of attention heads.</summary>
     public int NumHeads => numHeads;
+
+    /// <summary>The learned query <c>latent</c> is not decayed (like a class token).</summary>
+    public IReadOnlyCollection<string> NoWeightDecay() => ["latent"];
 
     // Checked before the base constructor so a rejected configuration allocates no native module.
     private static TokenLayout RequireHeadsDivideWidth(TokenLayout layout, int numHeads) =>

@@ -1,3 +1,4 @@
+using SpatialNet.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,17 +9,19 @@ namespace SpatialNet.Heads;
 /// mean squared error (paper Eq. 8) against normalised targets; de-normalised at inference.
 /// </summary>
 /// <remarks>
-/// With target mean μ and standard deviation σ (<see cref="RegressionHeadOptions"/>), the head
-/// learns t' = (t − μ)/σ: L = (1/n)·Σ (ŷ' − t')², summed over every predicted value. Counts span
+/// With target means μ_k and standard deviations σ_k per output (<see cref="RegressionHeadOptions"/>),
+/// the head learns t'_k = (t_k − μ_k)/σ_k: L = (1/n)·Σ (ŷ' − t')², summed over every predicted value. Counts span
 /// orders of magnitude; normalising keeps this loss on the scale of the other tasks' losses, which
 /// matters when Eq. (6) adds them with equal λ_t. The reported loss is therefore in normalised
-/// units (multiply by σ² for target units). <see cref="Predict"/> returns ŷ = σ·ŷ' + μ.
+/// units (multiply by σ² for target units). <see cref="Predict"/> returns ŷ_k = σ_k·ŷ'_k + μ_k.
 /// Outputs are [B] with one value per image and [B, K] with K; targets must have that shape
 /// (a [B, 1] target is accepted for K = 1).
 /// </remarks>
 public sealed class RegressionHead : PooledLinearHead
 {
     private readonly IReadOnlyList<string> metricNames;
+    private readonly DeviceConstant? means;
+    private readonly DeviceConstant? stds;
 
     /// <summary>Creates the head.</summary>
     /// <param name="taskName">Task name.</param>
@@ -31,6 +34,14 @@ public sealed class RegressionHead : PooledLinearHead
         Outputs = options.Outputs;
         TargetMean = options.TargetMean;
         TargetStd = options.TargetStd;
+        TargetMeans = options.TargetMeans?.ToArray() ?? Enumerable.Repeat(options.TargetMean, Outputs).ToArray();
+        TargetStds = options.TargetStds?.ToArray() ?? Enumerable.Repeat(options.TargetStd, Outputs).ToArray();
+        if (options.TargetMeans is not null || options.TargetStds is not null)
+        {
+            means = new DeviceConstant(TargetMeans);
+            stds = new DeviceConstant(TargetStds);
+        }
+
         metricNames = options.Metrics?.ToArray() ?? [Heads.MetricNames.MeanAbsoluteError, Heads.MetricNames.RootMeanSquaredError];
         RegisterComponents();
     }
@@ -49,6 +60,12 @@ public sealed class RegressionHead : PooledLinearHead
 
     /// <summary>Target standard deviation σ of the normalisation.</summary>
     public double TargetStd { get; }
+
+    /// <summary>Per-output means μ_k of the normalisation.</summary>
+    public IReadOnlyList<double> TargetMeans { get; }
+
+    /// <summary>Per-output standard deviations σ_k of the normalisation.</summary>
+    public IReadOnlyList<double> TargetStds { get; }
 
     /// <summary>Tokens [B, N, D] → normalised values [B] (K = 1) or [B, K].</summary>
     public override Tensor forward(Tensor tokens, IReadOnlyDictionary<string, Tensor> inputs)
@@ -83,7 +100,8 @@ public sealed class RegressionHead : PooledLinearHead
             target = target.reshape(predictions.shape);
         }
 
-        var normalised = (target - TargetMean) / TargetStd;
+        // Per output k: t'_k = (t_k − μ_k)/σ_k (the last dimension of [B, K]).
+        var normalised = means is null ? (target - TargetMean) / TargetStd : (target - means.Like(target)) / stds!.Like(target);
         return nn.functional.mse_loss(predictions, normalised, nn.Reduction.Mean).MoveToOuterDisposeScope();
     }
 
@@ -92,6 +110,19 @@ public sealed class RegressionHead : PooledLinearHead
     {
         ArgumentNullException.ThrowIfNull(predictions);
         using var scope = NewDisposeScope();
-        return (predictions * TargetStd + TargetMean).MoveToOuterDisposeScope();
+        var values = means is null ? predictions * TargetStd + TargetMean : predictions * stds!.Like(predictions) + means.Like(predictions);
+        return values.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            means?.Dispose();
+            stds?.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 }

@@ -15,6 +15,15 @@ public sealed class RegressionHeadOptions : TaskHeadOptions
     /// <summary>Standard deviation σ of the target normalisation; positive. Default 1 (no scaling).</summary>
     public double TargetStd { get; set; } = 1.0;
 
+    /// <summary>
+    /// Per-output means μ_k (one per output); <c>null</c> uses <see cref="TargetMean"/> for every output.
+    /// Outputs of different scales (a count and a fraction) need their own statistics.
+    /// </summary>
+    public IReadOnlyList<double>? TargetMeans { get; set; }
+
+    /// <summary>Per-output standard deviations σ_k (one per output, each positive); <c>null</c> uses <see cref="TargetStd"/>.</summary>
+    public IReadOnlyList<double>? TargetStds { get; set; }
+
     /// <inheritdoc />
     protected override void CollectErrors(string taskName, List<string> errors)
     {
@@ -32,6 +41,16 @@ public sealed class RegressionHeadOptions : TaskHeadOptions
         if (!(TargetStd > 0) || double.IsInfinity(TargetStd))
         {
             errors.Add(Message(taskName, nameof(TargetStd), TargetStd, "a finite number > 0"));
+        }
+
+        if (TargetMeans is { } means && (means.Count != Outputs || means.Any(m => !double.IsFinite(m))))
+        {
+            errors.Add(Message(taskName, nameof(TargetMeans), $"[{string.Join(", ", means)}]", $"{Outputs} finite numbers (one per output)"));
+        }
+
+        if (TargetStds is { } stds && (stds.Count != Outputs || stds.Any(s => !(s > 0) || double.IsInfinity(s))))
+        {
+            errors.Add(Message(taskName, nameof(TargetStds), $"[{string.Join(", ", stds)}]", $"{Outputs} finite numbers > 0 (one per output)"));
         }
     }
 }

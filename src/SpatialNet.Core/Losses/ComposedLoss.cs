@@ -59,6 +59,9 @@ public class ComposedLoss
     /// <summary>The objective: composed task losses plus penalties. Differentiate it through <see cref="Backward"/>.</summary>
     public Tensor Total { get; private set; }
 
+    /// <summary>The penalties added with <see cref="AddPenalty"/> (tensors with their graphs), by name.</summary>
+    protected IReadOnlyDictionary<string, Tensor> PenaltyTensors => penaltyTensors;
+
     /// <summary>Each present task's unweighted loss tensor (with its graph), in composition order.</summary>
     public IReadOnlyDictionary<string, Tensor> TaskLossTensors => taskLossTensors;
 

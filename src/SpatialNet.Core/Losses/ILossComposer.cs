@@ -40,6 +40,13 @@ public interface ILossComposer
     /// </summary>
     nn.Module? AsModule() => null;
 
+    /// <summary>
+    /// Elements of the composer's parameters (name relative to <see cref="AsModule"/> → element
+    /// indices, <c>null</c> for a whole parameter) that a batch carrying only
+    /// <paramref name="presentTasks"/> leaves unused, so the optimizer does not step them. Default: none.
+    /// </summary>
+    IReadOnlyDictionary<string, long[]?> UnusedParameters(IReadOnlyCollection<string> presentTasks) => new Dictionary<string, long[]?>();
+
     /// <summary>Non-tensor state to checkpoint (e.g. loss history), by name. Default: none.</summary>
     IReadOnlyDictionary<string, double[]> SaveState() => new Dictionary<string, double[]>();
 

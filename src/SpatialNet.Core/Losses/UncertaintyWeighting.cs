@@ -58,6 +58,14 @@ public sealed class UncertaintyWeighting : nn.Module, ILossComposer
     /// <inheritdoc />
     public nn.Module? AsModule() => this;
 
+    /// <summary>The log-variances of the tasks a batch does not carry (elements of <c>log_vars</c>).</summary>
+    public IReadOnlyDictionary<string, long[]?> UnusedParameters(IReadOnlyCollection<string> presentTasks)
+    {
+        ArgumentNullException.ThrowIfNull(presentTasks);
+        var absent = index.Where(kv => !presentTasks.Contains(kv.Key)).Select(kv => (long)kv.Value).Order().ToArray();
+        return absent.Length == 0 ? new Dictionary<string, long[]?>() : new Dictionary<string, long[]?> { ["log_vars"] = absent };
+    }
+
     /// <inheritdoc />
     public ComposedLoss Compose(IReadOnlyDictionary<string, Tensor> taskLosses, LossContext context)
     {

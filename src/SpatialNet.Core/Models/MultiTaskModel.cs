@@ -105,7 +105,7 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
         var selected = tasks is null ? taskNames : tasks.Distinct(StringComparer.Ordinal).Select(t => Head(t).TaskName).ToArray();
         var batchInputs = inputs ?? TaskHead.NoInputs;
         using var scope = NewDisposeScope();
-        var tokens = imageEncoder.Value.ForwardFeatures(images);
+        var tokens = imageEncoder.Value.ForwardTokens(images);
         // Image-deduplicated batch: U distinct images encoded once, each sample takes its image's tokens
         // (index_select's backward sums the samples' gradients into their image).
         if (batchInputs.TryGetValue(ImageIndexInput, out var imageIndex))

@@ -59,13 +59,14 @@ public sealed class DecoderBlock : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="memory">Memory (image) tokens [B, N, D_m].</param>
     /// <param name="selfAttentionMask">Boolean mask broadcastable to [B, heads, T, T] (causal [T, T] and/or key padding [B, 1, 1, T]); <c>true</c> = may attend; null for none.</param>
     /// <param name="memoryMask">Boolean mask broadcastable to [B, heads, T, N]; null for none.</param>
+    /// <param name="causal">Purely causal self-attention without a mask tensor (SDPA's causal form); only without <paramref name="selfAttentionMask"/>.</param>
     /// <returns>[B, T, D].</returns>
-    public Tensor Forward(Tensor x, Tensor memory, Tensor? selfAttentionMask, Tensor? memoryMask)
+    public Tensor Forward(Tensor x, Tensor memory, Tensor? selfAttentionMask, Tensor? memoryMask, bool causal = false)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(memory);
         using var scope = NewDisposeScope();
-        x = x + attn.Forward(norm1.call(x), selfAttentionMask);
+        x = x + attn.Forward(norm1.call(x), selfAttentionMask, causal);
         x = x + cross_attn.Forward(norm2.call(x), memory, memoryMask);
         x = x + mlp.call(norm3.call(x));
         return x.MoveToOuterDisposeScope();

@@ -17,11 +17,18 @@ public interface IImageEncoder
 
     /// <summary>
     /// Encodes images [B, C, H, W] into tokens [B, N, D] (prefix tokens first, then patches in
-    /// row-major order), after the final norm. (With timm's average-pooling layout the normalisation
-    /// is <c>fc_norm</c> after pooling instead, so the tokens are those of the last block; see
-    /// <c>VisionTransformerOptions.FcNorm</c>.)
+    /// row-major order) as timm's <c>forward_features</c>: after the final <c>norm</c>, except in
+    /// timm's average-pooling layout, where <c>norm</c> is an identity and <c>fc_norm</c> follows the
+    /// pooling (see <c>VisionTransformerOptions.FcNorm</c>).
     /// </summary>
     Tensor ForwardFeatures(Tensor images);
+
+    /// <summary>
+    /// The tokens task heads read: <see cref="ForwardFeatures"/> with a final normalisation in every
+    /// layout (a <c>VisionTransformer</c> with <c>fc_norm</c> applies it to each token, as timm's
+    /// <c>forward_head</c> normalises what it pools). Default: <see cref="ForwardFeatures"/>.
+    /// </summary>
+    Tensor ForwardTokens(Tensor images) => ForwardFeatures(images);
 
     /// <summary>The encoder as a module (for parameters, <c>train()</c>/<c>eval()</c>, moving to a device).</summary>
     nn.Module AsModule();

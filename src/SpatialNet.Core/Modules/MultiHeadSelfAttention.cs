@@ -69,12 +69,18 @@ public sealed class MultiHeadSelfAttention : nn.Module<Tensor, Tensor>
     /// <c>scaled_dot_product_attention</c>. Every query needs at least one allowed key, or its
     /// output is NaN. <c>null</c>: every token attends to every token.
     /// </param>
-    public Tensor Forward(Tensor x, Tensor? attentionMask)
+    /// <param name="isCausal">
+    /// Token i attends to tokens 0..i only, through the causal form of scaled dot-product attention
+    /// (no mask tensor, so the fused kernels stay available); only without <paramref name="attentionMask"/>.
+    /// </param>
+    public Tensor Forward(Tensor x, Tensor? attentionMask, bool isCausal = false)
     {
         ArgumentNullException.ThrowIfNull(x);
+        if (isCausal && attentionMask is not null)
+            throw new ArgumentException("Give either an attention mask or isCausal, not both (fold causality into the mask).", nameof(isCausal));
         using var scope = NewDisposeScope();
         var (q, k, v) = Project(x);
-        return Attend(q, k, v, attentionMask, x.shape).MoveToOuterDisposeScope();
+        return Attend(q, k, v, attentionMask, x.shape, isCausal).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -110,9 +116,9 @@ public sealed class MultiHeadSelfAttention : nn.Module<Tensor, Tensor>
     }
 
     // softmax(QKᵀ/√d_h)V per head (paper Eq. 2), heads concatenated back to [B, N, D] and projected (Eq. 3).
-    private Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, long[] shape)
+    private Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, long[] shape, bool isCausal = false)
     {
-        var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? attnDropRate : 0.0);
+        var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? attnDropRate : 0.0, isCausal);
         return proj_drop.call(proj.call(attended.transpose(1, 2).reshape(shape)));
     }
 }

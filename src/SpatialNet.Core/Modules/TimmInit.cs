@@ -8,7 +8,7 @@ namespace SpatialNet.Modules;
 /// timm's weight initialisation helpers. <see cref="TruncNormal_"/> exists because TorchSharp 0.107's
 /// <c>nn.init.trunc_normal_</c> fills the tensor with a constant instead of samples.
 /// </summary>
-public static class TimmInit
+internal static class TimmInit
 {
     /// <summary>
     /// Fills <paramref name="tensor"/> in place with samples of N(<paramref name="mean"/>, <paramref name="std"/>²)

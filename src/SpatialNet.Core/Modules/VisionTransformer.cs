@@ -8,7 +8,7 @@ namespace SpatialNet.Modules;
 /// The Vision Transformer encoder of the SpatialNet-ViT paper (Eq. 1–5; Dosovitskiy et al., 2021),
 /// with timm's structure, parameter names and initialisation so that timm checkpoints load unchanged:
 /// patch embedding → [class token] + learned position embedding → pre-norm encoder blocks → final
-/// norm. <see cref="ForwardFeatures"/> returns the tokens [B, N, D] that task heads consume;
+/// norm. <see cref="ForwardTokens"/> returns the normalised tokens [B, N, D] that task heads consume;
 /// <c>forward</c> = <see cref="ForwardHead"/>(<see cref="ForwardFeatures"/>(x)), the timm classifier.
 /// </summary>
 /// <remarks>
@@ -18,7 +18,7 @@ namespace SpatialNet.Modules;
 /// <c>head</c> (only with classes). Inputs of another size than configured (any multiple of the patch)
 /// run with the position embedding resampled bicubically on the fly (<see cref="PositionEmbeddings"/>).
 /// </remarks>
-public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
+public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder, IHasNoWeightDecay
 {
     private readonly PatchEmbedding patch_embed;
     private readonly Parameter? cls_token;
@@ -35,12 +35,16 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
     /// <summary>Creates the encoder with timm's initialisation.</summary>
     /// <param name="options">Settings; validated with <see cref="VisionTransformerOptions.Validate"/>.</param>
     /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    /// <exception cref="ResourceLimitException">The parameters alone would not fit in this machine's memory.</exception>
     public VisionTransformer(VisionTransformerOptions options) : base(nameof(VisionTransformer))
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = options.Validate();
         if (errors.Count > 0)
             throw new ArgumentException("Invalid VisionTransformerOptions:" + Environment.NewLine + string.Join(Environment.NewLine, errors), nameof(options));
+        MemoryBudget.EnsureFits(MemoryBudget.VisionTransformerParameters(options) * sizeof(float),
+            $"VisionTransformerOptions (EmbedDim = {options.EmbedDim}, Depth = {options.Depth}, MlpRatio = {options.MlpRatio}, image {options.ImageHeight}×{options.ImageWidth}, patch {options.PatchSize})",
+            "the encoder's float32 parameters");
         this.options = options.Clone();
         int dim = options.EmbedDim;
         var (rows, cols) = options.GridSize;
@@ -84,10 +88,21 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
     /// <inheritdoc/>
     public nn.Module AsModule() => this;
 
+    /// <summary>timm's <c>no_weight_decay()</c>: <c>pos_embed</c> and <c>cls_token</c>.</summary>
+    public IReadOnlyCollection<string> NoWeightDecay() => cls_token is null ? ["pos_embed"] : ["pos_embed", "cls_token"];
+
     /// <inheritdoc/>
+    /// <exception cref="ResourceLimitException">On the CPU: the batch's attention scores alone would not fit in memory.</exception>
     public Tensor ForwardFeatures(Tensor images)
     {
         var (rows, cols) = patch_embed.GridFor(images);
+        if (images.device_type == DeviceType.CPU)
+        {
+            // Attention holds B × heads × N² scores per block: refuse a batch whose scores alone cannot fit.
+            double tokens = (double)rows * cols + NumPrefixTokens;
+            MemoryBudget.EnsureFits(images.shape[0] * (double)options.NumHeads * tokens * tokens * pos_embed.ElementSize,
+                $"input batch [{string.Join(", ", images.shape)}] ({tokens} tokens, {options.NumHeads} heads)", "the attention scores of one block");
+        }
         using var scope = NewDisposeScope();
         var x = patch_embed.call(images);
         var pos = (rows, cols) == options.GridSize
@@ -100,6 +115,18 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
             x = block.call(x);
         x = norm.call(x);
         return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The tokens task heads read: <see cref="ForwardFeatures"/>, then <c>fc_norm</c> on every token
+    /// when the encoder uses it (its <c>norm</c> is then an identity), so heads always see normalised tokens.
+    /// </summary>
+    public Tensor ForwardTokens(Tensor images)
+    {
+        if (!options.UsesFcNorm)
+            return ForwardFeatures(images);
+        using var scope = NewDisposeScope();
+        return fc_norm.call(ForwardFeatures(images)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace SpatialNet.Runtime;
 /// versions it needs from others (<c>.gnu.version_r</c>). Enough to tell whether a libstdc++
 /// provides <c>GLIBCXX_3.4.32</c> and to mark a needed version as weak.
 /// </summary>
-public sealed class ElfVersionInfo
+internal sealed class ElfVersionInfo
 {
     /// <summary><c>VER_FLG_WEAK</c> from elf.h: a weak version reference, which the dynamic loader
     /// does not insist on when the providing library lacks that version.</summary>

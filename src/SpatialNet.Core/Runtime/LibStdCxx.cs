@@ -1,7 +1,7 @@
 namespace SpatialNet.Runtime;
 
 /// <summary>Locates the process's libstdc++ and reads which symbol versions it defines.</summary>
-public static class LibStdCxx
+internal static class LibStdCxx
 {
     /// <summary>
     /// The path of the libstdc++ mapped into this process (the .NET host links it), or <c>null</c>

@@ -1,10 +1,11 @@
 namespace SpatialNet.Runtime;
 
 /// <summary>
-/// TorchSharp's native libraries could not be loaded. The message states the real cause (the
-/// dynamic loader's error for the library that failed), not TorchSharp's generic advice.
+/// TorchSharp's native runtime failed: its libraries could not be loaded (the message states the
+/// dynamic loader's error for the library that failed, not TorchSharp's generic advice), or a libtorch
+/// operation failed (<see cref="ErrorBoundary"/> keeps libtorch's message without its C++ frames).
 /// </summary>
-public sealed class NativeRuntimeException : Exception
+public sealed class NativeRuntimeException : SpatialNetException
 {
     /// <summary>Creates the exception.</summary>
     public NativeRuntimeException(string message, Exception? inner = null) : base(message, inner) { }

@@ -37,8 +37,10 @@ public static partial class HuggingFaceVit
     /// Returns the checkpoint under timm names. The result owns its tensors (renamed entries are
     /// aliases of the input's storage, fused qkv entries are new), so either dictionary may be disposed first.
     /// </summary>
-    /// <exception cref="InvalidDataException">A layer has some but not all of query, key and value.</exception>
-    public static StateDict ToTimmNames(IReadOnlyDictionary<string, Tensor> checkpoint)
+    /// <exception cref="WeightFileException">A layer has some but not all of query, key and value, or their shapes differ.</exception>
+    /// <param name="checkpoint">Tensors under Hugging Face names.</param>
+    /// <param name="source">The file the tensors came from, named in errors.</param>
+    public static StateDict ToTimmNames(IReadOnlyDictionary<string, Tensor> checkpoint, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var result = new StateDict();
@@ -64,12 +66,22 @@ public static partial class HuggingFaceVit
             if (absent.Length > 0)
             {
                 result.Dispose();
-                throw new InvalidDataException($"Hugging Face checkpoint has no {string.Join(", ", absent)} for '{target}'; all of query, key and value are needed to build it.");
+                throw new WeightFileException(source, $"{Where(source)}Hugging Face checkpoint has no {string.Join(", ", absent)} for '{target}'; all of query, key and value are needed to build it.");
+            }
+            var shapes = order.Select(p => parts[p].shape).ToArray();
+            if (shapes.Any(sh => !sh.SequenceEqual(shapes[0])) || order.Any(p => parts[p].dtype != parts["query"].dtype))
+            {
+                result.Dispose();
+                throw new WeightFileException(source, $"{Where(source)}Hugging Face checkpoint: the query, key and value of '{target}' have shapes " +
+                    string.Join(", ", order.Select(p => $"{p} [{string.Join(", ", parts[p].shape)}] {parts[p].dtype}")) +
+                    "; fusing them needs one shape and dtype.");
             }
             result[target] = cat(order.Select(p => parts[p]).ToArray(), 0);
         }
         return result;
     }
+
+    private static string Where(string? source) => source is null ? "" : $"'{source}': ";
 
     private static string Rename(string name)
     {

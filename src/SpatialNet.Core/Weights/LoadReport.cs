@@ -39,10 +39,11 @@ public sealed record LoadReport(
 }
 
 /// <summary>
-/// Thrown by a strict load when the checkpoint does not match the model; nothing has been copied
-/// into the model. <see cref="Report"/> lists every missing, unexpected and mismatched key.
+/// Thrown by a strict load when the checkpoint does not match the model (shape mismatches, or missing
+/// and unexpected keys outside the allowed groups); nothing has been copied into the model.
+/// <see cref="Report"/> lists every loaded count and every missing, unexpected and mismatched key.
 /// </summary>
-public sealed class WeightLoadException : Exception
+public sealed class WeightLoadException : SpatialNetException
 {
     /// <summary>Creates the exception for <paramref name="report"/>.</summary>
     public WeightLoadException(string source, LoadReport report)

@@ -39,7 +39,7 @@ public static class ModelWeights
         var naming = options.Naming == CheckpointNaming.Auto
             ? (HuggingFaceVit.LooksLikeHuggingFace(checkpoint.Keys) ? CheckpointNaming.HuggingFace : CheckpointNaming.Timm)
             : options.Naming;
-        using var mapped = naming == CheckpointNaming.HuggingFace ? HuggingFaceVit.ToTimmNames(checkpoint) : null;
+        using var mapped = naming == CheckpointNaming.HuggingFace ? HuggingFaceVit.ToTimmNames(checkpoint, source) : null;
         IReadOnlyDictionary<string, Tensor> named = mapped ?? checkpoint;
 
         using var scope = NewDisposeScope();
@@ -70,7 +70,9 @@ public static class ModelWeights
         }
         var unexpected = named.Keys.Where(k => !targets.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
         var report = new LoadReport(loaded, adapted, missing, unexpected, mismatched);
-        if (options.Strict && !report.IsExactMatch)
+        if (options.Strict && (mismatched.Count > 0
+            || missing.Any(k => !WeightLoadOptions.InGroups(k, options.AllowMissing))
+            || unexpected.Any(k => !WeightLoadOptions.InGroups(k, options.AllowUnexpected))))
             throw new WeightLoadException(source, report);
 
         using (no_grad())

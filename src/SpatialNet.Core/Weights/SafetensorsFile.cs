@@ -84,6 +84,23 @@ public static class SafetensorsFile
         header.Position = 0;
         header.CopyTo(stream);
 
+        WriteData(stream, tensors);
+    }
+
+    /// <summary>
+    /// SHA-256 of the data section <see cref="Write"/> produces for <paramref name="tensors"/> (their
+    /// bytes, in order), computed without writing a file; <see cref="SafetensorsReader.DataSha256"/> reads it back.
+    /// </summary>
+    public static byte[] DataSha256(IReadOnlyList<(string Name, Tensor Tensor)> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        using var hashing = new HashingStream();
+        WriteData(hashing, tensors);
+        return hashing.Hash.GetHashAndReset();
+    }
+
+    private static void WriteData(Stream stream, IReadOnlyList<(string Name, Tensor Tensor)> tensors)
+    {
         foreach (var (_, t) in tensors)
         {
             using var scope = NewDisposeScope();
@@ -101,8 +118,29 @@ public static class SafetensorsFile
         }
     }
 
+    private sealed class HashingStream : Stream
+    {
+        public System.Security.Cryptography.IncrementalHash Hash { get; } = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => Hash.AppendData(buffer, offset, count);
+        public override void Write(ReadOnlySpan<byte> buffer) => Hash.AppendData(buffer);
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) Hash.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
     /// <summary>Opens <paramref name="path"/> and reads its header; tensors are loaded on demand with <see cref="SafetensorsReader.Read"/>.</summary>
-    /// <exception cref="InvalidDataException">The file is not a valid safetensors file.</exception>
+    /// <exception cref="WeightFileException">The file is not a valid safetensors file.</exception>
     public static SafetensorsReader Open(string path) => new(path);
 
     private static (ScalarType Type, string Name, int Size) Lookup(ScalarType type, string tensorName)
@@ -117,8 +155,10 @@ public static class SafetensorsFile
 }
 
 /// <summary>
-/// An open safetensors file: the header is read and checked when it opens (every tensor's dtype, and
-/// offsets that fit its shape and the file), tensors are read on demand.
+/// An open safetensors file: the header is read and checked when it opens (header size, every tensor's
+/// dtype, shape and offsets fitting the file, no duplicate names, byte ranges that tile the data without
+/// gaps, overlaps or trailing bytes), tensors are read on demand. The one safetensors reader of SpatialNet:
+/// weight loading, <c>weights inspect</c>/<c>convert</c>, evaluation and checkpoints all read through it.
 /// </summary>
 public sealed class SafetensorsReader : IDisposable
 {
@@ -127,12 +167,19 @@ public sealed class SafetensorsReader : IDisposable
     private readonly Dictionary<string, (ScalarType Type, long[] Shape, long Begin, long End)> _entries = new(StringComparer.Ordinal);
 
     /// <summary>Opens <paramref name="path"/> and reads its header.</summary>
-    /// <exception cref="InvalidDataException">The file is not a valid safetensors file (the message names the file and what is wrong).</exception>
+    /// <exception cref="WeightFileException">The file is not a valid safetensors file (the message names the file and what is wrong).</exception>
     public SafetensorsReader(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         Path = path;
-        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 20);
+        try
+        {
+            _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 20);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new WeightFileException(path, $"Weight file '{path}' does not exist.", e);
+        }
         try
         {
             Span<byte> lengthBytes = stackalloc byte[8];
@@ -182,7 +229,7 @@ public sealed class SafetensorsReader : IDisposable
                 throw Corrupt($"the tensors cover {end} data bytes, the file holds {dataLength}");
             Metadata = metadata;
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException or EndOfStreamException)
         {
             _stream.Dispose();
             throw Corrupt($"malformed header ({e.Message})");
@@ -207,11 +254,11 @@ public sealed class SafetensorsReader : IDisposable
     public bool Contains(string name) => _entries.ContainsKey(name);
 
     /// <summary>The shape of tensor <paramref name="name"/>.</summary>
-    /// <exception cref="InvalidDataException">The file has no such tensor.</exception>
+    /// <exception cref="WeightFileException">The file has no such tensor.</exception>
     public long[] Shape(string name) => (_entries.TryGetValue(name, out var e) ? e.Shape : throw Missing(name)).ToArray();
 
     /// <summary>Loads tensor <paramref name="name"/> into a new CPU tensor (in the current dispose scope).</summary>
-    /// <exception cref="InvalidDataException">The file has no such tensor.</exception>
+    /// <exception cref="WeightFileException">The file has no such tensor.</exception>
     public Tensor Read(string name)
     {
         if (!_entries.TryGetValue(name, out var e))
@@ -227,15 +274,29 @@ public sealed class SafetensorsReader : IDisposable
         for (long start = 0; start < n; start += perChunk)
         {
             using var chunk = flat.narrow(0, start, Math.Min(perChunk, n - start));
-            _stream.ReadExactly(chunk.bytes);
+            try
+            {
+                _stream.ReadExactly(chunk.bytes);
+            }
+            catch (EndOfStreamException ex)
+            {
+                throw Corrupt($"tensor '{name}' ends past the end of the file (truncated; {ex.Message})");
+            }
         }
         return t;
+    }
+
+    /// <summary>SHA-256 of the file's data section (every tensor's bytes), as <see cref="SafetensorsFile.DataSha256"/> computes it for the tensors written.</summary>
+    public byte[] DataSha256()
+    {
+        _stream.Position = _dataStart;
+        return System.Security.Cryptography.SHA256.HashData(_stream);
     }
 
     /// <summary>Closes the file.</summary>
     public void Dispose() => _stream.Dispose();
 
-    private InvalidDataException Missing(string name) => new($"'{Path}' has no tensor '{name}'.");
+    private WeightFileException Missing(string name) => new(Path, $"'{Path}' has no tensor '{name}'.");
 
-    private InvalidDataException Corrupt(string what) => new($"'{Path}' is not a valid safetensors file: {what}.");
+    private WeightFileException Corrupt(string what) => new(Path, $"'{Path}' is not a valid safetensors file: {what}.");
 }

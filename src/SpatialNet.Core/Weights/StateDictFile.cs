@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections;
 using System.Text;
 using System.Text.Json;
+using SpatialNet.IO;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -10,36 +11,68 @@ namespace SpatialNet.Weights;
 
 /// <summary>
 /// Reads and writes state dictionaries as safetensors or PyTorch (<c>torch.save</c>) files. Reading
-/// goes through TorchSharp.PyBridge's readers into a plain dictionary (nothing is applied to a
-/// model here: <see cref="ModelWeights"/> does that with shape checks); safetensors files are written
-/// by <see cref="SafetensorsFile"/> with <c>{"format": "pt"}</c> as metadata, keys in ordinal order.
+/// gives a plain dictionary (nothing is applied to a model here: <see cref="ModelWeights"/> does that
+/// with shape checks): safetensors through <see cref="SafetensorsReader"/> (its checks), PyTorch zip
+/// files through TorchSharp.PyBridge's unpickler (which executes nothing). Safetensors files are written
+/// by <see cref="SafetensorsFile"/> with <c>{"format": "pt"}</c> as metadata, keys in ordinal order; every
+/// write is atomic (<see cref="AtomicFile"/>).
 /// </summary>
 public static class StateDictFile
 {
     /// <summary>Reads every tensor of a checkpoint file onto the CPU.</summary>
     /// <param name="path">A <c>.safetensors</c> or <c>torch.save</c> (zip) file.</param>
     /// <param name="format">The file's format; <see cref="WeightFileFormat.Auto"/> looks at its first bytes.</param>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is neither format, or is damaged.</exception>
+    /// <exception cref="WeightFileException">The file does not exist, is neither format, or is damaged (the message names the file).</exception>
     public static StateDict Read(string path, WeightFileFormat format = WeightFileFormat.Auto)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
-            throw new FileNotFoundException($"Weight file '{path}' does not exist.", path);
+            throw new WeightFileException(path, $"Weight file '{path}' does not exist.");
         if (format == WeightFileFormat.Auto) format = DetectFormat(path);
+        return format switch
+        {
+            WeightFileFormat.Safetensors => ReadSafetensors(path),
+            WeightFileFormat.PyTorch => ReadPyTorch(path),
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Allowed: Auto, Safetensors, PyTorch."),
+        };
+    }
+
+    private static StateDict ReadSafetensors(string path)
+    {
+        using var reader = SafetensorsFile.Open(path);
+        var result = new StateDict();
         try
         {
-            return format switch
-            {
-                WeightFileFormat.Safetensors => new StateDict(Safetensors.LoadStateDict(path)),
-                WeightFileFormat.PyTorch => FromHashtable(PyTorchUnpickler.UnpickleStateDict(path), path),
-                _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Allowed: Auto, Safetensors, PyTorch."),
-            };
+            foreach (var name in reader.Names)
+                result[name] = reader.Read(name);
+            return result;
         }
-        catch (Exception e) when (e is not InvalidDataException and not ArgumentOutOfRangeException)
+        catch
         {
-            throw new InvalidDataException($"Weight file '{path}' could not be read as {format}: {e.Message}", e);
+            result.Dispose();
+            throw;
         }
+    }
+
+    private static StateDict ReadPyTorch(string path)
+    {
+        Hashtable table;
+        try
+        {
+            table = PyTorchUnpickler.UnpickleStateDict(path);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The unpickler's own advice (registering object constructors) would make loading run code
+            // from the file; only plain state dicts of tensors are accepted.
+            var why = e is InvalidCastException || e.Message.Contains("IObjectConstructor", StringComparison.Ordinal) || e.Message.Contains("ClassDict", StringComparison.Ordinal)
+                ? "it holds Python objects other than tensors (only a plain state dict, torch.save(model.state_dict()), is read; nothing in the file is executed)"
+                : e is EndOfStreamException or InvalidDataException or OverflowException or ArgumentException or IndexOutOfRangeException
+                    ? $"the file is truncated or damaged ({e.GetType().Name}: {e.Message.TrimEnd('.')})"
+                    : $"{e.GetType().Name}: {e.Message.TrimEnd('.')}";
+            throw new WeightFileException(path, $"Weight file '{path}' could not be read as a PyTorch checkpoint: {why}.", e);
+        }
+        return FromHashtable(table, path);
     }
 
     /// <summary>
@@ -69,6 +102,7 @@ public static class StateDictFile
     }
 
     /// <summary>Detects the format from the first bytes: <c>PK\x03\x04</c> (zip) is PyTorch, an 8-byte length followed by <c>{</c> is safetensors.</summary>
+    /// <exception cref="WeightFileException">Neither format (the message names the file).</exception>
     public static WeightFileFormat DetectFormat(string path)
     {
         using var stream = File.OpenRead(path);
@@ -82,7 +116,7 @@ public static class StateDictFile
             if (headerLength > 1 && (long)headerLength <= stream.Length - 8)
                 return WeightFileFormat.Safetensors;
         }
-        throw new InvalidDataException(
+        throw new WeightFileException(path,
             $"Weight file '{path}' is neither safetensors nor a PyTorch zip checkpoint (legacy non-zip torch.save files are not supported; re-save with PyTorch ≥ 1.6).");
     }
 
@@ -105,7 +139,7 @@ public static class StateDictFile
             else
             {
                 result.Dispose();
-                throw new InvalidDataException($"Weight file '{path}' holds an entry '{entry.Key}' that is not a tensor; save model.state_dict() itself.");
+                throw new WeightFileException(path, $"Weight file '{path}' holds an entry '{entry.Key}' that is not a tensor; save model.state_dict() itself.");
             }
         }
         return result;
@@ -120,14 +154,12 @@ public static class StateDictFile
         // a slice of master weights) would produce an unreadable file.
         foreach (var key in tensors.Keys.Order(StringComparer.Ordinal))
             table[key] = tensors[key].detach().cpu().clone();
-        using var stream = File.Create(path);
-        PyTorchPickler.PickleStateDict(stream, table, leaveOpen: true);
+        AtomicFile.Write(path, stream => PyTorchPickler.PickleStateDict(stream, table, leaveOpen: true));
     }
 
     private static void WriteSafetensors(string path, IReadOnlyDictionary<string, Tensor> tensors)
     {
         var ordered = tensors.Keys.Order(StringComparer.Ordinal).Select(k => (k, tensors[k])).ToArray();
-        using var stream = File.Create(path);
-        SafetensorsFile.Write(stream, ordered, new Dictionary<string, string> { ["format"] = "pt" });
+        AtomicFile.Write(path, stream => SafetensorsFile.Write(stream, ordered, new Dictionary<string, string> { ["format"] = "pt" }));
     }
 }

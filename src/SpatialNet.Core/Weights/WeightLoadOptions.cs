@@ -15,11 +15,24 @@ public enum CheckpointNaming
 public sealed class WeightLoadOptions
 {
     /// <summary>
-    /// Strict (default): any missing, unexpected or shape-mismatched key throws
-    /// <see cref="WeightLoadException"/> and the model is left unchanged. Non-strict: matching keys
+    /// Strict (default, as PyTorch's <c>load_state_dict(strict=True)</c>): any shape-mismatched key, and
+    /// any missing or unexpected key outside <see cref="AllowMissing"/> / <see cref="AllowUnexpected"/>,
+    /// throws <see cref="WeightLoadException"/> and the model is left unchanged. Non-strict: matching keys
     /// are loaded and the rest reported.
     /// </summary>
     public bool Strict { get; set; } = true;
+
+    /// <summary>
+    /// Groups of model keys a strict load may leave without a checkpoint tensor, as key prefixes
+    /// (e.g. <c>heads.</c>, <c>head.</c>); they keep their initial values (timm's <c>pretrained_strict</c> with a new classifier).
+    /// </summary>
+    public IList<string> AllowMissing { get; init; } = [];
+
+    /// <summary>Groups of checkpoint keys a strict load may ignore, as key prefixes (e.g. <c>head.</c>, a pretrained classifier).</summary>
+    public IList<string> AllowUnexpected { get; init; } = [];
+
+    internal static bool InGroups(string key, IEnumerable<string> prefixes) =>
+        prefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal) || key == p.TrimEnd('.'));
 
     /// <summary>Naming convention of the checkpoint (default: detect).</summary>
     public CheckpointNaming Naming { get; set; } = CheckpointNaming.Auto;

@@ -20,7 +20,7 @@ public sealed class TrainingRunOptions
 {
     private static readonly IReadOnlySet<string> RunManagedTrainerKeys = new HashSet<string>(StringComparer.Ordinal)
     {
-        "checkpointdirectory", "outputdirectory", "keepfloat32inputs", "parametergroups", "noweightdecay", "l2coefficient",
+        "checkpointdirectory", "outputdirectory", "keepfloat32inputs", "parametergroups", "noweightdecay",
     };
 
     /// <summary>Folder for checkpoints, history, curves, reports and the final weights.</summary>
@@ -32,8 +32,14 @@ public sealed class TrainingRunOptions
     /// <summary>torch CPU threads; null leaves torch's default.</summary>
     public int? Threads { get; set; }
 
-    /// <summary>Encoder weights to start from (timm or Hugging Face safetensors / PyTorch file), loaded non-strictly; null for random initialisation.</summary>
+    /// <summary>
+    /// Encoder weights to start from (timm or Hugging Face safetensors / PyTorch file), loaded into the
+    /// encoder strictly (every encoder key and shape must match; a pretrained classifier is ignored); null for random initialisation.
+    /// </summary>
     public string? Pretrained { get; set; }
+
+    /// <summary>Encoder key prefixes <see cref="Pretrained"/> may lack (e.g. <c>pos_embed</c>); they keep their random initialisation.</summary>
+    public IList<string> PretrainedAllowMissing { get; set; } = [];
 
     /// <summary>The Vision Transformer.</summary>
     public VisionTransformerOptions Model { get; set; } = new();

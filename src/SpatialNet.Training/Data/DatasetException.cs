@@ -5,7 +5,7 @@ namespace SpatialNet.Training.Data;
 /// where one applies, the field (a JSON path such as <c>questions[12].type</c>, or a TIFF tag such
 /// as <c>BitsPerSample</c>) that is wrong, so the user can open the file and look.
 /// </summary>
-public class DatasetException : Exception
+public class DatasetException : SpatialNetException
 {
     /// <summary>Creates the exception; the message is prefixed with the file and field.</summary>
     /// <param name="filePath">The file that is missing or malformed (null when no single file is at fault).</param>

@@ -79,6 +79,9 @@ public sealed record UcmCaptionOptions
     /// <summary>Encodes captions into the "caption" tensor; null leaves it out.</summary>
     public TextEncoder? CaptionEncoder { get; init; }
 
+    /// <summary>Split names an image may have (default train, val, test and Karpathy's restval); any other is an error.</summary>
+    public IReadOnlyList<string> Splits { get; init; } = ["train", "val", "test", "restval"];
+
     /// <summary>Check at construction that every image file of the split exists (default true).</summary>
     public bool VerifyImages { get; init; } = true;
 }
@@ -107,7 +110,8 @@ public sealed class UcmCaptionDataset : IDataset
 
     /// <summary>Reads and checks one split.</summary>
     /// <exception cref="DatasetFileNotFoundException">dataset.json, the image folder or an image file is missing.</exception>
-    /// <exception cref="DatasetFormatException">dataset.json is malformed, a field is missing or invalid, or the split is empty.</exception>
+    /// <exception cref="DatasetFormatException">dataset.json is malformed, a field is missing or invalid, the split is empty or unknown,
+    /// an image path leaves the image folder, an image or imgid appears twice, or an image has no caption.</exception>
     public UcmCaptionDataset(string root, string split, UcmCaptionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(root);
@@ -123,6 +127,10 @@ public sealed class UcmCaptionDataset : IDataset
         if (Options.VerifyImages && !Directory.Exists(ImagesFolder))
             throw new DatasetFileNotFoundException(ImagesFolder, null,
                 $"image folder not found{(Options.ImagesFolder is null ? " (looked for imgs/ and images/)" : string.Empty)}; set UcmCaptionOptions.ImagesFolder. The UC Merced images come from the UC Merced Land Use dataset (Yang and Newsam 2010).");
+        if (!Options.Splits.Contains(split))
+            throw new DatasetFormatException(annotations.FilePath, "images[*].split",
+                $"'{split}' is not a split name; allowed: {string.Join(", ", Options.Splits)} (UcmCaptionOptions.Splits); splits present: " +
+                string.Join(", ", annotations.Images.Select(i => i.Split).Distinct().Order(StringComparer.Ordinal)) + ".");
         _images = annotations.Images.Where(i => i.Split == split).ToArray();
         if (_images.Length == 0)
         {
@@ -240,29 +248,46 @@ public sealed class UcmCaptionDataset : IDataset
         var (classNames, perClass) = ClassRule(json, file, options);
         var entries = JsonFile.Array(json, "images", file, "images");
         var images = new List<UcmCaptionImage>(entries.Count);
+        // One image, one entry: the same file under two spellings (./2.tif, 2.tif) or one imgid twice would
+        // put an image in two splits or drop it from the caption metrics.
         var seenFiles = new Dictionary<string, int>(StringComparer.Ordinal);
+        var seenIds = new Dictionary<int, int>();
         for (var i = 0; i < entries.Count; i++)
         {
             var field = $"images[{i}]";
             var entry = JsonFile.Object(entries[i], file, field);
             var fileName = JsonFile.String(entry, "filename", file, field + ".filename");
-            if (!seenFiles.TryAdd(fileName, i))
-                throw new DatasetFormatException(file, field + ".filename", $"'{fileName}' also appears at images[{seenFiles[fileName]}].");
+            var fullPath = DatasetPaths.Resolve(folder, fileName, file, field + ".filename");
             var split = JsonFile.String(entry, "split", file, field + ".split");
+            if (!seenFiles.TryAdd(fullPath, i))
+            {
+                var first = images[seenFiles[fullPath]];
+                throw new DatasetFormatException(file, field + ".filename",
+                    $"'{fileName}' (split '{split}') is the same image as images[{seenFiles[fullPath]}] '{first.FileName}' (split '{first.Split}'); each image appears once.");
+            }
+            if (!options.Splits.Contains(split))
+                throw new DatasetFormatException(file, field + ".split", $"'{split}' is not a split name; allowed: {string.Join(", ", options.Splits)} (UcmCaptionOptions.Splits).");
             var imgId = JsonFile.IntOrNull(entry, "imgid", file, field + ".imgid") ?? i;
+            if (!seenIds.TryAdd(imgId, i))
+                throw new DatasetFormatException(file, field + ".imgid", $"imgid {imgId} also belongs to images[{seenIds[imgId]}]; image ids are unique.");
             var sentenceNodes = JsonFile.Array(entry, "sentences", file, field + ".sentences");
+            if (sentenceNodes.Count == 0)
+                throw new DatasetFormatException(file, field + ".sentences", $"image '{fileName}' has no sentences; every image needs at least one reference caption.");
             var sentences = new List<UcmCaptionSentence>(sentenceNodes.Count);
             for (var j = 0; j < sentenceNodes.Count; j++)
             {
                 var sf = $"{field}.sentences[{j}]";
                 var s = JsonFile.Object(sentenceNodes[j], file, sf);
-                sentences.Add(new UcmCaptionSentence(
+                var sentence = new UcmCaptionSentence(
                     JsonFile.IntOrNull(s, "sentid", file, sf + ".sentid") ?? j,
                     JsonFile.StringArray(s, "tokens", file, sf + ".tokens"),
-                    JsonFile.String(s, "raw", file, sf + ".raw")));
+                    JsonFile.String(s, "raw", file, sf + ".raw"));
+                if (sentence.Text(options.Source).Trim().TrimEnd('.').Trim().Length == 0)
+                    throw new DatasetFormatException(file, sf + (options.Source == CaptionSource.Raw ? ".raw" : ".tokens"), "the caption is empty.");
+                sentences.Add(sentence);
             }
             var classIndex = ClassOf(fileName, perClass, classNames.Count, file, field + ".filename");
-            images.Add(new UcmCaptionImage(imgId, fileName, Path.Combine(folder, fileName), split, classIndex, classNames[classIndex], sentences));
+            images.Add(new UcmCaptionImage(imgId, fileName, fullPath, split, classIndex, classNames[classIndex], sentences));
         }
         return new Annotations(file, folder, classNames, perClass, images);
     }

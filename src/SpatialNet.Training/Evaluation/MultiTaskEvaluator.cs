@@ -18,7 +18,7 @@ public sealed record MultiTaskEvaluationResult(string Split, IReadOnlyList<TaskE
 /// scores each task whose targets a batch carries with its metrics (<see cref="TaskMetricNames"/>),
 /// and reports <c>{task}/{metric}</c> — the names early stopping monitors, e.g. <c>land_use/accuracy</c>.
 /// </summary>
-public sealed class MultiTaskEvaluator : IEpochEvaluator
+public sealed class MultiTaskEvaluator : IEvaluator
 {
     private readonly IReadOnlyList<EvaluationTask> _tasks;
     private readonly IReadOnlyList<IBatchSource> _batches;
@@ -77,6 +77,12 @@ public sealed class MultiTaskEvaluator : IEpochEvaluator
     /// <summary>Batch entry of the images.</summary>
     public string ImageKey { get; }
 
+    /// <summary>
+    /// Name of this model's rows in Table II (<c>{name} ({task})</c>), e.g. for an ablation evaluated
+    /// beside the model. Default "SpatialNet".
+    /// </summary>
+    public string SystemName { get; init; } = "SpatialNet";
+
     /// <summary>The most recent result (after an epoch or <see cref="Run"/>).</summary>
     public MultiTaskEvaluationResult? LastResult { get; private set; }
 
@@ -110,6 +116,15 @@ public sealed class MultiTaskEvaluator : IEpochEvaluator
             if (wasTraining)
                 Model.train();
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Adds one Table II row per VQA task, named <c>{<see cref="SystemName"/>} ({task})</c>.</remarks>
+    public void AddTo(Reports.EvaluationReport report, Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare = null)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        foreach (var t in Run(prepare).Tasks.Where(t => t.Vqa is not null))
+            report.VqaRows.Add(new Reports.VqaRow($"{SystemName} ({t.Task.Name})", t.Vqa!));
     }
 
     private MultiTaskEvaluationResult Score(Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>> prepare)

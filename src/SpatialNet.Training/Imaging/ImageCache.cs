@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
@@ -145,8 +146,6 @@ public sealed class ImageCache
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), image.Width);
         image.Pixels8!.CopyTo(bytes, 16);
         // Write then rename, so a reader never sees a half-written entry.
-        var temp = file + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, file, overwrite: true);
+        AtomicFile.Write(file, s => s.Write(bytes), removeStale: false);
     }
 }

@@ -8,7 +8,7 @@ namespace SpatialNet.Training.Imaging;
 /// antialiasing when shrinking, as torchvision's <c>Resize(antialias=True)</c>). Used both when images
 /// are cached at a fixed size and by the batch <see cref="Transforms.Resize"/> transform, so the two agree.
 /// </summary>
-public static class ImageResampler
+internal static class ImageResampler
 {
     /// <summary>
     /// Resizes a floating-point tensor <c>[C, H, W]</c> or <c>[B, C, H, W]</c> to

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SpatialNet.Training.Data;
@@ -80,7 +81,7 @@ public sealed class NormalizationStatistics
     public void Save(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        File.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
     }
 
     /// <summary>Reads statistics written by <see cref="Save"/>.</summary>

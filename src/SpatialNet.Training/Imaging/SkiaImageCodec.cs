@@ -7,7 +7,7 @@ namespace SpatialNet.Training.Imaging;
 /// 3 bands (RGB, alpha dropped and not premultiplied), grey images 1 band, always 8-bit. Errors become
 /// <see cref="ImageDecodeException"/> naming the file.
 /// </summary>
-public static class SkiaImageCodec
+internal static class SkiaImageCodec
 {
     /// <summary>Decodes PNG or JPEG bytes; <paramref name="name"/> is used in error messages.</summary>
     /// <exception cref="ImageDecodeException">The bytes are not a decodable PNG or JPEG.</exception>

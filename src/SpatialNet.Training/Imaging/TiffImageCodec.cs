@@ -5,7 +5,7 @@ using BitMiracle.LibTiff.Classic;
 namespace SpatialNet.Training.Imaging;
 
 /// <summary>How <see cref="TiffImageCodec.Write(string, RasterImage, TiffWriteOptions?)"/> lays out a file.</summary>
-public sealed record TiffWriteOptions
+internal sealed record TiffWriteOptions
 {
     /// <summary>Write tiles of <see cref="TileSize"/>² instead of strips.</summary>
     public bool Tiled { get; init; }
@@ -24,14 +24,15 @@ public sealed record TiffWriteOptions
 }
 
 /// <summary>
-/// Reads and writes TIFF (and GeoTIFF, whose geo tags are ignored) through BitMiracle.LibTiff.NET.
-/// Reads 8- and 16-bit unsigned samples, any number of bands, strips or tiles, pixel-interleaved
+/// Reads and writes TIFF (and GeoTIFF, whose geo tags are ignored here; <see cref="GeoTiffReader"/> reads
+/// scenes with them) through BitMiracle.LibTiff.NET, decoding strips and tiles with the same block
+/// reader as <see cref="GeoTiffReader"/>. Reads 8- and 16-bit unsigned samples, any number of bands, strips or tiles, pixel-interleaved
 /// (contiguous) or band-interleaved (planar), any compression LibTiff decodes; palette images are
 /// expanded to RGB, MinIsWhite is inverted, JPEG-compressed YCbCr is converted to RGB. Only the first
 /// image (directory) of a multi-page file is read. Errors become <see cref="ImageDecodeException"/>
 /// naming the file and the TIFF tag at fault; LibTiff's own console messages are captured, not printed.
 /// </summary>
-public static class TiffImageCodec
+internal static class TiffImageCodec
 {
     private static readonly CapturingErrorHandler Handler = InstallHandler();
 
@@ -126,8 +127,10 @@ public static class TiffImageCodec
         var bytesPerSample = bps / 8;
         var plane = (long)width * height;
         var raw = new byte[checked(plane * spp * bytesPerSample)];
-        if (tif.IsTiled()) ReadTiles(tif, raw, width, height, spp, bytesPerSample, planar, name, errors);
-        else ReadStrips(tif, raw, width, height, spp, bytesPerSample, planar, name, errors);
+        var blocks = new TiffBlockReader(tif, name, width, height, spp, bytesPerSample, planar);
+        var planeBytes = plane * blocks.PixelBytes;
+        for (var p = 0; p < blocks.Planes; p++)
+            blocks.ReadRegion(p, 0, 0, width, height, raw, p * planeBytes, (long)width * blocks.PixelBytes);
 
         RasterImage image;
         if (bps == 8)
@@ -145,63 +148,6 @@ public static class TiffImageCodec
             image = RasterImage.FromUInt16(pixels, spp, height, width);
         }
         return photometric == Photometric.PALETTE ? ExpandPalette(tif, image, name, errors) : image;
-    }
-
-    private static void ReadStrips(Tiff tif, byte[] raw, int width, int height, int spp, int bytesPerSample,
-        PlanarConfig planar, string name, List<string> errors)
-    {
-        var rowsPerStrip = (int)Math.Min(height, (long)(uint)Defaulted(tif, TiffTag.ROWSPERSTRIP, height));
-        if (rowsPerStrip <= 0) rowsPerStrip = height;
-        var planes = planar == PlanarConfig.SEPARATE ? spp : 1;
-        var rowBytes = width * bytesPerSample * (planar == PlanarConfig.SEPARATE ? 1 : spp);
-        var planeBytes = (long)rowBytes * height;
-        var buffer = new byte[Math.Max(tif.StripSize(), rowBytes * rowsPerStrip)];
-        for (short p = 0; p < planes; p++)
-        {
-            for (var row = 0; row < height; row += rowsPerStrip)
-            {
-                var rows = Math.Min(rowsPerStrip, height - row);
-                var expected = rows * rowBytes;
-                var strip = tif.ComputeStrip(row, p);
-                var read = tif.ReadEncodedStrip(strip, buffer, 0, expected);
-                if (read < expected)
-                    throw Fail(name, "StripByteCounts", $"strip {strip} (rows {row}–{row + rows - 1}{(planes > 1 ? $", band {p}" : "")}) is truncated or corrupt: {Math.Max(read, 0)} of {expected} bytes decoded", errors);
-                Buffer.BlockCopy(buffer, 0, raw, checked((int)(p * planeBytes + (long)row * rowBytes)), expected);
-            }
-        }
-    }
-
-    private static void ReadTiles(Tiff tif, byte[] raw, int width, int height, int spp, int bytesPerSample,
-        PlanarConfig planar, string name, List<string> errors)
-    {
-        var tileWidth = Required(tif, TiffTag.TILEWIDTH, name, errors);
-        var tileHeight = Required(tif, TiffTag.TILELENGTH, name, errors);
-        if (tileWidth <= 0 || tileHeight <= 0) throw Fail(name, "TileWidth", $"tile size {tileWidth}×{tileHeight} is not positive", errors);
-        var planes = planar == PlanarConfig.SEPARATE ? spp : 1;
-        var pixelBytes = bytesPerSample * (planar == PlanarConfig.SEPARATE ? 1 : spp);
-        var rowBytes = width * pixelBytes;
-        var planeBytes = (long)rowBytes * height;
-        var tileRowBytes = tileWidth * pixelBytes;
-        var expected = tileRowBytes * tileHeight;
-        var buffer = new byte[Math.Max(tif.TileSize(), expected)];
-        for (short p = 0; p < planes; p++)
-        {
-            for (var y = 0; y < height; y += tileHeight)
-            {
-                for (var x = 0; x < width; x += tileWidth)
-                {
-                    var tile = tif.ComputeTile(x, y, 0, p);
-                    var read = tif.ReadEncodedTile(tile, buffer, 0, expected);
-                    if (read < expected)
-                        throw Fail(name, "TileByteCounts", $"tile {tile} (x {x}, y {y}{(planes > 1 ? $", band {p}" : "")}) is truncated or corrupt: {Math.Max(read, 0)} of {expected} bytes decoded", errors);
-                    var copyBytes = Math.Min(tileWidth, width - x) * pixelBytes;
-                    var rows = Math.Min(tileHeight, height - y);
-                    for (var r = 0; r < rows; r++)
-                        Buffer.BlockCopy(buffer, r * tileRowBytes, raw,
-                            checked((int)(p * planeBytes + (long)(y + r) * rowBytes + x * pixelBytes)), copyBytes);
-                }
-            }
-        }
     }
 
     private static T[] Deinterleave<T>(T[] interleaved, int channels, int plane)
@@ -326,6 +272,13 @@ public static class TiffImageCodec
         _ => tag.ToString(),
     };
 
+    /// <summary>A decode error naming the file and tag, with the LibTiff messages captured so far on this thread.</summary>
+    internal static ImageDecodeException Fail(string name, string? field, string detail) =>
+        Fail(name, field, detail, Handler.CurrentErrors ?? []);
+
+    /// <summary>Runs a LibTiff action with its messages captured and its exceptions turned into <see cref="ImageDecodeException"/>.</summary>
+    internal static T Capture<T>(string name, Func<T> action) => Handler.Capture(name, _ => action());
+
     private static ImageDecodeException Fail(string name, string? field, string detail, List<string> errors)
     {
         var libtiff = errors.Count > 0 ? $" (LibTiff: {string.Join("; ", errors.Distinct())})" : string.Empty;
@@ -334,6 +287,7 @@ public static class TiffImageCodec
 
     private static CapturingErrorHandler InstallHandler()
     {
+        GeoTiffTags.Register();
         var handler = new CapturingErrorHandler();
         handler.Previous = Tiff.SetErrorHandler(handler);
         return handler;
@@ -349,6 +303,8 @@ public static class TiffImageCodec
         [ThreadStatic] private static List<string>? _errors;
 
         public TiffErrorHandler? Previous { get; set; }
+
+        public List<string>? CurrentErrors => _errors;
 
         public T Capture<T>(string name, Func<List<string>, T> action)
         {

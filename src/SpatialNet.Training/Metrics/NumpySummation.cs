@@ -11,7 +11,7 @@ namespace SpatialNet.Training.Metrics;
 /// ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the remainder sequentially; longer arrays are split at
 /// n/2 rounded down to a multiple of 8 and summed recursively. The mean divides that sum by n.
 /// </remarks>
-public static class NumpySummation
+internal static class NumpySummation
 {
     private const int BlockSize = 128;
 

@@ -144,7 +144,7 @@ public static class VqaMetrics
     /// <see cref="CountAnswerBins.Normalize"/> on both sides before comparing, as the baseline does.
     /// </param>
     /// <returns>Per-type accuracy, AA, OA and the confusion matrix.</returns>
-    /// <exception cref="ArgumentException">When the list is empty or a question type is empty.</exception>
+    /// <exception cref="ArgumentException">When the list is empty, a question type is empty, or (binning counts) an expected count answer is not a count.</exception>
     public static VqaResult Compute(IEnumerable<VqaAnswer> answers, bool binCounts = true)
     {
         ArgumentNullException.ThrowIfNull(answers);
@@ -166,7 +166,11 @@ public static class VqaMetrics
             string predicted = a.Predicted ?? throw new ArgumentException("An answer's predicted value is null.", nameof(answers));
             if (binCounts && a.QuestionType == RsvqaQuestionTypes.Count)
             {
+                // The truth must be a count (or a bin): "many" == "many" is no right answer.
                 expected = CountAnswerBins.Normalize(expected);
+                if (!CountAnswerBins.Labels.Contains(expected))
+                    throw new ArgumentException($"answers[{pairs.Count}].expected: count answer '{a.Expected}' is neither a non-negative integer nor a count bin " +
+                        $"({string.Join(", ", CountAnswerBins.Labels)}); with count binning on, counts are compared as bins.", nameof(answers));
                 predicted = CountAnswerBins.Normalize(predicted);
             }
 

@@ -7,7 +7,7 @@ namespace SpatialNet.Training.Pipeline;
 /// because TorchSharp 0.107 exposes no allocator statistics. The figures cover the whole device
 /// (every process and the CUDA context), so compare readings taken in one process before and after.
 /// </summary>
-public static class DeviceMemory
+internal static class DeviceMemory
 {
     // CUresult cuMemGetInfo_v2(size_t* free, size_t* total)
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]

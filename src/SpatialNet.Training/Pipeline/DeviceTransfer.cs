@@ -8,7 +8,7 @@ namespace SpatialNet.Training.Pipeline;
 /// pinned (page-locked) memory with a non-blocking copy, so the host does not wait for the GPU work
 /// already queued (a copy from ordinary memory would), and not at all when the tensor is already there.
 /// </summary>
-public static class DeviceTransfer
+internal static class DeviceTransfer
 {
     /// <summary>
     /// <paramref name="tensor"/> on <paramref name="device"/>: the tensor itself when it is already

@@ -26,7 +26,7 @@ namespace SpatialNet.Training.Pipeline;
 /// bounds small steps. An exception of the source is rethrown by the consumer's next <c>MoveNext</c>.
 /// Stopping the enumeration early stops the background thread and frees the batches it made ahead.</para>
 /// </remarks>
-public sealed class Prefetcher : IBatchSource
+internal sealed class Prefetcher : IBatchSource
 {
     /// <summary>Wraps <paramref name="source"/>.</summary>
     /// <param name="source">The source to read ahead.</param>

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -27,6 +28,25 @@ public static class SyntheticDatasetWriter
     /// <summary>Name of the file holding the generator's ground truth.</summary>
     public const string TruthFileName = "synthetic_truth.json";
 
+    // Refuses a set that cannot fit on the disk before writing any image: scenes × size² × 3 bytes (uncompressed, an upper bound).
+    private static void EnsureRoom(string root, long scenes, int imageSize)
+    {
+        double bytes = (double)scenes * imageSize * imageSize * 3;
+        long free;
+        try
+        {
+            free = new DriveInfo(Path.GetFullPath(root)).AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return;   // no free-space figure for this file system: write and let the disk tell
+        }
+        if (bytes > free)
+            throw new ResourceLimitException("count",
+                $"Synthetic data set (--count / images): {scenes} scenes of {imageSize}×{imageSize} would need up to {MemoryBudget.Format(bytes)} on disk, " +
+                $"more than the {MemoryBudget.Format(free)} free at '{root}'; choose fewer or smaller scenes.");
+    }
+
     /// <summary>
     /// Writes a UCM-caption-format dataset: <paramref name="imagesPerClass"/> images of each land-cover
     /// class, numbered class by class (so the loader's image-number rule recovers the class, with
@@ -44,6 +64,7 @@ public static class SyntheticDatasetWriter
             throw new ArgumentOutOfRangeException(nameof(valFraction), $"Need val ≥ 0, test ≥ 0 and val + test ≤ 1; got {valFraction} and {testFraction}.");
         var classes = SyntheticSceneGenerator.LandCoverClasses;
         Directory.CreateDirectory(Path.Combine(root, imagesFolder));
+        EnsureRoom(root, (long)imagesPerClass * classes.Count, generator.Options.ImageSize);
 
         var scenes = new List<SyntheticScene>();
         var splits = new List<string>();
@@ -122,10 +143,11 @@ public static class SyntheticDatasetWriter
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(generator);
-        if (trainImages < 0 || valImages < 0 || testImages < 0 || trainImages + valImages + testImages == 0)
+        if (trainImages < 0 || valImages < 0 || testImages < 0 || (long)trainImages + valImages + testImages == 0)
             throw new ArgumentOutOfRangeException(nameof(trainImages), $"Image counts must be non-negative with a positive total; got {trainImages}, {valImages}, {testImages}.");
         variant ??= RsvqaVariant.LowResolution;
         Directory.CreateDirectory(Path.Combine(root, variant.ImageFolder));
+        EnsureRoom(root, (long)trainImages + valImages + testImages, generator.Options.ImageSize);
         var scenes = new List<SyntheticScene>();
         var splits = new List<string>();
         var ids = new List<string>();
@@ -223,5 +245,5 @@ public static class SyntheticDatasetWriter
     }
 
     private static void WriteJson(string path, JsonNode node) =>
-        File.WriteAllText(path, node.ToJsonString(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        AtomicFile.WriteAllText(path, node.ToJsonString());
 }

@@ -34,9 +34,16 @@ public sealed record SyntheticSceneOptions
     /// </summary>
     public bool VaryObjectSizes { get; init; }
 
+    /// <summary>The largest <see cref="ImageSize"/>: 4096×4096 RGB (48 MiB a scene); larger scenes are refused before anything is drawn.</summary>
+    public const int MaxImageSize = 4096;
+
     internal void Validate()
     {
         if (ImageSize < 32) throw new ArgumentOutOfRangeException(nameof(ImageSize), $"SyntheticSceneOptions.ImageSize must be ≥ 32; got {ImageSize}.");
+        if (ImageSize > MaxImageSize)
+            throw new ResourceLimitException(nameof(ImageSize),
+                $"Synthetic scene size (--size / SyntheticSceneOptions.ImageSize) = {ImageSize}; allowed: 32 to {MaxImageSize} pixels a side " +
+                $"(a {ImageSize}×{ImageSize} RGB scene would need {MemoryBudget.Format(3.0 * ImageSize * ImageSize)} and more to draw).");
         if (UrbanBuildingThreshold < 1) throw new ArgumentOutOfRangeException(nameof(UrbanBuildingThreshold), $"SyntheticSceneOptions.UrbanBuildingThreshold must be ≥ 1; got {UrbanBuildingThreshold}.");
         if (NoiseAmplitude is < 0 or > 64) throw new ArgumentOutOfRangeException(nameof(NoiseAmplitude), $"SyntheticSceneOptions.NoiseAmplitude must be in [0, 64]; got {NoiseAmplitude}.");
         if (ComparisonQuestions < 0 || PositionQuestions < 0) throw new ArgumentOutOfRangeException(nameof(ComparisonQuestions), "Question counts must not be negative.");

@@ -166,7 +166,7 @@ public sealed class RandomFlipRotate : IRandomBatchTransform, IDisposable
 }
 
 /// <summary>The geometric operations behind <see cref="RandomFlipRotate"/>, with explicit per-sample choices.</summary>
-public static class GeometricOps
+internal static class GeometricOps
 {
     /// <summary>
     /// Applies to each sample b of <paramref name="x"/> ([B, …, H, W]): a horizontal flip (reversing W) if

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -47,6 +48,9 @@ public sealed class TrainingPipelineOptions
     /// in bf16 mixed precision can continue on a CPU, and the reverse).
     /// </summary>
     public string? ResumeFrom { get; init; }
+
+    /// <summary>Replace a previous run in the output folder (a non-empty folder is refused otherwise, unless resuming); docs/reliability.md.</summary>
+    public bool Overwrite { get; init; }
 
     /// <summary>Stop after this many optimizer steps in total (saving <c>last.safetensors</c>, to resume later), or null.</summary>
     public long? MaxSteps { get; init; }
@@ -132,7 +136,7 @@ public sealed partial class TrainingPipeline
             ? TrainingCheckpoint.ReadInfo(from).Precision
             : null;
         using var run = RunSetup.Create(configuration, config, logger, forTraining: true, precision);
-        Directory.CreateDirectory(config.OutputDir);
+        RunDirectory.Prepare(config.OutputDir, resuming: options.ResumeFrom is not null, options.Overwrite);
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), ConfigurationJson.Write(configuration));
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(ConfigurationJson.Indented));
 
@@ -278,6 +282,19 @@ public sealed partial class TrainingPipeline
         return result;
     }
 
+    /// <summary>
+    /// How <c>pretrained</c> loads: strictly, except the checkpoint's classifier (<c>head.*</c>) and
+    /// a Hugging Face pooler (<c>pooler.*</c>), which the task heads replace, and the encoder key groups
+    /// listed in <c>pretrained_allow_missing</c>.
+    /// </summary>
+    internal static WeightLoadOptions PretrainedLoadOptions(IEnumerable<string>? allowMissing) => new()
+    {
+        Strict = true,
+        AllowUnexpected = ["head.", "pooler."],
+        AllowMissing = [.. allowMissing ?? []],
+    };
+
+
     /// <summary>The device a configuration asks for.</summary>
     /// <exception cref="ConfigurationException">CUDA is asked for and not available.</exception>
     public static Device ResolveDevice(string device)
@@ -411,7 +428,7 @@ public sealed partial class TrainingPipeline
                 }
                 if (config.Pretrained is { } pretrained)
                 {
-                    var loaded = ModelWeights.Load((torch.nn.Module)model.Encoder, pretrained, new WeightLoadOptions { Strict = false });
+                    var loaded = ModelWeights.Load((torch.nn.Module)model.Encoder, pretrained, PretrainedLoadOptions(config.PretrainedAllowMissing));
                     Log.Pretrained(logger, pretrained, loaded.Loaded.Count, loaded.Missing.Count, loaded.Unexpected.Count);
                 }
                 var composer = provider.GetRequiredService<ILossComposer>();
@@ -499,7 +516,10 @@ public sealed partial class TrainingPipeline
                 // An image-only answer classifier does not know the question: its answers are conditioned on the type's answer frequencies.
                 ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic,
             }).ToArray();
-            return new MultiTaskEvaluator(Model, batches, tasks, split);
+            return new MultiTaskEvaluator(Model, batches, tasks, split)
+            {
+                SystemName = blankImages ? "Ablation: the same model, every image replaced by the mean colour" : "SpatialNet",
+            };
         }
 
         public TrainerOptions TrainerOptions(bool hasEvaluator)
@@ -561,11 +581,7 @@ public sealed partial class TrainingPipeline
                 }
             }
             if (_config.Data.BlankImageAblation && Evaluator(split, blankImages: true) is { } blind)
-            {
-                var blank = blind.Run(prepare);
-                foreach (var t in blank.Tasks.Where(t => t.Vqa is not null))
-                    report.VqaRows.Add(new Reports.VqaRow($"Ablation: the same model, every image replaced by the mean colour ({t.Task.Name})", t.Vqa!));
-            }
+                blind.AddTo(report, prepare);
         }
 
         public JsonObject DataJson()
@@ -721,13 +737,18 @@ public sealed partial class TrainingPipeline
                 case TaskKind.Regression:
                     services.PostConfigure<RegressionHeadOptions>(c.Name, o =>
                     {
+                        // Each output normalised with its own statistics of the training split.
                         o.Outputs = t.Outputs;
                         if (!c.NormalizeTargets || t.Statistics is null)
                             return;
-                        var mean = t.Statistics.Mean is { } mu ? (t.Outputs > 1 ? mu.Average() : mu[0]) : 0.0;
-                        var std = t.Statistics.Std is { Count: > 0 } sd ? sd.Average() : 1.0;
-                        o.TargetMean = double.IsFinite(mean) ? mean : 0.0;
-                        o.TargetStd = std > 1e-6 && double.IsFinite(std) ? std : 1.0;
+                        var means = Enumerable.Range(0, t.Outputs).Select(k =>
+                            t.Statistics.Mean is { } mu && k < mu.Count && double.IsFinite(mu[k]) ? mu[k] : 0.0).ToArray();
+                        var stds = Enumerable.Range(0, t.Outputs).Select(k =>
+                            t.Statistics.Std is { } sd && k < sd.Count && sd[k] > 1e-6 && double.IsFinite(sd[k]) ? sd[k] : 1.0).ToArray();
+                        o.TargetMean = means[0];
+                        o.TargetStd = stds[0];
+                        o.TargetMeans = t.Outputs > 1 ? means : null;
+                        o.TargetStds = t.Outputs > 1 ? stds : null;
                     });
                     break;
                 case TaskKind.VisualQuestionAnswering:

@@ -67,6 +67,23 @@ public class IncrementalDecodingTests
     }
 
     [Fact]
+    public void TheCausalFormOfAttention_EqualsTheExplicitLowerTriangleMask()
+    {
+        using var attention = new MultiHeadSelfAttention(8, 2);
+        attention.to(float64);
+        using var x = randn(3, 6, 8, dtype: float64);
+        using var mask = ones(6, 6, dtype: @bool).tril();
+
+        using var masked = attention.Forward(x, mask);
+        using var causal = attention.Forward(x, null, isCausal: true);
+        using var unmasked = attention.Forward(x, null);
+
+        causal.allclose(masked, rtol: 0, atol: 1e-12).Should().BeTrue();
+        unmasked.allclose(masked, rtol: 0, atol: 1e-6).Should().BeFalse("without causality later tokens change earlier outputs");
+        attention.Invoking(a => a.Forward(x, mask, isCausal: true)).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
     public void CachedCrossAttentionGroupsBeamRowsOnTheirSamplesMemory()
     {
         // 2 samples × 3 beams: attending to the cached memory of the 2 samples equals attending to

@@ -62,7 +62,7 @@ public class MultimodalDependencyInjectionTests
         losses.Values.Should().OnlyContain(l => float.IsFinite(l.item<float>()));
 
         var caption = (CaptionHead)model.Head("caption");
-        using var tokens = model.Encoder.ForwardFeatures(images);
+        using var tokens = model.Encoder.ForwardTokens(images);
         caption.Generate(tokens).Count.Should().Be(2);
     }
 

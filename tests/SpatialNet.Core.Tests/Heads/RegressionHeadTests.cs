@@ -94,4 +94,36 @@ public class RegressionHeadTests
 
         act.Should().Throw<ArgumentException>().Which.Message.Should().Contain(message);
     }
+
+    [Fact]
+    public void SeveralOutputs_AreNormalisedEachWithItsOwnStatistics()
+    {
+        // Output 0: a count (μ 10, σ 5); output 1: a fraction (μ 0.5, σ 0.1).
+        // Targets [[15, 0.6], [5, 0.4]] → t' = [[1, 1], [−1, −1]]; predictions 0 → MSE = (1+1+1+1)/4 = 1.
+        using var head = new RegressionHead("mixed", Layout, new RegressionHeadOptions
+        {
+            Outputs = 2, TargetMeans = [10, 0.5], TargetStds = [5, 0.1],
+        });
+        using var predictions = zeros(2, 2);
+        using var targets = tensor(new float[] { 15, 0.6f, 5, 0.4f }).reshape(2, 2);
+
+        using var loss = head.Loss(predictions, targets);
+        using var denormalised = head.Predict(tensor(new float[] { 1, -1, 0, 2 }).reshape(2, 2));
+
+        loss.item<float>().Should().BeApproximately(1f, 1e-5f);
+        // ŷ_k = σ_k·ŷ'_k + μ_k: [[15, 0.4], [10, 0.7]].
+        var p = denormalised.data<float>().ToArray();
+        p[0].Should().BeApproximately(15f, 1e-5f);
+        p[1].Should().BeApproximately(0.4f, 1e-6f);
+        p[2].Should().BeApproximately(10f, 1e-5f);
+        p[3].Should().BeApproximately(0.7f, 1e-6f);
+    }
+
+    [Fact]
+    public void PerOutputStatistics_OfTheWrongLength_AreRejected()
+    {
+        var act = () => new RegressionHead("mixed", Layout, new RegressionHeadOptions { Outputs = 2, TargetMeans = [1, 2, 3] });
+
+        act.Should().Throw<ArgumentException>().WithMessage("*TargetMeans*2 finite numbers*");
+    }
 }

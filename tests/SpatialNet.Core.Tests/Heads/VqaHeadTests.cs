@@ -122,14 +122,14 @@ public class VqaHeadTests
         // Sample 1: logits [0, 2], target 1, count column 7.0, count NaN (not a count question).
         using var predictions = tensor(new float[] { 2, 0, 1, 0, 2, 7 }).reshape(2, 3);
         using var targets = tensor(new long[] { 0, 1 });
-        var inputs = new Dictionary<string, Tensor> { ["answer_count"] = tensor(new[] { 3f, float.NaN }) };
+        var inputs = new Dictionary<string, Tensor> { ["count"] = tensor(new[] { 3f, float.NaN }) };
 
         using var loss = head.Loss(predictions, targets, inputs);
 
         // CE: both samples −log(1/(1 + e⁻²)) = 0.1269280, mean 0.1269280.
         // MSE over sample 0 only: (1 − 1.3862944)² = 0.1492233; weighted ×2 = 0.2984467.
         loss.item<float>().Should().BeApproximately(0.1269280f + 0.2984467f, 1e-5f);
-        FluentActions.Invoking(() => head.Loss(predictions, targets)).Should().Throw<KeyNotFoundException>().WithMessage("*answer_count*");
+        FluentActions.Invoking(() => head.Loss(predictions, targets)).Should().Throw<KeyNotFoundException>().WithMessage("*'count'*");
     }
 
     [Fact]
@@ -142,11 +142,11 @@ public class VqaHeadTests
 
         // Both are count questions with counts 0 and 3: targets log1p → 0 and 1.3862944;
         // MSE = ((1 − 0)² + (0 − 1.3862944)²)/2 = (1 + 1.9218121)/2 = 1.4609060.
-        var both = new Dictionary<string, Tensor> { ["answer_count"] = tensor(new[] { 0f, 3f }) };
+        var both = new Dictionary<string, Tensor> { ["count"] = tensor(new[] { 0f, 3f }) };
         head.Loss(predictions, targets, both).item<float>().Should().BeApproximately(0.1269280f + 1.4609060f, 1e-5f);
 
         // No count question in the batch: exactly the cross-entropy, and no gradient reaches the count column.
-        var none = new Dictionary<string, Tensor> { ["answer_count"] = tensor(new[] { float.NaN, float.NaN }) };
+        var none = new Dictionary<string, Tensor> { ["count"] = tensor(new[] { float.NaN, float.NaN }) };
         var loss = head.Loss(predictions, targets, none);
         loss.item<float>().Should().BeApproximately(0.1269280f, 1e-6f);
         loss.backward();
@@ -168,7 +168,7 @@ public class VqaHeadTests
             }));
             using var tokens = randn(3, 5, 16);
             var inputs = Question([3, 4, 5, 6, 7, 8, 9, 10], [6, 7], [11]);
-            inputs["answer_count"] = tensor(new[] { 2f, float.NaN, 40f });
+            inputs["count"] = tensor(new[] { 2f, float.NaN, 40f });
 
             using var predictions = head.call(tokens, inputs);
             using var loss = head.Loss(predictions, tensor(new long[] { 0, 2, 3 }), inputs);

@@ -1,5 +1,6 @@
 using FluentAssertions;
 using SpatialNet.Losses;
+using SpatialNet.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
@@ -10,7 +11,7 @@ namespace SpatialNet.Core.Tests.Losses;
 public class L2RegularizationTests
 {
     /// <summary>A module with one parameter of every kind the default selection must tell apart.</summary>
-    private sealed class Mixed : nn.Module<Tensor, Tensor>
+    private sealed class Mixed : nn.Module<Tensor, Tensor>, IHasNoWeightDecay
     {
         private readonly Linear fc;
         private readonly LayerNorm norm;
@@ -32,6 +33,42 @@ public class L2RegularizationTests
         }
 
         public override Tensor forward(Tensor x) => norm.call(fc.call(x));
+
+        public IReadOnlyCollection<string> NoWeightDecay() => ["pos_embed", "cls_token"];
+    }
+
+    private sealed class BFloat16Matrix : nn.Module
+    {
+        private readonly Parameter w = new(ones(257, 1, dtype: ScalarType.BFloat16));
+
+        public BFloat16Matrix() : base(nameof(BFloat16Matrix)) => RegisterComponents();
+    }
+
+    [Fact]
+    public void OnAVitWithLayerScale_TheDefaultSelectionIsTimmsRule()
+    {
+        using var vit = new VisionTransformer(new VisionTransformerOptions
+        {
+            ImageSize = 16, PatchSize = 8, EmbedDim = 8, Depth = 1, NumHeads = 2, LayerScaleInit = 1e-5,
+        });
+
+        var selected = new L2Regularization().SelectParameters(vit).Select(p => p.Name);
+
+        // timm: every tensor with ndim <= 1 (biases, norms, ls1.gamma, ls2.gamma) and no_weight_decay() = {pos_embed, cls_token} are left out.
+        selected.Should().BeEquivalentTo(
+            "patch_embed.proj.weight", "blocks.0.attn.qkv.weight", "blocks.0.attn.proj.weight", "blocks.0.mlp.fc1.weight", "blocks.0.mlp.fc2.weight");
+    }
+
+    [Fact]
+    public void UnderBFloat16_TheSumOfSquaresAccumulatesInFloat32()
+    {
+        using var module = new BFloat16Matrix();
+
+        using var penalty = new L2Regularization(lambda: 1.0).Compute(module);
+
+        // ½ · 257 · 1² = 128.5; a bfloat16 sum rounds 257 to 256 (8 significant bits).
+        penalty.dtype.Should().Be(ScalarType.Float32);
+        penalty.item<float>().Should().Be(128.5f);
     }
 
     [Fact]

@@ -110,7 +110,7 @@ public class HuggingFaceVitTests
 
         var act = () => HuggingFaceVit.ToTimmNames(hf);
 
-        act.Should().Throw<InvalidDataException>().WithMessage("*key, value*blocks.0.attn.qkv.bias*");
+        act.Should().Throw<WeightFileException>().WithMessage("*key, value*blocks.0.attn.qkv.bias*");
     }
 
     [Fact]

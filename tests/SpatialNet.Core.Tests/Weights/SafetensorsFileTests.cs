@@ -68,7 +68,7 @@ public sealed class SafetensorsFileTests : IDisposable
             read.eq(t).all().item<bool>().Should().BeTrue(name);
         }
         reader.Contains("missing").Should().BeFalse();
-        FluentActions.Invoking(() => reader.Read("missing")).Should().Throw<InvalidDataException>().WithMessage($"*'{path}'*'missing'*");
+        FluentActions.Invoking(() => reader.Read("missing")).Should().Throw<WeightFileException>().WithMessage($"*'{path}'*'missing'*");
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public sealed class SafetensorsFileTests : IDisposable
 
         foreach (var (path, what) in new[] { (truncated, "data_offsets"), (shortFile, "shorter"), (hugeHeader, "header length"), (notJson, "malformed") })
         {
-            FluentActions.Invoking(() => SafetensorsFile.Open(path)).Should().Throw<InvalidDataException>()
+            FluentActions.Invoking(() => SafetensorsFile.Open(path)).Should().Throw<WeightFileException>()
                 .WithMessage($"*'{path}'*not a valid safetensors file*{what}*");
         }
     }
@@ -134,7 +134,7 @@ public sealed class SafetensorsFileTests : IDisposable
         };
         foreach (var (path, what) in cases)
         {
-            FluentActions.Invoking(() => SafetensorsFile.Open(path)).Should().Throw<InvalidDataException>()
+            FluentActions.Invoking(() => SafetensorsFile.Open(path)).Should().Throw<WeightFileException>()
                 .WithMessage($"*'{path}'*{what}*");
         }
 
@@ -144,6 +144,6 @@ public sealed class SafetensorsFileTests : IDisposable
         ok.Names.Should().Equal("c", "a", "b");
         // A size that overflows 64 bits is an error naming the file, not a crash.
         var overflow = Handmade("overflow.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904],\"data_offsets\":[0,0]}}", 0);
-        FluentActions.Invoking(() => SafetensorsFile.Open(overflow)).Should().Throw<InvalidDataException>().WithMessage($"*'{overflow}'*");
+        FluentActions.Invoking(() => SafetensorsFile.Open(overflow)).Should().Throw<WeightFileException>().WithMessage($"*'{overflow}'*");
     }
 }

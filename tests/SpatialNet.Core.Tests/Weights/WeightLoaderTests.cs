@@ -90,8 +90,8 @@ public class WeightLoaderTests
         File.WriteAllText(garbage, "not a checkpoint");
         try
         {
-            model.Invoking(m => ModelWeights.Load(m, missing)).Should().Throw<FileNotFoundException>().WithMessage("*spatialnet-no-such-file*");
-            model.Invoking(m => ModelWeights.Load(m, garbage)).Should().Throw<InvalidDataException>().WithMessage("*neither safetensors nor*");
+            model.Invoking(m => ModelWeights.Load(m, missing)).Should().Throw<WeightFileException>().WithMessage("*spatialnet-no-such-file*");
+            model.Invoking(m => ModelWeights.Load(m, garbage)).Should().Throw<WeightFileException>().WithMessage("*neither safetensors nor*");
         }
         finally { File.Delete(garbage); }
     }

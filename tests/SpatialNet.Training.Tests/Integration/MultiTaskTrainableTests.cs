@@ -71,7 +71,7 @@ public sealed class MultiTaskTrainableTests
 
         losses.Terms.Keys.Should().BeEquivalentTo(["cls/loss", "cls/weight"]);
         // Independent value: cross-entropy of the classification head's logits, weighted 0.5.
-        var logits = model.Head("cls").call(((IImageEncoder)model.Encoder).ForwardFeatures(data["image"]));
+        var logits = model.Head("cls").call(((IImageEncoder)model.Encoder).ForwardTokens(data["image"]));
         var expected = 0.5 * nn.functional.cross_entropy(logits, data["cls"]).item<float>();
         losses.Total.item<float>().Should().BeApproximately((float)expected, 1e-5f);
         trainable.TasksIn(batch).Should().Equal("cls");
@@ -114,10 +114,11 @@ public sealed class MultiTaskTrainableTests
         // When the two task gradients conflict the projection changes the shared gradient; otherwise it is identical.
         var difference = withProjection.Zip(plain, (a, b) => (a - b).abs().sum().item<float>()).Sum();
         var conflict = Conflict(pc, data);
+        // (Without a conflict only float rounding differs: the task gradients are summed after their own passes.)
         if (conflict)
-            difference.Should().BeGreaterThan(0);
+            difference.Should().BeGreaterThan(1e-3f);
         else
-            difference.Should().Be(0);
+            difference.Should().BeLessThan(1e-4f);
     }
 
     private static bool Conflict(MultiTaskTrainable t, Dictionary<string, Tensor> data)

@@ -50,7 +50,7 @@ public sealed class CaptionEvaluatorTests(SyntheticMultimodalFixture data) : ICl
             {
                 using var scope = NewDisposeScope();
                 var pixels = test.Cache.Load(image.FilePath).ToTensor().to(ScalarType.Float32).div(255).unsqueeze(0);
-                var tokens = model.Encoder.ForwardFeatures(pixels);
+                var tokens = model.Encoder.ForwardTokens(pixels);
                 var words = head.Generate(tokens, decoding).Tokens[0].Select(t => data.CaptionEncoder.Vocabulary.TokenOf((int)t));
                 var id = image.ImgId.ToString(CultureInfo.InvariantCulture);
                 int predicted = (int)model.Head("land_use").call(tokens).argmax(1).item<long>();

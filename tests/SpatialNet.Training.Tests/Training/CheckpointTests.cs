@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Buffers.Binary;
 using System.Text.Json;
 using FluentAssertions;
@@ -42,7 +43,7 @@ public sealed class CheckpointTests : IDisposable
     {
         manual_seed(1);
         var model = nn.Linear(3, 2);
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay());
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model));
         using var opt = new FlatAdamW(buffers);
         var path = Path.Combine(_dir, "c.safetensors");
         TrainingCheckpoint.Save(path, model, opt, new WarmupCosineSchedule(10), new TrainingPosition(1, 2, 12), extra: new Dictionary<string, string> { ["note"] = "hi" });
@@ -73,7 +74,7 @@ public sealed class CheckpointTests : IDisposable
         // After FlatParameterBuffers every parameter is a view at an offset into one buffer.
         manual_seed(6);
         var model = new TinyMlp(3, 5, 2);
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), PrecisionMode.Float32);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model), PrecisionMode.Float32);
         var path = Path.Combine(_dir, file);
 
         SpatialNet.Weights.ModelWeights.Save(model, path);
@@ -88,16 +89,16 @@ public sealed class CheckpointTests : IDisposable
     {
         // A run checkpointed in bf16 mixed precision (the CUDA default) resumed where Auto picks float32.
         var model = new TinyMlp(3, 5, 2);
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), PrecisionMode.BFloat16Mixed);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model), PrecisionMode.BFloat16Mixed);
         using var opt = new FlatAdamW(buffers);
         var path = Path.Combine(_dir, "bf16.safetensors");
         TrainingCheckpoint.Save(path, model, opt, null, new TrainingPosition(0, 1, 1), null);
 
         var model2 = new TinyMlp(3, 5, 2);
-        using var buffers2 = new FlatParameterBuffers(model2, ParameterGroups.DecayAndNoDecay(), PrecisionMode.Auto);
+        using var buffers2 = new FlatParameterBuffers(model2, ParameterGroups.DecayAndNoDecay(model2), PrecisionMode.Auto);
         using var opt2 = new FlatAdamW(buffers2);
 
-        FluentActions.Invoking(() => TrainingCheckpoint.Restore(path, model2, opt2)).Should().Throw<InvalidDataException>()
+        FluentActions.Invoking(() => TrainingCheckpoint.Restore(path, model2, opt2)).Should().Throw<CheckpointException>()
             .WithMessage($"*'{path}'*BFloat16Mixed*Float32*TrainerOptions.Precision*");
     }
 
@@ -106,7 +107,7 @@ public sealed class CheckpointTests : IDisposable
     {
         manual_seed(4);
         var model = new TinyMlp(3, 5, 2);
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), PrecisionMode.BFloat16Mixed);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model), PrecisionMode.BFloat16Mixed);
         using var opt = new FlatAdamW(buffers);
         var schedule = new WarmupCosineSchedule(50, 5);
         using var x = randn(8, 3);
@@ -128,7 +129,7 @@ public sealed class CheckpointTests : IDisposable
 
         manual_seed(123);
         var model2 = new TinyMlp(3, 5, 2);
-        using var buffers2 = new FlatParameterBuffers(model2, ParameterGroups.DecayAndNoDecay(), PrecisionMode.BFloat16Mixed);
+        using var buffers2 = new FlatParameterBuffers(model2, ParameterGroups.DecayAndNoDecay(model2), PrecisionMode.BFloat16Mixed);
         using var opt2 = new FlatAdamW(buffers2);
         var schedule2 = new WarmupCosineSchedule(50, 5);
         var rng2 = new SeededRandom(1);
@@ -164,11 +165,11 @@ public sealed class CheckpointTests : IDisposable
         using var b2 = new FlatParameterBuffers(other);
         using var o2 = new FlatAdamW(b2);
         var act = () => TrainingCheckpoint.Restore(path, other, o2);
-        act.Should().Throw<InvalidDataException>().WithMessage("*a.safetensors*missing*'fc1.weight'*unexpected*'weight'*");
+        act.Should().Throw<CheckpointException>().WithMessage("*a.safetensors*missing*'fc1.weight'*unexpected*'weight'*");
     }
 
     [Fact]
-    public void Restore_OfTruncatedFile_ThrowsInvalidDataNamingTheFile()
+    public void Restore_OfTruncatedFile_ThrowsWeightFileErrorNamingTheFile()
     {
         var path = Path.Combine(_dir, "t.safetensors");
         Directory.CreateDirectory(_dir);
@@ -177,6 +178,6 @@ public sealed class CheckpointTests : IDisposable
         using var buffers = new FlatParameterBuffers(model);
         using var opt = new FlatAdamW(buffers);
         var act = () => TrainingCheckpoint.Restore(path, model, opt);
-        act.Should().Throw<InvalidDataException>().WithMessage("*t.safetensors*");
+        act.Should().Throw<WeightFileException>().WithMessage("*t.safetensors*");
     }
 }

@@ -17,8 +17,8 @@ public class FlatAdamWTests
         var (x, y) = SyntheticRegression.Make(64, 4, 3, seed: 5);
 
         // Reference: TorchSharp's per-parameter AdamW with the same two groups.
-        var noDecay = reference.named_parameters().Where(p => ParameterGroups.IsBiasOrNorm(p.name, p.parameter)).Select(p => p.parameter).ToList();
-        var decay = reference.named_parameters().Where(p => !ParameterGroups.IsBiasOrNorm(p.name, p.parameter)).Select(p => p.parameter).ToList();
+        var noDecay = reference.named_parameters().Where(p => p.parameter.dim() <= 1).Select(p => p.parameter).ToList();
+        var decay = reference.named_parameters().Where(p => p.parameter.dim() > 1).Select(p => p.parameter).ToList();
         noDecay.Should().HaveCount(4, "fc1.bias, norm.weight, norm.bias, fc2.bias");
         decay.Should().HaveCount(2, "fc1.weight, fc2.weight");
         var refGroups = new[]
@@ -28,7 +28,7 @@ public class FlatAdamWTests
         };
         using var refOpt = new TorchSharp.Modules.AdamW(refGroups, lr: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1);
 
-        var specs = new[] { new ParameterGroupSpec("no_decay", ParameterGroups.IsBiasOrNorm, learningRate: 0.01, weightDecay: 0.0), new ParameterGroupSpec("decay") };
+        var specs = new[] { new ParameterGroupSpec("no_decay", (_, p) => p.dim() <= 1, learningRate: 0.01, weightDecay: 0.0), new ParameterGroupSpec("decay") };
         using var buffers = new FlatParameterBuffers(flatModel, specs);
         using var flat = new FlatAdamW(buffers, new FlatAdamWOptions { LearningRate = 0.02, WeightDecay = 0.1, Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8 });
         buffers.Buckets.Should().HaveCount(2);
@@ -110,25 +110,6 @@ public class FlatAdamWTests
     }
 
     [Fact]
-    public void AddL2PenaltyGradient_AddsLambdaTheta_AndReturnsHalfLambdaSumOfSquares()
-    {
-        var model = nn.Linear(2, 1);
-        using var buffers = new FlatParameterBuffers(model);
-        using (no_grad())
-        {
-            model.weight!.copy_(tensor(new float[] { 1, -2 }).reshape(1, 2));
-            model.bias!.copy_(tensor(new float[] { 3 }));
-            model.weight.grad!.fill_(1f);
-        }
-        using var penalty = buffers.AddL2PenaltyGradient(0.1);
-
-        // ½·0.1·(1 + 4 + 9) = 0.7; gradients 1 + 0.1·θ and 0 + 0.1·3.
-        penalty.item<float>().Should().BeApproximately(0.7f, 1e-6f);
-        model.weight.grad!.data<float>().ToArray().Should().Equal(1.1f, 0.8f);
-        model.bias.grad!.data<float>()[0].Should().BeApproximately(0.3f, 1e-7f);
-    }
-
-    [Fact]
     public void ParameterSelectedByNoGroup_IsRejectedWithItsName()
     {
         var model = nn.Linear(2, 1);
@@ -142,7 +123,7 @@ public class FlatAdamWTests
         manual_seed(3);
         var a = new TinyMlp(3, 4, 1);
         var b = a.CloneWeights(3, 4, 1);
-        using var ba = new FlatParameterBuffers(a, ParameterGroups.DecayAndNoDecay());
+        using var ba = new FlatParameterBuffers(a, ParameterGroups.DecayAndNoDecay(a));
         using var oa = new FlatAdamW(ba);
         using var x = randn(5, 3);
         for (int i = 0; i < 3; i++)
@@ -151,14 +132,14 @@ public class FlatAdamWTests
             a.call(x).square().mean().backward();
             oa.Step();
         }
-        using var bb = new FlatParameterBuffers(b, ParameterGroups.DecayAndNoDecay());
+        using var bb = new FlatParameterBuffers(b, ParameterGroups.DecayAndNoDecay(b));
         using var ob = new FlatAdamW(bb);
         ob.ImportState(oa.ExportState());
         ob.StepCount.Should().Be(3);
         ob.ExpAvgSq(1).allclose(oa.ExpAvgSq(1), 0, 0).Should().BeTrue();
 
         var other = nn.Linear(3, 1);
-        using var bo = new FlatParameterBuffers(other, ParameterGroups.DecayAndNoDecay());
+        using var bo = new FlatParameterBuffers(other, ParameterGroups.DecayAndNoDecay(other));
         using var oo = new FlatAdamW(bo);
         oo.Invoking(o => o.ImportState(oa.ExportState())).Should().Throw<InvalidDataException>();
     }

@@ -17,7 +17,7 @@ public class MixedPrecisionTests(ITestOutputHelper output)
         manual_seed(2);
         var model = new TinyMlp(4, 8, 2);
         var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), PrecisionMode.BFloat16Mixed);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model), PrecisionMode.BFloat16Mixed);
         using var opt = new FlatAdamW(buffers);
 
         foreach (var (name, p) in model.named_parameters())
@@ -57,7 +57,7 @@ public class MixedPrecisionTests(ITestOutputHelper output)
     {
         manual_seed(3);
         var model = new TinyMlp(4, 8, 2);
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), PrecisionMode.Auto);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model), PrecisionMode.Auto);
         buffers.Precision.Should().Be(PrecisionMode.Float32);
         foreach (var (name, p) in model.named_parameters())
             p.dtype.Should().Be(ScalarType.Float32, name);
@@ -96,7 +96,7 @@ public class MixedPrecisionTests(ITestOutputHelper output)
 
     private static double[] Train(TinyMlp model, PrecisionMode mode, Tensor x, Tensor y)
     {
-        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(), mode);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model), mode);
         using var opt = new FlatAdamW(buffers, new FlatAdamWOptions { LearningRate = 0.01, WeightDecay = 0.01 });
         var dtype = MixedPrecision.ComputeDType(mode) ?? ScalarType.Float32;
         var losses = new double[Steps];

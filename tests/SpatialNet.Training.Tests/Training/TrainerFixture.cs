@@ -51,7 +51,7 @@ internal sealed class TrainerFixture
         WarmupSteps = 4,
         MinLrRatio = 0.1,
         GradientClipNorm = 1.0,
-        L2Coefficient = 1e-3,
+        WeightDecay = 1e-3,
         Precision = precision,
         KeepFloat32Inputs = new HashSet<string> { "y" },
         Seed = 5,

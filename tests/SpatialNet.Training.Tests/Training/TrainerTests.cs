@@ -36,10 +36,9 @@ public sealed class TrainerTests : IDisposable
         epochs[^1].Train["loss"].Should().BeLessThan(0.1 * epochs[0].Train["loss"], curve);
         epochs[^1].Metrics["val_mse"].Should().BeLessThan(0.2 * epochs[0].Metrics["val_mse"]);
         trainer.History.Steps.Should().HaveCount(60);
-        trainer.History.Steps.Should().OnlyContain(s => s.Losses.ContainsKey("mse") && s.Losses.ContainsKey("mae") && s.Losses.ContainsKey("l2") && s.GradientNorm > 0);
-        // The total includes the L2 term: loss = mse + 0.1·mae + l2.
+        trainer.History.Steps.Should().OnlyContain(s => s.Losses.ContainsKey("mse") && s.Losses.ContainsKey("mae") && s.GradientNorm > 0);
         var s0 = trainer.History.Steps[0];
-        s0.Losses["loss"].Should().BeApproximately(s0.Losses["mse"] + 0.1 * s0.Losses["mae"] + s0.Losses["l2"], 1e-5);
+        s0.Losses["loss"].Should().BeApproximately(s0.Losses["mse"] + 0.1 * s0.Losses["mae"], 1e-5);
     }
 
     [Fact]
@@ -306,7 +305,7 @@ public sealed class TrainerTests : IDisposable
         File.Exists(Path.Combine(options.CheckpointDirectory, Trainer.BestCheckpointName)).Should().BeTrue();
         var csv = File.ReadAllLines(Path.Combine(options.OutputDirectory, "history.csv"));
         csv.Should().HaveCount(3);
-        csv[0].Should().StartWith("epoch,global_step,lr_factor,elapsed_seconds,train_loss,train_mse,train_mae,train_l2,train_grad_norm,val_mse");
+        csv[0].Should().StartWith("epoch,global_step,lr_factor,elapsed_seconds,train_loss,train_mse,train_mae,train_grad_norm,val_mse");
         File.ReadAllLines(Path.Combine(options.OutputDirectory, "steps.csv")).Should().HaveCount(13);
         Directory.GetFiles(_dir, ".tmp-*", SearchOption.AllDirectories).Should().BeEmpty();
     }

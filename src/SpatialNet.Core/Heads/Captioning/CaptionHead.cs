@@ -153,10 +153,10 @@ public sealed class CaptionHead : TaskHead
     {
         using var scope = NewDisposeScope();
         var x = embed.call(prefix);
-        var causal = TextMasks.Causal(prefix.shape[1], prefix.device);
+        // Purely causal: SDPA's causal form instead of a boolean mask keeps the fused attention kernels usable.
         foreach (var block in blocks)
         {
-            x = block.Forward(x, memory, causal, null);
+            x = block.Forward(x, memory, null, null, causal: true);
         }
 
         return Project(x).MoveToOuterDisposeScope();

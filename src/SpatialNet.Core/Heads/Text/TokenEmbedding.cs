@@ -14,7 +14,7 @@ namespace SpatialNet.Heads;
 /// State-dict names: <c>token_embed.weight</c> [V, D], <c>pos_embed</c> [1, L_max, D]; both
 /// initialised trunc-normal (std 0.02), like the ViT's position embedding.
 /// </remarks>
-public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
+public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>, IHasNoWeightDecay
 {
     private readonly Embedding token_embed;
     private readonly Parameter pos_embed;
@@ -42,6 +42,9 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
         TimmInit.TruncNormal_(pos_embed, 0.0, 0.02);
         RegisterComponents();
     }
+
+    /// <summary>The position table <c>pos_embed</c> is not decayed (as the ViT's).</summary>
+    public IReadOnlyCollection<string> NoWeightDecay() => ["pos_embed"];
 
     /// <summary>Vocabulary size V.</summary>
     public int VocabSize { get; }

@@ -45,8 +45,8 @@ public sealed class VqaHeadOptions : TextHeadOptions
     /// </summary>
     public bool CountRegression { get; set; }
 
-    /// <summary>Batch entry holding the count target [B] (float; NaN for questions that are not count questions). Default "answer_count".</summary>
-    public string CountInput { get; set; } = "answer_count";
+    /// <summary>Batch entry holding the count target [B] (float; NaN for questions that are not count questions). Default "count", the RSVQA dataset's entry.</summary>
+    public string CountInput { get; set; } = "count";
 
     /// <summary>Weight of the count MSE added to the answer cross-entropy; finite and ≥ 0. Default 1.</summary>
     public double CountLossWeight { get; set; } = 1.0;

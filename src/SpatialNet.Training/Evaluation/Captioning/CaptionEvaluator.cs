@@ -217,7 +217,7 @@ public sealed class CaptionEvaluationResult
 /// <see cref="ForUcmCaption"/> builds such a source. As an <see cref="IEpochEvaluator"/> it returns
 /// the model's scores as <c>{task}/{metric}</c> (<c>caption/cider</c>).
 /// </remarks>
-public sealed class CaptionEvaluator : IEpochEvaluator
+public sealed class CaptionEvaluator : IEvaluator
 {
     /// <summary>Table I's name of the retrieval row driven by the land-use head (followed by the task name in parentheses).</summary>
     public const string PredictedClassRetrievalName = "Retrieval: most frequent training caption of the predicted class";
@@ -227,6 +227,17 @@ public sealed class CaptionEvaluator : IEpochEvaluator
 
     /// <summary>Table I's name of the image-blind row.</summary>
     public const string ImageBlindName = "Most frequent training caption (ignores the image)";
+
+    /// <inheritdoc />
+    public string Split => Options.Split;
+
+    /// <inheritdoc />
+    /// <remarks>Adds Table I: the model's row, the retrieval rows and the image-blind row.</remarks>
+    public void AddTo(EvaluationReport report, Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare = null)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        Run(prepare).AddTo(report);
+    }
 
     private readonly IReadOnlyList<CaptionReferenceImage> _references;
     private readonly CaptionHead _head;
@@ -378,7 +389,7 @@ public sealed class CaptionEvaluator : IEpochEvaluator
                     break;
                 var batch = prepare(batches.Current);
                 var indices = batch[Options.IndexKey].reshape(-1).to(ScalarType.Int64).cpu().data<long>().ToArray();
-                var tokens = Model.Encoder.ForwardFeatures(batch[Options.ImageKey]);
+                var tokens = Model.Encoder.ForwardTokens(batch[Options.ImageKey]);
                 var decoded = _head.Generate(tokens, _decoding);
                 int[]? predicted = null;
                 if (_classifier is not null)

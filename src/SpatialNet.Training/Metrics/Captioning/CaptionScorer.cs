@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SpatialNet.Training.Metrics.Meteor;
@@ -71,7 +72,7 @@ public sealed class CaptionScores
 
     /// <summary>Writes <see cref="ToJson"/> to a file.</summary>
     /// <param name="path">Output path.</param>
-    public void Save(string path) => File.WriteAllText(path, ToJson());
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
 }
 
 /// <summary>

@@ -4,7 +4,7 @@ namespace SpatialNet.Training.Metrics.Captioning;
 /// Tokenisation helpers for caption metrics: the whitespace rule the COCO caption scorers use
 /// (Python's <c>str.split()</c>), and a simple normaliser for raw text.
 /// </summary>
-public static class CaptionTokenizer
+internal static class CaptionTokenizer
 {
     /// <summary>The punctuation the simple tokeniser deletes.</summary>
     public const string SimplePunctuation = ".,!?;:";

@@ -4,7 +4,7 @@ namespace SpatialNet.Training.Metrics.Meteor;
 /// Meteor 1.5's English function-word list (a frequency list of 93 entries, compared after
 /// lowercasing). Function words count with weight 1 − δ, content words with δ.
 /// </summary>
-public static class MeteorFunctionWords
+internal static class MeteorFunctionWords
 {
     /// <summary>The English list, as shipped with Meteor 1.5.</summary>
     public static IReadOnlySet<string> English { get; } = new HashSet<string>(StringComparer.Ordinal)

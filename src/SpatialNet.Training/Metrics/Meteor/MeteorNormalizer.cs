@@ -11,7 +11,7 @@ namespace SpatialNet.Training.Metrics.Meteor;
 /// expressions use explicit ASCII classes where Java's default <c>\p{Digit}</c>, <c>\p{Lower}</c> and
 /// <c>\s</c> are ASCII-only.
 /// </summary>
-public static class MeteorNormalizer
+internal static class MeteorNormalizer
 {
     // Letters Meteor treats as alphabetic: ASCII, Latin-1 and Latin Extended-A letters, Cyrillic ranges.
     private const string Alpha = "A-Za-z\u0160\u017D\u0161\u017E\u0178\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u017E"

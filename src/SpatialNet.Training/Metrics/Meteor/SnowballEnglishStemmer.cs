@@ -8,7 +8,7 @@ namespace SpatialNet.Training.Metrics.Meteor;
 /// regions (with the gener/commun/arsen prefixes), steps 0–5 with longest-suffix matching, and the
 /// initial-apostrophe and consonant-y handling. Words of fewer than three characters are unchanged.
 /// </summary>
-public static class SnowballEnglishStemmer
+internal static class SnowballEnglishStemmer
 {
     private static readonly Dictionary<string, string> Exceptions1 = new(StringComparer.Ordinal)
     {

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -30,7 +31,8 @@ public sealed record CheckpointInfo(TrainingPosition Position, PrecisionMode Pre
 /// safetensors layout (docs/training.md lists its keys):
 /// <list type="bullet">
 /// <item><c>model.&lt;state-dict key&gt;</c> — module parameters and buffers (in the module's dtype);</item>
-/// <item><c>optimizer.&lt;bucket&gt;.exp_avg</c>, <c>.exp_avg_sq</c>, <c>.master</c> (mixed precision only) — flat float32 buffers;</item>
+/// <item><c>optimizer.&lt;bucket&gt;.exp_avg</c>, <c>.exp_avg_sq</c>, <c>.master</c> (mixed precision only), <c>.step</c> (per-element
+/// step counts, float64, once a parameter of the bucket sat a step out) — flat buffers;</item>
 /// <item><c>rng.torch_cpu</c> — the CPU generator state (uint8);</item>
 /// <item>metadata <c>spatialnet.checkpoint</c> — JSON with format version, position, optimizer layout, schedule and PRNG state;
 /// other metadata keys are the caller's <c>extra</c> entries.</item>
@@ -42,8 +44,11 @@ public static class TrainingCheckpoint
     /// <summary>Metadata key of the checkpoint's own JSON record.</summary>
     public const string MetadataKey = "spatialnet.checkpoint";
 
-    /// <summary>Version of the layout written by this code.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>Version of the layout written by this code (2: with <see cref="ChecksumKey"/>; version 1 files, without it, are still read).</summary>
+    public const int FormatVersion = 2;
+
+    /// <summary>Metadata key of the SHA-256 (hex) of the file's tensor data, verified whenever a checkpoint's tensors are read.</summary>
+    public const string ChecksumKey = "spatialnet.data_sha256";
 
     private const string ModelPrefix = "model.";
     private const string OptimizerPrefix = "optimizer.";
@@ -84,7 +89,9 @@ public static class TrainingCheckpoint
             tensors.Add((BucketKey(b, "exp_avg_sq"), s.ExpAvgSq));
             if (s.MasterWeights is not null)
                 tensors.Add((BucketKey(b, "master"), s.MasterWeights));
-            buckets.Add(new BucketRecord(s.Group, s.NumElements, s.MasterWeights is not null, [.. s.ParameterNames]));
+            if (s.Steps is not null)
+                tensors.Add((BucketKey(b, "step"), s.Steps));
+            buckets.Add(new BucketRecord(s.Group, s.NumElements, s.MasterWeights is not null, [.. s.ParameterNames], s.Steps is not null));
         }
         tensors.Add((TorchRngName, torch.random.get_rng_state()));
 
@@ -98,12 +105,13 @@ public static class TrainingCheckpoint
         {
             foreach (var (k, v) in extra)
             {
-                if (k == MetadataKey)
-                    throw new ArgumentException($"Extra metadata must not use the reserved key '{MetadataKey}'.", nameof(extra));
+                if (k is MetadataKey or ChecksumKey)
+                    throw new ArgumentException($"Extra metadata must not use the reserved keys '{MetadataKey}', '{ChecksumKey}'.", nameof(extra));
                 metadata[k] = v;
             }
         }
         metadata[MetadataKey] = JsonSerializer.Serialize(record, Json);
+        metadata[ChecksumKey] = Convert.ToHexStringLower(SafetensorsFile.DataSha256(tensors));
         AtomicFile.Write(path, stream => SafetensorsFile.Write(stream, tensors, metadata));
     }
 
@@ -111,18 +119,17 @@ public static class TrainingCheckpoint
     /// Restores a checkpoint written by <see cref="Save"/> into existing objects built like the
     /// original ones (same model layout, parameter groups and precision).
     /// </summary>
-    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
-    /// <exception cref="InvalidDataException">The file is not a checkpoint, or its layout does not match the objects.</exception>
+    /// <exception cref="CheckpointException">No file at <paramref name="path"/>, not a checkpoint, damaged (checksum), or its layout does not match the objects.</exception>
     public static CheckpointInfo Restore(string path, nn.Module module, FlatAdamW optimizer, ILearningRateSchedule? schedule = null, SeededRandom? random = null)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(optimizer);
         if (!File.Exists(path))
-            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+            throw new CheckpointException(path, $"Checkpoint '{path}' does not exist.");
         using var reader = SafetensorsFile.Open(path);
         var record = ReadRecord(path, reader);
         if (record.Precision != optimizer.Parameters.Precision)
-            throw new InvalidDataException($"Checkpoint '{path}' was written with precision {record.Precision}; the optimizer uses {optimizer.Parameters.Precision}. " +
+            throw new CheckpointException(path, $"Checkpoint '{path}' was written with precision {record.Precision}; the optimizer uses {optimizer.Parameters.Precision}. " +
                 $"Set TrainerOptions.Precision (config \"precision\") to {record.Precision} to resume it (the default, Auto, picks BFloat16Mixed on CUDA and Float32 elsewhere).");
 
         using var scope = NewDisposeScope();
@@ -134,7 +141,8 @@ public static class TrainingCheckpoint
             var r = record.Optimizer.Buckets[b];
             buckets.Add(new FlatAdamWBucketState(r.Group, r.NumElements, r.Parameters,
                 reader.Read(BucketKey(b, "exp_avg")), reader.Read(BucketKey(b, "exp_avg_sq")),
-                r.HasMaster ? reader.Read(BucketKey(b, "master")) : null));
+                r.HasMaster ? reader.Read(BucketKey(b, "master")) : null,
+                r.HasSteps ? reader.Read(BucketKey(b, "step")) : null));
         }
         try
         {
@@ -142,20 +150,20 @@ public static class TrainingCheckpoint
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"Checkpoint '{path}': {e.Message}", e);
+            throw new CheckpointException(path, $"Checkpoint '{path}': {e.Message}", e);
         }
         optimizer.LearningRateFactor = record.Optimizer.LearningRateFactor;
 
         if (schedule is not null)
         {
             if (record.Schedule is null)
-                throw new InvalidDataException($"Checkpoint '{path}' has no schedule state, but a schedule was given to restore.");
+                throw new CheckpointException(path, $"Checkpoint '{path}' has no schedule state, but a schedule was given to restore.");
             schedule.ImportState(record.Schedule);
         }
         if (random is not null)
         {
             if (record.Random is not { Length: 4 })
-                throw new InvalidDataException($"Checkpoint '{path}' has no PRNG state, but a generator was given to restore.");
+                throw new CheckpointException(path, $"Checkpoint '{path}' has no PRNG state, but a generator was given to restore.");
             random.SetState(record.Random.Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray());
         }
         if (reader.Contains(TorchRngName))
@@ -171,12 +179,11 @@ public static class TrainingCheckpoint
     /// run carries its float32 master value instead of the bfloat16 model copy. New CPU tensors in the
     /// current dispose scope. Use it to export or evaluate a checkpoint without the bfloat16 rounding.
     /// </summary>
-    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
-    /// <exception cref="InvalidDataException">The file is not a SpatialNet training checkpoint, or its optimizer layout does not match its model entries.</exception>
+    /// <exception cref="CheckpointException">No file at <paramref name="path"/>, not a SpatialNet training checkpoint, damaged (checksum), or its optimizer layout does not match its model entries.</exception>
     public static Dictionary<string, Tensor> ReadModelWeights(string path)
     {
         if (!File.Exists(path))
-            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+            throw new CheckpointException(path, $"Checkpoint '{path}' does not exist.");
         using var reader = SafetensorsFile.Open(path);
         var record = ReadRecord(path, reader);
         var result = reader.Names.Where(n => n.StartsWith(ModelPrefix, StringComparison.Ordinal))
@@ -192,15 +199,15 @@ public static class TrainingCheckpoint
             foreach (var name in bucket.Parameters)
             {
                 if (!result.TryGetValue(name, out var stored))
-                    throw new InvalidDataException($"Checkpoint '{path}': optimizer bucket {b} lists parameter '{name}', which is not among the model entries.");
+                    throw new CheckpointException(path, $"Checkpoint '{path}': optimizer bucket {b} lists parameter '{name}', which is not among the model entries.");
                 long n = stored.numel();
                 if (offset + n > master.numel())
-                    throw new InvalidDataException($"Checkpoint '{path}': optimizer bucket {b}'s master weights ({master.numel()} values) are shorter than its parameters.");
+                    throw new CheckpointException(path, $"Checkpoint '{path}': optimizer bucket {b}'s master weights ({master.numel()} values) are shorter than its parameters.");
                 result[name] = master.narrow(0, offset, n).reshape(stored.shape);
                 offset += n;
             }
             if (offset != master.numel())
-                throw new InvalidDataException($"Checkpoint '{path}': optimizer bucket {b}'s master weights hold {master.numel()} values; its parameters {offset}.");
+                throw new CheckpointException(path, $"Checkpoint '{path}': optimizer bucket {b}'s master weights hold {master.numel()} values; its parameters {offset}.");
         }
         return result;
     }
@@ -209,12 +216,12 @@ public static class TrainingCheckpoint
     public static CheckpointInfo ReadInfo(string path)
     {
         if (!File.Exists(path))
-            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+            throw new CheckpointException(path, $"Checkpoint '{path}' does not exist.");
         using var reader = SafetensorsFile.Open(path);
         if (!reader.Metadata.TryGetValue(MetadataKey, out var json))
-            throw new InvalidDataException($"Checkpoint '{path}' has no '{MetadataKey}' metadata.");
+            throw new CheckpointException(path, $"Checkpoint '{path}' has no '{MetadataKey}' metadata.");
         var record = JsonSerializer.Deserialize<CheckpointRecord>(json, Json)
-            ?? throw new InvalidDataException($"Checkpoint '{path}': metadata '{MetadataKey}' is empty.");
+            ?? throw new CheckpointException(path, $"Checkpoint '{path}': metadata '{MetadataKey}' is empty.");
         var extra = reader.Metadata.Where(kv => kv.Key != MetadataKey).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         return new CheckpointInfo(record.Position, record.Precision, record.CreatedUtc, extra);
     }
@@ -222,7 +229,7 @@ public static class TrainingCheckpoint
     private static CheckpointRecord ReadRecord(string path, SafetensorsReader reader)
     {
         if (!reader.Metadata.TryGetValue(MetadataKey, out var json))
-            throw new InvalidDataException($"Checkpoint '{path}' has no '{MetadataKey}' metadata; it was not written by SpatialNet's trainer.");
+            throw new CheckpointException(path, $"Checkpoint '{path}' has no '{MetadataKey}' metadata; it was not written by SpatialNet's trainer.");
         CheckpointRecord record;
         try
         {
@@ -230,10 +237,21 @@ public static class TrainingCheckpoint
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"Checkpoint '{path}': metadata '{MetadataKey}' is malformed ({e.Message}).", e);
+            throw new CheckpointException(path, $"Checkpoint '{path}': metadata '{MetadataKey}' is malformed ({e.Message}).", e);
         }
-        if (record.FormatVersion != FormatVersion)
-            throw new InvalidDataException($"Checkpoint '{path}' has format version {record.FormatVersion}; this build reads version {FormatVersion}.");
+        if (record.FormatVersion is not (1 or FormatVersion))
+            throw new CheckpointException(path, $"Checkpoint '{path}' has format version {record.FormatVersion}; this build reads versions 1 and {FormatVersion}.");
+        if (record.FormatVersion >= 2)
+        {
+            if (!reader.Metadata.TryGetValue(ChecksumKey, out var expected))
+                throw new CheckpointException(path, $"Checkpoint '{path}' has no '{ChecksumKey}' metadata, which format version {record.FormatVersion} requires.");
+            var actual = Convert.ToHexStringLower(reader.DataSha256());
+            if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+                throw new CheckpointException(path, $"Checkpoint '{path}' is damaged: the SHA-256 of its tensor data is {actual}, the checkpoint recorded {expected} when it was written. Use another checkpoint (best/last) or start again.");
+        }
+        var p = record.Position;
+        if (p is null || p.Epoch < 0 || p.BatchInEpoch < 0 || p.GlobalStep < 0 || record.Optimizer is null || record.Optimizer.Buckets is null)
+            throw new CheckpointException(path, $"Checkpoint '{path}': metadata '{MetadataKey}' has a missing or negative position (epoch, batch_in_epoch, global_step) or no optimizer record.");
         return record;
     }
 
@@ -244,14 +262,14 @@ public static class TrainingCheckpoint
         var missing = target.Keys.Where(k => !stored.Contains(k)).ToList();
         var unexpected = stored.Where(k => !target.ContainsKey(k)).ToList();
         if (missing.Count > 0 || unexpected.Count > 0)
-            throw new InvalidDataException(
+            throw new CheckpointException(path, 
                 $"Checkpoint '{path}' does not match the model: missing {Describe(missing)}; unexpected {Describe(unexpected)}.");
         using var noGrad = no_grad();
         foreach (var (key, t) in target)
         {
             var source = reader.Read(ModelPrefix + key);
             if (!source.shape.SequenceEqual(t.shape))
-                throw new InvalidDataException(
+                throw new CheckpointException(path, 
                     $"Checkpoint '{path}': '{key}' has shape [{string.Join(", ", source.shape)}], the model [{string.Join(", ", t.shape)}].");
             // copy_ writes into the existing tensor, so parameters stay views into the flat buffers.
             t.copy_(source);
@@ -275,5 +293,5 @@ public static class TrainingCheckpoint
 
     private sealed record OptimizerRecord(long Step, double LearningRateFactor, IReadOnlyList<BucketRecord> Buckets);
 
-    private sealed record BucketRecord(string Group, long NumElements, bool HasMaster, IReadOnlyList<string> Parameters);
+    private sealed record BucketRecord(string Group, long NumElements, bool HasMaster, IReadOnlyList<string> Parameters, bool HasSteps = false);
 }

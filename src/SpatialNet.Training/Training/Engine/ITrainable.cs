@@ -22,6 +22,12 @@ public interface ITrainable
     /// </summary>
     TrainingLosses ComputeLosses(IReadOnlyDictionary<string, Tensor> batch);
 
+    /// <summary>
+    /// The L2 term the losses carry, or <c>null</c> (default). The trainer refuses AdamW weight decay
+    /// on top of it unless <see cref="TrainerOptions.CombineL2AndWeightDecay"/> is set.
+    /// </summary>
+    SpatialNet.Losses.L2Regularization? L2 => null;
+
     /// <summary>Called before each step's <see cref="ComputeLosses"/> with where training stands. Default: nothing.</summary>
     void OnStepStart(TrainingPosition position) { }
 
@@ -62,7 +68,7 @@ public sealed class TrainingLosses
         {
             if (t.numel() != 1)
                 throw new ArgumentException($"Loss term '{name}' must be a scalar; got shape [{string.Join(", ", t.shape)}].", nameof(terms));
-            if (name is TotalLossName or L2TermName)
+            if (name is TotalLossName)
                 throw new ArgumentException($"Loss term name '{name}' is reserved by the trainer.", nameof(terms));
         }
     }
@@ -70,14 +76,19 @@ public sealed class TrainingLosses
     /// <summary>Name under which the total loss appears in histories and logs.</summary>
     public const string TotalLossName = "loss";
 
-    /// <summary>Name of the L2 term the trainer adds when <see cref="TrainerOptions.L2Coefficient"/> &gt; 0.</summary>
-    public const string L2TermName = "l2";
-
     /// <summary>The scalar to minimise.</summary>
     public Tensor Total { get; }
 
     /// <summary>Named scalar terms for logging.</summary>
     public IReadOnlyDictionary<string, Tensor> Terms { get; }
+
+    /// <summary>
+    /// Parameters (state-dict names under <see cref="ITrainable.Module"/> → element indices, <c>null</c>
+    /// for the whole parameter) that took no part in this step's loss, such as the heads of tasks a
+    /// batch does not carry. The optimizer leaves their weights, moments and step counts untouched,
+    /// as <c>torch.optim.AdamW</c> does for a parameter whose gradient is None. <c>null</c>: all took part.
+    /// </summary>
+    public IReadOnlyDictionary<string, long[]?>? UnusedParameters { get; init; }
 
     /// <summary>Computes the gradients of <see cref="Total"/> (the trainer calls it once per step).</summary>
     public void Backward()

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Globalization;
 using SkiaSharp;
 using SpatialNet.Training.Checkpoints;
@@ -8,20 +9,20 @@ namespace SpatialNet.Training.Engine;
 /// <param name="Name">Legend label.</param>
 /// <param name="X">X values.</param>
 /// <param name="Y">Y values (non-finite points are skipped).</param>
-public sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
+internal sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
 
 /// <summary>One panel (own axes) of a chart.</summary>
 /// <param name="Title">Panel title.</param>
 /// <param name="XLabel">X-axis label.</param>
 /// <param name="Series">Lines.</param>
-public sealed record ChartPanel(string Title, string XLabel, IReadOnlyList<ChartSeries> Series);
+internal sealed record ChartPanel(string Title, string XLabel, IReadOnlyList<ChartSeries> Series);
 
 /// <summary>
 /// Draws small-multiple line charts (a grid of panels, each with its own y range, so tasks with
 /// different loss scales stay readable) and encodes them as PNG with SkiaSharp. Text needs a system
 /// font; without one the lines, axes and ticks are still drawn.
 /// </summary>
-public static class LineChart
+internal static class LineChart
 {
     private static readonly SKColor[] Palette =
     [

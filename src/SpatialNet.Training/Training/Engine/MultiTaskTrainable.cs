@@ -42,6 +42,7 @@ public sealed class MultiTaskTrainable : ITrainable
     private static readonly JsonSerializerOptions StateJson = new() { WriteIndented = false };
 
     private readonly L2Regularization? _l2;
+    private readonly Dictionary<string, IReadOnlyDictionary<string, long[]?>?> _unusedByTaskSet = new(StringComparer.Ordinal);
     private TrainingPosition _position = new(0, 0, 0);
 
     /// <summary>Wraps a model and its loss composition.</summary>
@@ -134,7 +135,36 @@ public sealed class MultiTaskTrainable : ITrainable
             composed.AddPenalty(L2Regularization.PenaltyName, penalty);
             terms[L2TermName] = penalty;
         }
-        return new TrainingLosses(composed.Total, terms, composed.Backward);
+        return new TrainingLosses(composed.Total, terms, composed.Backward) { UnusedParameters = UnusedParameters(tasks) };
+    }
+
+    /// <summary>
+    /// The parameters a batch with only <paramref name="presentTasks"/> leaves without gradient:
+    /// the heads of the other tasks (except what the L2 term covers, which gets its gradient) and
+    /// the composer's parameters of those tasks; <c>null</c> when every task is present.
+    /// </summary>
+    public IReadOnlyDictionary<string, long[]?>? UnusedParameters(IReadOnlyCollection<string> presentTasks)
+    {
+        ArgumentNullException.ThrowIfNull(presentTasks);
+        var key = string.Join("\n", presentTasks.Order(StringComparer.Ordinal));
+        if (_unusedByTaskSet.TryGetValue(key, out var cached))
+            return cached;
+        var unused = new Dictionary<string, long[]?>(StringComparer.Ordinal);
+        var l2Selected = _l2?.SelectParameters(Model).Select(p => p.Name).ToHashSet(StringComparer.Ordinal) ?? [];
+        foreach (var task in Model.TaskNames.Where(t => !presentTasks.Contains(t)))
+        {
+            foreach (var (name, p) in Model.Head(task).named_parameters())
+            {
+                var inModel = $"heads.{task}.{name}";
+                if (p.requires_grad && !l2Selected.Contains(inModel))
+                    unused[$"model.{inModel}"] = null;
+            }
+        }
+        foreach (var (name, indices) in Composer.UnusedParameters(presentTasks))
+            unused[$"loss_composer.{name}"] = indices;
+        var result = unused.Count == 0 ? null : unused;
+        _unusedByTaskSet[key] = result;
+        return result;
     }
 
     /// <inheritdoc />

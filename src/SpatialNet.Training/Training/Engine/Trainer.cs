@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Text.Json;
@@ -107,8 +108,14 @@ public sealed partial class Trainer : IDisposable
             torch.manual_seed(unchecked((long)seed));
         Random = new SeededRandom(_options.Seed ?? 0);
 
+        if (model.L2 is { Lambda: > 0 } l2 && !_options.CombineL2AndWeightDecay
+            && (_options.ParameterGroups?.Any(g => (g.WeightDecay ?? _options.WeightDecay) > 0) ?? _options.WeightDecay > 0))
+            throw new ArgumentException(
+                $"The model's loss has the L2 term (λ_reg = {l2.Lambda.ToString(System.Globalization.CultureInfo.InvariantCulture)}) and " +
+                $"TrainerOptions.WeightDecay = {_options.WeightDecay.ToString(System.Globalization.CultureInfo.InvariantCulture)} adds AdamW decay on top; " +
+                "set one of them to 0, or TrainerOptions.CombineL2AndWeightDecay = true to apply both.", nameof(options));
         var groups = _options.ParameterGroups
-            ?? (_options.NoWeightDecay is { } noDecay ? Optimization.ParameterGroups.DecayAndNoDecay(noDecay) : null);
+            ?? Optimization.ParameterGroups.DecayAndNoDecay(_options.NoWeightDecay ?? SpatialNet.Modules.NoWeightDecay.For(model.Module));
         _buffers = new FlatParameterBuffers(model.Module, groups, _options.Precision);
         if (_buffers.Buckets.Count == 0)
         {
@@ -226,7 +233,8 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>
     /// One optimizer step on <paramref name="batch"/>: zero gradients, forward and loss, backward,
-    /// L2 gradient, clipping, AdamW with the scheduled learning rate. The losses are recorded and
+    /// clipping, AdamW with the scheduled learning rate (parameters the losses report unused are
+    /// left untouched, <see cref="TrainingLosses.UnusedParameters"/>). The losses are recorded and
     /// read back every <see cref="TrainerOptions.LossSyncInterval"/> steps. Does not advance the
     /// epoch position (<see cref="Fit"/> does).
     /// </summary>
@@ -255,14 +263,6 @@ public sealed partial class Trainer : IDisposable
                 names.Add(name);
                 values.Add(t.detach());
             }
-            if (_options.L2Coefficient > 0)
-            {
-                // L_final = L_MTL + λ_reg·½Σθ²: the term's gradient goes straight into the flat buffers.
-                var l2 = _buffers.AddL2PenaltyGradient(_options.L2Coefficient);
-                values[0] = values[0].to(ScalarType.Float32) + l2.to(values[0].device);
-                names.Add(TrainingLosses.L2TermName);
-                values.Add(l2);
-            }
             bool hasNorm = false;
             if (_options.GradientClipNorm is double maxNorm)
             {
@@ -271,7 +271,7 @@ public sealed partial class Trainer : IDisposable
             }
             _lastFactor = _schedule.CurrentFactor;
             _optimizer.LearningRateFactor = _lastFactor;
-            _optimizer.Step();
+            _optimizer.Step(losses.UnusedParameters);
             _schedule.Advance();
             _globalStep++;
 
@@ -317,6 +317,15 @@ public sealed partial class Trainer : IDisposable
             c.OnCheckpoint(this, path);
     }
 
+    // One optimizer step per batch: global_step = epoch × batches per epoch + batch_in_epoch.
+    internal static void CheckPosition(string path, TrainingPosition p, int batchesPerEpoch)
+    {
+        if (p.BatchInEpoch > batchesPerEpoch || p.GlobalStep != (long)p.Epoch * batchesPerEpoch + p.BatchInEpoch)
+            throw new CheckpointException(path,
+                $"Checkpoint '{path}': global_step {p.GlobalStep} does not match epoch {p.Epoch} and batch_in_epoch {p.BatchInEpoch} at {batchesPerEpoch} batches per epoch " +
+                $"(expected {(long)p.Epoch * batchesPerEpoch + p.BatchInEpoch}); resume with the data and batch size the run was started with, or the file is damaged.");
+    }
+
     /// <summary>
     /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> (or by a <see cref="Fit"/> run
     /// with a checkpoint folder); the next <see cref="Fit"/> continues from its position and
@@ -327,7 +336,10 @@ public sealed partial class Trainer : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         DisposePending();
+        CheckPosition(path, TrainingCheckpoint.ReadInfo(path).Position, _source.BatchesPerEpoch);
         var info = TrainingCheckpoint.Restore(path, _model.Module, _optimizer, _schedule, Random);
+        if (_optimizer.StepCount != info.Position.GlobalStep)
+            throw new CheckpointException(path, $"Checkpoint '{path}': the optimizer has taken {_optimizer.StepCount} steps, the position says global_step {info.Position.GlobalStep}; the file is inconsistent.");
         (_epoch, _batchInEpoch, _globalStep) = (info.Position.Epoch, info.Position.BatchInEpoch, info.Position.GlobalStep);
         _epochSums.Clear();
         if (info.Extra.TryGetValue(TrainerStateKey, out var json))
@@ -339,7 +351,7 @@ public sealed partial class Trainer : IDisposable
             }
             catch (JsonException e)
             {
-                throw new InvalidDataException($"Checkpoint '{path}': metadata '{TrainerStateKey}' is malformed ({e.Message}).", e);
+                throw new CheckpointException(path, $"Checkpoint '{path}': metadata '{TrainerStateKey}' is malformed ({e.Message}).", e);
             }
             History = state.History ?? new MetricHistory();
             if (_monitor is not null && state.Monitor is not null)

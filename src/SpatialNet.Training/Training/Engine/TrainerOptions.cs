@@ -12,8 +12,11 @@ public sealed class TrainerOptions
     /// <summary>Base learning rate of AdamW.</summary>
     public double LearningRate { get; set; } = 1e-4;
 
-    /// <summary>Decoupled weight decay of the decayed group.</summary>
-    public double WeightDecay { get; set; } = 0.01;
+    /// <summary>
+    /// Decoupled weight decay of the decayed group; default 0, because a multi-task model's loss
+    /// usually carries the paper's L2 term already (see <see cref="CombineL2AndWeightDecay"/>).
+    /// </summary>
+    public double WeightDecay { get; set; }
 
     /// <summary>AdamW β₁.</summary>
     public double Beta1 { get; set; } = 0.9;
@@ -25,10 +28,11 @@ public sealed class TrainerOptions
     public double Eps { get; set; } = 1e-8;
 
     /// <summary>
-    /// Parameters without weight decay (default: biases and norms, <see cref="Optimization.ParameterGroups.IsBiasOrNorm"/>);
-    /// <c>null</c> decays everything. Ignored when <see cref="ParameterGroups"/> is set.
+    /// Parameters without weight decay; <c>null</c> (default) uses the rule the L2 term uses too,
+    /// <see cref="SpatialNet.Modules.NoWeightDecay.For"/> on the model (ndim ≤ 1 and the names modules
+    /// list, such as <c>pos_embed</c> and <c>cls_token</c>). Ignored when <see cref="ParameterGroups"/> is set.
     /// </summary>
-    public Func<string, Parameter, bool>? NoWeightDecay { get; set; } = Optimization.ParameterGroups.IsBiasOrNorm;
+    public Func<string, Parameter, bool>? NoWeightDecay { get; set; }
 
     /// <summary>Explicit parameter groups (replace the decay/no-decay split), or <c>null</c>.</summary>
     public IReadOnlyList<ParameterGroupSpec>? ParameterGroups { get; set; }
@@ -46,10 +50,11 @@ public sealed class TrainerOptions
     public double? GradientClipNorm { get; set; } = 1.0;
 
     /// <summary>
-    /// λ_reg of the paper's L2 term λ_reg·½Σθ², applied as a gradient on the flat buffers;
-    /// 0 (default) leaves it out — keep it 0 when the model's loss composer already adds the term.
+    /// Allows AdamW weight decay (<see cref="WeightDecay"/> &gt; 0) on a model whose loss carries the
+    /// L2 term (<see cref="ITrainable.L2"/> with λ_reg &gt; 0). Both shrink the same weights in different
+    /// ways, so by default the trainer refuses the combination.
     /// </summary>
-    public double L2Coefficient { get; set; }
+    public bool CombineL2AndWeightDecay { get; set; }
 
     /// <summary>
     /// Precision mode; the model is cast when the trainer is created. The default,
@@ -121,8 +126,6 @@ public sealed class TrainerOptions
             throw new ArgumentOutOfRangeException(nameof(MinLrRatio), MinLrRatio, "Must be in [0, 1].");
         if (GradientClipNorm is double c && (!(c > 0) || double.IsInfinity(c)))
             throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), c, "Must be a finite number > 0, or null to disable clipping.");
-        if (!(L2Coefficient >= 0) || double.IsInfinity(L2Coefficient))
-            throw new ArgumentOutOfRangeException(nameof(L2Coefficient), L2Coefficient, "Must be a finite number >= 0.");
         if (!Enum.IsDefined(Precision))
             throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Allowed: Float32, BFloat16Mixed, Auto.");
         if (MonitorMode is { } mode && !Enum.IsDefined(mode))

@@ -11,11 +11,11 @@ namespace SpatialNet.Training.Engine;
 /// <param name="ManagedHeapBytes">Managed heap size, bytes.</param>
 /// <param name="ElapsedSeconds">Seconds since the benchmark started.</param>
 /// <param name="StepsPerSecond">Throughput since the previous sample.</param>
-public sealed record BenchmarkSample(long Step, long LiveTensors, long WorkingSetBytes, long ManagedHeapBytes, double ElapsedSeconds, double StepsPerSecond);
+internal sealed record BenchmarkSample(long Step, long LiveTensors, long WorkingSetBytes, long ManagedHeapBytes, double ElapsedSeconds, double StepsPerSecond);
 
 /// <summary>Result of <see cref="TrainingBenchmark.Run"/>.</summary>
 /// <param name="Samples">Samples in step order; the first is taken before any step.</param>
-public sealed record BenchmarkReport(IReadOnlyList<BenchmarkSample> Samples)
+internal sealed record BenchmarkReport(IReadOnlyList<BenchmarkSample> Samples)
 {
     /// <summary>
     /// Change of <see cref="BenchmarkSample.LiveTensors"/> from the second sample (after warm-up, when
@@ -38,7 +38,7 @@ public sealed record BenchmarkReport(IReadOnlyList<BenchmarkSample> Samples)
 /// building block for the CPU leak check and the throughput benchmarks. Both memory figures must
 /// stay flat over a long run.
 /// </summary>
-public static class TrainingBenchmark
+internal static class TrainingBenchmark
 {
     /// <summary>Runs <paramref name="steps"/> steps, cycling through the trainer's batch source.</summary>
     /// <param name="trainer">The trainer (its optimizer state and step counters advance).</param>

@@ -1,7 +1,7 @@
 namespace SpatialNet.Training.Engine;
 
 /// <summary>Loss and metric curves of a <see cref="MetricHistory"/> as PNG.</summary>
-public static class TrainingCharts
+internal static class TrainingCharts
 {
     /// <summary>Most points drawn per step series; longer runs are averaged over equal windows.</summary>
     public const int MaxStepPoints = 1000;

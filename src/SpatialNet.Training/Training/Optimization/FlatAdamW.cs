@@ -49,6 +49,8 @@ public sealed class FlatAdamW : IDisposable
     private readonly Tensor[] _expAvgSq;
     private readonly double[] _baseLr;
     private readonly double[] _weightDecay;
+    // Per-element step counts of a bucket once some of its parameters skipped a step (null: every element has StepCount).
+    private readonly Tensor?[] _steps;
     private bool _disposed;
 
     /// <summary>Creates the optimizer; moments start at zero.</summary>
@@ -63,6 +65,7 @@ public sealed class FlatAdamW : IDisposable
         _expAvgSq = new Tensor[buckets.Count];
         _baseLr = new double[parameters.Groups.Count];
         _weightDecay = new double[parameters.Groups.Count];
+        _steps = new Tensor?[buckets.Count];
         for (int g = 0; g < parameters.Groups.Count; g++)
         {
             _baseLr[g] = parameters.Groups[g].LearningRate ?? Options.LearningRate;
@@ -81,7 +84,10 @@ public sealed class FlatAdamW : IDisposable
     /// <summary>Hyper-parameters.</summary>
     public FlatAdamWOptions Options { get; }
 
-    /// <summary>Number of steps taken (the t of the bias corrections).</summary>
+    /// <summary>
+    /// Number of steps taken (the t of the bias corrections of every parameter that never sat a step
+    /// out; see <see cref="Step"/>).
+    /// </summary>
     public long StepCount { get; private set; }
 
     /// <summary>
@@ -114,10 +120,16 @@ public sealed class FlatAdamW : IDisposable
     /// θ ← θ(1 − lr·λ); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
     /// θ ← θ − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε).
     /// </summary>
-    public void Step()
+    /// <param name="unused">
+    /// Parameters (state-dict name → element indices, <c>null</c> for all elements) that took no part
+    /// in this step. Like <c>torch.optim.AdamW</c> for a parameter whose gradient is None, their
+    /// weights, moments and step counts stay untouched; <c>null</c> or empty steps every parameter.
+    /// </param>
+    public void Step(IReadOnlyDictionary<string, long[]?>? unused = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         Parameters.EnsureGradientsOnMaster();
+        var masks = unused is { Count: > 0 } ? Parameters.ActiveMasks(unused) : null;
         StepCount++;
         double beta1 = Options.Beta1, beta2 = Options.Beta2;
         double biasCorrection1 = 1 - Math.Pow(beta1, StepCount);
@@ -141,6 +153,12 @@ public sealed class FlatAdamW : IDisposable
             var grad = bucket.MasterGradients;
             var m = _expAvg[b];
             var v = _expAvgSq[b];
+            var mask = masks?[b];
+            if (mask is not null || _steps[b] is not null)
+            {
+                MaskedStep(b, mask, lr, wd);
+                continue;
+            }
 
             if (lr * wd != 0)
             {
@@ -155,6 +173,48 @@ public sealed class FlatAdamW : IDisposable
             param.addcdiv_(m, denom, value: stepSize);
         }
         Parameters.SyncMasterToModel();
+    }
+
+    /// <summary>
+    /// The update of one bucket with per-element step counts t_i: elements where
+    /// <paramref name="active"/> is false keep θ, m, v and t_i; the others take the update above
+    /// with their own bias corrections 1 − β^t_i (torch keeps one step count per parameter).
+    /// </summary>
+    private void MaskedStep(int b, Tensor? active, double lr, double wd)
+    {
+        using var scope = NewDisposeScope();
+        var bucket = Parameters.Buckets[b];
+        var param = bucket.MasterWeights;
+        var grad = bucket.MasterGradients;
+        var m = _expAvg[b];
+        var v = _expAvgSq[b];
+        // Step counts become per element the first time a part of the bucket sits a step out.
+        _steps[b] ??= full_like(param, (double)(StepCount - 1), dtype: ScalarType.Float64).DetachFromDisposeScope();
+        var steps = _steps[b]!;
+        if (active is null)
+            steps.add_(1);
+        else
+            steps.add_(active);
+        var newParam = lr * wd != 0 ? param.mul(1 - lr * wd) : param.clone();
+        var newM = m.mul(Options.Beta1).add_(grad, alpha: 1 - Options.Beta1);
+        var newV = v.mul(Options.Beta2).addcmul_(grad, grad, value: 1 - Options.Beta2);
+        // 1 − β^t = −expm1(t·ln β), in float64 like the host-side scalars of the uniform path.
+        var biasCorrection1 = steps.mul(Math.Log(Options.Beta1)).expm1_().neg_().to(param.dtype);
+        var biasCorrection2 = steps.mul(Math.Log(Options.Beta2)).expm1_().neg_().sqrt_().to(param.dtype);
+        var denom = newV.sqrt().div_(biasCorrection2).add_(Options.Eps);
+        newParam.addcdiv_(newM, denom.mul_(biasCorrection1), value: -lr);
+        if (active is null)
+        {
+            param.copy_(newParam);
+            m.copy_(newM);
+            v.copy_(newV);
+        }
+        else
+        {
+            param.copy_(where(active, newParam, param));
+            m.copy_(where(active, newM, m));
+            v.copy_(where(active, newV, v));
+        }
     }
 
     /// <summary>
@@ -185,6 +245,13 @@ public sealed class FlatAdamW : IDisposable
             var s = state.Buckets[b];
             CopyChecked(_expAvg[b], s.ExpAvg, b, "exp_avg");
             CopyChecked(_expAvgSq[b], s.ExpAvgSq, b, "exp_avg_sq");
+            _steps[b]?.Dispose();
+            _steps[b] = null;
+            if (s.Steps is not null)
+            {
+                _steps[b] = zeros_like(buckets[b].MasterWeights, dtype: ScalarType.Float64).DetachFromDisposeScope();
+                CopyChecked(_steps[b]!, s.Steps, b, "step");
+            }
             if (buckets[b].HasSeparateMaster)
             {
                 if (s.MasterWeights is null)
@@ -209,7 +276,7 @@ public sealed class FlatAdamW : IDisposable
         {
             var bucket = buckets[b];
             list.Add(new FlatAdamWBucketState(bucket.Group.Name, bucket.NumElements, [.. bucket.Entries.Select(e => e.Name)],
-                _expAvg[b], _expAvgSq[b], bucket.HasSeparateMaster ? bucket.MasterWeights : null));
+                _expAvg[b], _expAvgSq[b], bucket.HasSeparateMaster ? bucket.MasterWeights : null, _steps[b]));
         }
         return new FlatAdamWState(StepCount, list);
     }
@@ -224,6 +291,8 @@ public sealed class FlatAdamW : IDisposable
             t.Dispose();
         foreach (var t in _expAvgSq)
             t.Dispose();
+        foreach (var t in _steps)
+            t?.Dispose();
     }
 
     private static void CopyChecked(Tensor target, Tensor source, int bucket, string what)
@@ -247,4 +316,9 @@ public sealed record FlatAdamWState(long Step, IReadOnlyList<FlatAdamWBucketStat
 /// <param name="ExpAvg">First moment (flat).</param>
 /// <param name="ExpAvgSq">Second moment (flat).</param>
 /// <param name="MasterWeights">Float32 master weights under mixed precision, else <c>null</c> (the model's weights are the masters).</param>
-public sealed record FlatAdamWBucketState(string Group, long NumElements, IReadOnlyList<string> ParameterNames, Tensor ExpAvg, Tensor ExpAvgSq, Tensor? MasterWeights);
+/// <param name="Steps">
+/// Per-element step counts (float64, flat) once some parameter of the bucket skipped a step, else
+/// <c>null</c> (every element has <see cref="FlatAdamWState.Step"/>).
+/// </param>
+public sealed record FlatAdamWBucketState(string Group, long NumElements, IReadOnlyList<string> ParameterNames, Tensor ExpAvg, Tensor ExpAvgSq,
+    Tensor? MasterWeights, Tensor? Steps = null);

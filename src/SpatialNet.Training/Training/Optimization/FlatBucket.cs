@@ -8,14 +8,14 @@ namespace SpatialNet.Training.Optimization;
 /// <param name="Offset">First element of the parameter in the bucket's flat buffers.</param>
 /// <param name="Shape">Parameter shape.</param>
 /// <param name="NumElements">Number of elements.</param>
-public sealed record FlatParameterEntry(string Name, long Offset, long[] Shape, long NumElements);
+internal sealed record FlatParameterEntry(string Name, long Offset, long[] Shape, long NumElements);
 
 /// <summary>
 /// One contiguous slab of parameters that share a parameter group, a device and a dtype. Every
 /// parameter of the bucket is a view into <see cref="Weights"/> and its gradient a view into
 /// <see cref="Gradients"/>, so one kernel zeroes, scales or updates all of them.
 /// </summary>
-public sealed class FlatBucket : IDisposable
+internal sealed class FlatBucket : IDisposable
 {
     internal FlatBucket(int index, int groupIndex, ParameterGroupSpec group, Device device, IReadOnlyList<FlatParameterEntry> entries,
         Tensor weights, Tensor gradients, Tensor masterWeights, Tensor masterGradients)

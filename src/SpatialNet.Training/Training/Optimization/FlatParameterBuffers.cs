@@ -7,7 +7,7 @@ namespace SpatialNet.Training.Optimization;
 /// <summary>
 /// Moves a module's trainable parameters and their gradients into a few contiguous buffers (one per
 /// parameter group, device and dtype) and makes every parameter and every gradient a view into them.
-/// Zeroing, norm computation, clipping, the L2 term and the optimizer update then run as a handful of
+/// Zeroing, norm computation, clipping and the optimizer update then run as a handful of
 /// kernels over the buffers instead of a few kernels per parameter, which is what bounds a TorchSharp
 /// training step on a fast GPU (host-side launch overhead).
 /// </summary>
@@ -29,6 +29,7 @@ public sealed class FlatParameterBuffers : IDisposable
     private readonly List<FlatBucket> _buckets = [];
     private readonly List<(string Name, Parameter Parameter)> _parameters = [];
     private readonly nn.Module _module;
+    private readonly Dictionary<string, Tensor?[]> _activeMasks = new(StringComparer.Ordinal);
     private bool _gradientsOnMaster;
     private bool _restored;
     private bool _disposed;
@@ -154,7 +155,7 @@ public sealed class FlatParameterBuffers : IDisposable
     public PrecisionMode Precision { get; }
 
     /// <summary>The buckets, ordered by group.</summary>
-    public IReadOnlyList<FlatBucket> Buckets => _buckets;
+    internal IReadOnlyList<FlatBucket> Buckets => _buckets;
 
     /// <summary>The flattened parameters (state-dict name, parameter) in bucket order.</summary>
     public IReadOnlyList<(string Name, Parameter Parameter)> Parameters => _parameters;
@@ -306,30 +307,49 @@ public sealed class FlatParameterBuffers : IDisposable
     }
 
     /// <summary>
-    /// Adds the gradient of the paper's L2 term λ_reg·½Σθ² (that is, λ_reg·θ) to the master
-    /// gradients — one kernel per bucket instead of an autograd graph over every parameter — and
-    /// returns the term's value λ_reg·½Σθ² as a float32 scalar tensor (the caller owns it) so it can
-    /// be added to the reported loss.
+    /// Per bucket, a boolean mask over its elements that is false for the <paramref name="unused"/>
+    /// elements (name → element indices, <c>null</c> for the whole parameter), or <c>null</c> when
+    /// every element of the bucket is used. Masks are cached per set of unused elements (a
+    /// multi-dataset run has a few), so a step uploads nothing. Names not flattened here are ignored.
     /// </summary>
-    public Tensor AddL2PenaltyGradient(double coefficient)
+    internal Tensor?[] ActiveMasks(IReadOnlyDictionary<string, long[]?> unused)
     {
-        if (!(coefficient >= 0) || double.IsInfinity(coefficient))
-            throw new ArgumentOutOfRangeException(nameof(coefficient), coefficient, "L2 coefficient must be a finite number >= 0.");
         ThrowIfDisposed();
-        EnsureGradientsOnMaster();
-        using var scope = NewDisposeScope();
-        var device = _buckets.Count > 0 ? _buckets[0].Device : CPU;
-        var sum = zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: device);
-        using (no_grad())
+        var key = string.Join("\n", unused.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => kv.Value is null ? kv.Key : kv.Key + ":" + string.Join(",", kv.Value)));
+        if (_activeMasks.TryGetValue(key, out var cached))
+            return cached;
+        var masks = new Tensor?[_buckets.Count];
+        for (int b = 0; b < _buckets.Count; b++)
         {
-            foreach (var b in _buckets)
+            var bucket = _buckets[b];
+            bool[]? host = null;
+            foreach (var e in bucket.Entries)
             {
-                sum = sum + b.MasterWeights.dot(b.MasterWeights).to(ScalarType.Float32).to(device);
-                if (coefficient > 0)
-                    b.MasterGradients.add_(b.MasterWeights, alpha: coefficient);
+                if (!unused.TryGetValue(e.Name, out var indices))
+                    continue;
+                if (host is null)
+                {
+                    host = new bool[bucket.NumElements];
+                    Array.Fill(host, true);
+                }
+                if (indices is null)
+                {
+                    Array.Fill(host, false, (int)e.Offset, (int)e.NumElements);
+                    continue;
+                }
+                foreach (long i in indices)
+                {
+                    if (i < 0 || i >= e.NumElements)
+                        throw new ArgumentOutOfRangeException(nameof(unused), i, $"Parameter '{e.Name}' has {e.NumElements} elements; unused element index out of range.");
+                    host[e.Offset + i] = false;
+                }
             }
+            if (host is not null)
+                masks[b] = tensor(host, device: bucket.Device).DetachFromDisposeScope();
         }
-        return (sum * (0.5 * coefficient)).MoveToOuterDisposeScope();
+        _activeMasks[key] = masks;
+        return masks;
     }
 
     internal void EnsureGradientsOnMaster()
@@ -346,6 +366,11 @@ public sealed class FlatParameterBuffers : IDisposable
         _disposed = true;
         foreach (var b in _buckets)
             b.Dispose();
+        foreach (var masks in _activeMasks.Values)
+        {
+            foreach (var m in masks)
+                m?.Dispose();
+        }
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);

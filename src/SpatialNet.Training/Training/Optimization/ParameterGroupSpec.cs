@@ -1,4 +1,6 @@
+using TorchSharp;
 using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Optimization;
 
@@ -46,40 +48,27 @@ public sealed class ParameterGroupSpec
 /// <summary>Common parameter-group layouts.</summary>
 public static class ParameterGroups
 {
-    /// <summary>Name of the group that receives weight decay in <see cref="DecayAndNoDecay"/>.</summary>
+    /// <summary>Name of the group that receives weight decay in <see cref="DecayAndNoDecay(Func{string, Parameter, bool})"/>.</summary>
     public const string DecayGroupName = "decay";
 
-    /// <summary>Name of the group without weight decay in <see cref="DecayAndNoDecay"/>.</summary>
+    /// <summary>Name of the group without weight decay in <see cref="DecayAndNoDecay(Func{string, Parameter, bool})"/>.</summary>
     public const string NoDecayGroupName = "no_decay";
 
     /// <summary>
-    /// True for biases and normalisation parameters: every tensor with at most one dimension (biases,
-    /// LayerNorm/BatchNorm scale and shift) and every parameter whose name has a segment containing
-    /// "norm". Decaying these pulls normalisation gains towards zero, which the AdamW paper's practice
-    /// (and timm's <c>param_groups_weight_decay</c>) avoids.
+    /// Two groups: <see cref="NoDecayGroupName"/> (selected by <paramref name="noDecay"/>, weight decay 0)
+    /// and <see cref="DecayGroupName"/> (everything else, the optimizer's weight decay).
     /// </summary>
-    public static bool IsBiasOrNorm(string name, Parameter parameter)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        ArgumentNullException.ThrowIfNull(parameter);
-        if (parameter.dim() <= 1)
-            return true;
-        foreach (var segment in name.Split('.'))
-        {
-            if (segment == "bias" || segment.Contains("norm", StringComparison.OrdinalIgnoreCase))
-                return true;
-        }
-        return false;
-    }
-
-    /// <summary>
-    /// Two groups: <see cref="NoDecayGroupName"/> (selected by <paramref name="noDecay"/>, default
-    /// <see cref="IsBiasOrNorm"/>, weight decay 0) and <see cref="DecayGroupName"/> (everything else,
-    /// the optimizer's weight decay).
-    /// </summary>
-    public static IReadOnlyList<ParameterGroupSpec> DecayAndNoDecay(Func<string, Parameter, bool>? noDecay = null) =>
+    public static IReadOnlyList<ParameterGroupSpec> DecayAndNoDecay(Func<string, Parameter, bool> noDecay) =>
     [
-        new ParameterGroupSpec(NoDecayGroupName, noDecay ?? IsBiasOrNorm, weightDecay: 0.0),
+        new ParameterGroupSpec(NoDecayGroupName, noDecay ?? throw new ArgumentNullException(nameof(noDecay)), weightDecay: 0.0),
         new ParameterGroupSpec(DecayGroupName),
     ];
+
+    /// <summary>
+    /// <see cref="DecayAndNoDecay(Func{string, Parameter, bool})"/> with the one rule of weight decay and
+    /// the L2 term, <see cref="SpatialNet.Modules.NoWeightDecay.For"/>(<paramref name="module"/>):
+    /// tensors with ndim ≤ 1 and the names modules list in <c>NoWeightDecay()</c> are not decayed.
+    /// </summary>
+    public static IReadOnlyList<ParameterGroupSpec> DecayAndNoDecay(nn.Module module) =>
+        DecayAndNoDecay(SpatialNet.Modules.NoWeightDecay.For(module));
 }

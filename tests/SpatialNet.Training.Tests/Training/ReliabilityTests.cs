@@ -1,0 +1,207 @@
+using FluentAssertions;
+using SpatialNet.DependencyInjection;
+using SpatialNet.Training.Configuration;
+using SpatialNet.IO;
+using SpatialNet.Modules;
+using SpatialNet.Weights;
+using SpatialNet.Training.Checkpoints;
+using SpatialNet.Training.Engine;
+using SpatialNet.Training.Optimization;
+using SpatialNet.Training.Synthetic;
+using SpatialNet.Training.Tests.Support;
+using SpatialNet.Training.Workflow;
+using TorchSharp;
+using static TorchSharp.torch;
+using Xunit;
+
+namespace SpatialNet.Training.Tests.Training;
+
+[Collection(TorchGlobalRngCollection.Name)]
+public sealed class ReliabilityTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string SaveCheckpoint(string name)
+    {
+        manual_seed(3);
+        var model = nn.Linear(3, 2);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model));
+        using var opt = new FlatAdamW(buffers);
+        var path = _dir.Combine(name);
+        TrainingCheckpoint.Save(path, model, opt, null, new TrainingPosition(0, 0, 0));
+        return path;
+    }
+
+    [Fact]
+    public void FlippedBitInACheckpoint_IsRefusedOnLoadAndResume()
+    {
+        var path = SaveCheckpoint("last.safetensors");
+        // Intact: loads.
+        using (var scope = NewDisposeScope())
+            TrainingCheckpoint.ReadModelWeights(path).Should().ContainKey("weight");
+
+        var bytes = File.ReadAllBytes(path);
+        bytes[^1] ^= 0x01;   // the last data byte: the rng state, which no shape or offset check can notice
+        File.WriteAllBytes(path, bytes);
+
+        var model = nn.Linear(3, 2);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model));
+        using var opt = new FlatAdamW(buffers);
+        FluentActions.Invoking(() => TrainingCheckpoint.Restore(path, model, opt)).Should().Throw<CheckpointException>()
+            .WithMessage($"Checkpoint '{path}' is damaged: the SHA-256 of its tensor data*");
+        FluentActions.Invoking(() => TrainingCheckpoint.ReadModelWeights(path)).Should().Throw<CheckpointException>().WithMessage("*damaged*");
+    }
+
+    [Theory]
+    [InlineData(1, 2, 12, 10, true)]
+    [InlineData(0, 0, 0, 10, true)]
+    [InlineData(3, 0, 30, 10, true)]
+    [InlineData(1, 2, 99, 10, false)]
+    [InlineData(1, 11, 21, 10, false)]
+    public void GlobalStep_IsCheckedAgainstEpochAndBatch(int epoch, int batch, long step, int perEpoch, bool ok)
+    {
+        var act = () => Trainer.CheckPosition("c.safetensors", new TrainingPosition(epoch, batch, step), perEpoch);
+        if (ok)
+            act.Should().NotThrow();
+        else
+            act.Should().Throw<CheckpointException>().WithMessage($"Checkpoint 'c.safetensors': global_step {step} does not match epoch {epoch} and batch_in_epoch {batch}*");
+    }
+
+    [Fact]
+    public void RunDirectory_RefusesANonEmptyFolder_UnlessResumingOrOverwritingARun()
+    {
+        var run = _dir.Combine("run");
+        RunDirectory.Prepare(run, resuming: false, overwrite: false);   // new folder
+        Directory.Exists(run).Should().BeTrue();
+        RunDirectory.Prepare(run, resuming: false, overwrite: false);   // empty folder
+        File.WriteAllText(Path.Combine(run, "config.json"), "{}");
+        Directory.CreateDirectory(Path.Combine(run, "checkpoints"));
+        File.WriteAllText(Path.Combine(run, "checkpoints", "last.safetensors"), "x");
+        var stale = Path.Combine(run, "checkpoints", $"{AtomicFile.TempPrefix}last.safetensors.{int.MaxValue - 1}.abc");
+        File.WriteAllText(stale, "half");
+
+        FluentActions.Invoking(() => RunDirectory.Prepare(run, resuming: false, overwrite: false)).Should().Throw<ConfigurationException>()
+            .WithMessage($"output_dir = '{run}' is not empty (checkpoints, config.json)*--resume*--overwrite*");
+        File.Exists(stale).Should().BeFalse("a killed writer's temporary is removed");
+
+        RunDirectory.Prepare(run, resuming: true, overwrite: false);
+        File.Exists(Path.Combine(run, "checkpoints", "last.safetensors")).Should().BeTrue("resuming keeps the run");
+
+        RunDirectory.Prepare(run, resuming: false, overwrite: true);
+        Directory.EnumerateFileSystemEntries(run).Should().BeEmpty("overwriting clears the previous run");
+
+        File.WriteAllText(Path.Combine(run, "thesis.tex"), "precious");
+        FluentActions.Invoking(() => RunDirectory.Prepare(run, resuming: false, overwrite: true)).Should().Throw<ConfigurationException>()
+            .WithMessage("*not a SpatialNet run (thesis.tex; no config.json)*");
+        File.Exists(Path.Combine(run, "thesis.tex")).Should().BeTrue();
+    }
+
+    [Fact]
+    public void Pretrained_LoadsStrictly_IgnoringAClassifier_AndRefusesAnotherWidth()
+    {
+        static VisionTransformerOptions Options(int dim, int classes)
+        {
+            var o = VisionTransformerOptions.Tiny();
+            o.Depth = 1; o.EmbedDim = dim; o.NumClasses = classes;
+            return o;
+        }
+        var timm = _dir.Combine("timm.safetensors");
+        using (var source = new VisionTransformer(Options(64, 10)))
+            ModelWeights.Save(source, timm);
+        var wide = _dir.Combine("wide.safetensors");
+        using (var source = new VisionTransformer(Options(32, 0)))
+            ModelWeights.Save(source, wide);
+        using var encoder = new VisionTransformer(Options(64, 0));
+
+        var report = ModelWeights.Load(encoder, timm, TrainingPipeline.PretrainedLoadOptions(null));
+        report.Missing.Should().BeEmpty();
+        report.Unexpected.Should().Equal("head.bias", "head.weight");
+
+        FluentActions.Invoking(() => ModelWeights.Load(encoder, wide, TrainingPipeline.PretrainedLoadOptions(null)))
+            .Should().Throw<WeightLoadException>().WithMessage($"*'{wide}'*shape mismatch: cls_token: model [1, 1, 64], checkpoint [1, 1, 32]*");
+        using var noBlocks = new StateDict();
+        using (var all = StateDictFile.Read(timm))
+            foreach (var (k, t) in all)
+                if (!k.StartsWith("blocks.", StringComparison.Ordinal)) noBlocks[k] = t.clone();
+        FluentActions.Invoking(() => ModelWeights.Load(encoder, noBlocks, TrainingPipeline.PretrainedLoadOptions(null))).Should().Throw<WeightLoadException>()
+            .WithMessage("*missing: blocks.0.*");
+        ModelWeights.Load(encoder, noBlocks, TrainingPipeline.PretrainedLoadOptions(["blocks."])).Missing.Should().NotBeEmpty();
+    }
+
+    [Fact]
+    public void DuplicateConfigKey_IsAnErrorNamingTheKey()
+    {
+        var file = _dir.Combine("cfg.json");
+        File.WriteAllText(file, "{\"trainer\": {\"epochs\": 1, \"seed\": 2, \"epochs\": 3}}");
+        var act = () => SpatialNetConfiguration.Load(file, environment: false);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("*cfg.json*epochs*");
+    }
+
+    [Theory]
+    [InlineData(40000)]
+    [InlineData(2000000000)]
+    public void SyntheticSceneSize_BeyondTheLimit_IsRefusedBeforeDrawing(int size)
+    {
+        var act = () => new SyntheticSceneGenerator(new SyntheticSceneOptions { ImageSize = size });
+
+        act.Should().Throw<ResourceLimitException>().WithMessage($"*--size*= {size}; allowed: 32 to 4096*");
+    }
+
+    [Theory]
+    [InlineData("40000", "--size", "2147483647")]
+    [InlineData("2000000000", "--count", "5")]
+    [InlineData("64", "--count", "2147483647")]
+    public void Cli_SyntheticSizes_ExitOneWithAMessage_NoStackTrace(string size, string other, string value)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        string[] args = other == "--size"
+            ? ["synthetic", "--format", "ucm-caption", "--out", _dir.Combine("s"), "--size", size]
+            : ["synthetic", "--format", "ucm-caption", "--out", _dir.Combine("s"), "--size", size, other, value];
+
+        int code = SpatialNet.Cli.Cli.Run(args, o, e);
+
+        code.Should().Be(1);
+        e.ToString().Should().StartWith("spatialnet: ").And.NotContain("   at ").And.NotContain("-429496729");
+        e.ToString().Should().Contain(size == "64" ? "2147483650 scenes of 64×64 would need up to" : $"= {size}; allowed: 32 to 4096");
+    }
+
+    [Fact]
+    public void Cli_HuggingFaceQkvMismatch_ExitsOne_NamingTheFile_WithoutCppFrames()
+    {
+        var path = _dir.Combine("hf.safetensors");
+        using (var scope = NewDisposeScope())
+        {
+            SpatialNet.Weights.StateDictFile.Write(path, new Dictionary<string, Tensor>
+            {
+                ["vit.embeddings.patch_embeddings.projection.weight"] = zeros(4, 3, 2, 2),
+                ["vit.encoder.layer.0.attention.attention.query.weight"] = zeros(4, 4),
+                ["vit.encoder.layer.0.attention.attention.key.weight"] = zeros(3, 4),
+                ["vit.encoder.layer.0.attention.attention.value.weight"] = zeros(4, 4),
+            });
+        }
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+
+        int code = SpatialNet.Cli.Cli.Run(["weights", "convert", path, _dir.Combine("out.safetensors")], o, e);
+
+        code.Should().Be(1);
+        e.ToString().Should().Contain(path).And.Contain("key [3, 4]").And.NotContain("frame #").And.NotContain("   at ");
+        File.Exists(_dir.Combine("out.safetensors")).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Cli_Verbose_ShowsTheStackTrace()
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+
+        int code = SpatialNet.Cli.Cli.Run(["weights", "inspect", _dir.Combine("none.safetensors"), "--verbose"], o, e);
+
+        code.Should().Be(1);
+        e.ToString().Should().Contain("none.safetensors").And.Contain("   at ");
+    }
+}
