@@ -52,18 +52,18 @@ public static class Cli
         catch (UsageException ex)
         {
             error.WriteLine($"spatialnet: {ex.Message}");
-            return 2;
+            return ExitCodes.Usage;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             error.WriteLine("spatialnet: interrupted");
-            return 130;
+            return ExitCodes.Interrupted;
         }
         catch (Exception ex)
         {
             // One boundary: a typed message naming what is at fault, no stack trace unless --verbose.
             error.WriteLine($"spatialnet: {SpatialNet.ErrorBoundary.Describe(ex, parse.GetValue(verbose))}");
-            return 1;
+            return ExitCodes.Failure;
         }
     }
 
@@ -86,7 +86,7 @@ public static class Cli
                 error.WriteLine(line);
         }
         error.WriteLine($"Run '{string.Join(' ', Path(parse.CommandResult.Command))} --help' for usage.");
-        return 2;
+        return ExitCodes.Usage;
     }
 
     private static IEnumerable<string> Path(Command command)

@@ -1,3 +1,4 @@
 using SpatialNet.Cli;
 
-return Cli.Run(args, Console.Out, Console.Error);
+using var interrupt = new Interrupt(Console.Error);
+return Cli.Run(args, Console.Out, Console.Error, interrupt.Token);

@@ -1,7 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.CommandLine;
-using Microsoft.Extensions.Logging;
 
 namespace SpatialNet.Cli.Commands;
 
@@ -30,41 +29,4 @@ internal static class CommonOptions
 
     /// <summary>Where logs and progress go (standard error, or the writer a test passed in).</summary>
     public static TextWriter Error(this ParseResult parse) => parse.InvocationConfiguration.Error;
-
-    /// <summary>Single-line logs on <paramref name="error"/> (standard error), never on the results' stream.</summary>
-    public static ILoggerFactory CreateLogging(TextWriter error, bool quiet) => LoggerFactory.Create(b => b
-        .AddProvider(new WriterLoggerProvider(error))
-        .SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information));
-
-    /// <summary>Writes "HH:mm:ss level: message" lines to a writer (the console logger writes to the process console only).</summary>
-    private sealed class WriterLoggerProvider(TextWriter writer) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new WriterLogger(writer);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class WriterLogger(TextWriter writer) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                var level = logLevel switch
-                {
-                    LogLevel.Warning => "warn: ",
-                    LogLevel.Error or LogLevel.Critical => "fail: ",
-                    _ => "",
-                };
-                lock (writer)
-                {
-                    writer.WriteLine($"{DateTime.Now:HH:mm:ss} {level}{formatter(state, exception)}");
-                    if (exception is not null) writer.WriteLine(exception.Message);
-                }
-            }
-        }
-    }
 }

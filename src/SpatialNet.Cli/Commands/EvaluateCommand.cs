@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using SpatialNet.Cli.Output;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Workflow;
 
@@ -28,7 +29,7 @@ internal static class EvaluateCommand
             var c = TrainingRunOptions.Bind(configuration, parse.GetRequiredValue(config));
             var dir = parse.GetValue(output) is { } d ? Path.GetFullPath(d) : null;
             SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
-            using var logging = CommonOptions.CreateLogging(parse.Error(), parse.GetValue(quiet));
+            using var logging = CliLogging.Create(parse.Error(), parse.GetValue(quiet));
             var report = TrainingPipeline.Evaluate(configuration, parse.GetRequiredValue(checkpoint), parse.GetValue(split), dir, logging.CreateLogger("spatialnet"));
             var reportPath = Path.Combine(dir ?? c.OutputDir, "report_" + report.Result.Split + ".md");
             var o = parse.Output();

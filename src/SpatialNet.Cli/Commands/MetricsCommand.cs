@@ -3,9 +3,11 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SpatialNet.Cli.Output;
 using SpatialNet.Training.Metrics;
 using SpatialNet.Training.Metrics.Captioning;
 using SpatialNet.Training.Metrics.Meteor;
+using Spectre.Console;
 
 namespace SpatialNet.Cli.Commands;
 
@@ -58,10 +60,14 @@ internal static class MetricsCommand
                 o.WriteLine(text);
                 return 0;
             }
-            o.WriteLine($"{scores.ImageOrder.Count} images");
             var names = CaptionScores.MetricNames.Where(scores.Corpus.ContainsKey).ToList();
-            o.WriteLine(string.Join("  ", names.Select(n => n.PadLeft(8))));
-            o.WriteLine(string.Join("  ", names.Select(n => scores.Corpus[n].ToString("F4", CultureInfo.InvariantCulture).PadLeft(8))));
+            var table = new Table { Border = TableBorder.Rounded, Caption = new TableTitle($"{scores.ImageOrder.Count} images, corpus scores") };
+            foreach (var name in names)
+                table.AddColumn(new TableColumn(name).RightAligned());
+            table.AddRow(names.Select(n => scores.Corpus[n].ToString("F4", CultureInfo.InvariantCulture)).ToArray());
+            Consoles.Create(o).Write(table);
+            if (parse.GetValue(output) is { } written)
+                o.WriteLine($"per-image scores: {written}");
             return 0;
         });
         return command;
@@ -102,10 +108,13 @@ internal static class MetricsCommand
                 o.WriteLine(text);
                 return 0;
             }
+            var table = new Table { Border = TableBorder.Rounded }
+                .AddColumn("question type").AddColumn(new TableColumn("accuracy").RightAligned()).AddColumn(new TableColumn("correct").RightAligned());
             foreach (var (type, acc) in result.PerType)
-                o.WriteLine(FormattableString.Invariant($"{type,-12} {100 * acc.Accuracy,6:F2} %  ({acc.Correct}/{acc.Total})"));
-            o.WriteLine(FormattableString.Invariant($"{"AA",-12} {100 * result.AverageAccuracy,6:F2} %"));
-            o.WriteLine(FormattableString.Invariant($"{"OA",-12} {100 * result.OverallAccuracy,6:F2} %"));
+                table.AddRow(type, FormattableString.Invariant($"{100 * acc.Accuracy:F2} %"), FormattableString.Invariant($"{acc.Correct}/{acc.Total}"));
+            table.AddRow("AA", FormattableString.Invariant($"{100 * result.AverageAccuracy:F2} %"), "");
+            table.AddRow("OA", FormattableString.Invariant($"{100 * result.OverallAccuracy:F2} %"), "");
+            Consoles.Create(o).Write(table);
             return 0;
         });
         return command;

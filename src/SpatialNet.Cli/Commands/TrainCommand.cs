@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.Globalization;
+using SpatialNet.Cli.Output;
+using SpatialNet.Training.Checkpoints;
 using System.Text.Json.Nodes;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
@@ -31,25 +34,30 @@ internal static class TrainCommand
         command.SetAction((parse, cancellationToken) =>
         {
             // The file, SPATIALNET__ environment variables, the shorthand options, then --set (later wins).
+            var configPath = Path.GetFullPath(parse.GetRequiredValue(config));
             var shorthands = new List<string>();
             if (parse.GetValue(output) is { } dir) shorthands.Add("output_dir=" + Path.GetFullPath(dir));
             if (parse.GetValue(epochs) is { } n) shorthands.Add(FormattableString.Invariant($"trainer:epochs={n}"));
             if (parse.GetValue(device) is { } d) shorthands.Add("device=" + d);
             if (parse.GetValue(noProgress)) shorthands.Add("trainer:show_progress=false");
-            var configuration = SpatialNetConfiguration.Load(parse.GetRequiredValue(config), shorthands.Concat(parse.GetValue(set) ?? []));
-            var c = TrainingRunOptions.Bind(configuration, parse.GetRequiredValue(config));
+            var configuration = SpatialNetConfiguration.Load(configPath, shorthands.Concat(parse.GetValue(set) ?? []));
+            var c = TrainingRunOptions.Bind(configuration, configPath);
 
             SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
-            using var logging = CommonOptions.CreateLogging(parse.Error(), parse.GetValue(quiet));
-            var result = TrainingPipeline.Run(configuration, logging.CreateLogger("spatialnet"), cancellationToken,
-                new TrainingPipelineOptions
-                {
-                    ResumeFrom = parse.GetValue(resume),
-                    MaxSteps = parse.GetValue(maxSteps),
-                    Overwrite = parse.GetValue(overwrite),
-                    // Progress on standard error, beside the logs; standard output carries the result only.
-                    Progress = c.Trainer.ShowProgress ? new ConsoleProgressDisplay(parse.Error(), enabled: !Console.IsErrorRedirected) : null,
-                });
+            using var stopsCleanly = Interrupt.StopsCleanly();
+            // Progress and logs on standard error; standard output carries the result only.
+            var display = new TrainingDisplay(parse.Error(), c.Trainer.ShowProgress);
+            using var logging = CliLogging.Create(display.WriteLog, parse.GetValue(quiet), display.Enabled ? ["EpochEnd", "BestCheckpoint"] : []);
+            TrainingRunResult result;
+            try
+            {
+                result = display.Run(() => TrainingPipeline.Run(configuration, logging.CreateLogger("spatialnet"), cancellationToken,
+                    new TrainingPipelineOptions { ResumeFrom = parse.GetValue(resume), MaxSteps = parse.GetValue(maxSteps), Overwrite = parse.GetValue(overwrite), Progress = display }));
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return Task.FromResult(Interrupted(parse, c, configPath));
+            }
             var o = parse.Output();
             if (parse.GetValue(json))
             {
@@ -74,7 +82,39 @@ internal static class TrainCommand
             return Task.FromResult(0);
         });
         return command;
+
+        // Ctrl+C: the trainer stopped at a step boundary and saved its checkpoint; say how to continue.
+        int Interrupted(ParseResult parse, TrainingRunOptions c, string configPath)
+        {
+            var error = parse.Error();
+            var checkpoint = Path.Combine(c.OutputDir, "checkpoints", Trainer.LastCheckpointName);
+            if (!File.Exists(checkpoint))
+            {
+                error.WriteLine("spatialnet: interrupted before the first checkpoint; nothing to resume");
+                return ExitCodes.Interrupted;
+            }
+            var position = TrainingCheckpoint.ReadInfo(checkpoint).Position;
+            var resumeArgs = new List<string> { "spatialnet", "train", "--config", configPath, "--resume", checkpoint };
+            if (parse.GetValue(output) is not null) resumeArgs.AddRange(["--output", c.OutputDir]);
+            if (parse.GetValue(epochs) is { } n) resumeArgs.AddRange(["--epochs", n.ToString(CultureInfo.InvariantCulture)]);
+            if (parse.GetValue(device) is { } d) resumeArgs.AddRange(["--device", d]);
+            if (parse.GetValue(maxSteps) is { } m) resumeArgs.AddRange(["--max-steps", m.ToString(CultureInfo.InvariantCulture)]);
+            if (parse.GetValue(noProgress)) resumeArgs.Add("--no-progress");
+            if (parse.GetValue(quiet)) resumeArgs.Add("--quiet");
+            if (parse.GetValue(json)) resumeArgs.Add("--json");
+            error.WriteLine(FormattableString.Invariant(
+                $"spatialnet: interrupted at step {position.GlobalStep} (epoch {position.Epoch + 1}, batch {position.BatchInEpoch}); checkpoint {checkpoint}"));
+            error.WriteLine("resume with:");
+            error.WriteLine("  " + string.Join(' ', resumeArgs.Select(ShellQuote)));
+            return ExitCodes.Interrupted;
+        }
     }
+
+    /// <summary>A word as a POSIX shell reads it back: single-quoted when it holds anything but safe characters.</summary>
+    internal static string ShellQuote(string word) =>
+        word.Length > 0 && word.All(ch => char.IsAsciiLetterOrDigit(ch) || "-_./:=@%+,".Contains(ch, StringComparison.Ordinal))
+            ? word
+            : "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>A name → value JSON object of metrics.</summary>
     internal static JsonObject Metrics(IEnumerable<KeyValuePair<string, double>> metrics)

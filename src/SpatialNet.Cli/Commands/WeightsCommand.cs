@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using SpatialNet.Cli.Output;
 using SpatialNet.Weights;
 
 namespace SpatialNet.Cli.Commands;
@@ -35,10 +36,9 @@ internal static class WeightsCommand
         var file = new Argument<string>("file") { Description = "A safetensors or PyTorch weight file, or a training checkpoint." };
         var format = FormatOption();
         var json = CommonOptions.Json();
-        var command = new Command("inspect", "List every tensor (name, dtype, shape), the parameter count and the naming scheme (timm or Hugging Face ViT).") { file, format, json };
+        var command = new Command("inspect", "List every tensor (name, dtype, shape; natural order), the parameter count and the naming scheme (timm or Hugging Face ViT). Safetensors files are read from the header alone; a training checkpoint's optimizer state is counted apart from the model.") { file, format, json };
         command.SetAction(parse =>
         {
-            SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
             InspectFile(parse.GetRequiredValue(file), parse.GetValue(format), parse.GetValue(json), parse.Output());
             return 0;
         });
@@ -65,40 +65,86 @@ internal static class WeightsCommand
         return command;
     }
 
+    /// <summary>One tensor of a weight file: name, element type, shape, and the part of a training checkpoint it belongs to.</summary>
+    internal sealed record TensorEntry(string Name, string DType, long[] Shape, string Group)
+    {
+        public long Elements => Shape.Aggregate(1L, (a, b) => a * b);
+    }
+
+    /// <summary>
+    /// The tensors of <paramref name="path"/>: for safetensors from the header alone (no tensor is read,
+    /// so a forged header cannot make it allocate), for PyTorch files by loading them.
+    /// </summary>
+    internal static (List<TensorEntry> Tensors, bool TrainingCheckpoint) ReadEntries(string path, WeightFileFormat format)
+    {
+        var detected = format == WeightFileFormat.Auto ? StateDictFile.DetectFormat(path) : format;
+        if (detected == WeightFileFormat.Safetensors)
+        {
+            using var reader = SafetensorsFile.Open(path);
+            bool checkpoint = reader.Metadata.ContainsKey(Training.Checkpoints.TrainingCheckpoint.MetadataKey);
+            return ([.. reader.Names.Select(n => new TensorEntry(n, reader.DType(n).ToString(), reader.Shape(n), checkpoint ? Group(n) : "model"))], checkpoint);
+        }
+        SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
+        using var sd = StateDictFile.Read(path, detected);
+        return ([.. sd.Select(kv => new TensorEntry(kv.Key, kv.Value.dtype.ToString(), kv.Value.shape, "model"))], false);
+    }
+
+    // A training checkpoint's parts: model.* (parameters and buffers), optimizer.* (moments, masters), the rest (generator state).
+    private static string Group(string name) =>
+        name.StartsWith("model.", StringComparison.Ordinal) ? "model"
+        : name.StartsWith("optimizer.", StringComparison.Ordinal) ? "optimizer"
+        : "other";
+
     internal static void InspectFile(string path, WeightFileFormat format, bool json, TextWriter output)
     {
-        using var sd = StateDictFile.Read(path, format);
-        bool hf = HuggingFaceVit.LooksLikeHuggingFace(sd.Keys);
-        long total = 0;
-        var tensors = new JsonArray();
-        int width = sd.Keys.DefaultIfEmpty("name").Max(k => k.Length);
-        var lines = new List<string>();
-        foreach (var (name, t) in sd.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-        {
-            total += t.numel();
-            tensors.Add(new JsonObject { ["name"] = name, ["dtype"] = t.dtype.ToString(), ["shape"] = new JsonArray(t.shape.Select(d => (JsonNode?)d).ToArray()) });
-            lines.Add($"{name.PadRight(width)}  {t.dtype,-9} [{string.Join(", ", t.shape)}]");
-        }
-        var naming = hf ? "Hugging Face ViT (convert maps it to timm names)" : "timm / SpatialNet";
+        var (all, checkpoint) = ReadEntries(path, format);
+        all.Sort((a, b) => NaturalComparer.Instance.Compare(a.Name, b.Name));
+        var model = all.Where(t => t.Group == "model").ToList();
+        var optimizer = all.Where(t => t.Group == "optimizer").ToList();
+        var other = all.Where(t => t.Group == "other").ToList();
+        long parameters = model.Sum(t => t.Elements);
+        bool hf = HuggingFaceVit.LooksLikeHuggingFace(model.Select(t => t.Name));
+        var detected = StateDictFile.DetectFormat(path);
         if (json)
         {
-            output.WriteLine(new JsonObject
+            static JsonArray List(IEnumerable<TensorEntry> ts) => new(ts.Select(t => (JsonNode?)new JsonObject
+            {
+                ["name"] = t.Name,
+                ["dtype"] = t.DType,
+                ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode?)d).ToArray()),
+            }).ToArray());
+            var root = new JsonObject
             {
                 ["file"] = Path.GetFullPath(path),
-                ["format"] = StateDictFile.DetectFormat(path).ToString(),
-                ["tensors"] = tensors,
-                ["parameters"] = total,
+                ["format"] = detected.ToString(),
+                ["training_checkpoint"] = checkpoint,
+                ["tensors"] = List(model),
+                ["parameters"] = parameters,
                 ["naming"] = hf ? "huggingface" : "timm",
-            }.ToJsonString(CommonOptions.Indented));
+            };
+            if (checkpoint)
+            {
+                root["optimizer_state"] = List(optimizer);
+                root["optimizer_values"] = optimizer.Sum(t => t.Elements);
+                root["other_state"] = List(other);
+            }
+            output.WriteLine(root.ToJsonString(CommonOptions.Indented));
             return;
         }
-        foreach (var line in lines)
-            output.WriteLine(line);
+        int width = all.Select(t => t.Name.Length).DefaultIfEmpty(4).Max();
+        foreach (var t in model)
+            output.WriteLine($"{t.Name.PadRight(width)}  {t.DType,-9} [{string.Join(", ", t.Shape)}]");
         output.WriteLine();
-        output.WriteLine($"file:       {Path.GetFullPath(path)} ({StateDictFile.DetectFormat(path)})");
-        output.WriteLine($"tensors:    {sd.Count.ToString(CultureInfo.InvariantCulture)}");
-        output.WriteLine($"parameters: {total.ToString("N0", CultureInfo.InvariantCulture)}");
-        output.WriteLine($"naming:     {naming}");
+        output.WriteLine($"file:       {Path.GetFullPath(path)} ({detected}{(checkpoint ? ", training checkpoint" : "")})");
+        output.WriteLine($"tensors:    {model.Count.ToString(CultureInfo.InvariantCulture)}{(checkpoint ? " (model parameters and buffers)" : "")}");
+        output.WriteLine($"parameters: {parameters.ToString("N0", CultureInfo.InvariantCulture)}");
+        if (checkpoint)
+        {
+            output.WriteLine($"optimizer:  {optimizer.Count.ToString(CultureInfo.InvariantCulture)} tensors, {optimizer.Sum(t => t.Elements).ToString("N0", CultureInfo.InvariantCulture)} values (AdamW moments{(optimizer.Any(t => t.Name.EndsWith(".master", StringComparison.Ordinal)) ? ", float32 masters" : "")}; not parameters)");
+            if (other.Count > 0)
+                output.WriteLine($"other:      {string.Join(", ", other.Select(t => t.Name))}");
+        }
+        output.WriteLine($"naming:     {(hf ? "Hugging Face ViT (convert maps it to timm names)" : "timm / SpatialNet")}");
     }
 
     internal static void ConvertFile(string input, string outputPath, WeightFileFormat format, TextWriter output)

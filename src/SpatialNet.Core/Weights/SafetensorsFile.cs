@@ -257,6 +257,10 @@ public sealed class SafetensorsReader : IDisposable
     /// <exception cref="WeightFileException">The file has no such tensor.</exception>
     public long[] Shape(string name) => (_entries.TryGetValue(name, out var e) ? e.Shape : throw Missing(name)).ToArray();
 
+    /// <summary>The element type of tensor <paramref name="name"/>.</summary>
+    /// <exception cref="InvalidDataException">The file has no such tensor.</exception>
+    public ScalarType DType(string name) => _entries.TryGetValue(name, out var e) ? e.Type : throw Missing(name);
+
     /// <summary>Loads tensor <paramref name="name"/> into a new CPU tensor (in the current dispose scope).</summary>
     /// <exception cref="WeightFileException">The file has no such tensor.</exception>
     public Tensor Read(string name)

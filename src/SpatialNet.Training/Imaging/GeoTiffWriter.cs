@@ -1,6 +1,6 @@
+using SpatialNet.IO;
 using System.Runtime.InteropServices;
 using BitMiracle.LibTiff.Classic;
-using SpatialNet.IO;
 using SpatialNet.Training.Checkpoints;
 
 namespace SpatialNet.Training.Imaging;

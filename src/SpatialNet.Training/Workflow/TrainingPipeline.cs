@@ -154,6 +154,8 @@ public sealed partial class TrainingPipeline
         if (options.ResumeFrom is { } resume)
             trainer.ResumeFrom(resume);
         var result = trainer.Fit(cancellationToken);
+        // Interrupted: the trainer saved checkpoints/last.safetensors at the step boundary; no evaluation, no report.
+        cancellationToken.ThrowIfCancellationRequested();
 
         // The reported model is the best checkpoint's (or the last state without a monitored metric),
         // at full precision: under mixed precision the float32 master weights, not their bfloat16 copy.
@@ -528,8 +530,9 @@ public sealed partial class TrainingPipeline
             var o = _config.Trainer;
             var (metric, mode) = Monitor(hasEvaluator);
             o.Precision = Precision;
-            // Regression and multi-label targets stay float32 under mixed precision.
-            o.KeepFloat32Inputs = _tasks.Where(t => t.ScoredAs is TaskKind.Regression or TaskKind.MultiLabel).Select(t => t.Config.Name).ToHashSet(StringComparer.Ordinal);
+            // Regression and multi-label targets, and VQA count targets (bf16 holds integers exactly only up to 256), stay float32.
+            o.KeepFloat32Inputs = _tasks.Where(t => t.ScoredAs is TaskKind.Regression or TaskKind.MultiLabel).Select(t => t.Config.Name)
+                .Append(SampleKeys.Count).ToHashSet(StringComparer.Ordinal);
             o.Seed = _config.Seed;
             o.MonitorMetric = metric;
             o.MonitorMode = mode;

@@ -15,7 +15,7 @@ public sealed class DisposeStatisticsCollection;
 [Collection(nameof(DisposeStatisticsCollection))]
 public class TrainingMemoryTests
 {
-    public static TheoryData<string> Composers => new() { "weighted_sum", "uncertainty", "dwa", "pcgrad" };
+    public static TheoryData<string> Composers => new() { "weighted_sum", "uncertainty", "dwa", "pcgrad", "gradnorm" };
 
     private static ILossComposer CreateComposer(string name, TaskCatalog tasks) => name switch
     {
@@ -23,6 +23,7 @@ public class TrainingMemoryTests
         "uncertainty" => new UncertaintyWeighting(tasks),
         "dwa" => new DynamicWeightAverage(),
         "pcgrad" => new PCGrad(tasks),
+        "gradnorm" => new GradNorm(tasks),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 

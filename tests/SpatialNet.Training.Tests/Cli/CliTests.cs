@@ -213,4 +213,42 @@ public class CliTests
         }
         finally { dir.Delete(true); }
     }
+
+    [Fact]
+    public void WeightsInspectSortsNamesNaturally()
+    {
+        var dir = Directory.CreateTempSubdirectory("spatialnet-cli-");
+        try
+        {
+            var src = Path.Combine(dir.FullName, "blocks.safetensors");
+            var names = new[] { "blocks.10.norm.weight", "blocks.2.norm.weight", "blocks.1.norm.weight", "cls_token" };
+            SpatialNet.Weights.StateDictFile.Write(src, names.ToDictionary(n => n, _ => TorchSharp.torch.zeros(3)));
+            var (code, stdout, stderr) = Run("weights", "inspect", src);
+            code.Should().Be(0, stderr);
+            var listed = stdout.Split('\n').Select(l => l.Split(' ')[0]).Where(names.Contains).ToList();
+            listed.Should().Equal("blocks.1.norm.weight", "blocks.2.norm.weight", "blocks.10.norm.weight", "cls_token");
+        }
+        finally { dir.Delete(true); }
+    }
+
+    [Fact]
+    public void WeightsInspectReadsTheHeaderOnly_AForgedSizeIsAnErrorNotAnAllocation()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            // A 10^12-element float32 tensor announced by an 8-byte data section.
+            var header = System.Text.Encoding.UTF8.GetBytes("""{"w":{"dtype":"F32","shape":[1000000,1000000],"data_offsets":[0,4000000000000]}}""");
+            using (var f = File.Create(file))
+            {
+                f.Write(BitConverter.GetBytes((ulong)header.Length));
+                f.Write(header);
+                f.Write(new byte[8]);
+            }
+            var (code, _, stderr) = Run("weights", "inspect", file, "--format", "safetensors");
+            code.Should().Be(1);
+            stderr.Should().Contain(file).And.Contain("data_offsets");
+        }
+        finally { File.Delete(file); }
+    }
 }

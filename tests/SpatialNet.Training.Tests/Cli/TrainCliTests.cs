@@ -18,16 +18,18 @@ public sealed class TrainCliTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    private static (int Code, string Out, string Err) Run(params string[] args) => Run(CancellationToken.None, args);
+
+    private static (int Code, string Out, string Err) Run(CancellationToken cancellationToken, params string[] args)
     {
         using var o = new StringWriter();
         using var e = new StringWriter();
-        int code = SpatialNet.Cli.Cli.Run(args, o, e);
+        int code = SpatialNet.Cli.Cli.Run(args, o, e, cancellationToken);
         return (code, o.ToString(), e.ToString());
     }
 
     /// <summary>A model and data small enough for one epoch in about a second.</summary>
-    private string TinyConfig(string name, int epochs, string precision = "auto", string? file = null)
+    private string TinyConfig(string name, int epochs, string precision = "auto", string? file = null, int trainCount = 24, bool progress = false)
     {
         var path = _dir.Combine((file ?? name) + ".json");
         File.WriteAllText(path, $$"""
@@ -40,8 +42,8 @@ public sealed class TrainCliTests : IDisposable
                 { "name": "presence", "kind": "multi_label", "target": ["presence_building", "presence_road"] }
               ],
               "loss": { "loss_composer": "weighted_sum", "l2_lambda": 0.001 },
-              "trainer": { "seed": 5, "show_progress": false, "write_charts": false, "precision": "{{precision}}", "learning_rate": 0.003, "epochs": {{epochs}} },
-              "data": { "batch_size": 8, "sources": [ { "kind": "synthetic", "train_count": 24, "val_count": 8 } ] }
+              "trainer": { "seed": 5, "show_progress": {{(progress ? "true" : "false")}}, "write_charts": false, "precision": "{{precision}}", "learning_rate": 0.003, "epochs": {{epochs}} },
+              "data": { "batch_size": 8, "sources": [ { "kind": "synthetic", "train_count": {{trainCount}}, "val_count": 8 } ] }
             }
             """);
         return path;
@@ -134,6 +136,67 @@ public sealed class TrainCliTests : IDisposable
         b.Epochs[1].Metrics.Should().Equal(a.Epochs[1].Metrics);
     }
 
+    /// <summary>Cancels a token when a line containing <paramref name="trigger"/> is written (the CLI's progress line).</summary>
+    private sealed class CancelOnLine(CancellationTokenSource source, string trigger) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value is not null && value.Contains(trigger, StringComparison.Ordinal))
+                source.Cancel();
+        }
+    }
+
+    [Fact]
+    public void Interrupt_StopsMidEpochWithACheckpointAndTheResumeCommand_AndResumingEqualsTheUninterruptedRun()
+    {
+        var straight = TinyConfig("straight", epochs: 2, trainCount: 96);
+        Run("train", "--config", straight, "--quiet").Code.Should().Be(0);
+
+        // 12 steps per epoch; the first progress line (losses are read back every 10 steps) is the "Ctrl+C".
+        var config = TinyConfig("interrupted", epochs: 2, trainCount: 96, progress: true);
+        using var source = new CancellationTokenSource();
+        using var stderr = new CancelOnLine(source, "epoch 1/2  step ");
+        using var stdout = new StringWriter();
+        int code = SpatialNet.Cli.Cli.Run(["train", "--config", config, "--quiet"], stdout, stderr, source.Token);
+
+        code.Should().Be(130, stderr.ToString());
+        stdout.ToString().Should().BeEmpty("an interrupted run has no result");
+        var checkpoint = _dir.Combine("interrupted", "checkpoints", Trainer.LastCheckpointName);
+        var position = TrainingCheckpoint.ReadInfo(checkpoint).Position;
+        (position.Epoch, position.GlobalStep).Should().Be((0, position.BatchInEpoch));
+        position.BatchInEpoch.Should().BeInRange(1, 11, "stopped mid-epoch, at a step boundary");
+        var lines = stderr.ToString().ReplaceLineEndings("\n").Split('\n');
+        var resume = lines.SkipWhile(l => l != "resume with:").Skip(1).First().Trim();
+        resume.Should().Be($"spatialnet train --config {config} --resume {checkpoint} --quiet");
+        File.Exists(_dir.Combine("interrupted", "report.json")).Should().BeFalse("no evaluation after an interrupt");
+
+        // The printed command, run as printed (without the program name).
+        (code, _, var err) = Run(resume.Split(' ').Skip(1).ToArray());
+        code.Should().Be(0, err);
+        var a = MetricHistory.FromJson(File.ReadAllText(_dir.Combine("straight", "history.json")));
+        var b = MetricHistory.FromJson(File.ReadAllText(_dir.Combine("interrupted", "history.json")));
+        b.Steps.Should().HaveCount(a.Steps.Count);
+        for (int i = 0; i < a.Steps.Count; i++)
+            b.Steps[i].Losses.Should().Equal(a.Steps[i].Losses, $"step {i + 1}");
+        b.Epochs.Select(e => e.Metrics).Should().BeEquivalentTo(a.Epochs.Select(e => e.Metrics), o => o.WithStrictOrdering());
+        File.ReadAllBytes(_dir.Combine("interrupted", "model.safetensors")).Should().Equal(File.ReadAllBytes(_dir.Combine("straight", "model.safetensors")));
+    }
+
+    [Fact]
+    public void Train_PrintsOneRowPerEpochOnStandardError_AndTheResultOnStandardOutput()
+    {
+        var config = TinyConfig("rows", epochs: 2, progress: true);
+        var (code, stdout, stderr) = Run("train", "--config", config);
+        code.Should().Be(0, stderr);
+        var lines = stderr.ReplaceLineEndings("\n").Split('\n');
+        var header = lines.Single(l => l.StartsWith("epoch ", StringComparison.Ordinal) && l.Contains("train loss", StringComparison.Ordinal));
+        header.Should().Contain("land_cover/accuracy").And.Contain("building_count/mae").And.Contain("presence/accuracy").And.NotContain("macro_f1");
+        lines.Where(l => l.StartsWith("1/2 ", StringComparison.Ordinal) || l.StartsWith("2/2 ", StringComparison.Ordinal)).Should().HaveCount(2);
+        stderr.Should().NotContain("Epoch 1/2:", "the trainer's long epoch line is replaced by the row").And.NotContain("\u001b[");
+        stdout.Should().Contain("trained 2 epochs").And.NotContain("train loss");
+    }
+
     [Fact]
     public void Resume_with_auto_precision_continues_in_the_checkpoints_precision()
     {
@@ -163,6 +226,20 @@ public sealed class TrainCliTests : IDisposable
         var converted = _dir.Combine("exported", "converted.pth");
 
         var (code, stdout, stderr) = Run("weights", "convert", checkpoint, converted);
+        code.Should().Be(0, stderr);
+
+        // inspect: the checkpoint's model tensors hold as many parameters as model.safetensors; the optimizer state is apart.
+        var (_, inspected, _) = Run("weights", "inspect", checkpoint, "--json");
+        var (_, plain, _) = Run("weights", "inspect", _dir.Combine("exported", "model.safetensors"), "--json");
+        using (var a = JsonDocument.Parse(inspected))
+        using (var b = JsonDocument.Parse(plain))
+        {
+            a.RootElement.GetProperty("training_checkpoint").GetBoolean().Should().BeTrue();
+            b.RootElement.GetProperty("training_checkpoint").GetBoolean().Should().BeFalse();
+            a.RootElement.GetProperty("parameters").GetInt64().Should().Be(b.RootElement.GetProperty("parameters").GetInt64());
+            a.RootElement.GetProperty("optimizer_state").GetArrayLength().Should().BeGreaterThan(0);
+            a.RootElement.GetProperty("tensors").EnumerateArray().Should().OnlyContain(t => t.GetProperty("name").GetString()!.StartsWith("model.", StringComparison.Ordinal));
+        }
 
         code.Should().Be(0, stderr);
         stdout.Should().Contain("full precision").And.Contain("optimizer state left out");

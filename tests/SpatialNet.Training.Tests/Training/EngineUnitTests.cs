@@ -107,50 +107,57 @@ public class MetricHistoryTests
     }
 }
 
-public class LineChartTests
+public class TrainingChartsTests
 {
     private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
 
-    [Fact]
-    public void RenderPng_StartsWithPngSignature_AndIhdrHasTheRequestedSize()
+    private static MetricHistory History(bool weightsChange) => new()
     {
-        var panels = new[]
+        Steps = [.. Enumerable.Range(1, 30).Select(i => new StepRecord { Step = i, Epoch = (i - 1) / 10 + 1, Losses = new() { ["loss"] = 1.0 / i, ["cls/loss"] = 0.5 / i } })],
+        Epochs = [.. Enumerable.Range(1, 3).Select(e => new EpochRecord
         {
-            new ChartPanel("loss", "step", [new ChartSeries("train", [1, 2, 3, 4], [2.0, 1.0, 0.5, 0.25]), new ChartSeries("val", [1, 4], [2.5, 0.5])]),
-            new ChartPanel("acc", "epoch", [new ChartSeries("acc", [1, 2], [0.5, double.NaN])]),
-        };
-        var png = LineChart.RenderPng(panels, 320, 200);
+            Epoch = e,
+            GlobalStep = 10 * e,
+            Train = new() { ["loss"] = 1.0 / e, ["cls/loss"] = 0.5 / e, ["cls/weight"] = weightsChange ? 1.0 / e : 1.0 },
+            Metrics = new() { ["loss"] = 1.1 / e, ["cls/accuracy"] = 0.5 + 0.1 * e, ["count/mae"] = 2.0 / e, ["caption/Bleu_4"] = 0.1 * e, ["caption/CIDEr"] = 0.4 * e },
+        })],
+    };
 
-        png.AsSpan(0, 8).ToArray().Should().Equal(PngSignature);
-        System.Text.Encoding.ASCII.GetString(png, 12, 4).Should().Be("IHDR");
-        BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(16)).Should().Be(320u);
-        BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(20)).Should().Be(200u);
+    [Fact]
+    public void Figures_SplitTheMetricsByFamily_AndDrawTaskWeightsOnlyWhenTheyChange()
+    {
+        var figures = TrainingCharts.Figures(History(weightsChange: false));
+        figures.Select(f => f.FileName).Should().Equal("loss_curves.png", "score_curves.png", "error_curves.png", "caption_curves.png");
+        var loss = figures[0];
+        loss.Panels.Select(p => p.Title).Should().Equal("loss", "cls/loss");
+        loss.Panels[0].Series.Select(s => s.Name).Should().Equal("per step", "smoothed", "epoch mean", "evaluation");
+        // Steps sit at fractions of their epoch (step 5 of 10 per epoch: 0.5), epoch values at whole epochs.
+        loss.Panels[0].Series[0].X[4].Should().Be(0.5);
+        loss.Panels[0].Series[2].X.Should().Equal(1.0, 2.0, 3.0);
+        figures[3].Panels.Single().Series.Select(s => s.Name).Should().Equal("Bleu_4", "CIDEr");
 
-        // The first series is drawn in its palette colour (#1f77b4).
-        using var bitmap = SKBitmap.Decode(png);
-        var pixels = bitmap.Pixels;
-        pixels.Should().Contain(p => Math.Abs(p.Red - 0x1f) < 40 && Math.Abs(p.Green - 0x77) < 40 && Math.Abs(p.Blue - 0xb4) < 40);
+        TrainingCharts.Figures(History(weightsChange: true)).Select(f => f.FileName).Should().Contain("task_weights.png");
+        TrainingCharts.FamilyOf("presence/mean_average_precision").Should().Be(TrainingCharts.MetricFamily.Score);
+        TrainingCharts.FamilyOf("building_count/rmse").Should().Be(TrainingCharts.MetricFamily.Error);
+        TrainingCharts.FamilyOf("answers/loss").Should().BeNull();
     }
 
     [Fact]
-    public void TrainingCharts_WriteLossAndMetricCurves_OfAHistory()
+    public void WriteAll_WritesOnePngPerFigure_PanelsInAGridOfAtMostThreeColumns()
     {
         var dir = Path.Combine(Path.GetTempPath(), "spatialnet-chart-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var history = new MetricHistory
-            {
-                Steps = [.. Enumerable.Range(1, 30).Select(i => new StepRecord { Step = i, Epoch = (i - 1) / 10 + 1, Losses = new() { ["loss"] = 1.0 / i, ["cls"] = 0.5 / i } })],
-                Epochs = [.. Enumerable.Range(1, 3).Select(e => new EpochRecord { Epoch = e, GlobalStep = 10 * e, Train = new() { ["loss"] = 1.0 / e }, Metrics = new() { ["val_acc"] = 0.5 + 0.1 * e } })],
-            };
-            TrainingCharts.LossPanels(history).Select(p => p.Title).Should().Equal("loss", "cls");
-            TrainingCharts.WriteLossCurves(history, Path.Combine(dir, "loss.png"), 640, 480).Should().BeTrue();
-            TrainingCharts.WriteMetricCurves(history, Path.Combine(dir, "metrics.png"), 400, 300).Should().BeTrue();
-            var png = File.ReadAllBytes(Path.Combine(dir, "metrics.png"));
+            var written = TrainingCharts.WriteAll(History(weightsChange: true), dir, panelWidth: 300, panelHeight: 200);
+            written.Select(Path.GetFileName).Should().BeEquivalentTo("loss_curves.png", "task_weights.png", "score_curves.png", "error_curves.png", "caption_curves.png");
+            var png = File.ReadAllBytes(Path.Combine(dir, "loss_curves.png"));
             png.AsSpan(0, 8).ToArray().Should().Equal(PngSignature);
-            BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(16)).Should().Be(400u);
-            BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(20)).Should().Be(300u);
-            TrainingCharts.WriteMetricCurves(new MetricHistory(), Path.Combine(dir, "none.png")).Should().BeFalse();
+            BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(16)).Should().Be(600u, "two panels side by side");
+            BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(20)).Should().Be(200u);
+            // The smoothed step loss is drawn in the first palette colour (#1f77b4).
+            using var bitmap = SKBitmap.Decode(png);
+            bitmap.Pixels.Should().Contain(p => Math.Abs(p.Red - 0x1f) < 40 && Math.Abs(p.Green - 0x77) < 40 && Math.Abs(p.Blue - 0xb4) < 40);
+            TrainingCharts.WriteAll(new MetricHistory(), Path.Combine(dir, "none")).Should().BeEmpty();
         }
         finally
         {

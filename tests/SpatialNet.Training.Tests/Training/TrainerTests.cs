@@ -299,7 +299,7 @@ public sealed class TrainerTests : IDisposable
         using var trainer = new Trainer(f.Trainable, f.Source, options, f.Evaluator);
         trainer.Fit();
 
-        foreach (var file in new[] { "history.json", "history.csv", "steps.csv", "loss_curves.png", "metric_curves.png" })
+        foreach (var file in new[] { "history.json", "history.csv", "steps.csv", "loss_curves.png", "error_curves.png" })
             File.Exists(Path.Combine(options.OutputDirectory, file)).Should().BeTrue(file);
         File.Exists(Path.Combine(options.CheckpointDirectory, Trainer.LastCheckpointName)).Should().BeTrue();
         File.Exists(Path.Combine(options.CheckpointDirectory, Trainer.BestCheckpointName)).Should().BeTrue();

@@ -107,6 +107,26 @@ public sealed class TransformTests
     }
 
     [Fact]
+    public void Random_flip_rotate_produces_all_eight_dihedral_transforms()
+    {
+        // The 2×2 image [[0, 1], [2, 3]] written row-major, and its 8 images under the dihedral group, listed by hand:
+        // identity, 90°, 180°, 270° (counter-clockwise), and the four reflections.
+        string[] expected = ["0123", "1302", "3210", "2031", "1032", "2301", "0213", "3120"];
+        using var transform = new RandomFlipRotate(5);
+        var seen = new HashSet<string>();
+        for (int round = 0; round < 8 && seen.Count < 8; round++)
+        {
+            using var batch = BatchOf(arange(4, ScalarType.Float32).reshape(1, 1, 2, 2).expand(64, 1, 2, 2).contiguous());
+            transform.Apply(batch);
+            var values = batch[SampleKeys.Image].reshape(64, 4).data<float>().ToArray();
+            for (int i = 0; i < 64; i++)
+                seen.Add(string.Concat(values.Skip(4 * i).Take(4).Select(v => (int)v)));
+        }
+
+        seen.Should().BeEquivalentTo(expected);
+    }
+
+    [Fact]
     public void Generator_state_restores_the_same_draws()
     {
         using var transform = new RandomFlipRotate(9);

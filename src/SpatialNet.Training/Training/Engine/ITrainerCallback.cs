@@ -78,8 +78,7 @@ public sealed partial class HistoryCallback(string directory, bool charts = true
             return;
         try
         {
-            TrainingCharts.WriteLossCurves(trainer.History, Path.Combine(directory, "loss_curves.png"));
-            TrainingCharts.WriteMetricCurves(trainer.History, Path.Combine(directory, "metric_curves.png"));
+            TrainingCharts.WriteAll(trainer.History, directory);
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException)
         {

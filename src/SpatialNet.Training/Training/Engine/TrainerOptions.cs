@@ -91,7 +91,7 @@ public sealed class TrainerOptions
     /// <summary>Also save <c>last.safetensors</c> every this many steps (0: only at epoch ends and when stopped early).</summary>
     public int CheckpointEverySteps { get; set; }
 
-    /// <summary>Folder for history.json/csv, steps.csv, loss_curves.png and metric_curves.png (updated every epoch); <c>null</c> writes none.</summary>
+    /// <summary>Folder for history.json/csv, steps.csv and the curves (<see cref="TrainingCharts"/>; updated every epoch); <c>null</c> writes none.</summary>
     public string? OutputDirectory { get; set; }
 
     /// <summary>Draw the PNG curves into <see cref="OutputDirectory"/>.</summary>
