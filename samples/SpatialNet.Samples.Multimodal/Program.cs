@@ -64,7 +64,7 @@ var configuration = SpatialNetConfiguration.FromJson("""
     """, root, [$"trainer:epochs={epochs}", $"threads={threads}"]);
 
 using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Information));
-var run = TrainingPipeline.Run(configuration, logging.CreateLogger("multimodal"));
+var run = TrainingPipeline.Run(configuration, logging.CreateLogger("multimodal"), options: new TrainingPipelineOptions { Overwrite = true });
 
 // 3. The paper's tables on the test split, and the above-chance checks.
 var report = run.TestReport ?? run.Report;

@@ -42,7 +42,8 @@ Console.WriteLine($"SpatialNet quickstart: {threads} torch thread(s) on {Environ
 // to `spatialnet train`: configuration → options → the same DI registrations a host uses.
 var configuration = SpatialNetConfiguration.Load(Path.Combine(AppContext.BaseDirectory, "quickstart.json"),
     [$"output_dir={output}", $"threads={threads}"]);
-var result = new TrainingPipeline(configuration, callbacks: [new EpochLines()]).Run();
+// Overwrite: the output folder is this sample's own, replaced on every run.
+var result = new TrainingPipeline(configuration, callbacks: [new EpochLines()]).Run(new TrainingPipelineOptions { Overwrite = true });
 
 Console.WriteLine();
 Console.WriteLine($"Validation ({result.Report.Result.Tasks[0].Samples} scenes), weights of {Path.GetFileName(result.Training.BestCheckpoint ?? "last")}:");
