@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace SpatialNet.Training.Tests.Docs;
 
@@ -11,7 +12,7 @@ namespace SpatialNet.Training.Tests.Docs;
 /// <c>dotnet add package</c> lines, build and run against freshly packed packages (a local feed).
 /// Takes minutes: packs SpatialNet.Core and SpatialNet.Training, restores TorchSharp-cpu, builds and runs.
 /// </summary>
-public sealed partial class ReadmeTests
+public sealed partial class ReadmeTests(ITestOutputHelper log)
 {
     private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(10);
 
@@ -73,6 +74,7 @@ public sealed partial class ReadmeTests
 
             File.WriteAllText(Path.Combine(app, "Program.cs"), code);
             var output = Run(dotnet!, app, ["run", "-c", "Release", "--disable-build-servers"]);
+            log.WriteLine(output);
 
             Assert.Contains("land_use classes:", output);
             Assert.Contains("building_count shape: [2]", output);
