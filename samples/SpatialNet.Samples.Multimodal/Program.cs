@@ -12,6 +12,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Reports;
@@ -37,60 +38,37 @@ Console.WriteLine($"synthetic data in {root}: UCM-caption {new UcmCaptionDataset
     $"RSVQA {new RsvqaDataset(rsvqaRoot, "train").Count} train / {new RsvqaDataset(rsvqaRoot, "val").Count} val / " +
     $"{new RsvqaDataset(rsvqaRoot, "test").Count} test questions ({written:F1} s)");
 
-// 2. One model, three tasks, two sources. The same TrainingConfig can be written as JSON for `spatialnet train`.
-var config = new TrainingConfig
-{
-    Seed = 1,
-    OutputDir = Path.Combine(root, "run"),
-    Device = "cpu",
-    Threads = threads,
-    Model = new ModelConfig { ImageSize = 64, PatchSize = 8, EmbedDim = 64, Depth = 3, NumHeads = 4 },
-    Tasks =
-    [
-        new TaskConfig { Name = "land_use", Kind = "classification" },
-        new TaskConfig
-        {
-            Name = "caption",
-            Kind = "caption",
-            Caption = new CaptionTaskConfig { Depth = 2, Decoding = new DecodingConfig { BeamWidth = 3 }, RetrievalTask = "land_use" },
-        },
-        new TaskConfig { Name = "vqa", Kind = "vqa", TextDepth = 1 },
-    ],
-    Loss = new LossConfig { L2 = 0 },
-    Optimizer = new OptimizerConfig { LearningRate = 1e-3 },
-    Schedule = new ScheduleConfig { WarmupFraction = 0.05, MinLrRatio = 0.05 },
-    Epochs = epochs,
-    BatchSize = 32,
-    Data = new DataConfig
+// 2. One model, three tasks, two sources: the configuration `spatialnet train --config` reads. Two RSVQA batches for
+// each UCM-caption batch (captions and land use are learnt long before the answers); the reported weights are the
+// epoch with the lowest summed validation loss.
+var configuration = SpatialNetConfiguration.FromJson("""
     {
-        Sources =
-        [
-            new DataSourceConfig
-            {
-                Kind = "ucm-caption",
-                Path = ucmRoot,
-                CaptionSampling = "per_sentence",
-                Targets = new() { ["land_use"] = [SampleKeys.Label], ["caption"] = [SampleKeys.Caption] },
-            },
-            // Two RSVQA batches for each UCM-caption batch: captions and land use are learnt long before the answers.
-            new DataSourceConfig { Kind = "rsvqa", Path = rsvqaRoot, Proportion = 2, Targets = new() { ["vqa"] = [SampleKeys.Answer] } },
-        ],
-        EvalSplit = "val",
-        TestSplit = "test",
-    },
-    // The reported weights are the epoch with the lowest summed validation loss of the land-use and VQA tasks.
-    EarlyStopping = new EarlyStoppingConfig { Metric = "loss", Mode = "min", Patience = 0 },
-    WriteCharts = false,
-};
-config.Validate();
+      "output_dir": "run", "device": "cpu",
+      "model": { "image_size": 64, "patch_size": 8, "embed_dim": 64, "depth": 3, "num_heads": 4 },
+      "tasks": [
+        { "name": "land_use", "kind": "classification" },
+        { "name": "caption", "kind": "caption", "retrieval_task": "land_use", "head": { "depth": 2, "decoding": { "beam_width": 3 } } },
+        { "name": "vqa", "kind": "vqa", "head": { "depth": 1 } }
+      ],
+      "loss": { "l2_lambda": 0 },
+      "trainer": { "seed": 1, "learning_rate": 0.001, "warmup_fraction": 0.05, "min_lr_ratio": 0.05,
+                   "monitor_metric": "loss", "monitor_mode": "min", "early_stopping_patience": 0, "write_charts": false },
+      "data": {
+        "batch_size": 32, "eval_split": "val", "test_split": "test",
+        "sources": [
+          { "kind": "ucm-caption", "path": "ucm-caption", "caption_sampling": "per_sentence", "targets": { "land_use": "label", "caption": "caption" } },
+          { "kind": "rsvqa", "path": "rsvqa-lr", "proportion": 2, "targets": { "vqa": "answer" } }
+        ]
+      }
+    }
+    """, root, [$"trainer:epochs={epochs}", $"threads={threads}"]);
 
 using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Information));
-var run = TrainingPipeline.Run(config, logging.CreateLogger("multimodal"));
+var run = TrainingPipeline.Run(configuration, logging.CreateLogger("multimodal"), options: new TrainingPipelineOptions { Overwrite = true });
 
 // 3. The paper's tables on the test split, and the above-chance checks.
 var report = run.TestReport ?? run.Report;
-Console.WriteLine();
-Console.WriteLine($"## Table I — captioning, {report.Result.Split} split (×100)");
+Console.WriteLine($"\n## Table I — captioning, {report.Result.Split} split (×100)");
 Console.WriteLine(PaperTables.CaptioningMarkdown([.. report.Captioning], report.CaptioningRetrievalBaseline));
 Console.WriteLine($"## Table II — RSVQA accuracy, {report.Result.Split} split (%)");
 Console.WriteLine(PaperTables.VqaMarkdown(report.AllVqaRows()));

@@ -10,6 +10,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using SpatialNet.Runtime;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Workflow;
 using TorchSharp;
@@ -37,39 +38,12 @@ TorchNativeRuntime.EnsureInitialized();
 torch.set_num_threads(threads);
 Console.WriteLine($"SpatialNet quickstart: {threads} torch thread(s) on {Environment.ProcessorCount} logical CPUs, output folder {output}");
 
-// The same configuration as a JSON file (config.json in the output folder) trains with
-// `spatialnet train --config config.json`.
-var config = new TrainingConfig
-{
-    Seed = 1,
-    OutputDir = output,
-    Device = "cpu",
-    Threads = threads,
-    // A tiny ViT: 64×64 scenes cut into 16 patches of 16×16, 4 blocks of width 64.
-    Model = new ModelConfig { ImageSize = 64, PatchSize = 16, EmbedDim = 64, Depth = 4, NumHeads = 4 },
-    Tasks =
-    [
-        new TaskConfig { Name = "land_cover", Kind = "classification", Target = ["label"] },
-        // Counting and presence read the whole image: mean pooling over the patch tokens.
-        new TaskConfig { Name = "building_count", Kind = "regression", Target = ["count_building"], Pooling = "mean" },
-        new TaskConfig
-        {
-            Name = "presence", Kind = "multi_label", Pooling = "mean",
-            Target = ["presence_building", "presence_tree", "presence_water_area", "presence_road"],
-            ClassNames = ["building", "tree", "water_area", "road"],
-        },
-    ],
-    Loss = new LossConfig { Composer = "weighted_sum", L2 = 0 },
-    Optimizer = new OptimizerConfig { LearningRate = 2e-3, WeightDecay = 0.05 },
-    Schedule = new ScheduleConfig { WarmupFraction = 0.05, MinLrRatio = 0.05 },
-    Epochs = 30,
-    BatchSize = 32,
-    Data = new DataConfig { Sources = [new DataSourceConfig { Kind = "synthetic", TrainCount = 1000, ValCount = 200 }] },
-    EarlyStopping = new EarlyStoppingConfig { Patience = 0 },
-    ShowProgress = false,
-};
-
-var result = TrainingPipeline.Run(config, new EpochLines());
+// The run is quickstart.json (copied beside the program) with two overrides, as `--set` gives them
+// to `spatialnet train`: configuration → options → the same DI registrations a host uses.
+var configuration = SpatialNetConfiguration.Load(Path.Combine(AppContext.BaseDirectory, "quickstart.json"),
+    [$"output_dir={output}", $"threads={threads}"]);
+// Overwrite: the output folder is this sample's own, replaced on every run.
+var result = new TrainingPipeline(configuration, callbacks: [new EpochLines()]).Run(new TrainingPipelineOptions { Overwrite = true });
 
 Console.WriteLine();
 Console.WriteLine($"Validation ({result.Report.Result.Tasks[0].Samples} scenes), weights of {Path.GetFileName(result.Training.BestCheckpoint ?? "last")}:");
@@ -93,18 +67,15 @@ Console.WriteLine($"report:     {result.ReportMarkdown} and {Path.GetFileName(re
 Console.WriteLine($"total time: {clock.Elapsed.TotalSeconds:F1} s (training and evaluation {result.ElapsedSeconds:F1} s)");
 return allAbove ? 0 : 1;
 
-/// <summary>One line per epoch, also when the output is redirected.</summary>
-internal sealed class EpochLines : ITrainingProgress
+/// <summary>One line per epoch, also when the output is redirected: a trainer callback.</summary>
+internal sealed class EpochLines : ITrainerCallback
 {
-    public void OnStep(ProgressSnapshot snapshot) { }
-
-    public void OnEpochEnd(EpochRecord record, int epochs)
+    public void OnEpochEnd(Trainer trainer, EpochRecord record, bool improved)
     {
+        int epochs = trainer.Options.Epochs;
         string Get(string key, string format) => record.Metrics.TryGetValue(key, out var v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"epoch {record.Epoch,2}/{epochs}  {record.ElapsedSeconds,5:F1} s  train loss {record.Train.GetValueOrDefault("loss"):F3}  " +
             $"val: land_cover acc {Get("land_cover/accuracy", "F3")}, building_count mae {Get("building_count/mae", "F2")}, presence acc {Get("presence/accuracy", "F3")}"));
     }
-
-    public void OnCompleted() { }
 }

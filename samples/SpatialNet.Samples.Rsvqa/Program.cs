@@ -14,6 +14,7 @@
 // --format rsvqa --out DIR` writes a synthetic dataset in this format to try it on.
 using System.Globalization;
 using SpatialNet.Runtime;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Workflow;
 using TorchSharp;
 
@@ -30,26 +31,24 @@ TorchNativeRuntime.EnsureInitialized();
 int threads = Math.Max(1, Environment.ProcessorCount / 2);
 torch.set_num_threads(threads);
 int imageSize = int.Parse(options.GetValueOrDefault("image-size", "64"), CultureInfo.InvariantCulture);
-var config = new TrainingConfig
-{
-    Seed = 1,
-    Threads = threads,
-    OutputDir = Path.GetFullPath(options.GetValueOrDefault("out", Path.Combine(Path.GetTempPath(), "spatialnet-rsvqa"))),
-    Device = options.GetValueOrDefault("device", "cpu"),
-    Model = new ModelConfig { ImageSize = imageSize, PatchSize = imageSize / 8, EmbedDim = 128, Depth = 4, NumHeads = 4 },
-    // "vqa": answers = the training split's answer vocabulary (count answers as the baseline's bins), scored per type.
-    Tasks = [new TaskConfig { Name = "answers", Kind = "vqa", Target = ["answer"], QuestionAgnostic = imageOnly, TextDepth = 1 }],
-    Loss = new LossConfig { L2 = 0 },
-    Optimizer = new OptimizerConfig { LearningRate = 1e-3, WeightDecay = 0.05 },
-    Schedule = new ScheduleConfig { WarmupFraction = 0.05 },
-    Epochs = int.Parse(options.GetValueOrDefault("epochs", "5"), CultureInfo.InvariantCulture),
-    BatchSize = 64,
-    // Flips and rotations are skipped for questions that mention left, right, top or bottom (the RSVQA rule).
-    Data = new DataConfig { Sources = [new DataSourceConfig { Kind = "rsvqa", Path = Path.GetFullPath(options["data"]) }], EvalSplit = "val" },
-    EarlyStopping = new EarlyStoppingConfig { Metric = "answers/overall_accuracy", Patience = 4 },
-};
+// "vqa": answers = the training split's answer vocabulary (count answers as the baseline's bins), scored per type.
+// Flips and rotations are skipped for questions that mention left, right, top or bottom (the RSVQA rule).
+var configuration = SpatialNetConfiguration.FromJson("""
+    {
+      "output_dir": "spatialnet-rsvqa",
+      "model": { "embed_dim": 128, "depth": 4, "num_heads": 4 },
+      "tasks": [ { "name": "answers", "kind": "vqa", "target": "answer", "head": { "depth": 1 } } ],
+      "loss": { "l2_lambda": 0 },
+      "trainer": { "seed": 1, "epochs": 5, "learning_rate": 0.001, "weight_decay": 0.05, "warmup_fraction": 0.05,
+                   "monitor_metric": "answers/overall_accuracy", "early_stopping_patience": 4 },
+      "data": { "batch_size": 64, "sources": [ { "kind": "rsvqa" } ], "eval_split": "val" }
+    }
+    """, Path.GetTempPath(),
+    [$"threads={threads}", $"model:image_size={imageSize}", $"model:patch_size={imageSize / 8}", $"data:sources:0:path={options["data"]}",
+     $"device={options.GetValueOrDefault("device", "cpu")}", $"trainer:epochs={options.GetValueOrDefault("epochs", "5")}",
+     $"tasks:0:question_agnostic={imageOnly}", .. options.TryGetValue("out", out var output) ? [$"output_dir={output}"] : Array.Empty<string>()]);
 
-var result = TrainingPipeline.Run(config);
+var result = TrainingPipeline.Run(configuration);
 Console.WriteLine($"trained {result.Training.EpochsCompleted} epochs in {result.ElapsedSeconds:F0} s ({(imageOnly ? "image-only baseline" : "VQA head")})");
 var vqa = result.Report.AllVqaRows();
 Console.WriteLine($"{"",-36} {"count",8} {"presence",8} {"comp",8} {"rural/urban",11} {"AA",8} {"OA",8}");

@@ -9,6 +9,7 @@
 // writes a synthetic dataset in this format to try it on.
 using System.Globalization;
 using SpatialNet.Runtime;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Workflow;
 using TorchSharp;
 
@@ -24,31 +25,24 @@ TorchNativeRuntime.EnsureInitialized();
 int threads = Math.Max(1, Environment.ProcessorCount / 2);
 torch.set_num_threads(threads);
 int imageSize = int.Parse(options.GetValueOrDefault("image-size", "64"), CultureInfo.InvariantCulture);
-var config = new TrainingConfig
-{
-    Seed = 1,
-    Threads = threads,
-    OutputDir = Path.GetFullPath(options.GetValueOrDefault("out", Path.Combine(Path.GetTempPath(), "spatialnet-ucm"))),
-    Device = options.GetValueOrDefault("device", "cpu"),
-    // Images are resized to image_size when decoded (UC Merced: 256×256). 64 px with patch 8 trains on a CPU;
-    // the paper's configuration is image 256, patch 16, D 512, depth 12, 8 heads.
-    Model = new ModelConfig { ImageSize = imageSize, PatchSize = imageSize / 8, EmbedDim = 128, Depth = 6, NumHeads = 4 },
-    Tasks = [new TaskConfig { Name = "land_use", Kind = "classification", Target = ["label"], LabelSmoothing = 0.1 }],
-    Loss = new LossConfig { L2 = 0 },
-    Optimizer = new OptimizerConfig { LearningRate = 1e-3, WeightDecay = 0.05 },
-    Schedule = new ScheduleConfig { WarmupFraction = 0.05 },
-    Epochs = int.Parse(options.GetValueOrDefault("epochs", "30"), CultureInfo.InvariantCulture),
-    BatchSize = 32,
-    Data = new DataConfig
+// Images are resized to image_size when decoded (UC Merced: 256×256). 64 px with patch 8 trains on a CPU;
+// the paper's configuration is configs/paper-ucm-caption.json. The options become configuration overrides.
+var configuration = SpatialNetConfiguration.FromJson("""
     {
-        Sources = [new DataSourceConfig { Kind = "ucm-caption", Path = Path.GetFullPath(options["data"]) }],
-        EvalSplit = "val",
-        TestSplit = "test",
-    },
-    EarlyStopping = new EarlyStoppingConfig { Metric = "land_use/accuracy", Patience = 8 },
-};
+      "output_dir": "spatialnet-ucm",
+      "model": { "embed_dim": 128, "depth": 6, "num_heads": 4 },
+      "tasks": [ { "name": "land_use", "kind": "classification", "target": "label", "head": { "label_smoothing": 0.1 } } ],
+      "loss": { "l2_lambda": 0 },
+      "trainer": { "seed": 1, "epochs": 30, "learning_rate": 0.001, "weight_decay": 0.05, "warmup_fraction": 0.05,
+                   "monitor_metric": "land_use/accuracy", "early_stopping_patience": 8 },
+      "data": { "batch_size": 32, "sources": [ { "kind": "ucm-caption" } ], "eval_split": "val", "test_split": "test" }
+    }
+    """, Path.GetTempPath(),
+    [$"threads={threads}", $"model:image_size={imageSize}", $"model:patch_size={imageSize / 8}", $"data:sources:0:path={options["data"]}",
+     $"device={options.GetValueOrDefault("device", "cpu")}", $"trainer:epochs={options.GetValueOrDefault("epochs", "30")}",
+     .. options.TryGetValue("out", out var output) ? [$"output_dir={output}"] : Array.Empty<string>()]);
 
-var result = TrainingPipeline.Run(config);
+var result = TrainingPipeline.Run(configuration);
 Console.WriteLine($"trained {result.Training.EpochsCompleted} epochs in {result.ElapsedSeconds:F0} s");
 foreach (var (name, report) in new[] { ("val", result.Report), ("test", result.TestReport) })
 {

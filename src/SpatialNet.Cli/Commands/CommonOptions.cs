@@ -13,6 +13,14 @@ internal static class CommonOptions
     /// <summary><c>--json</c>: the result as one JSON document on standard output, for scripts.</summary>
     public static Option<bool> Json() => new("--json") { Description = "Write the result as JSON to standard output (for scripts)." };
 
+    /// <summary><c>--set KEY=VALUE</c>, repeatable: configuration overrides applied after the file and the environment.</summary>
+    public static Option<string[]> Set() => new("--set")
+    {
+        Description = "Override a configuration key by its path, repeatable: --set model:depth=2 --set data:sources:0:path=/data/x (docs/training.md).",
+        HelpName = "KEY=VALUE",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     /// <summary><c>--quiet</c>: warnings and errors only on standard error.</summary>
     public static Option<bool> Quiet() => new("--quiet", "-q") { Description = "Log warnings and errors only." };
 

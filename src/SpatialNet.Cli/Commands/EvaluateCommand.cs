@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using SpatialNet.Cli.Output;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Workflow;
 
 namespace SpatialNet.Cli.Commands;
@@ -11,6 +12,7 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var config = new Option<string>("--config", "-c") { Description = "The run's training configuration (JSON).", Required = true, HelpName = "FILE" };
+        var set = CommonOptions.Set();
         var checkpoint = new Option<string>("--checkpoint") { Description = "Weights: a training checkpoint (checkpoints/best.safetensors) or model.safetensors.", Required = true, HelpName = "FILE" };
         var split = new Option<string?>("--split") { Description = "Split to evaluate (default: the configuration's evaluation split).", HelpName = "val|test" };
         var output = new Option<string?>("--output", "-o") { Description = "Folder for report_<split>.json/.md (default: the configuration's output_dir).", HelpName = "DIR" };
@@ -19,15 +21,16 @@ internal static class EvaluateCommand
         var json = CommonOptions.Json();
         var command = new Command("evaluate", "Evaluate saved weights on a split; writes report_<split>.json/.md.")
         {
-            config, checkpoint, split, output, tables, quiet, json,
+            config, set, checkpoint, split, output, tables, quiet, json,
         };
         command.SetAction(parse =>
         {
-            var c = TrainingConfig.Load(parse.GetRequiredValue(config));
+            var configuration = SpatialNetConfiguration.Load(parse.GetRequiredValue(config), parse.GetValue(set));
+            var c = TrainingRunOptions.Bind(configuration, parse.GetRequiredValue(config));
             var dir = parse.GetValue(output) is { } d ? Path.GetFullPath(d) : null;
             SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
             using var logging = CliLogging.Create(parse.Error(), parse.GetValue(quiet));
-            var report = TrainingPipeline.Evaluate(c, parse.GetRequiredValue(checkpoint), parse.GetValue(split), dir, logging.CreateLogger("spatialnet"));
+            var report = TrainingPipeline.Evaluate(configuration, parse.GetRequiredValue(checkpoint), parse.GetValue(split), dir, logging.CreateLogger("spatialnet"));
             var reportPath = Path.Combine(dir ?? c.OutputDir, "report_" + report.Result.Split + ".md");
             var o = parse.Output();
             if (parse.GetValue(json))

@@ -3,6 +3,7 @@ using System.Globalization;
 using SpatialNet.Cli.Output;
 using SpatialNet.Training.Checkpoints;
 using System.Text.Json.Nodes;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Workflow;
 
@@ -13,7 +14,8 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var config = new Option<string>("--config", "-c") { Description = "Training configuration (JSON; docs/training.md lists every field).", Required = true, HelpName = "FILE" };
+        var config = new Option<string>("--config", "-c") { Description = "Training configuration (JSON; docs/training.md lists every key).", Required = true, HelpName = "FILE" };
+        var set = CommonOptions.Set();
         var output = new Option<string?>("--output", "-o") { Description = "Output folder (overrides the configuration's output_dir).", HelpName = "DIR" };
         var epochs = new Option<int?>("--epochs") { Description = "Number of epochs (overrides the configuration).", HelpName = "N" };
         epochs.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--epochs must be a positive number of epochs"); });
@@ -27,27 +29,29 @@ internal static class TrainCommand
         var json = CommonOptions.Json();
         var command = new Command("train", "Train the multi-task model a configuration describes; writes checkpoints, history, curves, model.safetensors and report.json/report.md into the output folder.")
         {
-            config, output, epochs, device, resume, maxSteps, noProgress, overwrite, quiet, json,
+            config, set, output, epochs, device, resume, maxSteps, noProgress, overwrite, quiet, json,
         };
         command.SetAction((parse, cancellationToken) =>
         {
+            // The file, SPATIALNET__ environment variables, the shorthand options, then --set (later wins).
             var configPath = Path.GetFullPath(parse.GetRequiredValue(config));
-            var c = TrainingConfig.Load(configPath);
-            if (parse.GetValue(output) is { } dir) c.OutputDir = Path.GetFullPath(dir);
-            if (parse.GetValue(epochs) is { } n) c.Epochs = n;
-            if (parse.GetValue(device) is { } d) c.Device = d;
-            if (parse.GetValue(noProgress)) c.ShowProgress = false;
-            c.Validate();
+            var shorthands = new List<string>();
+            if (parse.GetValue(output) is { } dir) shorthands.Add("output_dir=" + Path.GetFullPath(dir));
+            if (parse.GetValue(epochs) is { } n) shorthands.Add(FormattableString.Invariant($"trainer:epochs={n}"));
+            if (parse.GetValue(device) is { } d) shorthands.Add("device=" + d);
+            if (parse.GetValue(noProgress)) shorthands.Add("trainer:show_progress=false");
+            var configuration = SpatialNetConfiguration.Load(configPath, shorthands.Concat(parse.GetValue(set) ?? []));
+            var c = TrainingRunOptions.Bind(configuration, configPath);
 
             SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
             using var stopsCleanly = Interrupt.StopsCleanly();
             // Progress and logs on standard error; standard output carries the result only.
-            var display = new TrainingDisplay(parse.Error(), c.ShowProgress);
+            var display = new TrainingDisplay(parse.Error(), c.Trainer.ShowProgress);
             using var logging = CliLogging.Create(display.WriteLog, parse.GetValue(quiet), display.Enabled ? ["EpochEnd", "BestCheckpoint"] : []);
             TrainingRunResult result;
             try
             {
-                result = display.Run(() => TrainingPipeline.Run(c, logging.CreateLogger("spatialnet"), cancellationToken,
+                result = display.Run(() => TrainingPipeline.Run(configuration, logging.CreateLogger("spatialnet"), cancellationToken,
                     new TrainingPipelineOptions { ResumeFrom = parse.GetValue(resume), MaxSteps = parse.GetValue(maxSteps), Overwrite = parse.GetValue(overwrite), Progress = display }));
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -80,7 +84,7 @@ internal static class TrainCommand
         return command;
 
         // Ctrl+C: the trainer stopped at a step boundary and saved its checkpoint; say how to continue.
-        int Interrupted(ParseResult parse, TrainingConfig c, string configPath)
+        int Interrupted(ParseResult parse, TrainingRunOptions c, string configPath)
         {
             var error = parse.Error();
             var checkpoint = Path.Combine(c.OutputDir, "checkpoints", Trainer.LastCheckpointName);

@@ -4,7 +4,7 @@ namespace SpatialNet.DependencyInjection;
 /// A configuration is malformed, has an unknown key or a value out of range, or does not fit the
 /// data; every problem names its configuration path (e.g. <c>tasks:1:head:num_classes</c>).
 /// </summary>
-public sealed class ConfigurationException : Exception
+public sealed class ConfigurationException : SpatialNetException
 {
     /// <summary>Creates the exception from one message per problem.</summary>
     public ConfigurationException(string? source, IReadOnlyList<string> problems)

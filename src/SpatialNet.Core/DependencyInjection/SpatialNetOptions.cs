@@ -27,6 +27,9 @@ public sealed class SpatialNetOptions
 
     /// <summary>Seed of PCGrad's random task order (Yu et al. 2020).</summary>
     public int PCGradSeed { get; set; }
+
+    /// <summary>α of GradNorm (Chen et al. 2018), the strength of the restoring force.</summary>
+    public double GradNormAlpha { get; set; } = 1.5;
 }
 
 /// <summary>The built-in loss composers.</summary>
@@ -43,6 +46,9 @@ public enum LossComposerKind
 
     /// <summary>Projected conflicting gradients (Yu et al. 2020), <see cref="PCGrad"/>.</summary>
     PCGrad,
+
+    /// <summary>Gradient normalisation (Chen et al. 2018), <see cref="GradNorm"/>.</summary>
+    GradNorm,
 }
 
 /// <summary>A task as registered with dependency injection: its name, kind and head options type.</summary>

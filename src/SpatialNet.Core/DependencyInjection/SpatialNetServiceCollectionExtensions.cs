@@ -53,6 +53,7 @@ public static class SpatialNetServiceCollectionExtensions
                 LossComposerKind.Uncertainty => new UncertaintyWeighting(tasks),
                 LossComposerKind.Dwa => new DynamicWeightAverage(options.DwaTemperature),
                 LossComposerKind.PCGrad => new PCGrad(tasks, options.PCGradSeed),
+                LossComposerKind.GradNorm => new GradNorm(tasks, options.GradNormAlpha),
                 _ => (ILossComposer)new WeightedSum(tasks),
             };
         });

@@ -157,6 +157,12 @@ public static class StrictConfigurationBinder
                 return;
             }
 
+            if (underlying != typeof(string) && !Converts(section.Value, underlying))
+            {
+                problems.Add($"{path} = \"{section.Value}\": allowed {Describe(underlying)}.");
+                return;
+            }
+
             flat[key] = section.Value;
             return;
         }
@@ -201,6 +207,25 @@ public static class StrictConfigurationBinder
 
         WalkObject(section, underlying, key, path, flat, problems, null);
     }
+
+    private static bool Converts(string value, Type type)
+    {
+        try
+        {
+            _ = System.ComponentModel.TypeDescriptor.GetConverter(type).ConvertFromInvariantString(value);
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or NotSupportedException or OverflowException)
+        {
+            return false;
+        }
+    }
+
+    private static string Describe(Type t) => t == typeof(bool) ? "true or false"
+        : t == typeof(int) || t == typeof(long) || t == typeof(short) ? "an integer"
+        : t == typeof(uint) || t == typeof(ulong) || t == typeof(ushort) || t == typeof(byte) ? "a non-negative integer"
+        : t == typeof(double) || t == typeof(float) || t == typeof(decimal) ? "a number"
+        : "a " + t.Name;
 
     private static Dictionary<string, PropertyInfo> BindableProperties(Type type)
     {

@@ -108,7 +108,7 @@ public sealed class Predictor : IWindowModel, IDisposable
     /// <summary>Opens the run folder <paramref name="runDirectory"/>: its configuration, data description and weights.</summary>
     /// <exception cref="Data.DatasetFileNotFoundException">The folder or one of its files is missing.</exception>
     /// <exception cref="Data.DatasetFormatException"><c>data.json</c> lacks a field inference needs (named).</exception>
-    /// <exception cref="TrainingConfigException">The configuration is invalid, or CUDA is asked for and not available.</exception>
+    /// <exception cref="SpatialNet.DependencyInjection.ConfigurationException">The configuration is invalid, or CUDA is asked for and not available.</exception>
     /// <exception cref="Weights.WeightLoadException">The weights do not match the model.</exception>
     public static Predictor Open(string runDirectory, PredictorOptions? options = null)
     {

@@ -1,6 +1,9 @@
 using System.Text.Json.Nodes;
 using SpatialNet.Heads;
 using SpatialNet.Models;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Text;
 using SpatialNet.Training.Workflow;
@@ -15,9 +18,10 @@ namespace SpatialNet.Training.Inference;
 /// </summary>
 internal sealed class RunFolder
 {
-    private RunFolder(string directory, TrainingConfig config, IReadOnlyList<RunSource> sources, IReadOnlyList<RunTask> tasks)
+    private RunFolder(string directory, IConfiguration configuration, TrainingRunOptions config, IReadOnlyList<RunSource> sources, IReadOnlyList<RunTask> tasks)
     {
         Directory = directory;
+        Configuration = configuration;
         Config = config;
         Sources = sources;
         Tasks = tasks;
@@ -26,8 +30,11 @@ internal sealed class RunFolder
     /// <summary>The run folder (full path).</summary>
     public string Directory { get; }
 
-    /// <summary>The run's configuration.</summary>
-    public TrainingConfig Config { get; }
+    /// <summary>The run's configuration as written by training (<c>config.json</c>).</summary>
+    public IConfiguration Configuration { get; }
+
+    /// <summary>The run's configuration, bound.</summary>
+    public TrainingRunOptions Config { get; }
 
     /// <summary>The data sources the run trained on, in <c>data.json</c> order.</summary>
     public IReadOnlyList<RunSource> Sources { get; }
@@ -41,7 +48,7 @@ internal sealed class RunFolder
     /// <summary>Reads <c>config.json</c> and <c>data.json</c> of <paramref name="directory"/>.</summary>
     /// <exception cref="DatasetFileNotFoundException">The folder, a file or the weights are missing.</exception>
     /// <exception cref="DatasetFormatException"><c>data.json</c> lacks a field inference needs (named), e.g. a run written before it was recorded.</exception>
-    /// <exception cref="TrainingConfigException"><c>config.json</c> is invalid.</exception>
+    /// <exception cref="SpatialNet.DependencyInjection.ConfigurationException"><c>config.json</c> is invalid.</exception>
     public static RunFolder Open(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
@@ -55,7 +62,8 @@ internal sealed class RunFolder
             if (!File.Exists(file))
                 throw new DatasetFileNotFoundException(file, null, "not in the run folder; is it a finished training run?");
         }
-        var config = TrainingConfig.Parse(File.ReadAllText(configPath), configPath);
+        var configuration = SpatialNetConfiguration.Load(configPath, environment: false);
+        var config = TrainingRunOptions.Bind(configuration, configPath);
         var root = JsonFile.Object(JsonFile.Parse(dataPath), dataPath, "$");
 
         var sources = new List<RunSource>();
@@ -75,7 +83,7 @@ internal sealed class RunFolder
             var name = JsonFile.String(o, "name", dataPath, at + ".name");
             if (name != taskConfig.Name)
                 throw new DatasetFormatException(dataPath, at + ".name", $"'{name}' but config.json's tasks[{i}] is '{taskConfig.Name}'.");
-            var kind = TrainingPipeline.ParseKind(taskConfig.Kind)
+            var kind = taskConfig.ParsedKind
                 ?? throw new DatasetFormatException(configPath, at + ".kind", $"unknown kind '{taskConfig.Kind}'.");
             int classes = JsonFile.IntOrNull(o, "classes", dataPath, at + ".classes")
                 ?? throw new DatasetFormatException(dataPath, at + ".classes", "missing: the run was written by an older version; train it again to predict with it.");
@@ -100,16 +108,15 @@ internal sealed class RunFolder
                 throw new DatasetFormatException(dataPath, $"sources[{sourceIndex}].caption_encoder", $"missing for the caption task '{name}'.");
             tasks.Add(new RunTask(resolved, sourceIndex, TrainingPipeline.HeadKind(resolved)));
         }
-        return new RunFolder(full, config, sources, tasks);
+        return new RunFolder(full, configuration, config, sources, tasks);
     }
 
     /// <summary>The run's model with freshly initialised weights (load <see cref="WeightsPath"/> into it).</summary>
     public MultiTaskModel CreateModel()
     {
-        var encoder = TrainingPipeline.CreateEncoder(Config.Model);
-        var layout = TokenLayout.Of(encoder);
-        var heads = Tasks.Select(t => TrainingPipeline.CreateHead(t.Resolved, layout, Config.Model.NumHeads)).ToArray();
-        return new MultiTaskModel(encoder, heads);
+        // The same registrations training built the model from; the model outlives the provider's scope.
+        var provider = TrainingPipeline.BuildModelServices(Configuration, Tasks.Select(t => t.Resolved).ToList(), Config.Model, Config.Seed);
+        return provider.GetRequiredService<MultiTaskModel>();
     }
 
     // NaN for JSON null (data.json writes non-finite statistics as null).

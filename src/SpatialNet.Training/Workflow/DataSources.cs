@@ -1,3 +1,5 @@
+using SpatialNet.DependencyInjection;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Synthetic;
@@ -14,7 +16,7 @@ internal sealed class OpenedSource
     private readonly Func<string, IDataset?> _split;
     private readonly Dictionary<string, IDataset?> _opened = new(StringComparer.Ordinal);
 
-    private OpenedSource(DataSourceConfig config, int index, IDataset train, Func<string, IDataset?> split, IReadOnlyList<string>? classNames,
+    private OpenedSource(DataSourceOptions config, int index, IDataset train, Func<string, IDataset?> split, IReadOnlyList<string>? classNames,
         AnswerVocabulary? answers, TextEncoder? questions = null, TextEncoder? captionEncoder = null)
     {
         Questions = questions;
@@ -27,7 +29,7 @@ internal sealed class OpenedSource
         Answers = answers;
     }
 
-    public DataSourceConfig Config { get; }
+    public DataSourceOptions Config { get; }
 
     /// <summary>Position in <c>data.sources</c>.</summary>
     public int Index { get; }
@@ -63,17 +65,17 @@ internal sealed class OpenedSource
     }
 
     /// <summary>Opens a source for a model with square inputs of <paramref name="imageSize"/> and <paramref name="bands"/> bands.</summary>
-    public static OpenedSource Open(DataSourceConfig config, int index, int imageSize, int bands, ulong seed)
+    public static OpenedSource Open(DataSourceOptions config, int index, int imageSize, int bands, ulong seed)
     {
-        var at = $"data.sources[{index}]";
+        var at = $"data:sources:{index}";
         switch (config.Kind)
         {
             case "synthetic":
             {
                 if (imageSize < 32)
-                    throw new TrainingConfigException($"{at}: synthetic scenes are at least 32×32 pixels; model.image_size = {imageSize}.");
+                    throw new ConfigurationException($"{at}: synthetic scenes are at least 32×32 pixels; model:image_size = {imageSize}.");
                 if (bands != 3)
-                    throw new TrainingConfigException($"{at}: synthetic scenes are RGB; model.in_channels = {bands}.");
+                    throw new ConfigurationException($"{at}: synthetic scenes are RGB; model:in_channels = {bands}.");
                 var options = new SyntheticSceneOptions { ImageSize = imageSize, Seed = config.GeneratorSeed ?? seed };
                 if (config.NoiseAmplitude is int noise)
                     options = options with { NoiseAmplitude = noise };
@@ -135,7 +137,7 @@ internal sealed class OpenedSource
                 return new OpenedSource(config, index, train, Split, all.ClassNames, null);
             }
             default:
-                throw new TrainingConfigException($"{at}.kind = \"{config.Kind}\": allowed synthetic, ucm-caption, rsvqa or image-folder.");
+                throw new ConfigurationException($"{at}:kind = \"{config.Kind}\": allowed synthetic, ucm-caption, rsvqa or image-folder.");
         }
     }
 }

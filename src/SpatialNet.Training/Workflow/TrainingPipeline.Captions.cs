@@ -9,7 +9,7 @@ namespace SpatialNet.Training.Workflow;
 
 // Caption tasks in a configured run: a CaptionEvaluator per (UCM-caption source, caption task) and split,
 // run after each epoch when the task asks for it and always for the reports (Table I).
-public static partial class TrainingPipeline
+public sealed partial class TrainingPipeline
 {
     private sealed partial class RunSetup
     {
@@ -25,7 +25,7 @@ public static partial class TrainingPipeline
         public IEpochEvaluator? WithCaptions(MultiTaskEvaluator? tasks, string split)
         {
             var captions = CaptionEvaluators(split)
-                .Where(e => (Task(e.Options.CaptionTask).Config.Caption ?? new CaptionTaskConfig()).EvaluateEveryEpoch)
+                .Where(e => Task(e.Options.CaptionTask).Config.EvaluateEveryEpoch)
                 .ToArray();
             if (captions.Length == 0)
                 return tasks;
@@ -67,16 +67,15 @@ public static partial class TrainingPipeline
                 {
                     if (source.Split(split) is not UcmCaptionDataset dataset || source.Train is not UcmCaptionDataset train)
                         continue;
-                    var settings = task.Config.Caption ?? new CaptionTaskConfig();
                     evaluators.Add(CaptionEvaluator.ForUcmCaption(Model, dataset, source.CaptionEncoder!, CaptionBaselines.FromUcmCaption(train),
                         new CaptionEvaluatorOptions
                         {
                             CaptionTask = task.Config.Name,
                             ClassificationTask = RetrievalTask(task, source),
-                            Decoding = settings.Decoding.ToOptions(),
+                            Decoding = ((CaptionHeadOptions)task.Config.Head).Decoding,
                             Split = split,
                         },
-                        Preparation(source, augment: false).Transform, Device, _config.EvalBatchSize ?? _config.BatchSize));
+                        Preparation(source, augment: false).Transform, Device, _config.Data.EvalBatchSize ?? _config.Data.BatchSize));
                 }
             }
             _captionEvaluators[split] = evaluators;
@@ -86,12 +85,12 @@ public static partial class TrainingPipeline
         // The configured retrieval task, or the first classification task the same source serves from "label".
         private string? RetrievalTask(ResolvedTask caption, OpenedSource source)
         {
-            if (caption.Config.Caption?.RetrievalTask is { } named)
+            if (caption.Config.RetrievalTask is { } named)
             {
                 var task = _tasks.FirstOrDefault(t => t.Config.Name == named);
                 if (task is null || task.ScoredAs != TaskKind.Classification)
-                    throw new TrainingConfigException(
-                        $"tasks[{_tasks.IndexOf(caption)}].caption.retrieval_task = \"{named}\": allowed the name of a classification task ({string.Join(", ", _tasks.Where(t => t.ScoredAs == TaskKind.Classification).Select(t => t.Config.Name))}).");
+                    throw new DependencyInjection.ConfigurationException(
+                        $"tasks:{_tasks.IndexOf(caption)}:retrieval_task = \"{named}\": allowed the name of a classification task ({string.Join(", ", _tasks.Where(t => t.ScoredAs == TaskKind.Classification).Select(t => t.Config.Name))}).");
                 return named;
             }
             return _tasks.FirstOrDefault(t => t.ScoredAs == TaskKind.Classification

@@ -1,6 +1,11 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
-using SpatialNet.Models;
 using SpatialNet.Modules;
+using SpatialNet.Training.Configuration;
+using SpatialNet.Training.Data;
 using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Text;
 
@@ -8,10 +13,10 @@ namespace SpatialNet.Training.Workflow;
 
 // The model a configuration describes, built from its resolved tasks: shared by training (tasks
 // resolved against the data) and inference (tasks read back from a run folder's data.json).
-public static partial class TrainingPipeline
+public sealed partial class TrainingPipeline
 {
     /// <summary>One task resolved against the data: its head and how it is scored.</summary>
-    internal sealed record ResolvedTask(TaskConfig Config, TaskKind ScoredAs, int Classes, IReadOnlyList<string>? Labels, int Outputs)
+    internal sealed record ResolvedTask(TaskOptions Config, TaskKind ScoredAs, int Classes, IReadOnlyList<string>? Labels, int Outputs)
     {
         private readonly IReadOnlyList<double>? _targetMean;
         private readonly IReadOnlyList<double>? _targetStd;
@@ -35,97 +40,94 @@ public static partial class TrainingPipeline
         public IReadOnlyList<double>? TargetStd { get => _targetStd ?? Statistics?.Std; init => _targetStd = value; }
     }
 
-    /// <summary>The Vision Transformer a model configuration describes (timm initialisation, no pretrained weights).</summary>
-    internal static VisionTransformer CreateEncoder(ModelConfig m) => new(new VisionTransformerOptions
-    {
-        ImageSize = m.ImageSize,
-        PatchSize = m.PatchSize,
-        InChannels = m.InChannels,
-        EmbedDim = m.EmbedDim,
-        Depth = m.Depth,
-        NumHeads = m.NumHeads,
-        MlpRatio = m.MlpRatio,
-        Activation = m.Activation == "relu" ? MlpActivation.Relu : MlpActivation.Gelu,
-        ClassToken = m.ClassToken,
-        GlobalPool = m.ClassToken ? GlobalPool.Token : GlobalPool.Average,
-        DropRate = m.DropRate,
-        DropPathRate = m.DropPathRate,
-    });
-
     internal static TaskKind HeadKind(ResolvedTask t) =>
         t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic ? TaskKind.Classification : t.ScoredAs;
 
-    internal static TaskHead CreateHead(ResolvedTask t, TokenLayout layout, int numHeads)
+    /// <summary>
+    /// The model's registrations: the same <c>AddSpatialNet(configuration)</c> a host uses, with the sizes only
+    /// the data knows (classes, vocabularies, target statistics) filled in from <paramref name="tasks"/>.
+    /// </summary>
+    internal static ServiceProvider BuildModelServices(IConfiguration configuration, IReadOnlyList<ResolvedTask> tasks, VisionTransformerOptions m, ulong seed)
+    {
+        var services = new ServiceCollection();
+        services.AddSpatialNet(configuration, sn =>
+        {
+            foreach (var t in tasks.Where(t => t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic))
+            {
+                sn.UseHead(t.Config.Name, (sp, layout) =>
+                {
+                    var vqa = sp.GetRequiredService<IOptionsMonitor<VqaHeadOptions>>().Get(t.Config.Name);
+                    return new ClassificationHead(t.Config.Name, layout, new ClassificationHeadOptions
+                    {
+                        NumClasses = vqa.NumAnswers,
+                        LabelSmoothing = vqa.LabelSmoothing,
+                        Pooling = vqa.Pooling,
+                        Dropout = vqa.Dropout,
+                        LossWeight = vqa.LossWeight,
+                    });
+                });
+            }
+        }, TaskOptions.TrainingKeys);
+        var taskSections = (StrictConfigurationBinder.Child(configuration, "tasks") ?? configuration.GetSection("tasks")).GetChildren().ToList();
+        for (int i = 0; i < tasks.Count; i++)
+            FillFromData(services, tasks[i], StrictConfigurationBinder.Child(taskSections[i], "head"), m);
+        if (StrictConfigurationBinder.Child(configuration.GetSection("loss"), "pc_grad_seed") is null)
+            services.PostConfigure<SpatialNetOptions>(o => o.PCGradSeed = unchecked((int)seed));
+        return services.BuildServiceProvider();
+    }
+
+    // The head sizes the data decides, filled into the task's options after configuration binding.
+    private static void FillFromData(ServiceCollection services, ResolvedTask t, IConfigurationSection? head, VisionTransformerOptions model)
     {
         var c = t.Config;
-        PoolingKind? pooling = c.Pooling switch
-        {
-            "class_token" => PoolingKind.ClassToken,
-            "mean" => PoolingKind.Mean,
-            "attention" => PoolingKind.Attention,
-            _ => null,
-        };
+        bool Has(string key) => head is not null && StrictConfigurationBinder.Child(head, key) is not null;
         switch (t.ScoredAs)
         {
             case TaskKind.Captioning:
-                return (c.Caption ?? new CaptionTaskConfig()).CreateHead(c, layout, t.Captions!, t.CaptionInput!, numHeads);
+                services.PostConfigure<CaptionHeadOptions>(c.Name, o =>
+                {
+                    t.Captions!.ConfigureCaptionHead(o);
+                    o.CaptionInput = t.CaptionInput!;
+                    if (!Has("num_heads"))
+                        o.NumHeads = model.NumHeads;
+                });
+                break;
             case TaskKind.Regression:
-            {
-                // Each output normalised with its own statistics.
-                var means = Enumerable.Range(0, t.Outputs).Select(k =>
-                    c.NormalizeTargets && t.TargetMean is { } mu && k < mu.Count && double.IsFinite(mu[k]) ? mu[k] : 0.0).ToArray();
-                var stds = Enumerable.Range(0, t.Outputs).Select(k =>
-                    c.NormalizeTargets && t.TargetStd is { } sd && k < sd.Count && sd[k] > 1e-6 && double.IsFinite(sd[k]) ? sd[k] : 1.0).ToArray();
-                return new RegressionHead(c.Name, layout, new RegressionHeadOptions
+                services.PostConfigure<RegressionHeadOptions>(c.Name, o =>
                 {
-                    Outputs = t.Outputs,
-                    TargetMean = means[0],
-                    TargetStd = stds[0],
-                    TargetMeans = t.Outputs > 1 ? means : null,
-                    TargetStds = t.Outputs > 1 ? stds : null,
-                    Pooling = pooling,
-                    Dropout = c.Dropout,
-                    LossWeight = c.LossWeight,
+                    // Each output normalised with its own statistics of the training split.
+                    o.Outputs = t.Outputs;
+                    if (!c.NormalizeTargets || t.TargetMean is null || t.TargetStd is null)
+                        return;
+                    var means = Enumerable.Range(0, t.Outputs).Select(k =>
+                        t.TargetMean is { } mu && k < mu.Count && double.IsFinite(mu[k]) ? mu[k] : 0.0).ToArray();
+                    var stds = Enumerable.Range(0, t.Outputs).Select(k =>
+                        t.TargetStd is { } sd && k < sd.Count && sd[k] > 1e-6 && double.IsFinite(sd[k]) ? sd[k] : 1.0).ToArray();
+                    o.TargetMean = means[0];
+                    o.TargetStd = stds[0];
+                    o.TargetMeans = t.Outputs > 1 ? means : null;
+                    o.TargetStds = t.Outputs > 1 ? stds : null;
                 });
-            }
-            case TaskKind.VisualQuestionAnswering when !c.QuestionAgnostic:
-                return new VqaHead(c.Name, layout, new VqaHeadOptions
+                break;
+            case TaskKind.VisualQuestionAnswering:
+                services.PostConfigure<VqaHeadOptions>(c.Name, o =>
                 {
-                    NumAnswers = t.Classes,
-                    VocabSize = t.Questions!.Vocabulary.Count,
-                    MaxLength = t.Questions.MaxLength,
-                    PadId = Text.Vocabulary.PadId,
-                    Depth = c.TextDepth,
-                    NumHeads = numHeads,
-                    Fusion = c.Fusion == "elementwise_product" ? VqaFusionKind.ElementwiseProduct : VqaFusionKind.CrossAttention,
-                    FusionDepth = c.FusionDepth,
-                    ClassifierHiddenDim = c.ClassifierHidden ?? new VqaHeadOptions().ClassifierHiddenDim,
-                    TextDropRate = c.TextDropout,
-                    CountRegression = c.CountLossWeight > 0,
-                    CountLossWeight = c.CountLossWeight > 0 ? c.CountLossWeight : 1.0,
-                    CountInput = Data.SampleKeys.Count,
-                    LabelSmoothing = c.LabelSmoothing,
-                    Pooling = pooling,
-                    Dropout = c.Dropout,
-                    LossWeight = c.LossWeight,
+                    o.NumAnswers = t.Classes;
+                    o.VocabSize = t.Questions!.Vocabulary.Count;
+                    o.MaxLength = t.Questions.MaxLength;
+                    o.PadId = Text.Vocabulary.PadId;
+                    if (!Has("num_heads"))
+                        o.NumHeads = model.NumHeads;
+                    if (!Has("count_input"))
+                        o.CountInput = SampleKeys.Count;
                 });
+                break;
             case TaskKind.MultiLabel:
-                return new MultiLabelHead(c.Name, layout, new MultiLabelHeadOptions
-                {
-                    NumLabels = t.Outputs,
-                    Pooling = pooling,
-                    Dropout = c.Dropout,
-                    LossWeight = c.LossWeight,
-                });
+                services.PostConfigure<MultiLabelHeadOptions>(c.Name, o => o.NumLabels = t.Outputs);
+                break;
             default:
-                return new ClassificationHead(c.Name, layout, new ClassificationHeadOptions
-                {
-                    NumClasses = t.Classes,
-                    LabelSmoothing = c.LabelSmoothing,
-                    Pooling = pooling,
-                    Dropout = c.Dropout,
-                    LossWeight = c.LossWeight,
-                });
+                services.PostConfigure<ClassificationHeadOptions>(c.Name, o => o.NumClasses = t.Classes);
+                break;
         }
     }
 }

@@ -2,19 +2,25 @@ using SpatialNet.IO;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 using SpatialNet.Losses;
 using SpatialNet.Models;
 using SpatialNet.Modules;
 using SpatialNet.Training.Checkpoints;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Optimization;
 using SpatialNet.Training.Randomness;
+using SpatialNet.Training.Text;
 using SpatialNet.Training.Reports;
 using SpatialNet.Training.Transforms;
 using SpatialNet.Weights;
@@ -63,58 +69,76 @@ public sealed record TrainingRunResult(TrainingResult Training, EvaluationReport
     string ModelWeights, string ReportJson, string ReportMarkdown, double ElapsedSeconds);
 
 /// <summary>
-/// Runs a <see cref="TrainingConfig"/> end to end: opens the data sources, computes each source's
-/// normalisation statistics and the tasks' target statistics on the training split, builds the
-/// Vision Transformer and its heads, trains with <see cref="Trainer"/> (multi-task losses through
-/// <see cref="MultiTaskTrainable"/>, batches through <see cref="DatasetBatchSource"/>, evaluation and
-/// early stopping through <see cref="MultiTaskEvaluator"/>), then evaluates the best weights and
-/// writes the reports. <see cref="Evaluate"/> scores saved weights the same way.
+/// Runs a configured training end to end (<see cref="TrainingRunOptions"/> bound from an
+/// <see cref="IConfiguration"/>): opens the data sources, computes each source's normalisation
+/// statistics and the tasks' target statistics on the training split, builds the model through
+/// <c>AddSpatialNet(configuration)</c> with the data's sizes filled in, trains with <see cref="Trainer"/>
+/// (multi-task losses through <see cref="MultiTaskTrainable"/>, batches through <see cref="DatasetBatchSource"/>,
+/// evaluation and early stopping through <see cref="MultiTaskEvaluator"/>), then evaluates the best
+/// weights and writes the reports. <see cref="Evaluate(string, string?, string?)"/> scores saved weights the same way.
+/// Registered by <c>services.AddSpatialNetTraining(configuration)</c>.
 /// </summary>
 /// <remarks>
 /// Output folder: <c>checkpoints/last.safetensors</c>, <c>checkpoints/best.safetensors</c>,
-/// <c>model.safetensors</c> (the model alone), <c>config.json</c>, <c>data.json</c> (normalisation
+/// <c>model.safetensors</c> (the model alone), <c>config.json</c> (the configuration as run), <c>data.json</c> (normalisation
 /// statistics, class lists, answer vocabularies, target statistics), <c>history.json</c>/<c>.csv</c>,
 /// <c>steps.csv</c>, curves as PNG, <c>report.json</c>/<c>report.md</c> (and <c>report_test.*</c>).
 /// </remarks>
-public static partial class TrainingPipeline
+public sealed partial class TrainingPipeline
 {
     /// <summary>Name of the plain model weights file in the output folder.</summary>
     public const string ModelFileName = "model.safetensors";
 
+    private readonly IConfiguration _configuration;
+    private readonly ILogger _logger;
+    private readonly IReadOnlyList<ITrainerCallback> _callbacks;
+
+    /// <summary>Creates the run of <paramref name="configuration"/>.</summary>
+    /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
+    /// <param name="logger">Logger, or null.</param>
+    /// <param name="callbacks">Trainer callbacks added to the built-in ones (history, charts, checkpoints, progress).</param>
+    public TrainingPipeline(IConfiguration configuration, ILogger<TrainingPipeline>? logger = null, IEnumerable<ITrainerCallback>? callbacks = null)
+    {
+        _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _callbacks = callbacks?.ToArray() ?? [];
+    }
+
+    /// <summary>The run's options, bound and validated.</summary>
+    /// <exception cref="ConfigurationException">Unknown keys or invalid values, each named.</exception>
+    public TrainingRunOptions Options => TrainingRunOptions.Bind(_configuration);
+
     /// <summary>Trains and evaluates as configured.</summary>
-    /// <exception cref="TrainingConfigException">The configuration is invalid or does not fit the data.</exception>
-    public static TrainingRunResult Run(TrainingConfig config, ILogger? logger = null, CancellationToken cancellationToken = default,
+    /// <exception cref="ConfigurationException">The configuration is invalid or does not fit the data.</exception>
+    public TrainingRunResult Run(TrainingPipelineOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var config = TrainingRunOptions.Bind(_configuration);
+        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks);
+    }
+
+    /// <summary>Trains and evaluates <paramref name="configuration"/> (a run without a container).</summary>
+    /// <exception cref="ConfigurationException">The configuration is invalid or does not fit the data.</exception>
+    public static TrainingRunResult Run(IConfiguration configuration, ILogger? logger = null, CancellationToken cancellationToken = default,
         TrainingPipelineOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
-        logger ??= NullLogger.Instance;
-        options ??= new TrainingPipelineOptions();
-        return RunValidated(config, logger, cancellationToken, options);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var config = TrainingRunOptions.Bind(configuration);
+        return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(), []);
     }
 
-    /// <summary>Trains and evaluates as configured, reporting every epoch to <paramref name="progress"/>.</summary>
-    /// <exception cref="TrainingConfigException">The configuration is invalid or does not fit the data.</exception>
-    public static TrainingRunResult Run(TrainingConfig config, ITrainingProgress progress, ILogger? logger = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(progress);
-        config.Validate();
-        return RunValidated(config, logger ?? NullLogger.Instance, cancellationToken, new TrainingPipelineOptions { Progress = progress });
-    }
-
-    private static TrainingRunResult RunValidated(TrainingConfig config, ILogger logger, CancellationToken cancellationToken, TrainingPipelineOptions options)
+    private static TrainingRunResult RunValidated(IConfiguration configuration, TrainingRunOptions config, ILogger logger, CancellationToken cancellationToken,
+        TrainingPipelineOptions options, IReadOnlyList<ITrainerCallback> callbacks)
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
         // "auto" resumes in the checkpoint's own precision rather than the one this device would pick.
-        PrecisionMode? precision = options.ResumeFrom is { } from && config.Precision == "auto" && File.Exists(from)
+        PrecisionMode? precision = options.ResumeFrom is { } from && config.Trainer.Precision == PrecisionMode.Auto && File.Exists(from)
             ? TrainingCheckpoint.ReadInfo(from).Precision
             : null;
-        using var run = RunSetup.Create(config, logger, forTraining: true, precision);
+        using var run = RunSetup.Create(configuration, config, logger, forTraining: true, precision);
         RunDirectory.Prepare(config.OutputDir, resuming: options.ResumeFrom is not null, options.Overwrite);
-        AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), config.ToJson());
-        AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(TrainingConfig.JsonOptions));
+        AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), ConfigurationJson.Write(configuration));
+        AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(ConfigurationJson.Indented));
 
         var trainBatches = run.TrainBatches();
         using var deviceCache = config.Data.DeviceCache ? run.DeviceCache() : null;
@@ -123,9 +147,9 @@ public static partial class TrainingPipeline
         if (config.Data.Prefetch > 0)
             source = new Pipeline.Prefetcher(source, config.Data.Prefetch);
         var evaluator = run.Evaluator(config.Data.EvalSplit);
-        var trainerOptions = run.TrainerOptions(source.BatchesPerEpoch, evaluator is not null);
+        var trainerOptions = run.TrainerOptions(evaluator is not null);
         trainerOptions.MaxSteps = options.MaxSteps;
-        using var trainer = new Trainer(run.Trainable, source, trainerOptions, run.WithCaptions(evaluator, config.Data.EvalSplit), logger, options.Progress);
+        using var trainer = new Trainer(run.Trainable, source, trainerOptions, run.WithCaptions(evaluator, config.Data.EvalSplit), logger, options.Progress, callbacks);
         run.PrepareBatches = trainer.PrepareBatch;
         if (options.ResumeFrom is { } resume)
             trainer.ResumeFrom(resume);
@@ -164,8 +188,8 @@ public static partial class TrainingPipeline
         }
         if (config.Data.TestSplit is { } testSplit && run.Evaluator(testSplit) is { } testEvaluator)
             test = run.Report(testEvaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
-        report ??= test ?? throw new TrainingConfigException(
-            $"data.eval_split = \"{config.Data.EvalSplit}\": no source has this split, so nothing can be evaluated; add the split (e.g. val_count for synthetic data).");
+        report ??= test ?? throw new ConfigurationException(
+            $"data:eval_split = \"{config.Data.EvalSplit}\": no source has this split, so nothing can be evaluated; add the split (e.g. val_count for synthetic data).");
         var (json, markdown) = report.Save(config.OutputDir);
         test?.Save(config.OutputDir, "report_test");
         Log.Finished(logger, config.OutputDir, clock.Elapsed.TotalSeconds);
@@ -177,22 +201,27 @@ public static partial class TrainingPipeline
     /// <c>model.safetensors</c> — on a split, and writes <c>report_{split}.json</c>/<c>.md</c> into
     /// <paramref name="outputDirectory"/> (default: the configuration's output folder).
     /// </summary>
-    /// <exception cref="TrainingConfigException">The configuration is invalid, or no source has the split.</exception>
-    public static EvaluationReport Evaluate(TrainingConfig config, string checkpoint, string? split = null, string? outputDirectory = null,
+    /// <exception cref="ConfigurationException">The configuration is invalid, or no source has the split.</exception>
+    public EvaluationReport Evaluate(string checkpoint, string? split = null, string? outputDirectory = null) =>
+        Evaluate(_configuration, checkpoint, split, outputDirectory, _logger);
+
+    /// <summary>Evaluates saved weights as <see cref="Evaluate(string, string?, string?)"/> does, for <paramref name="configuration"/>.</summary>
+    /// <exception cref="ConfigurationException">The configuration is invalid, or no source has the split.</exception>
+    public static EvaluationReport Evaluate(IConfiguration configuration, string checkpoint, string? split = null, string? outputDirectory = null,
         ILogger? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(checkpoint);
-        config.Validate();
+        var config = TrainingRunOptions.Bind(configuration);
         if (!File.Exists(checkpoint))
             throw new FileNotFoundException($"Checkpoint '{checkpoint}' not found.", checkpoint);
         logger ??= NullLogger.Instance;
         split ??= config.Data.EvalSplit;
         using var scope = NewDisposeScope();
-        using var run = RunSetup.Create(config, logger, forTraining: false);
+        using var run = RunSetup.Create(configuration, config, logger, forTraining: false);
         LoadWeights(run.Model, checkpoint);
         var evaluator = run.Evaluator(split)
-            ?? throw new TrainingConfigException($"Split '{split}': no data source has it.");
+            ?? throw new ConfigurationException($"Split '{split}': no data source has it.");
         var report = run.Report(evaluator.Run(), [new("weights", Path.GetFullPath(checkpoint))]);
         report.Save(outputDirectory ?? config.OutputDir, "report_" + split);
         return report;
@@ -256,9 +285,9 @@ public static partial class TrainingPipeline
     }
 
     /// <summary>
-    /// How <c>model.pretrained</c> loads: strictly, except the checkpoint's classifier (<c>head.*</c>) and
+    /// How <c>pretrained</c> loads: strictly, except the checkpoint's classifier (<c>head.*</c>) and
     /// a Hugging Face pooler (<c>pooler.*</c>), which the task heads replace, and the encoder key groups
-    /// listed in <c>model.pretrained_allow_missing</c>.
+    /// listed in <c>pretrained_allow_missing</c>.
     /// </summary>
     internal static WeightLoadOptions PretrainedLoadOptions(IEnumerable<string>? allowMissing) => new()
     {
@@ -267,19 +296,9 @@ public static partial class TrainingPipeline
         AllowMissing = [.. allowMissing ?? []],
     };
 
-    /// <summary>The task kind of a configuration's <c>kind</c> value, or null when unknown.</summary>
-    public static TaskKind? ParseKind(string? kind) => kind switch
-    {
-        "classification" => TaskKind.Classification,
-        "regression" => TaskKind.Regression,
-        "multi_label" => TaskKind.MultiLabel,
-        "vqa" => TaskKind.VisualQuestionAnswering,
-        "caption" => TaskKind.Captioning,
-        _ => null,
-    };
 
     /// <summary>The device a configuration asks for.</summary>
-    /// <exception cref="TrainingConfigException">CUDA is asked for and not available.</exception>
+    /// <exception cref="ConfigurationException">CUDA is asked for and not available.</exception>
     public static Device ResolveDevice(string device)
     {
         ArgumentNullException.ThrowIfNull(device);
@@ -288,7 +307,7 @@ public static partial class TrainingPipeline
         if (device == "cpu")
             return CPU;
         if (!cuda.is_available())
-            throw new TrainingConfigException($"device = \"{device}\": CUDA is not available (is a CUDA runtime package, e.g. TorchSharp-cuda-linux, referenced?); use \"cpu\" or \"auto\".");
+            throw new ConfigurationException($"device = \"{device}\": CUDA is not available (is a CUDA runtime package, e.g. TorchSharp-cuda-linux, referenced?); use \"cpu\" or \"auto\".");
         return device == "cuda" ? CUDA : new Device(device);
     }
 
@@ -299,12 +318,13 @@ public static partial class TrainingPipeline
     {
         // Transforms made for this run that hold native resources (augmentation generators and index maps).
         private readonly List<IDisposable> _owned = [];
-        private readonly TrainingConfig _config;
+        private readonly TrainingRunOptions _config;
+        private ServiceProvider? _services;
         private readonly ILogger _logger;
         private readonly List<OpenedSource> _sources;
         private readonly List<ResolvedTask> _tasks;
 
-        private RunSetup(TrainingConfig config, ILogger logger, List<OpenedSource> sources, List<ResolvedTask> tasks, Device device,
+        private RunSetup(TrainingRunOptions config, ILogger logger, List<OpenedSource> sources, List<ResolvedTask> tasks, Device device,
             PrecisionMode precision, MultiTaskTrainable trainable)
         {
             _config = config;
@@ -330,25 +350,25 @@ public static partial class TrainingPipeline
             foreach (var owned in _owned)
                 owned.Dispose();
             _owned.Clear();
+            _services?.Dispose();
+            _services = null;
         }
 
-        public static RunSetup Create(TrainingConfig config, ILogger logger, bool forTraining, PrecisionMode? precisionOverride = null)
+        public static RunSetup Create(IConfiguration configuration, TrainingRunOptions config, ILogger logger, bool forTraining,
+            PrecisionMode? precisionOverride = null)
         {
             if (config.Threads is int threads)
                 torch.set_num_threads(threads);
             var device = ResolveDevice(config.Device);
-            var precision = config.Precision switch
-            {
-                "float32" => PrecisionMode.Float32,
-                "bf16-mixed" => PrecisionMode.BFloat16Mixed,
-                _ => MixedPrecision.Resolve(PrecisionMode.Auto, device),
-            };
+            var precision = MixedPrecision.Resolve(config.Trainer.Precision, device);
             if (precisionOverride is PrecisionMode chosen)
                 precision = chosen;
             if (!forTraining)
                 precision = PrecisionMode.Float32;
 
             var m = config.Model;
+            if (m.ImageHeight != m.ImageWidth)
+                throw new ConfigurationException($"model:image_height = {m.ImageHeight}, model:image_width = {m.ImageWidth}: datasets are read as square images; allowed equal sides (model:image_size).");
             var sources = config.Data.Sources.Select((s, i) => OpenedSource.Open(s, i, m.ImageSize, m.InChannels, config.Seed)).ToList();
             var tasks = new List<ResolvedTask>();
             for (int i = 0; i < config.Tasks.Count; i++)
@@ -357,29 +377,35 @@ public static partial class TrainingPipeline
             Scan(config, sources, tasks);
             Log.DataReady(logger, string.Join("; ", sources.Select(s => $"{s.Train.Name}: {s.Train.Count} samples, tasks {string.Join(", ", s.Targets.Keys)}")));
 
-            torch.manual_seed(unchecked((long)config.Seed));
-            var encoder = CreateEncoder(m);
-            if (m.Pretrained is { } pretrained)
+            var provider = BuildModelServices(configuration, tasks, m, config.Seed);
+            try
             {
-                var loaded = ModelWeights.Load(encoder, pretrained, PretrainedLoadOptions(m.PretrainedAllowMissing));
-                Log.Pretrained(logger, pretrained, loaded.Loaded.Count, loaded.Missing.Count, loaded.Unexpected.Count);
+                torch.manual_seed(unchecked((long)config.Seed));
+                MultiTaskModel model;
+                try
+                {
+                    model = provider.GetRequiredService<MultiTaskModel>();
+                }
+                catch (OptionsValidationException e)
+                {
+                    throw new ConfigurationException(null, e.Failures.ToList());
+                }
+                if (config.Pretrained is { } pretrained)
+                {
+                    var loaded = ModelWeights.Load((torch.nn.Module)model.Encoder, pretrained, PretrainedLoadOptions(config.PretrainedAllowMissing));
+                    Log.Pretrained(logger, pretrained, loaded.Loaded.Count, loaded.Missing.Count, loaded.Unexpected.Count);
+                }
+                var composer = provider.GetRequiredService<ILossComposer>();
+                var trainable = new MultiTaskTrainable(model, composer, provider.GetRequiredService<L2Regularization>());
+                trainable.Module.to(device);
+                Log.ModelReady(logger, model.parameters().Sum(p => p.numel()), device.ToString(), precision, composer.Name);
+                return new RunSetup(config, logger, sources, tasks, device, precision, trainable) { _services = provider };
             }
-            var layout = TokenLayout.Of(encoder);
-            var heads = tasks.Select(t => CreateHead(t, layout, m.NumHeads)).ToArray();
-            var model = new MultiTaskModel(encoder, heads);
-            var catalog = new TaskCatalog(tasks.Select(t => new TaskDefinition(t.Config.Name, HeadKind(t), t.Config.LossWeight)));
-            ILossComposer composer = config.Loss.Composer switch
+            catch
             {
-                "uncertainty" => new UncertaintyWeighting(catalog),
-                "dwa" => new DynamicWeightAverage(config.Loss.DwaTemperature),
-                "pcgrad" => new PCGrad(catalog, unchecked((int)config.Seed)),
-                "gradnorm" => new GradNorm(catalog, config.Loss.GradNormAlpha),
-                _ => new WeightedSum(catalog),
-            };
-            var trainable = new MultiTaskTrainable(model, composer, new L2Regularization(config.Loss.L2));
-            trainable.Module.to(device);
-            Log.ModelReady(logger, model.parameters().Sum(p => p.numel()), device.ToString(), precision, composer.Name);
-            return new RunSetup(config, logger, sources, tasks, device, precision, trainable);
+                provider.Dispose();
+                throw;
+            }
         }
 
         public DatasetBatchSource TrainBatches()
@@ -389,11 +415,11 @@ public static partial class TrainingPipeline
             var augmentationSeed = SeededRandom.DeriveSeed(_config.Seed, 0x4155_4731); // "AUG1"
             if (_sources.Count == 1)
             {
-                var loader = new DataLoader(_sources[0].Train, _config.BatchSize, shuffle: true, seed: seed);
+                var loader = new DataLoader(_sources[0].Train, _config.Data.BatchSize, shuffle: true, seed: seed);
                 return new DatasetBatchSource(loader, preparations[0], Device, augmentationSeed);
             }
             var multi = new MultiDatasetLoader(_sources.Select(s => s.Train).ToArray(), _sources.Select(s => s.Config.Proportion).ToArray(),
-                _config.BatchSize, seed);
+                _config.Data.BatchSize, seed);
             return new DatasetBatchSource(multi, preparations, Device, augmentationSeed);
         }
 
@@ -405,7 +431,7 @@ public static partial class TrainingPipeline
         {
             var s = _sources.Single();
             if (_tasks.Any(t => t.ScoredAs == TaskKind.VisualQuestionAnswering))
-                throw new TrainingConfigException("data.device_cache: not with vqa tasks (question token sequences are made per batch).");
+                throw new ConfigurationException("data.device_cache: not with vqa tasks (question token sequences are made per batch).");
             var loader = new DataLoader(s.Train, 256, shuffle: false);
             var batches = new DatasetBatchSource(loader, new DatasetBatchPreparation { Targets = s.Targets });
             var images = new List<Tensor>();
@@ -423,7 +449,7 @@ public static partial class TrainingPipeline
             return new Pipeline.DeviceBatchCache(all, perSample, new Pipeline.DeviceBatchCacheOptions
             {
                 Device = Device,
-                BatchSize = _config.BatchSize,
+                BatchSize = _config.Data.BatchSize,
                 Shuffle = true,
                 Seed = SeededRandom.DeriveSeed(_config.Seed, 0x5348_5546),
                 Mean = _config.Data.Normalize ? s.Normalization?.Mean : null,
@@ -440,7 +466,7 @@ public static partial class TrainingPipeline
             {
                 if (s.Split(split) is not { } dataset)
                     continue;
-                var loader = new DataLoader(dataset, _config.EvalBatchSize ?? _config.BatchSize, shuffle: false);
+                var loader = new DataLoader(dataset, _config.Data.EvalBatchSize ?? _config.Data.BatchSize, shuffle: false);
                 batches.Add(new DatasetBatchSource(loader, Preparation(s, augment: false, blankImages), Device));
             }
             if (batches.Count == 0)
@@ -449,7 +475,7 @@ public static partial class TrainingPipeline
             var tasks = _tasks.Where(t => t.ScoredAs != TaskKind.Captioning).Select(t => new EvaluationTask(t.Config.Name, t.ScoredAs)
             {
                 Labels = t.Labels,
-                Metrics = t.Config.Metrics,
+                Metrics = t.Config.Head.Metrics?.ToArray(),
                 TrainingStatistics = t.Statistics,
                 // An image-only answer classifier does not know the question: its answers are conditioned on the type's answer frequencies.
                 ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic,
@@ -460,37 +486,21 @@ public static partial class TrainingPipeline
             };
         }
 
-        public TrainerOptions TrainerOptions(int batchesPerEpoch, bool hasEvaluator)
+        public TrainerOptions TrainerOptions(bool hasEvaluator)
         {
-            var c = _config;
-            long total = (long)c.Epochs * batchesPerEpoch;
+            // The bound trainer options, completed with what the run decides.
+            var o = _config.Trainer;
             var (metric, mode) = Monitor(hasEvaluator);
-            return new TrainerOptions
-            {
-                Epochs = c.Epochs,
-                LearningRate = c.Optimizer.LearningRate,
-                WeightDecay = c.Optimizer.WeightDecay,
-                Beta1 = c.Optimizer.Beta1,
-                Beta2 = c.Optimizer.Beta2,
-                Eps = c.Optimizer.Eps,
-                GradientClipNorm = c.Optimizer.GradientClipNorm,
-                WarmupSteps = c.Schedule.WarmupSteps ?? (long)Math.Round(c.Schedule.WarmupFraction * total),
-                MinLrRatio = c.Schedule.MinLrRatio,
-                Precision = Precision,
-                // Regression and multi-label targets, and VQA count targets (bf16 holds integers exactly only up to 256), stay float32.
-                KeepFloat32Inputs = _tasks.Where(t => t.ScoredAs is TaskKind.Regression or TaskKind.MultiLabel).Select(t => t.Config.Name)
-                    .Append(SampleKeys.Count).ToHashSet(StringComparer.Ordinal),
-                Seed = c.Seed,
-                MonitorMetric = metric,
-                MonitorMode = mode,
-                EarlyStoppingPatience = c.EarlyStopping.Patience,
-                EarlyStoppingMinDelta = c.EarlyStopping.MinDelta,
-                CheckpointDirectory = Path.Combine(c.OutputDir, "checkpoints"),
-                CheckpointEverySteps = c.CheckpointEverySteps,
-                OutputDirectory = c.OutputDir,
-                WriteCharts = c.WriteCharts,
-                ShowProgress = c.ShowProgress,
-            };
+            o.Precision = Precision;
+            // Regression and multi-label targets, and VQA count targets (bf16 holds integers exactly only up to 256), stay float32.
+            o.KeepFloat32Inputs = _tasks.Where(t => t.ScoredAs is TaskKind.Regression or TaskKind.MultiLabel).Select(t => t.Config.Name)
+                .Append(SampleKeys.Count).ToHashSet(StringComparer.Ordinal);
+            o.Seed = _config.Seed;
+            o.MonitorMetric = metric;
+            o.MonitorMode = mode;
+            o.CheckpointDirectory = Path.Combine(_config.OutputDir, "checkpoints");
+            o.OutputDirectory = _config.OutputDir;
+            return o;
         }
 
         public EvaluationReport Report(MultiTaskEvaluationResult result, IEnumerable<KeyValuePair<string, string>> facts,
@@ -502,7 +512,7 @@ public static partial class TrainingPipeline
                 $"{Model.parameters().Sum(p => p.numel()).ToString("N0", CultureInfo.InvariantCulture)} parameters");
             report.With("tasks", string.Join(", ", _tasks.Select(t => $"{t.Config.Name} ({t.Config.Kind})")));
             report.With("data", string.Join("; ", _sources.Select(s => s.Train.Name)));
-            report.With("loss", $"{Trainable.Composer.Name}, λ_reg {_config.Loss.L2.ToString(CultureInfo.InvariantCulture)}");
+            report.With("loss", $"{Trainable.Composer.Name}, λ_reg {_config.Loss.L2Lambda.ToString(CultureInfo.InvariantCulture)}");
             report.With("device", $"{Device} ({Precision})");
             report.With("seed", _config.Seed.ToString(CultureInfo.InvariantCulture));
             foreach (var (k, v) in facts)
@@ -511,7 +521,7 @@ public static partial class TrainingPipeline
             {
                 report.With($"{t.Config.Name} head", t.Config.QuestionAgnostic
                     ? "question-agnostic baseline: answer classifier on the image only; p(answer | image) combined with the question type's training answer frequencies"
-                    : $"VQA head: question encoder ({t.Config.TextDepth} layers), {t.Config.Fusion} fusion, answer classifier over {t.Classes} answers");
+                    : $"VQA head: question encoder ({((VqaHeadOptions)t.Config.Head).Depth} layers), {((VqaHeadOptions)t.Config.Head).Fusion} fusion, answer classifier over {t.Classes} answers");
             }
             AddCaptionTables(report, result.Split);
             AddVqaRows(report, result.Split, prepare);
@@ -587,8 +597,8 @@ public static partial class TrainingPipeline
 
         private (string? Metric, Engine.MetricMode Mode) Monitor(bool hasEvaluator)
         {
-            var es = _config.EarlyStopping;
-            string? metric = es.Metric;
+            var es = _config.Trainer;
+            string? metric = es.MonitorMetric;
             if (metric is null)
             {
                 // The sum of the tasks' validation losses: one number that every task moves (a single
@@ -598,14 +608,9 @@ public static partial class TrainingPipeline
             else if (metric.Contains('/', StringComparison.Ordinal) && !metric.StartsWith("train_", StringComparison.Ordinal)
                 && !_tasks.Any(t => metric.StartsWith(t.Config.Name + "/", StringComparison.Ordinal)))
             {
-                throw new TrainingConfigException($"early_stopping.metric = \"{metric}\": allowed \"<task>/<metric>\" with one of the tasks {string.Join(", ", _tasks.Select(t => t.Config.Name))}, \"loss\" or \"train_loss\".");
+                throw new ConfigurationException($"trainer:monitor_metric = \"{metric}\": allowed \"<task>/<metric>\" with one of the tasks {string.Join(", ", _tasks.Select(t => t.Config.Name))}, \"loss\" or \"train_loss\".");
             }
-            var mode = es.Mode switch
-            {
-                "max" => Engine.MetricMode.Max,
-                "min" => Engine.MetricMode.Min,
-                _ => TaskMetricNames.HigherIsBetter(metric) ? Engine.MetricMode.Max : Engine.MetricMode.Min,
-            };
+            var mode = es.MonitorMode ?? (TaskMetricNames.HigherIsBetter(metric) ? Engine.MetricMode.Max : Engine.MetricMode.Min);
             return (metric, mode);
         }
 
@@ -637,10 +642,10 @@ public static partial class TrainingPipeline
             };
         }
 
-        private static ResolvedTask Resolve(TaskConfig task, int index, List<OpenedSource> sources)
+        private static ResolvedTask Resolve(TaskOptions task, int index, List<OpenedSource> sources)
         {
-            var at = $"tasks[{index}]";
-            var kind = ParseKind(task.Kind) ?? throw new TrainingConfigException($"{at}.kind = \"{task.Kind}\": allowed classification, regression, multi_label, vqa or caption.");
+            var at = $"tasks:{index}";
+            var kind = task.ParsedKind ?? throw new ConfigurationException($"{at}:kind = \"{task.Kind}\": allowed classification, regression, multi_label, vqa or caption.");
             IReadOnlyList<string>? keys = null;
             OpenedSource? first = null;
             foreach (var s in sources)
@@ -652,30 +657,31 @@ public static partial class TrainingPipeline
                 first ??= s;
             }
             if (first is null || keys is null)
-                throw new TrainingConfigException($"{at} (\"{task.Name}\"): no data source serves this task; give it a \"target\" or map it in a source's \"targets\".");
+                throw new ConfigurationException($"{at} (\"{task.Name}\"): no data source serves this task; give it a \"target\" or map it in a source's \"targets\".");
 
             switch (kind)
             {
                 case TaskKind.Classification:
                 {
                     var datasetNames = keys[0] == SampleKeys.Label ? first.ClassNames : null;
-                    int classes = task.Classes ?? task.ClassNames?.Count ?? datasetNames?.Count
-                        ?? throw new TrainingConfigException($"{at}.classes: required, because '{keys[0]}' of {first.Train.Name} has no class list.");
+                    int? configured = task.Head is ClassificationHeadOptions { NumClasses: > 0 } h ? h.NumClasses : null;
+                    int classes = configured ?? task.ClassNames?.Count ?? datasetNames?.Count
+                        ?? throw new ConfigurationException($"{at}:head:num_classes: required, because '{keys[0]}' of {first.Train.Name} has no class list.");
                     var labels = task.ClassNames ?? (datasetNames?.Count == classes ? datasetNames : null);
                     if (labels is not null && labels.Count != classes)
-                        throw new TrainingConfigException($"{at}.class_names: {labels.Count} names for {classes} classes.");
+                        throw new ConfigurationException($"{at}:class_names: {labels.Count} names for {classes} classes.");
                     return new ResolvedTask(task, kind, classes, labels, 1);
                 }
                 case TaskKind.VisualQuestionAnswering:
                 {
                     var answers = first.Answers
-                        ?? throw new TrainingConfigException($"{at}.kind = \"vqa\": the task's source ({first.Train.Name}) has no answer vocabulary; vqa tasks train on rsvqa sources.");
+                        ?? throw new ConfigurationException($"{at}:kind = \"vqa\": the task's source ({first.Train.Name}) has no answer vocabulary; vqa tasks train on rsvqa sources.");
                     return new ResolvedTask(task, kind, answers.Count, answers.Answers, 1) { Questions = first.Questions };
                 }
                 case TaskKind.Captioning:
                 {
                     var captions = first.CaptionEncoder
-                        ?? throw new TrainingConfigException($"{at}.kind = \"caption\": the task's source ({first.Train.Name}) has no captions; caption tasks train on ucm-caption sources.");
+                        ?? throw new ConfigurationException($"{at}:kind = \"caption\": the task's source ({first.Train.Name}) has no captions; caption tasks train on ucm-caption sources.");
                     return new ResolvedTask(task, kind, captions.Vocabulary.Count, null, 1) { Captions = captions, CaptionInput = first.Targets[task.Name][0] };
                 }
                 case TaskKind.MultiLabel:
@@ -689,7 +695,7 @@ public static partial class TrainingPipeline
         /// One pass over each source's training split: per-band image statistics (normalisation)
         /// and the tasks' target statistics (baselines, regression target normalisation).
         /// </summary>
-        private static void Scan(TrainingConfig config, List<OpenedSource> sources, List<ResolvedTask> tasks)
+        private static void Scan(TrainingRunOptions config, List<OpenedSource> sources, List<ResolvedTask> tasks)
         {
             // Caption targets are token sequences: no target statistics (their baselines are the retrieval captions).
             var builders = tasks.Where(t => t.ScoredAs != TaskKind.Captioning)
@@ -709,7 +715,7 @@ public static partial class TrainingPipeline
                     using var batch = batches.Load(planned);
                     var image = batch[SampleKeys.Image];
                     if (image.dim() != 4 || image.shape[1] != channels)
-                        throw new TrainingConfigException($"model.in_channels = {channels}: images of {s.Train.Name} are [{string.Join(", ", image.shape.Skip(1))}] (C, H, W).");
+                        throw new ConfigurationException($"model:in_channels = {channels}: images of {s.Train.Name} are [{string.Join(", ", image.shape.Skip(1))}] (C, H, W).");
                     var x = image.to(ScalarType.Float64).div(255.0);
                     var sums = x.sum([0, 2, 3]).data<double>().ToArray();
                     var squares = x.square().sum([0, 2, 3]).data<double>().ToArray();

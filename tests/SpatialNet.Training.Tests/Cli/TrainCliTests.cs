@@ -34,17 +34,16 @@ public sealed class TrainCliTests : IDisposable
         var path = _dir.Combine((file ?? name) + ".json");
         File.WriteAllText(path, $$"""
             {
-              "seed": 5, "output_dir": "{{name}}", "threads": 1, "show_progress": {{(progress ? "true" : "false")}}, "write_charts": false, "precision": "{{precision}}",
+              "output_dir": "{{name}}", "threads": 1,
               "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
               "tasks": [
                 { "name": "land_cover", "kind": "classification", "target": "label" },
-                { "name": "building_count", "kind": "regression", "target": "count_building", "pooling": "mean" },
+                { "name": "building_count", "kind": "regression", "target": "count_building", "head": { "pooling": "mean" } },
                 { "name": "presence", "kind": "multi_label", "target": ["presence_building", "presence_road"] }
               ],
-              "loss": { "composer": "weighted_sum", "l2": 0.001 },
-              "optimizer": { "learning_rate": 0.003 },
-              "epochs": {{epochs}}, "batch_size": 8,
-              "data": { "sources": [ { "kind": "synthetic", "train_count": {{trainCount}}, "val_count": 8 } ] }
+              "loss": { "loss_composer": "weighted_sum", "l2_lambda": 0.001 },
+              "trainer": { "seed": 5, "show_progress": {{(progress ? "true" : "false")}}, "write_charts": false, "precision": "{{precision}}", "learning_rate": 0.003, "epochs": {{epochs}} },
+              "data": { "batch_size": 8, "sources": [ { "kind": "synthetic", "train_count": {{trainCount}}, "val_count": 8 } ] }
             }
             """);
         return path;
@@ -202,7 +201,7 @@ public sealed class TrainCliTests : IDisposable
     public void Resume_with_auto_precision_continues_in_the_checkpoints_precision()
     {
         // Started in bf16 mixed precision (what auto picks on a GPU), continued where auto would pick float32.
-        var started = TinyConfig("moved", epochs: 2, precision: "bf16-mixed", file: "moved-bf16");
+        var started = TinyConfig("moved", epochs: 2, precision: "bfloat16_mixed", file: "moved-bf16");
         Run("train", "--config", started, "--quiet", "--max-steps", "4").Code.Should().Be(0);
         var last = _dir.Combine("moved", "checkpoints", Trainer.LastCheckpointName);
 
@@ -221,7 +220,7 @@ public sealed class TrainCliTests : IDisposable
     [Fact]
     public void Weights_convert_turns_a_training_checkpoint_into_the_models_full_precision_weights()
     {
-        var config = TinyConfig("exported", epochs: 1, precision: "bf16-mixed");
+        var config = TinyConfig("exported", epochs: 1, precision: "bfloat16_mixed");
         Run("train", "--config", config, "--quiet").Code.Should().Be(0);
         var checkpoint = _dir.Combine("exported", "checkpoints", Trainer.LastCheckpointName);
         var converted = _dir.Combine("exported", "converted.pth");
@@ -264,11 +263,12 @@ public sealed class TrainCliTests : IDisposable
         var path = _dir.Combine("vqa.json");
         File.WriteAllText(path, $$"""
             {
-              "seed": 2, "output_dir": "vqa", "threads": 1, "show_progress": false, "write_charts": false,
+              "output_dir": "vqa", "threads": 1,
               "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
-              "tasks": [ { "name": "answers", "kind": "vqa", "target": "answer", "question_agnostic": {{(questionAgnostic ? "true" : "false")}} } ],
-              "loss": { "l2": 0 }, "optimizer": { "learning_rate": 0.003 }, "epochs": 1, "batch_size": 32,
-              "data": { "sources": [ { "kind": "rsvqa", "path": "rsvqa" } ], "test_split": "test" }
+              "tasks": [ { "name": "answers", "kind": "vqa", "target": "answer", "question_agnostic": {{(questionAgnostic ? "true" : "false")}}, "head": { "depth": 1 } } ],
+              "loss": { "l2_lambda": 0 },
+              "trainer": { "seed": 2, "show_progress": false, "write_charts": false, "learning_rate": 0.003, "epochs": 1 },
+              "data": { "batch_size": 32, "sources": [ { "kind": "rsvqa", "path": "rsvqa" } ], "test_split": "test" }
             }
             """);
         var (code, stdout, stderr) = Run("train", "--config", path, "--quiet");
@@ -293,7 +293,7 @@ public sealed class TrainCliTests : IDisposable
         File.WriteAllText(path, File.ReadAllText(path).Replace("\"batch_size\": 8", "\"batch_size\": -1", StringComparison.Ordinal));
         var (code, _, stderr) = Run("train", "--config", path);
         code.Should().Be(1);
-        stderr.Should().Contain("batch_size = -1");
+        stderr.Should().Contain("data:batch_size = -1");
         Run("train").Code.Should().Be(2, "--config is required");
     }
 }

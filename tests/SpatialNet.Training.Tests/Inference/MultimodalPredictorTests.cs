@@ -1,3 +1,4 @@
+using SpatialNet.Training.Configuration;
 using System.Text.Json.Nodes;
 using FluentAssertions;
 using SpatialNet.Training.Inference;
@@ -22,22 +23,20 @@ public sealed class MultimodalPredictorTests(SyntheticMultimodalFixture data) : 
     private TrainingRunResult Train(TempDirectory folder)
     {
         static string P(string path) => path.Replace("\\", "/", StringComparison.Ordinal);
-        var config = TrainingConfig.Parse($$"""
+        var config = SpatialNetConfiguration.FromJson($$"""
             {
-              "seed": 3,
               "output_dir": "{{P(folder.Combine("run"))}}",
               "threads": 1,
               "model": { "image_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1, "num_heads": 2 },
               "tasks": [
                 { "name": "land_use", "kind": "classification" },
-                { "name": "caption", "kind": "caption", "caption": { "depth": 1, "decoding": { "beam_width": 2, "max_length": 8 } } },
-                { "name": "vqa", "kind": "vqa", "text_depth": 1 }
+                { "name": "caption", "kind": "caption", "head": { "depth": 1, "decoding": { "beam_width": 2, "max_length": 8 } } },
+                { "name": "vqa", "kind": "vqa", "head": { "depth": 1 } }
               ],
-              "loss": { "l2": 0.0 },
-              "optimizer": { "learning_rate": 0.001 },
-              "epochs": 1,
-              "batch_size": 8,
+              "loss": { "l2_lambda": 0.0 },
+              "trainer": { "seed": 3, "learning_rate": 0.001, "epochs": 1, "early_stopping_patience": 0, "show_progress": false, "write_charts": false },
               "data": {
+                "batch_size": 8,
                 "sources": [
                   { "kind": "ucm-caption", "path": "{{P(data.UcmRoot)}}", "caption_sampling": "per_sentence", "caption_max_length": 24,
                     "targets": { "land_use": "label", "caption": "caption" } },
@@ -45,10 +44,7 @@ public sealed class MultimodalPredictorTests(SyntheticMultimodalFixture data) : 
                 ],
                 "flip": false,
                 "rotate90": false
-              },
-              "early_stopping": { "patience": 0 },
-              "show_progress": false,
-              "write_charts": false
+              }
             }
             """);
         return TrainingPipeline.Run(config);

@@ -1,3 +1,4 @@
+using SpatialNet.Training.Configuration;
 using System.Text.Json.Nodes;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,34 +21,29 @@ public sealed class TinyRunFixture : IDisposable
     public TinyRunFixture()
     {
         Directory = _folder.Combine("run");
-        Config = TrainingConfig.Parse($$"""
+        var configuration = SpatialNetConfiguration.FromJson($$"""
             {
-              "seed": 4,
               "output_dir": "{{Directory.Replace("\\", "/", StringComparison.Ordinal)}}",
               "threads": 1,
               "model": { "image_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1, "num_heads": 2 },
               "tasks": [
                 { "name": "land_cover", "kind": "classification", "target": ["label"] },
-                { "name": "building_count", "kind": "regression", "target": ["count_building"], "pooling": "mean" },
-                { "name": "presence", "kind": "multi_label", "pooling": "attention",
+                { "name": "building_count", "kind": "regression", "target": ["count_building"], "head": { "pooling": "mean" } },
+                { "name": "presence", "kind": "multi_label", "head": { "pooling": "attention" },
                   "target": ["presence_building", "presence_tree"], "class_names": ["building", "tree"] }
               ],
-              "loss": { "l2": 0.0 },
-              "optimizer": { "learning_rate": 0.002 },
-              "epochs": 2,
-              "batch_size": 16,
-              "data": { "sources": [ { "kind": "synthetic", "train_count": 48, "val_count": 24 } ], "flip": false, "rotate90": false },
-              "early_stopping": { "patience": 0 },
-              "show_progress": false,
-              "write_charts": false
+              "loss": { "l2_lambda": 0.0 },
+              "trainer": { "seed": 4, "learning_rate": 0.002, "epochs": 2, "early_stopping_patience": 0, "show_progress": false, "write_charts": false },
+              "data": { "batch_size": 16, "sources": [ { "kind": "synthetic", "train_count": 48, "val_count": 24 } ], "flip": false, "rotate90": false }
             }
             """);
-        Result = TrainingPipeline.Run(Config);
+        Config = TrainingRunOptions.Bind(configuration);
+        Result = TrainingPipeline.Run(configuration);
     }
 
     public string Directory { get; }
 
-    public TrainingConfig Config { get; }
+    public TrainingRunOptions Config { get; }
 
     public TrainingRunResult Result { get; }
 

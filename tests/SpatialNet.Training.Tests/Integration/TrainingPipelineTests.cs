@@ -1,4 +1,7 @@
 using FluentAssertions;
+using Microsoft.Extensions.Configuration;
+using SpatialNet.DependencyInjection;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Tests.Support;
 using SpatialNet.Training.Tests.Training;
@@ -15,33 +18,31 @@ public sealed class TrainingPipelineTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private TrainingConfig Tiny(string name, params DataSourceConfig[] sources) => new()
-    {
-        Seed = 3,
-        OutputDir = _dir.Combine(name),
-        Threads = 1,
-        ShowProgress = false,
-        WriteCharts = false,
-        Model = new ModelConfig { ImageSize = 32, PatchSize = 16, EmbedDim = 16, Depth = 1, NumHeads = 2 },
-        Tasks =
-        [
-            new TaskConfig { Name = "land_cover", Kind = "classification" },
-            new TaskConfig { Name = "building_count", Kind = "regression", Pooling = "mean" },
-        ],
-        Loss = new LossConfig { L2 = 0 },
-        Optimizer = new OptimizerConfig { LearningRate = 3e-3 },
-        Epochs = 1,
-        BatchSize = 8,
-        Data = new DataConfig { Sources = [.. sources] },
-    };
+    // A tiny two-task run; each source is JSON of data:sources.
+    private IConfigurationRoot Tiny(string name, string[] sources, params string[] sets) => SpatialNetConfiguration.FromJson($$"""
+        {
+          "output_dir": "{{_dir.Combine(name).Replace("\\", "/", StringComparison.Ordinal)}}",
+          "threads": 1,
+          "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
+          "tasks": [
+            { "name": "land_cover", "kind": "classification" },
+            { "name": "building_count", "kind": "regression", "head": { "pooling": "mean" } }
+          ],
+          "loss": { "l2_lambda": 0 },
+          "trainer": { "seed": 3, "learning_rate": 0.003, "epochs": 1, "show_progress": false, "write_charts": false },
+          "data": { "batch_size": 8, "sources": [ {{string.Join(", ", sources)}} ] }
+        }
+        """, overrides: sets);
 
     [Fact]
     public void BatchesFromTwoSources_TrainOnlyTheTasksEachSourceServes()
     {
         // Source A (land cover only) and source B (counts only), interleaved 1 : 1.
         var config = Tiny("two",
-            new DataSourceConfig { Kind = "synthetic", TrainCount = 16, ValCount = 8, GeneratorSeed = 1, Targets = new() { ["land_cover"] = ["label"] } },
-            new DataSourceConfig { Kind = "synthetic", TrainCount = 16, ValCount = 8, GeneratorSeed = 2, Targets = new() { ["building_count"] = ["count_building"] } });
+        [
+            """{ "kind": "synthetic", "train_count": 16, "val_count": 8, "generator_seed": 1, "targets": { "land_cover": "label" } }""",
+            """{ "kind": "synthetic", "train_count": 16, "val_count": 8, "generator_seed": 2, "targets": { "building_count": "count_building" } }""",
+        ]);
 
         var run = TrainingPipeline.Run(config);
 
@@ -60,9 +61,7 @@ public sealed class TrainingPipelineTests : IDisposable
     [Fact]
     public void TheTrainingBatchSource_CanBeWrapped_ForACacheOrPrefetcher()
     {
-        var config = Tiny("wrapped", new DataSourceConfig { Kind = "synthetic", TrainCount = 16, ValCount = 8 });
-        config.Tasks[0].Target = ["label"];
-        config.Tasks[1].Target = ["count_building"];
+        var config = Tiny("wrapped", [Synthetic], "tasks:0:target=label", "tasks:1:target=count_building");
         CountingSource? wrapper = null;
 
         var run = TrainingPipeline.Run(config, options: new TrainingPipelineOptions { WrapTrainingBatches = s => wrapper = new CountingSource(s) });
@@ -76,34 +75,24 @@ public sealed class TrainingPipelineTests : IDisposable
     [Fact]
     public void Prefetching_GivesTheSameRun_AndTheDeviceCacheTrainsEveryTask()
     {
-        TrainingConfig Config(string name)
-        {
-            var c = Tiny(name, new DataSourceConfig { Kind = "synthetic", TrainCount = 16, ValCount = 8 });
-            c.Tasks[0].Target = ["label"];
-            c.Tasks[1].Target = ["count_building"];
-            c.Epochs = 2;
-            return c;
-        }
+        IConfigurationRoot Config(string name, params string[] sets) =>
+            Tiny(name, [Synthetic], ["tasks:0:target=label", "tasks:1:target=count_building", "trainer:epochs=2", .. sets]);
 
         var plain = TrainingPipeline.Run(Config("plain"));
-        var prefetching = Config("prefetch");
-        prefetching.Data.Prefetch = 2;
-        var ahead = TrainingPipeline.Run(prefetching);
+        var ahead = TrainingPipeline.Run(Config("prefetch", "data:prefetch=2"));
         ahead.Training.History.Steps.Select(s => s.Losses).Should().BeEquivalentTo(plain.Training.History.Steps.Select(s => s.Losses),
             o => o.WithStrictOrdering(), "the prefetcher yields exactly the source's batches");
 
-        var cached = Config("cache");
-        cached.Data.DeviceCache = true;
-        var fromCache = TrainingPipeline.Run(cached);
+        var fromCache = TrainingPipeline.Run(Config("cache", "data:device_cache=true"));
         fromCache.Training.History.Steps.Should().HaveCount(4);
         fromCache.Training.History.Steps.Should().OnlyContain(s => s.Losses.ContainsKey("land_cover/loss") && s.Losses.ContainsKey("building_count/loss"));
         fromCache.Report.Result.Tasks.Should().HaveCount(2);
 
-        var rsvqa = Config("bad");
-        rsvqa.Data.DeviceCache = true;
-        rsvqa.Data.Sources.Add(new DataSourceConfig { Kind = "synthetic" });
-        FluentActions.Invoking(() => TrainingPipeline.Run(rsvqa)).Should().Throw<TrainingConfigException>().WithMessage("*data.device_cache*one source*");
+        var twoSources = Config("bad", "data:device_cache=true", "data:sources:1:kind=synthetic");
+        FluentActions.Invoking(() => TrainingPipeline.Run(twoSources)).Should().Throw<ConfigurationException>().WithMessage("*data:device_cache*one source*");
     }
+
+    private const string Synthetic = """{ "kind": "synthetic", "train_count": 16, "val_count": 8 }""";
 
     private sealed class CountingSource(DatasetBatchSource inner) : IBatchSource
     {

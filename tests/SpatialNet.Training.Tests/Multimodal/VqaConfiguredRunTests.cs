@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FluentAssertions;
+using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Metrics;
 using SpatialNet.Training.Synthetic;
@@ -27,18 +28,17 @@ public sealed class VqaConfiguredRunTests : IDisposable
         SyntheticDatasetWriter.WriteRsvqa(root, new SyntheticSceneGenerator(new SyntheticSceneOptions { ImageSize = 32, Seed = 4 }),
             trainImages: 6, valImages: 3, testImages: 2);
         var output = _dir.Combine("run");
-        var config = TrainingConfig.Parse($$"""
+        var config = SpatialNetConfiguration.FromJson($$"""
             {
-              "seed": 2,
               "output_dir": "{{output.Replace("\\", "/", StringComparison.Ordinal)}}",
               "model": { "image_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1, "num_heads": 2 },
-              "tasks": [ { "name": "rsvqa", "kind": "vqa", "classifier_hidden": 16, "count_loss_weight": 0.1, "text_dropout": 0.1,
-                           "metrics": ["overall_accuracy", "average_accuracy", "per_type_accuracy", "aa_oa_mean"] } ],
-              "loss": { "l2": 0.01 },
-              "optimizer": { "learning_rate": 0.001 },
-              "epochs": 2,
-              "batch_size": 16,
+              "tasks": [ { "name": "rsvqa", "kind": "vqa", "head": { "depth": 1, "classifier_hidden_dim": 16, "count_regression": true, "count_loss_weight": 0.1,
+                           "text_drop_rate": 0.1, "metrics": ["overall_accuracy", "average_accuracy", "per_type_accuracy", "aa_oa_mean"] } } ],
+              "loss": { "l2_lambda": 0.01 },
+              "trainer": { "seed": 2, "learning_rate": 0.001, "epochs": 2, "monitor_metric": "rsvqa/aa_oa_mean", "monitor_mode": "max",
+                           "early_stopping_patience": 0, "show_progress": false, "write_charts": false },
               "data": {
+                "batch_size": 16,
                 "sources": [ { "kind": "rsvqa", "path": "{{root.Replace("\\", "/", StringComparison.Ordinal)}}", "targets": { "rsvqa": "answer" } } ],
                 "eval_split": "val",
                 "test_split": "test",
@@ -47,10 +47,7 @@ public sealed class VqaConfiguredRunTests : IDisposable
                 "length_buckets": 2,
                 "image_drop": 0.25,
                 "blank_image_ablation": true
-              },
-              "early_stopping": { "metric": "rsvqa/aa_oa_mean", "mode": "max", "patience": 0 },
-              "show_progress": false,
-              "write_charts": false
+              }
             }
             """);
 

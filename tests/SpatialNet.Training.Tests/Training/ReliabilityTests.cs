@@ -1,4 +1,6 @@
 using FluentAssertions;
+using SpatialNet.DependencyInjection;
+using SpatialNet.Training.Configuration;
 using SpatialNet.IO;
 using SpatialNet.Modules;
 using SpatialNet.Weights;
@@ -80,7 +82,7 @@ public sealed class ReliabilityTests : IDisposable
         var stale = Path.Combine(run, "checkpoints", $"{AtomicFile.TempPrefix}last.safetensors.{int.MaxValue - 1}.abc");
         File.WriteAllText(stale, "half");
 
-        FluentActions.Invoking(() => RunDirectory.Prepare(run, resuming: false, overwrite: false)).Should().Throw<TrainingConfigException>()
+        FluentActions.Invoking(() => RunDirectory.Prepare(run, resuming: false, overwrite: false)).Should().Throw<ConfigurationException>()
             .WithMessage($"output_dir = '{run}' is not empty (checkpoints, config.json)*--resume*--overwrite*");
         File.Exists(stale).Should().BeFalse("a killed writer's temporary is removed");
 
@@ -91,7 +93,7 @@ public sealed class ReliabilityTests : IDisposable
         Directory.EnumerateFileSystemEntries(run).Should().BeEmpty("overwriting clears the previous run");
 
         File.WriteAllText(Path.Combine(run, "thesis.tex"), "precious");
-        FluentActions.Invoking(() => RunDirectory.Prepare(run, resuming: false, overwrite: true)).Should().Throw<TrainingConfigException>()
+        FluentActions.Invoking(() => RunDirectory.Prepare(run, resuming: false, overwrite: true)).Should().Throw<ConfigurationException>()
             .WithMessage("*not a SpatialNet run (thesis.tex; no config.json)*");
         File.Exists(Path.Combine(run, "thesis.tex")).Should().BeTrue();
     }
@@ -131,9 +133,11 @@ public sealed class ReliabilityTests : IDisposable
     [Fact]
     public void DuplicateConfigKey_IsAnErrorNamingTheKey()
     {
-        var act = () => TrainingConfig.Parse("{\"epochs\": 1, \"seed\": 2, \"epochs\": 3}", "cfg.json");
+        var file = _dir.Combine("cfg.json");
+        File.WriteAllText(file, "{\"trainer\": {\"epochs\": 1, \"seed\": 2, \"epochs\": 3}}");
+        var act = () => SpatialNetConfiguration.Load(file, environment: false);
 
-        act.Should().Throw<TrainingConfigException>().WithMessage("*cfg.json*epochs*");
+        act.Should().Throw<ConfigurationException>().WithMessage("*cfg.json*epochs*");
     }
 
     [Theory]

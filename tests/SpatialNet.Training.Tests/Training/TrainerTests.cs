@@ -162,6 +162,55 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Cancellation_WritesAnInterruptedCheckpoint_ThatResumesToTheUninterruptedRun()
+    {
+        // Straight run: 3 epochs × 6 batches, with dropout, shuffling, warm-up, clipping and L2.
+        var straight = new TrainerFixture(initSeed: 1, dropout: 0.2);
+        using var a = new Trainer(straight.Trainable, straight.Source, TrainerFixture.Options(), straight.Evaluator);
+        a.Fit();
+
+        // The host cancels after step 7 (mid-epoch 2); a callback sees every step (losses read back each step).
+        var first = new TrainerFixture(initSeed: 1, dropout: 0.2);
+        var options = TrainerFixture.Options();
+        options.CheckpointDirectory = _dir;
+        options.LossSyncInterval = 1;
+        using var cancel = new CancellationTokenSource();
+        var stopper = new CancelAtStep(7, cancel);
+        using (var b = new Trainer(first.Trainable, first.Source, options, first.Evaluator, callbacks: [stopper]))
+        {
+            b.Fit(cancel.Token).StopReason.Should().Be(StopReason.Cancelled);
+            stopper.Completed.Should().Be(StopReason.Cancelled);
+        }
+        File.Exists(Path.Combine(_dir, Trainer.InterruptedCheckpointName)).Should().BeTrue();
+
+        // New objects with a different initialisation, resumed from the interrupted checkpoint.
+        var second = new TrainerFixture(initSeed: 77, dropout: 0.2);
+        using var c = new Trainer(second.Trainable, second.Source, TrainerFixture.Options(), second.Evaluator);
+        c.ResumeFrom(Path.Combine(_dir, Trainer.InterruptedCheckpointName));
+        c.Position.Should().Be(new Checkpoints.TrainingPosition(1, 1, 7));
+        c.Fit();
+
+        c.History.Steps.Select(s => s.Losses).Should().BeEquivalentTo(a.History.Steps.Select(s => s.Losses), o => o.WithStrictOrdering());
+        c.History.Epochs.Select(e => e.Metrics["val_mse"]).Should().Equal(a.History.Epochs.Select(e => e.Metrics["val_mse"]));
+        var expected = straight.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in second.Model.named_parameters())
+            p.allclose(expected[name], 0, 0).Should().BeTrue(name);
+    }
+
+    private sealed class CancelAtStep(long step, CancellationTokenSource cancel) : ITrainerCallback
+    {
+        public StopReason? Completed { get; private set; }
+
+        public void OnStep(Trainer trainer, ProgressSnapshot snapshot)
+        {
+            if (snapshot.GlobalStep >= step)
+                cancel.Cancel();
+        }
+
+        public void OnCompleted(Trainer trainer, StopReason reason) => Completed = reason;
+    }
+
     [Theory]
     [InlineData(PrecisionMode.Float32)]
     [InlineData(PrecisionMode.BFloat16Mixed)]
@@ -213,6 +262,7 @@ public sealed class TrainerTests : IDisposable
         var options = TrainerFixture.Options();
         options.Epochs = 6;
         options.MonitorMetric = "val_score";
+        options.MonitorMode = MetricMode.Min;
         options.EarlyStoppingPatience = 2;
         options.CheckpointDirectory = _dir;
         var evaluator = new DelegateEvaluator(ctx => new Dictionary<string, double> { ["val_score"] = script[ctx.Epoch - 1] });

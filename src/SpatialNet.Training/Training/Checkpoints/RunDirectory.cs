@@ -1,4 +1,5 @@
 using SpatialNet.IO;
+using SpatialNet.DependencyInjection;
 using SpatialNet.Training.Workflow;
 
 namespace SpatialNet.Training.Checkpoints;
@@ -17,12 +18,12 @@ internal static class RunDirectory
     /// <param name="directory">The run's output folder (configuration <c>output_dir</c>).</param>
     /// <param name="resuming">The run continues a checkpoint: existing files are kept.</param>
     /// <param name="overwrite">Clear a previous run's folder first (<c>--overwrite</c>).</param>
-    /// <exception cref="TrainingConfigException">The folder is not empty and neither applies, or it is not a run folder.</exception>
+    /// <exception cref="ConfigurationException">The folder is not empty and neither applies, or it is not a run folder.</exception>
     public static void Prepare(string directory, bool resuming, bool overwrite)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         if (File.Exists(directory))
-            throw new TrainingConfigException($"output_dir = '{directory}' is a file; allowed: a folder that is empty or does not exist yet.");
+            throw new ConfigurationException($"output_dir = '{directory}' is a file; allowed: a folder that is empty or does not exist yet.");
         Directory.CreateDirectory(directory);
         foreach (var folder in Directory.EnumerateDirectories(directory, "*", SearchOption.AllDirectories).Prepend(directory))
             AtomicFile.RemoveStale(folder);
@@ -31,11 +32,11 @@ internal static class RunDirectory
             return;
         var sample = string.Join(", ", entries.Take(4)) + (entries.Count > 4 ? $" and {entries.Count - 4} more" : "");
         if (!overwrite)
-            throw new TrainingConfigException(
+            throw new ConfigurationException(
                 $"output_dir = '{directory}' is not empty ({sample}); a run never writes into another run's folder. " +
                 "Allowed: an empty or new folder, --resume <checkpoint> to continue the run in it, or --overwrite (TrainingPipelineOptions.Overwrite) to replace it.");
         if (!File.Exists(Path.Combine(directory, MarkerFile)))
-            throw new TrainingConfigException(
+            throw new ConfigurationException(
                 $"output_dir = '{directory}' holds files that are not a SpatialNet run ({sample}; no {MarkerFile}); --overwrite only replaces a previous run's folder. Choose an empty folder.");
         foreach (var entry in Directory.EnumerateFileSystemEntries(directory))
         {

@@ -29,6 +29,9 @@ public sealed partial class Trainer : IDisposable
     /// <summary>Metadata key of the trainer's own state (history, early stopping, epoch sums) inside checkpoints.</summary>
     public const string TrainerStateKey = "spatialnet.trainer";
 
+    /// <summary>File name of the checkpoint written when the cancellation token stops training (also written as <see cref="LastCheckpointName"/>).</summary>
+    public const string InterruptedCheckpointName = "interrupted.safetensors";
+
     /// <summary>File name of the most recent checkpoint in <see cref="TrainerOptions.CheckpointDirectory"/>.</summary>
     public const string LastCheckpointName = "last.safetensors";
 
@@ -52,7 +55,7 @@ public sealed partial class Trainer : IDisposable
     private readonly TrainerOptions _options;
     private readonly IEpochEvaluator? _evaluator;
     private readonly ILogger _logger;
-    private readonly ITrainingProgress _progress;
+    private readonly List<ITrainerCallback> _callbacks = [];
     private readonly FlatParameterBuffers _buffers;
     private readonly FlatAdamW _optimizer;
     private readonly WarmupCosineSchedule _schedule;
@@ -65,7 +68,6 @@ public sealed partial class Trainer : IDisposable
     private double _elapsedBefore;
     private long _stepsThisRun;
     private double _lastFactor;
-    private bool _chartsDisabled;
     private bool _checkedLossDType;
     private bool _disposed;
     private int _epoch;
@@ -79,8 +81,12 @@ public sealed partial class Trainer : IDisposable
     /// <param name="evaluator">Evaluation after each epoch, or <c>null</c>.</param>
     /// <param name="logger">Logger, or <c>null</c>.</param>
     /// <param name="progress">Progress sink; default a <see cref="ConsoleProgressDisplay"/> when <see cref="TrainerOptions.ShowProgress"/>.</param>
+    /// <param name="callbacks">
+    /// Further callbacks, called after the built-in ones: <see cref="ProgressCallback"/> (the progress sink) and, with
+    /// <see cref="TrainerOptions.OutputDirectory"/>, <see cref="HistoryCallback"/> (history files and charts).
+    /// </param>
     public Trainer(ITrainable model, IBatchSource trainBatches, TrainerOptions? options = null, IEpochEvaluator? evaluator = null,
-        ILogger? logger = null, ITrainingProgress? progress = null)
+        ILogger? logger = null, ITrainingProgress? progress = null, IEnumerable<ITrainerCallback>? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(trainBatches);
@@ -92,7 +98,11 @@ public sealed partial class Trainer : IDisposable
         _source = trainBatches;
         _evaluator = evaluator;
         _logger = logger ?? NullLogger.Instance;
-        _progress = progress ?? (_options.ShowProgress ? new ConsoleProgressDisplay() : NullTrainingProgress.Instance);
+        _callbacks.Add(new ProgressCallback(progress ?? (_options.ShowProgress ? new ConsoleProgressDisplay() : NullTrainingProgress.Instance)));
+        if (_options.OutputDirectory is { } outputs)
+            _callbacks.Add(new HistoryCallback(outputs, _options.WriteCharts, _logger));
+        if (callbacks is not null)
+            _callbacks.AddRange(callbacks);
 
         if (_options.Seed is ulong seed)
             torch.manual_seed(unchecked((long)seed));
@@ -121,11 +131,13 @@ public sealed partial class Trainer : IDisposable
             Eps = _options.Eps,
         });
         TotalSteps = (long)_options.Epochs * trainBatches.BatchesPerEpoch;
-        _schedule = new WarmupCosineSchedule(TotalSteps, Math.Min(_options.WarmupSteps, TotalSteps), _options.MinLrRatio);
+        long warmup = _options.WarmupSteps > 0 ? _options.WarmupSteps : (long)Math.Round(_options.WarmupFraction * TotalSteps);
+        _schedule = new WarmupCosineSchedule(TotalSteps, Math.Min(warmup, TotalSteps), _options.MinLrRatio);
         if (_options.MonitorMetric is { } metric)
         {
             int patience = _options.EarlyStoppingPatience == 0 ? int.MaxValue : _options.EarlyStoppingPatience;
-            _monitor = new EarlyStopping(metric, _options.MonitorMode, patience, _options.EarlyStoppingMinDelta);
+            var mode = _options.MonitorMode ?? (Evaluation.TaskMetricNames.HigherIsBetter(metric) ? MetricMode.Max : MetricMode.Min);
+            _monitor = new EarlyStopping(metric, mode, patience, _options.EarlyStoppingMinDelta);
         }
         _device = _buffers.Buckets[0].Device;
         _computeDType = MixedPrecision.ComputeDType(_buffers.Precision);
@@ -200,15 +212,18 @@ public sealed partial class Trainer : IDisposable
                 reason = s;
                 if (!epochDone)
                 {
+                    // The interrupted position is saved, so that ResumeFrom continues exactly here.
                     FlushLosses();
                     SaveRunCheckpoint();
-                    WriteOutputs();
                 }
+                if (s == StopReason.Cancelled && _options.CheckpointDirectory is { } folder)
+                    SaveCheckpoint(Path.Combine(folder, InterruptedCheckpointName));
                 Log.Interrupted(_logger, s, _globalStep);
                 break;
             }
         }
-        _progress.OnCompleted();
+        foreach (var c in _callbacks)
+            c.OnCompleted(this, reason);
         if (_options.CheckpointDirectory is { } dir && File.Exists(Path.Combine(dir, LastCheckpointName)))
             lastCheckpoint = Path.Combine(dir, LastCheckpointName);
         string? best = _options.CheckpointDirectory is { } d && File.Exists(Path.Combine(d, BestCheckpointName)) ? Path.Combine(d, BestCheckpointName) : null;
@@ -298,6 +313,8 @@ public sealed partial class Trainer : IDisposable
             extra[TrainableStateKey] = modelState;
         TrainingCheckpoint.Save(path, _model.Module, _optimizer, _schedule, Position, Random, extra);
         Log.CheckpointSaved(_logger, path, _globalStep);
+        foreach (var c in _callbacks)
+            c.OnCheckpoint(this, path);
     }
 
     // One optimizer step per batch: global_step = epoch × batches per epoch + batch_in_epoch.
@@ -442,8 +459,6 @@ public sealed partial class Trainer : IDisposable
         }
         Log.EpochEnd(_logger, epochNumber, _options.Epochs, train.GetValueOrDefault(TrainingLosses.TotalLossName, double.NaN),
             string.Join(", ", metrics.Select(m => FormattableString.Invariant($"{m.Key}={m.Value:G5}"))));
-        _progress.OnEpochEnd(record, _options.Epochs);
-
         SaveRunCheckpoint();
         if (improved && _options.CheckpointDirectory is { } dir)
         {
@@ -455,8 +470,11 @@ public sealed partial class Trainer : IDisposable
                 source.CopyTo(s);
             });
             Log.BestCheckpoint(_logger, _monitor!.Metric, _monitor.BestValue ?? double.NaN, epochNumber);
+            foreach (var c in _callbacks)
+                c.OnCheckpoint(this, best);
         }
-        WriteOutputs();
+        foreach (var c in _callbacks)
+            c.OnEpochEnd(this, record, improved);
         return _monitor is not null && _monitor.ShouldStop && _epoch < _options.Epochs;
     }
 
@@ -536,8 +554,10 @@ public sealed partial class Trainer : IDisposable
         var latest = records[^1];
         double rate = _runClock.Elapsed.TotalSeconds > 0 ? _stepsThisRun / _runClock.Elapsed.TotalSeconds : 0;
         TimeSpan? eta = rate > 0 ? TimeSpan.FromSeconds(Math.Max(0, TotalSteps - _globalStep) / rate) : null;
-        _progress.OnStep(new ProgressSnapshot(Math.Min(_epoch + 1, _options.Epochs), _options.Epochs, _batchInEpoch, _source.BatchesPerEpoch,
-            _globalStep, TotalSteps, rate, eta, latest.Losses));
+        var snapshot = new ProgressSnapshot(Math.Min(_epoch + 1, _options.Epochs), _options.Epochs, _batchInEpoch, _source.BatchesPerEpoch,
+            _globalStep, TotalSteps, rate, eta, latest.Losses);
+        foreach (var c in _callbacks)
+            c.OnStep(this, snapshot);
     }
 
     private void Accumulate(string key, double value)
@@ -550,25 +570,6 @@ public sealed partial class Trainer : IDisposable
     {
         if (_options.CheckpointDirectory is { } dir)
             SaveCheckpoint(Path.Combine(dir, LastCheckpointName));
-    }
-
-    private void WriteOutputs()
-    {
-        if (_options.OutputDirectory is not { } dir)
-            return;
-        History.Save(dir);
-        if (!_options.WriteCharts || _chartsDisabled)
-            return;
-        try
-        {
-            TrainingCharts.WriteAll(History, dir);
-        }
-        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException)
-        {
-            // Charts are a convenience: a host without SkiaSharp's native library still trains.
-            _chartsDisabled = true;
-            Log.ChartsUnavailable(_logger, e.Message);
-        }
     }
 
     private void DisposePending()
@@ -617,8 +618,5 @@ public sealed partial class Trainer : IDisposable
         [LoggerMessage(EventId = 10, Level = LogLevel.Warning,
             Message = "Mixed precision: the training loss is {DType}, not Float32; compute losses on predictions cast to float32 and keep float targets out of the cast (TrainerOptions.KeepFloat32Inputs), or set TrainerOptions.Precision = Float32")]
         public static partial void LowPrecisionLoss(ILogger logger, string dtype);
-
-        [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Training curves are not drawn: SkiaSharp is unavailable ({Reason})")]
-        public static partial void ChartsUnavailable(ILogger logger, string reason);
     }
 }

@@ -37,8 +37,11 @@ public sealed class TrainerOptions
     /// <summary>Explicit parameter groups (replace the decay/no-decay split), or <c>null</c>.</summary>
     public IReadOnlyList<ParameterGroupSpec>? ParameterGroups { get; set; }
 
-    /// <summary>Linear warm-up steps of the warm-up + cosine schedule.</summary>
+    /// <summary>Linear warm-up steps of the warm-up + cosine schedule; 0 uses <see cref="WarmupFraction"/>.</summary>
     public long WarmupSteps { get; set; }
+
+    /// <summary>Warm-up as a fraction of all steps, when <see cref="WarmupSteps"/> is 0.</summary>
+    public double WarmupFraction { get; set; }
 
     /// <summary>Final learning rate as a fraction of the base rate.</summary>
     public double MinLrRatio { get; set; }
@@ -73,8 +76,8 @@ public sealed class TrainerOptions
     /// <summary>Metric monitored for early stopping and the best checkpoint (an evaluation metric, or <c>train_loss</c>); <c>null</c> disables both.</summary>
     public string? MonitorMetric { get; set; }
 
-    /// <summary>Direction of improvement of <see cref="MonitorMetric"/>.</summary>
-    public MetricMode MonitorMode { get; set; } = MetricMode.Min;
+    /// <summary>Direction of improvement of <see cref="MonitorMetric"/>; null: min for losses and errors (mae, rmse), max otherwise.</summary>
+    public MetricMode? MonitorMode { get; set; }
 
     /// <summary>Epochs without improvement before stopping; 0 monitors without stopping early.</summary>
     public int EarlyStoppingPatience { get; set; } = 5;
@@ -117,13 +120,15 @@ public sealed class TrainerOptions
         new FlatAdamWOptions { LearningRate = LearningRate, WeightDecay = WeightDecay, Beta1 = Beta1, Beta2 = Beta2, Eps = Eps }.Validate();
         if (WarmupSteps < 0)
             throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "Must be >= 0.");
+        if (!(WarmupFraction >= 0 && WarmupFraction <= 1))
+            throw new ArgumentOutOfRangeException(nameof(WarmupFraction), WarmupFraction, "Must be in [0, 1].");
         if (!(MinLrRatio >= 0 && MinLrRatio <= 1))
             throw new ArgumentOutOfRangeException(nameof(MinLrRatio), MinLrRatio, "Must be in [0, 1].");
         if (GradientClipNorm is double c && (!(c > 0) || double.IsInfinity(c)))
             throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), c, "Must be a finite number > 0, or null to disable clipping.");
         if (!Enum.IsDefined(Precision))
             throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Allowed: Float32, BFloat16Mixed, Auto.");
-        if (!Enum.IsDefined(MonitorMode))
+        if (MonitorMode is { } mode && !Enum.IsDefined(mode))
             throw new ArgumentOutOfRangeException(nameof(MonitorMode), MonitorMode, "Allowed: Min, Max.");
         if (EarlyStoppingPatience < 0)
             throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "Must be >= 0 (0: never stop early).");

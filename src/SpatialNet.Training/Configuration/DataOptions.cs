@@ -1,0 +1,185 @@
+namespace SpatialNet.Training.Configuration;
+
+/// <summary>Records a problem when a condition fails: (ok, configuration path, value, what is allowed).</summary>
+internal delegate void ConfigCheck(bool ok, string field, object? value, string allowed);
+
+/// <summary>The data: one or more sources (several are interleaved batch by batch) and their preparation.</summary>
+public sealed class DataOptions
+{
+    /// <summary>The sources (at least one).</summary>
+    public List<DataSourceOptions> Sources { get; set; } = [];
+
+    /// <summary>Training batch size (paper: 32).</summary>
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>Evaluation batch size; null uses <see cref="BatchSize"/>.</summary>
+    public int? EvalBatchSize { get; set; }
+
+    /// <summary>Split evaluated after each epoch and for early stopping.</summary>
+    public string EvalSplit { get; set; } = "val";
+
+    /// <summary>A further split evaluated once at the end (e.g. "test"); null for none.</summary>
+    public string? TestSplit { get; set; }
+
+    /// <summary>Normalise images with each source's own training-split statistics.</summary>
+    public bool Normalize { get; set; } = true;
+
+    /// <summary>Random flips during training (skipped for RSVQA questions about left/right/top/bottom).</summary>
+    public bool Flip { get; set; } = true;
+
+    /// <summary>Random 90° rotations during training (same rule).</summary>
+    public bool Rotate90 { get; set; } = true;
+
+    /// <summary>
+    /// Training batches made ahead on a background thread (<see cref="Pipeline.Prefetcher"/>), this many
+    /// batches deep; 0 (default) makes each batch when the step asks for it.
+    /// </summary>
+    public int Prefetch { get; set; }
+
+    /// <summary>
+    /// Keep the training split decoded as uint8 on the training device and make every batch there
+    /// (<see cref="Pipeline.DeviceBatchCache"/>: gather, flips and rotations of the dihedral group,
+    /// normalisation). One source only, not RSVQA (its position questions forbid some transforms).
+    /// </summary>
+    public bool DeviceCache { get; set; }
+
+    /// <summary>Encode each distinct image of a batch once (RSVQA: about 100 questions per image); needs samples with an image id.</summary>
+    public bool DeduplicateImages { get; set; }
+
+    /// <summary>Question type → how many times each training question of that type enters an epoch (e.g. <c>{"rural_urban": 10}</c>); null: once.</summary>
+    public Dictionary<string, int>? Repeats { get; set; }
+
+    /// <summary>Training batches of questions of similar length, sorted within runs of this many batches; 0 (default): off.</summary>
+    public int LengthBuckets { get; set; }
+
+    /// <summary>Modality dropout: probability that a training image is replaced by the mean colour; 0 (default): off.</summary>
+    public double ImageDrop { get; set; }
+
+    /// <summary>VQA reports add the blanked-image ablation: the same model with every evaluated image replaced by the mean colour.</summary>
+    public bool BlankImageAblation { get; set; }
+
+    internal void Collect(List<string> p, ConfigCheck check, IReadOnlyList<TaskOptions> tasks)
+    {
+        check(BatchSize >= 1, "data:batch_size", BatchSize, "an integer >= 1");
+        check(EvalBatchSize is null or >= 1, "data:eval_batch_size", EvalBatchSize, "an integer >= 1 or null");
+        check(!string.IsNullOrWhiteSpace(EvalSplit), "data:eval_split", EvalSplit, "a split name such as val");
+        check(Prefetch >= 0, "data:prefetch", Prefetch, "an integer >= 0 (0: off)");
+        check(LengthBuckets >= 0, "data:length_buckets", LengthBuckets, "an integer >= 0 (0: off)");
+        check(ImageDrop is >= 0 and <= 1, "data:image_drop", ImageDrop, "a number in [0, 1]");
+        foreach (var (type, times) in Repeats ?? [])
+            check(times >= 0, $"data:repeats:{type}", times, "an integer >= 0");
+        if ((Repeats is { Count: > 0 } || LengthBuckets > 0) && Sources is { Count: > 1 })
+            p.Add("data:repeats / data:length_buckets: only with one source.");
+        if (DeviceCache && Sources is { Count: > 0 })
+        {
+            check(Sources.Count == 1, "data:device_cache", true, $"only with one source (there are {Sources.Count})");
+            check(Sources.Count != 1 || Sources[0]?.Kind != "rsvqa", "data:device_cache", true, "not with an rsvqa source (questions about left/right/top/bottom forbid some transforms)");
+        }
+        if (Sources is null || Sources.Count == 0)
+        {
+            p.Add("data:sources: at least one source is needed.");
+            return;
+        }
+        for (int i = 0; i < Sources.Count; i++)
+        {
+            if (Sources[i] is null) { p.Add($"data:sources:{i}: null."); continue; }
+            Sources[i].Collect($"data:sources:{i}", p, check, tasks);
+        }
+        foreach (var t in tasks.Where(t => t?.Name is not null))
+        {
+            if (!Sources.Any(s => s is not null && s.TargetsOf(t) is not null))
+                p.Add($"tasks: task '{t.Name}' gets targets from no source; give it a \"target\" or map it in a source's \"targets\".");
+        }
+    }
+}
+
+/// <summary>One dataset: synthetic scenes (in memory), UCM-caption, RSVQA or an image folder.</summary>
+public sealed class DataSourceOptions
+{
+    /// <summary><c>synthetic</c>, <c>ucm-caption</c>, <c>rsvqa</c> or <c>image-folder</c>.</summary>
+    public string Kind { get; set; } = "synthetic";
+
+    /// <summary>Dataset folder (not for synthetic).</summary>
+    public string? Path { get; set; }
+
+    /// <summary>Share of training batches drawn from this source when there are several.</summary>
+    public double Proportion { get; set; } = 1.0;
+
+    /// <summary>
+    /// Task name → sample entries (a name or a list). With this map, the source serves exactly the tasks
+    /// listed; without it, every task that has its own <c>target</c>.
+    /// </summary>
+    public Dictionary<string, List<string>>? Targets { get; set; }
+
+    /// <summary>Synthetic: training scenes.</summary>
+    public int TrainCount { get; set; } = 1000;
+
+    /// <summary>Synthetic: validation scenes.</summary>
+    public int ValCount { get; set; } = 200;
+
+    /// <summary>Synthetic: test scenes.</summary>
+    public int TestCount { get; set; }
+
+    /// <summary>Synthetic: generator seed; null uses the run's seed.</summary>
+    public ulong? GeneratorSeed { get; set; }
+
+    /// <summary>Synthetic: per-pixel noise amplitude; null keeps the generator's default.</summary>
+    public int? NoiseAmplitude { get; set; }
+
+    /// <summary>UCM-caption / RSVQA: the training split's name.</summary>
+    public string TrainSplit { get; set; } = "train";
+
+    /// <summary>RSVQA: <c>lr</c> or <c>hr</c>.</summary>
+    public string Variant { get; set; } = "lr";
+
+    /// <summary>Image folder: fraction of each class held out as the validation split (stratified, seeded).</summary>
+    public double ValFraction { get; set; } = 0.2;
+
+    /// <summary>Image folder: fraction held out as the test split.</summary>
+    public double TestFraction { get; set; }
+
+    /// <summary>UCM-caption: <c>per_image</c> (one training sample per image, its first sentence) or <c>per_sentence</c> (one per sentence, the usual way to train a caption decoder). Evaluation is always per image.</summary>
+    public string CaptionSampling { get; set; } = "per_image";
+
+    /// <summary>UCM-caption: longest caption in tokens, start and end tokens included (UCM-caption's longest sentence has 22 words).</summary>
+    public int CaptionMaxLength { get; set; } = 32;
+
+    /// <summary>UCM-caption: words seen fewer times in the training captions become &lt;unk&gt;.</summary>
+    public int CaptionMinCount { get; set; } = 1;
+
+    /// <summary>The targets of <paramref name="task"/> on this source, or null when it does not serve the task.</summary>
+    public IReadOnlyList<string>? TargetsOf(TaskOptions task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        if (Targets is not null)
+            return Targets.TryGetValue(task.Name, out var keys) ? keys : null;
+        return task.Target;
+    }
+
+    internal void Collect(string at, List<string> p, ConfigCheck check, IReadOnlyList<TaskOptions> tasks)
+    {
+        check(Kind is "synthetic" or "ucm-caption" or "rsvqa" or "image-folder", $"{at}:kind", Kind, "synthetic, ucm-caption, rsvqa or image-folder");
+        if (Kind is "ucm-caption" or "rsvqa" or "image-folder")
+            check(!string.IsNullOrWhiteSpace(Path), $"{at}:path", Path, "the dataset folder");
+        check(Proportion > 0 && double.IsFinite(Proportion), $"{at}:proportion", Proportion, "a finite number > 0");
+        check(TrainCount >= 1, $"{at}:train_count", TrainCount, "an integer >= 1");
+        check(ValCount >= 0, $"{at}:val_count", ValCount, "an integer >= 0");
+        check(TestCount >= 0, $"{at}:test_count", TestCount, "an integer >= 0");
+        check(NoiseAmplitude is null or (>= 0 and <= 64), $"{at}:noise_amplitude", NoiseAmplitude, "an integer in [0, 64], or null");
+        check(Variant is "lr" or "hr", $"{at}:variant", Variant, "lr or hr");
+        check(CaptionSampling is "per_image" or "per_sentence", $"{at}:caption_sampling", CaptionSampling, "per_image or per_sentence");
+        check(CaptionMaxLength >= 3, $"{at}:caption_max_length", CaptionMaxLength, "an integer >= 3 (start token, a word, end token)");
+        check(CaptionMinCount >= 1, $"{at}:caption_min_count", CaptionMinCount, "an integer >= 1");
+        check(ValFraction is >= 0 and < 1 && TestFraction is >= 0 and < 1 && ValFraction + TestFraction < 1, $"{at}:val_fraction", ValFraction,
+            $"fractions in [0, 1) whose sum with test_fraction ({TestFraction}) is < 1");
+        if (Targets is not null)
+        {
+            foreach (var (task, keys) in Targets)
+            {
+                check(tasks.Any(t => t?.Name == task), $"{at}:targets:{task}", task, "the name of a task in \"tasks\"");
+                check(keys is { Count: > 0 } && keys.All(k => !string.IsNullOrWhiteSpace(k)), $"{at}:targets:{task}", keys is null ? null : "[" + string.Join(", ", keys) + "]", "a sample entry name or a non-empty list of them");
+            }
+        }
+    }
+}
+

@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SpatialNet.DependencyInjection;
+using SpatialNet.Training.Configuration;
+using SpatialNet.Training.Engine;
+using SpatialNet.Training.Workflow;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers configured training with dependency injection.</summary>
+public static class SpatialNetTrainingServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers a training run configured by <paramref name="configuration"/> (the keys of docs/training.md;
+    /// in a Generic Host usually a section such as <c>SpatialNet</c>): <see cref="TrainingRunOptions"/> (bound
+    /// and validated at start), the <see cref="TrainingPipeline"/> that runs it, and every registered
+    /// <see cref="ITrainerCallback"/> as a callback of its trainer. The pipeline builds the model through
+    /// <c>AddSpatialNet(configuration)</c> once the data has told it the sizes, then the batch source,
+    /// evaluators and reports of the run.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The run's configuration.</param>
+    public static IServiceCollection AddSpatialNetTraining(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<TrainingRunOptions>()
+            .Configure(o =>
+            {
+                var problems = new List<string>();
+                TrainingRunOptions.BindInto(configuration, o, problems);
+                if (problems.Count > 0)
+                    throw new ConfigurationException(null, problems);
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TrainingRunOptions>, TrainingRunOptionsValidator>());
+        services.TryAddSingleton(sp => new TrainingPipeline(configuration, sp.GetService<ILogger<TrainingPipeline>>(), sp.GetServices<ITrainerCallback>()));
+        return services;
+    }
+}
+
+/// <summary>Validates <see cref="TrainingRunOptions"/> (<see cref="TrainingRunOptions.Problems"/>): every problem names its configuration path.</summary>
+internal sealed class TrainingRunOptionsValidator : IValidateOptions<TrainingRunOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TrainingRunOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = options.Problems();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}

@@ -1,0 +1,211 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using SpatialNet.DependencyInjection;
+using SpatialNet.Heads;
+using SpatialNet.Modules;
+using SpatialNet.Training.Engine;
+
+namespace SpatialNet.Training.Configuration;
+
+/// <summary>
+/// A training run as configuration binds it — the same options classes the DI builder uses:
+/// <c>model</c> (<see cref="VisionTransformerOptions"/>), <c>tasks</c> (<see cref="TaskOptions"/> with
+/// their head options), <c>loss</c> (<see cref="SpatialNetOptions"/>: composer, λ_reg), <c>trainer</c>
+/// (<see cref="TrainerOptions"/>: optimizer, schedule, precision, seed, early stopping, checkpoints) and
+/// <c>data</c> (<see cref="DataOptions"/>), plus where the run writes and which device it uses.
+/// docs/training.md lists every key.
+/// </summary>
+public sealed class TrainingRunOptions
+{
+    private static readonly IReadOnlySet<string> RunManagedTrainerKeys = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "checkpointdirectory", "outputdirectory", "keepfloat32inputs", "parametergroups", "noweightdecay",
+    };
+
+    /// <summary>Folder for checkpoints, history, curves, reports and the final weights.</summary>
+    public string OutputDir { get; set; } = "runs/spatialnet";
+
+    /// <summary><c>cpu</c> (default), <c>cuda</c>, <c>cuda:N</c>, or <c>auto</c> (CUDA when available).</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>torch CPU threads; null leaves torch's default.</summary>
+    public int? Threads { get; set; }
+
+    /// <summary>
+    /// Encoder weights to start from (timm or Hugging Face safetensors / PyTorch file), loaded into the
+    /// encoder strictly (every encoder key and shape must match; a pretrained classifier is ignored); null for random initialisation.
+    /// </summary>
+    public string? Pretrained { get; set; }
+
+    /// <summary>Encoder key prefixes <see cref="Pretrained"/> may lack (e.g. <c>pos_embed</c>); they keep their random initialisation.</summary>
+    public IList<string> PretrainedAllowMissing { get; set; } = [];
+
+    /// <summary>The Vision Transformer.</summary>
+    public VisionTransformerOptions Model { get; set; } = new();
+
+    /// <summary>The tasks (at least one), in head order.</summary>
+    public List<TaskOptions> Tasks { get; set; } = [];
+
+    /// <summary>Loss composer and the L2 term (Eq. 6, 10–11).</summary>
+    public SpatialNetOptions Loss { get; set; } = new();
+
+    /// <summary>Optimizer, schedule, precision, seed, epochs, early stopping and checkpoints.</summary>
+    public TrainerOptions Trainer { get; set; } = new() { EarlyStoppingPatience = 5 };
+
+    /// <summary>Data sources, batching and augmentation.</summary>
+    public DataOptions Data { get; set; } = new();
+
+    /// <summary>The run's seed (<c>trainer:seed</c>, default 1): initialisation, shuffling, augmentation, synthetic scenes.</summary>
+    public ulong Seed => Trainer.Seed ?? 1;
+
+    /// <summary>Binds <paramref name="configuration"/> and validates the result.</summary>
+    /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
+    /// <param name="source">Name of the configuration for messages (its file), or null.</param>
+    /// <exception cref="ConfigurationException">Unknown keys, values that do not convert or are out of range, each named by its path.</exception>
+    public static TrainingRunOptions Bind(IConfiguration configuration, string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new TrainingRunOptions();
+        var problems = new List<string>();
+        BindInto(configuration, options, problems);
+        if (problems.Count == 0)
+            problems.AddRange(options.Problems());
+        if (problems.Count > 0)
+            throw new ConfigurationException(source, problems);
+        return options;
+    }
+
+    /// <summary>Binds <paramref name="configuration"/> onto <paramref name="options"/> without validating the values.</summary>
+    internal static void BindInto(IConfiguration configuration, TrainingRunOptions options, List<string> problems)
+    {
+        var path = (configuration as IConfigurationSection)?.Path ?? string.Empty;
+        StrictConfigurationBinder.Bind(configuration, options, path, problems, new HashSet<string> { "tasks" });
+        if (StrictConfigurationBinder.Child(configuration, "trainer") is { } trainer)
+        {
+            foreach (var key in trainer.GetChildren().Where(k => RunManagedTrainerKeys.Contains(StrictConfigurationBinder.Normalize(k.Key))))
+                problems.Add($"{key.Path}: set by the run (from output_dir, the tasks and loss:l2_lambda); remove it.");
+        }
+
+        foreach (var task in (StrictConfigurationBinder.Child(configuration, "tasks") ?? configuration.GetSection("tasks")).GetChildren())
+            options.Tasks.Add(BindTask(task, problems, options.Model));
+    }
+
+    /// <summary>Every problem with the values, each naming its configuration path, value and what is allowed; empty when valid.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var p = new List<string>();
+        void Check(bool ok, string field, object? value, string allowed)
+        {
+            if (!ok)
+                p.Add(string.Create(CultureInfo.InvariantCulture, $"{field} = {Show(value)}: allowed {allowed}."));
+        }
+
+        Check(!string.IsNullOrWhiteSpace(OutputDir), "output_dir", OutputDir, "a folder path");
+        Check(Device is "cpu" or "cuda" or "auto" || (Device?.StartsWith("cuda:", StringComparison.Ordinal) == true && int.TryParse(Device[5..], out var n) && n >= 0),
+            "device", Device, "cpu, cuda, cuda:N or auto");
+        Check(Threads is null or > 0, "threads", Threads, "a positive integer or null");
+        p.AddRange(Model.Validate().Select(e => "model: " + e));
+        p.AddRange(new SpatialNetOptionsValidator().Validate(null, WithTasks()).Failures ?? []);
+        try
+        {
+            Trainer.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            p.Add($"trainer:{StrictConfigurationBinder.SnakeCase(e.ParamName ?? "?")} = {Show(e.ActualValue)}: {e.Message.Split(Environment.NewLine)[0]}");
+        }
+
+        if (Tasks.Count == 0)
+            p.Add("tasks: at least one task is needed.");
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < Tasks.Count; i++)
+        {
+            var t = Tasks[i];
+            var at = $"tasks:{i}";
+            Check(TaskDefinition.NameError(t.Name) is null && t.Name != "image", $"{at}:name", t.Name, TaskDefinition.AllowedNameDescription + ", not \"image\"");
+            if (!names.Add(t.Name))
+                p.Add($"{at}:name = \"{t.Name}\": allowed a name not used by another task.");
+            Check(t.Target is null || (t.Target.Count > 0 && t.Target.All(x => !string.IsNullOrWhiteSpace(x))), $"{at}:target",
+                t.Target is null ? null : "[" + string.Join(", ", t.Target) + "]", "a sample entry name or a non-empty list of them");
+            if (t.ParsedKind is TaskKind.Classification or TaskKind.VisualQuestionAnswering or TaskKind.Captioning && t.Target is { Count: > 1 })
+                p.Add($"{at}:target = [{string.Join(", ", t.Target)}]: allowed one entry for a {t.Kind} task (class indices).");
+            if (t.Head.Metrics is { } metrics && t.ParsedKind is { } k)
+            {
+                var supported = Evaluation.TaskMetricNames.Supported(k);
+                foreach (var m in metrics)
+                    Check(supported.Contains(m), $"{at}:head:metrics", m, string.Join(", ", supported));
+            }
+            if (t.Head is ClassificationHeadOptions { NumClasses: not 0 and < 2 } c)
+                Check(false, $"{at}:head:num_classes", c.NumClasses, "an integer >= 2, or 0 for the dataset's class list");
+        }
+
+        Data.Collect(p, Check, Tasks);
+        return p;
+    }
+
+    // SpatialNetOptions with this run's task list, for its validator.
+    private SpatialNetOptions WithTasks()
+    {
+        var o = new SpatialNetOptions { L2Lambda = Loss.L2Lambda, LossComposer = Loss.LossComposer, DwaTemperature = Loss.DwaTemperature };
+        foreach (var t in Tasks.Where(t => t.ParsedKind is not null))
+            o.Tasks.Add(new TaskRegistration(t.Name, t.ParsedKind!.Value, t.Head.GetType()));
+        return o;
+    }
+
+    private static TaskOptions BindTask(IConfigurationSection section, List<string> problems, VisionTransformerOptions model)
+    {
+        var task = new TaskOptions();
+        StrictConfigurationBinder.Bind(section, task, section.Path, problems, new HashSet<string> { "head" });
+        if (task.ParsedKind is not { } kind)
+        {
+            problems.Add($"{section.Path}:kind = \"{task.Kind}\": allowed classification, regression, multi_label, vqa or caption.");
+            return task;
+        }
+
+        task.Head = SpatialNetConfigurationExtensions.NewHeadOptions(kind);
+        var head = StrictConfigurationBinder.Child(section, "head");
+        int before = problems.Count;
+        if (head is not null)
+            StrictConfigurationBinder.Bind(head, task.Head, head.Path, problems);
+        if (problems.Count > before)
+            return task;
+
+        // The head's own rules, on a copy whose data-decided sizes (classes, vocabularies) hold valid placeholders.
+        var probe = SpatialNetConfigurationExtensions.NewHeadOptions(kind);
+        if (head is not null)
+            StrictConfigurationBinder.Bind(head, probe, head.Path, problems);
+        switch (probe)
+        {
+            case ClassificationHeadOptions c when c.NumClasses == 0:
+                c.NumClasses = 2;
+                break;
+            case MultiLabelHeadOptions l:
+                l.NumLabels = Math.Max(l.NumLabels, 1);
+                break;
+            case VqaHeadOptions v:
+                v.NumAnswers = 2;
+                v.VocabSize = 8;
+                if (StrictConfigurationBinder.Child(head ?? section, "num_heads") is null)
+                    v.NumHeads = model.NumHeads;
+                break;
+            case CaptionHeadOptions c:
+                c.VocabSize = 8;
+                if (StrictConfigurationBinder.Child(head ?? section, "num_heads") is null)
+                    c.NumHeads = model.NumHeads;
+                break;
+        }
+        var layout = model.Validate().Count == 0 ? new TokenLayout(model.EmbedDim, model.ClassToken ? 1 : 0) : (TokenLayout?)null;
+        problems.AddRange(probe.Validate(task.Name, layout).Select(e => $"{section.Path}:head: {e}"));
+        return task;
+    }
+
+    internal static string Show(object? value) => value switch
+    {
+        null => "null",
+        string s => "\"" + s + "\"",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "null",
+    };
+}

@@ -1,0 +1,80 @@
+using FluentAssertions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using SpatialNet.DependencyInjection;
+using SpatialNet.Training.Configuration;
+using SpatialNet.Training.Engine;
+using SpatialNet.Training.Tests.Support;
+using SpatialNet.Training.Tests.Training;
+using SpatialNet.Training.Workflow;
+using Xunit;
+
+namespace SpatialNet.Training.Tests.Configuration;
+
+/// <summary>AddSpatialNetTraining: a run configured by a section of a host's configuration, resolved from the container.</summary>
+[Collection(TorchGlobalRngCollection.Name)]
+public sealed class TrainingServicesTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private IConfiguration Host(params string[] sets) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["Logging:LogLevel:Default"] = "Information",   // a host's own keys beside the run's section
+        ["SpatialNet:output_dir"] = _dir.Combine("run"),
+        ["SpatialNet:threads"] = "1",
+        ["SpatialNet:model:image_size"] = "32",
+        ["SpatialNet:model:patch_size"] = "16",
+        ["SpatialNet:model:embed_dim"] = "16",
+        ["SpatialNet:model:depth"] = "1",
+        ["SpatialNet:model:num_heads"] = "2",
+        ["SpatialNet:tasks:0:name"] = "land_cover",
+        ["SpatialNet:tasks:0:kind"] = "classification",
+        ["SpatialNet:tasks:0:target"] = "label",
+        ["SpatialNet:trainer:epochs"] = "2",
+        ["SpatialNet:trainer:show_progress"] = "false",
+        ["SpatialNet:trainer:write_charts"] = "false",
+        ["SpatialNet:data:batch_size"] = "8",
+        ["SpatialNet:data:sources:0:kind"] = "synthetic",
+        ["SpatialNet:data:sources:0:train_count"] = "16",
+        ["SpatialNet:data:sources:0:val_count"] = "8",
+    }).AddInMemoryCollection(sets.Select(SpatialNetConfiguration.ParseOverride)).Build();
+
+    [Fact]
+    public void ARunResolvedFromTheContainer_TrainsWithTheRegisteredCallbacks()
+    {
+        var epochs = new EpochCounter();
+        using var services = new ServiceCollection()
+            .AddSpatialNetTraining(Host().GetSection("SpatialNet"))
+            .AddSingleton<ITrainerCallback>(epochs)
+            .BuildServiceProvider();
+        services.ValidateSpatialNet();
+
+        var run = services.GetRequiredService<TrainingPipeline>().Run();
+
+        run.Training.EpochsCompleted.Should().Be(2);
+        epochs.Epochs.Should().Equal(1, 2);
+        services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrainingRunOptions>>().Value.Trainer.Epochs.Should().Be(2);
+        File.Exists(Path.Combine(_dir.Combine("run"), "config.json")).Should().BeTrue();
+    }
+
+    [Fact]
+    public void ATypoInTheSection_FailsAtStart_NamingTheKey()
+    {
+        using var services = new ServiceCollection()
+            .AddSpatialNetTraining(Host("SpatialNet:trainer:epocs=3").GetSection("SpatialNet"))
+            .BuildServiceProvider();
+
+        var act = () => services.ValidateSpatialNet();
+
+        act.Should().Throw<ConfigurationException>().WithMessage("*SpatialNet:trainer:epocs: unknown key*");
+    }
+
+    private sealed class EpochCounter : ITrainerCallback
+    {
+        public List<int> Epochs { get; } = [];
+
+        public void OnEpochEnd(Trainer trainer, EpochRecord record, bool improved) => Epochs.Add(record.Epoch);
+    }
+}
