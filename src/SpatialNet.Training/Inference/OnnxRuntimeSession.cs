@@ -32,9 +32,11 @@ internal sealed class OnnxRuntimeSession : IDisposable
     }
 
     /// <summary>Runs <paramref name="count"/> images [count, C, S, S] and returns each named output as a flat array.</summary>
-    public float[][] Run(float[] pixels, int count, int channels, int size, IReadOnlyList<string> outputs)
+    public float[][] Run(ReadOnlySpan<float> pixels, int count, int channels, int size, IReadOnlyList<string> outputs)
     {
-        using var input = OrtValue.CreateTensorValueFromMemory(pixels, [count, channels, size, size]);
+        // Copied into memory ONNX Runtime allocates: no managed array per batch.
+        using var input = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, [count, channels, size, size]);
+        pixels.CopyTo(input.GetTensorMutableDataAsSpan<float>());
         using var results = _session.Run(_runOptions, ["image"], [input], outputs.ToArray());
         return results.Select(r => r.GetTensorDataAsSpan<float>().ToArray()).ToArray();
     }

@@ -158,7 +158,8 @@ public sealed class Predictor : IWindowModel, IDisposable
             for (int start = 0; start < count; start += _options.MaxBatchSize)
             {
                 int n = Math.Min(_options.MaxBatchSize, count - start);
-                var chunk = pixels.Slice((int)(start * per), (int)(n * per)).ToArray();
+                // Copied straight into native memory: no managed array per batch on long scene maps.
+                var chunk = pixels.Slice((int)(start * per), (int)(n * per));
                 var results = _onnx is not null ? _onnx.Run(chunk, n, Channels, ImageSize, selected.Select(t => t.Name).ToArray()) : RunTorch(chunk, n, selected);
                 for (int i = 0; i < selected.Count; i++)
                     results[i].CopyTo(outputs[selected[i].Name], start * Width(selected[i]));
@@ -342,11 +343,14 @@ public sealed class Predictor : IWindowModel, IDisposable
     }
 
     // One forward pass per normalisation (tasks of different sources saw differently normalised images).
-    private float[][] RunTorch(float[] pixels, int count, List<RunFolder.RunTask> tasks)
+    private float[][] RunTorch(ReadOnlySpan<float> pixels, int count, List<RunFolder.RunTask> tasks)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var x = tensor(pixels, [count, Channels, ImageSize, ImageSize]).to(_device);
+        var host = empty([count, Channels, ImageSize, ImageSize], ScalarType.Float32);
+        host.bytes = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(System.Runtime.InteropServices.MemoryMarshal.AsBytes(pixels)), pixels.Length * sizeof(float));
+        var x = host.to(_device);
         var results = new float[tasks.Count][];
         foreach (var group in tasks.Select((t, i) => (t, i)).GroupBy(x => x.t.SourceIndex))
         {

@@ -126,8 +126,21 @@ public sealed class InferenceCliTests(TinyRunFixture run) : IClassFixture<TinyRu
             for (int y = 0; y < s; y++)
                 Array.Copy(tile, (c * s + y) * s, pixels, (c * 64 + row * s + y) * 96 + col * s, s);
         }
+        // Georeferenced: 10 m pixels, upper-left corner (500000, 4600000); rows written pixel-interleaved.
         var scene = folder.Combine("scene.tif");
-        TiffImageCodec.Write(scene, RasterImage.FromBytes(pixels, 3, 64, 96));
+        using (var writer = new GeoTiffWriter(scene, 96, 64, 3, RasterSampleType.UInt8,
+                   new GeoReference { PixelScale = [10, 10, 0], TiePoints = [0, 0, 0, 500000, 4600000, 0] }))
+        {
+            var line = new byte[96 * 3];
+            for (int y = 0; y < 64; y++)
+            {
+                for (int x = 0; x < 96; x++)
+                for (int c = 0; c < 3; c++)
+                    line[x * 3 + c] = pixels[(c * 64 + y) * 96 + x];
+                writer.WriteRow(line);
+            }
+            writer.Commit();
+        }
 
         var map = folder.Combine("maps", "map.tif");
         Directory.CreateDirectory(folder.Combine("maps"));
@@ -141,12 +154,30 @@ public sealed class InferenceCliTests(TinyRunFixture run) : IClassFixture<TinyRu
         (probabilities.Width, probabilities.Height, probabilities.BandCount).Should().Be((3, 2, 5));
         var cells = new float[5 * 6];
         probabilities.ReadWindow(0, 0, 3, 2, [0, 1, 2, 3, 4], cells);
+        // The class map is a palette image (which GeoTiffReader refuses as a scene): read by LibTiff.
+        var classes = new byte[6];
+        using (var classMap = BitMiracle.LibTiff.Classic.Tiff.Open(map, "r"))
+        {
+            classMap.GetField(BitMiracle.LibTiff.Classic.TiffTag.IMAGEWIDTH)[0].ToInt().Should().Be(3);
+            classMap.GetField(BitMiracle.LibTiff.Classic.TiffTag.IMAGELENGTH)[0].ToInt().Should().Be(2);
+            for (int row = 0; row < 2; row++)
+            {
+                var line = new byte[3];
+                classMap.ReadScanline(line, row).Should().BeTrue();
+                line.CopyTo(classes, row * 3);
+            }
+        }
         for (int row = 0; row < 2; row++)
         for (int col = 0; col < 3; col++)
         {
             var expected = predictor.Predict(tiles[Math.Min(row * 2 + col, 3)])["land_cover"].Values;
             for (int k = 0; k < 5; k++)
                 cells[(k * 2 + row) * 3 + col].Should().BeApproximately(expected[k], 1e-6f, $"cell ({row}, {col}), class {k}");
+            ((int)classes[row * 3 + col]).Should().Be(Array.IndexOf(expected.ToArray(), expected.Max()), $"class of cell ({row}, {col})");
         }
+
+        // One cell per 32-pixel window: 320 m cells from the scene's upper-left corner.
+        probabilities.Georeference!.PixelScale!.Take(2).Should().Equal(320, 320);
+        probabilities.Georeference.TiePoints!.Skip(3).Take(2).Should().Equal(500000, 4600000);
     }
 }
