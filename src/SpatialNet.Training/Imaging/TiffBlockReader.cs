@@ -16,6 +16,8 @@ internal sealed class TiffBlockReader
     private readonly LinkedList<(int Block, int Top, byte[] Data)> _lru = new();
     private long _cachedBytes;
     private byte[]? _scratch;
+    // Buffers of released blocks, reused: a new large array per block would keep the collector busy.
+    private readonly Stack<byte[]> _free = new();
 
     public TiffBlockReader(Tiff tif, string name, int width, int height, int samplesPerPixel, int bytesPerSample, PlanarConfig planar)
     {
@@ -95,6 +97,7 @@ internal sealed class TiffBlockReader
                 _lru.Remove(node);
                 _cache.Remove(node.Value.Block);
                 _cachedBytes -= node.Value.Data.Length;
+                _free.Push(node.Value.Data);
             }
             node = next;
         }
@@ -114,7 +117,7 @@ internal sealed class TiffBlockReader
         var expected = checked((int)((long)rows * BlockWidth * PixelBytes));
         var size = checked((int)BlockBytes);
         var keep = CacheBytes >= size;
-        var buffer = keep ? new byte[size] : (_scratch ??= new byte[size]);
+        var buffer = keep ? (_free.TryPop(out var reused) ? reused : new byte[size]) : (_scratch ??= new byte[size]);
         if (Tiled)
         {
             var read = _tif.ReadEncodedTile(index, buffer, 0, expected);
@@ -135,6 +138,7 @@ internal sealed class TiffBlockReader
                 _lru.RemoveLast();
                 _cache.Remove(last.Value.Block);
                 _cachedBytes -= last.Value.Data.Length;
+                _free.Push(last.Value.Data);
             }
             _cache[index] = _lru.AddFirst((index, blockY, buffer));
             _cachedBytes += size;

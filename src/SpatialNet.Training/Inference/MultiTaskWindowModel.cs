@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SpatialNet.Heads;
 using SpatialNet.Models;
 using SpatialNet.Training.Imaging;
@@ -16,6 +17,9 @@ public sealed class MultiTaskWindowModel : IWindowModel
     private readonly float[]? _mean;
     private readonly float[]? _std;
     private readonly Device _device;
+    private readonly Tensor? _meanTensor;
+    private readonly Tensor? _stdTensor;
+    private readonly TorchSharp.Scalar _inverse255 = TorchSharp.ScalarExtensionMethods.ToScalar(1f / 255f);
 
     /// <param name="model">The trained model (on <paramref name="device"/>).</param>
     /// <param name="channels">Bands the model was trained on.</param>
@@ -36,6 +40,9 @@ public sealed class MultiTaskWindowModel : IWindowModel
         _device = device ?? CPU;
         _mean = statistics?.Mean.Select(m => (float)m).ToArray();
         _std = statistics?.Std.Select(s => (float)s).ToArray();
+        // Held for the model's lifetime (not in any dispose scope).
+        _meanTensor = _mean is null ? null : tensor(_mean).view(-1, 1, 1).DetachFromDisposeScope();
+        _stdTensor = _std is null ? null : tensor(_std).view(-1, 1, 1).DetachFromDisposeScope();
         Channels = channels;
         WindowSize = windowSize;
         var tasks = new List<WindowTask>();
@@ -77,9 +84,15 @@ public sealed class MultiTaskWindowModel : IWindowModel
             throw new ArgumentException($"Expected {count} windows of {Channels}×{WindowSize}×{WindowSize} floats ({length}); got {windows.Length}.", nameof(windows));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var x = tensor(windows[..(int)length].ToArray(), [count, Channels, WindowSize, WindowSize]).to(_device).div_(255f);
+        // Copied straight into a native tensor: a managed array per batch would be a large-object
+        // allocation, and the garbage collections it triggers finalise TorchSharp's temporary Scalars
+        // while native calls still use them (a TorchSharp race seen as "Unknown scalar type").
+        var x = empty([count, Channels, WindowSize, WindowSize], ScalarType.Float32);
+        // The setter only reads the span; it is typed writable.
+        x.bytes = MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(windows), (int)length));
+        x = x.to(_device).mul_(_inverse255);
         if (_mean is not null)
-            x = x.sub_(tensor(_mean).to(_device).view(-1, 1, 1)).div_(tensor(_std!).to(_device).view(-1, 1, 1));
+            x = x.sub_(_meanTensor!.to(_device)).div_(_stdTensor!.to(_device));
         var raw = _model.Forward(x, tasks: Tasks.Select(t => t.Name));
         var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var task in Tasks)
