@@ -103,6 +103,30 @@ public class HuggingFaceVitTests
     }
 
     [Fact]
+    public void LayerNormBeforeIsNorm1AndLayerNormAfterIsNorm2()
+    {
+        // Distinct values per norm, so a swapped map cannot pass (HF ViTLayer: layernorm_before feeds attention).
+        using var before = full(4, 1.5f);
+        using var beforeBias = full(4, -0.5f);
+        using var after = full(4, 2.5f);
+        using var afterBias = full(4, 0.25f);
+        var hf = new Dictionary<string, Tensor>
+        {
+            ["vit.encoder.layer.1.layernorm_before.weight"] = before,
+            ["vit.encoder.layer.1.layernorm_before.bias"] = beforeBias,
+            ["vit.encoder.layer.1.layernorm_after.weight"] = after,
+            ["vit.encoder.layer.1.layernorm_after.bias"] = afterBias,
+        };
+        using var timm = HuggingFaceVit.ToTimmNames(hf);
+
+        timm.Keys.Should().BeEquivalentTo("blocks.1.norm1.weight", "blocks.1.norm1.bias", "blocks.1.norm2.weight", "blocks.1.norm2.bias");
+        timm["blocks.1.norm1.weight"].data<float>().ToArray().Should().AllBeEquivalentTo(1.5f);
+        timm["blocks.1.norm1.bias"].data<float>().ToArray().Should().AllBeEquivalentTo(-0.5f);
+        timm["blocks.1.norm2.weight"].data<float>().ToArray().Should().AllBeEquivalentTo(2.5f);
+        timm["blocks.1.norm2.bias"].data<float>().ToArray().Should().AllBeEquivalentTo(0.25f);
+    }
+
+    [Fact]
     public void IncompleteQkvIsAnError()
     {
         using var q = zeros(2, 2);
