@@ -300,7 +300,12 @@ public sealed class FlatParameterBuffers : IDisposable
             throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "Gradient clipping norm must be a finite number > 0.");
         var total = GradientNorm();
         using var scope = NewDisposeScope();
-        var factor = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+        // Scalars held in locals until the end of the call: an implicit temporary can be finalized while
+        // libtorch still reads it (TorchSharp 0.107), which surfaced as a sporadic "toFloat" check failure.
+        using var eps = 1e-6.ToScalar();
+        using var one = 1.0.ToScalar();
+        using var max = maxNorm.ToScalar();
+        var factor = total.add(eps, one).reciprocal_().mul_(max).clamp_max_(one);
         foreach (var b in _buckets)
             b.MasterGradients.mul_(factor.to(b.MasterGradients.device));
         return total;
