@@ -10,7 +10,7 @@ internal static class AskCommand
     public static Command Create()
     {
         var run = InferenceOptions.Run();
-        var image = new Option<string>("--image", "-i") { Description = "The image (TIFF, PNG, JPEG).", Required = true, HelpName = "FILE" };
+        var image = InferenceOptions.Image();
         var question = new Option<string>("--question", "-q") { Description = "The question, e.g. \"Is there a road?\".", Required = true, HelpName = "TEXT" };
         var task = InferenceOptions.Task("vqa");
         var device = InferenceOptions.Device();

@@ -9,7 +9,7 @@ internal static class CaptionCommand
     public static Command Create()
     {
         var run = InferenceOptions.Run();
-        var image = new Option<string>("--image", "-i") { Description = "The image (TIFF, PNG, JPEG).", Required = true, HelpName = "FILE" };
+        var image = InferenceOptions.Image();
         var beam = new Option<int?>("--beam") { Description = "Beam width: 1 decodes greedily (default: the task's configured decoding).", HelpName = "N" };
         var task = InferenceOptions.Task("caption");
         var device = InferenceOptions.Device();

@@ -8,6 +8,9 @@ internal static class InferenceOptions
 {
     public static Option<string> Run() => new("--run", "-r") { Description = "The training run folder (output_dir of `spatialnet train`).", Required = true, HelpName = "DIR" };
 
+    /// <summary><c>--image</c>: the one image an <c>ask</c> or <c>caption</c> reads.</summary>
+    public static Option<string> Image() => new("--image", "-i") { Description = "The image (TIFF, PNG, JPEG).", Required = true, HelpName = "FILE" };
+
     public static Option<string> Device() => new("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "cpu", HelpName = "cpu|cuda|auto" };
 
     public static Option<string?> Task(string kind) => new("--task", "-t") { Description = $"The {kind} task to use (default: the only one).", HelpName = "NAME" };
