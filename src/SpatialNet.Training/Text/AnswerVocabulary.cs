@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SpatialNet.Training.Data;
@@ -63,7 +64,7 @@ public sealed class AnswerVocabulary
     public void Save(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        File.WriteAllText(path, ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(path, ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>The vocabulary as a JSON object.</summary>

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SpatialNet.Training.Data;
@@ -101,7 +102,7 @@ public sealed class TextEncoder
     public void Save(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        File.WriteAllText(path, ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(path, ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>The encoder as a JSON object (to embed in a larger file).</summary>
