@@ -96,4 +96,13 @@ public sealed class DatasetValidationTests : IDisposable
         VqaMetrics.Compute([new VqaAnswer("count", "3", "many")]).OverallAccuracy.Should().Be(0);
         VqaMetrics.Compute(answers, binCounts: false).OverallAccuracy.Should().Be(1);
     }
+
+    [Fact]
+    public void A_count_truth_outside_the_training_answers_is_scored_wrong_not_refused()
+    {
+        // An evaluation split may hold an answer the training split never had: the model cannot give it.
+        var answers = new[] { new VqaAnswer("count", "3", "3"), new VqaAnswer("count", VqaMetrics.OutOfVocabulary, "more than 1000") };
+
+        VqaMetrics.Compute(answers).OverallAccuracy.Should().Be(0.5);
+    }
 }
