@@ -88,6 +88,10 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
     /// <inheritdoc/>
     public nn.Module AsModule() => this;
 
+    /// <summary>The parameters <see cref="ForwardTokens"/> uses: all but the built-in classifier <c>head</c>.</summary>
+    internal IEnumerable<Parameter> TokenParameters() =>
+        named_parameters().Where(p => !p.name.StartsWith(nameof(head) + ".", StringComparison.Ordinal)).Select(p => p.parameter);
+
     /// <summary>timm's <c>no_weight_decay()</c>: <c>pos_embed</c> and <c>cls_token</c>.</summary>
     public IReadOnlyCollection<string> NoWeightDecay() => cls_token is null ? ["pos_embed"] : ["pos_embed", "cls_token"];
 
