@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using System.Globalization;
 using SpatialNet.Training.Optimization;
 using TorchSharp;

@@ -1,3 +1,4 @@
+using SpatialNet;
 using SpatialNet.Benchmarks;
 using SpatialNet.Runtime;
 using TorchSharp;
