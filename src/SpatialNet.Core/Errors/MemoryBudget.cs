@@ -11,6 +11,54 @@ internal static class MemoryBudget
     /// </summary>
     public static long AvailableBytes => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
+    /// <summary>
+    /// Memory free for new allocations: <c>MemAvailable</c> of /proc/meminfo where readable, at most
+    /// <see cref="AvailableBytes"/> (a container's limit); elsewhere <see cref="AvailableBytes"/>.
+    /// </summary>
+    public static long FreeBytes
+    {
+        get
+        {
+            long limit = AvailableBytes;
+            try
+            {
+                foreach (var line in File.ReadLines("/proc/meminfo"))
+                {
+                    if (!line.StartsWith("MemAvailable:", StringComparison.Ordinal))
+                        continue;
+                    var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (parts.Length >= 2 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var kib))
+                        return Math.Min(limit, kib * 1024);
+                }
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+            return limit;
+        }
+    }
+
+    /// <summary>
+    /// Values per token and channel that one encoder block keeps for the backward pass: 34 bytes at 16
+    /// bits in Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
+    /// Eq. 1, leaving out the attention-score term (fused attention does not keep the scores).
+    /// </summary>
+    public const double ActivationValuesPerBlock = 17;
+
+    /// <summary>
+    /// Training memory of a ViT encoder for a batch of <paramref name="batch"/> images: activations
+    /// batch × tokens × EmbedDim × Depth × <see cref="ActivationValuesPerBlock"/> × <paramref name="valueBytes"/>,
+    /// and parameters with gradients and AdamW's two moments (4 × 4 bytes each, plus a 16-bit weight
+    /// and gradient copy under mixed precision).
+    /// </summary>
+    public static (double Activations, double Parameters) TrainingBytes(Modules.VisionTransformerOptions o, double batch, int valueBytes)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        double tokens = (double)(o.ImageHeight / Math.Max(1, o.PatchSize)) * (o.ImageWidth / Math.Max(1, o.PatchSize)) + (o.ClassToken ? 1 : 0);
+        double activations = batch * tokens * o.EmbedDim * o.Depth * ActivationValuesPerBlock * valueBytes;
+        double parameters = VisionTransformerParameters(o) * (16 + (valueBytes < sizeof(float) ? 2 * valueBytes : 0));
+        return (activations, parameters);
+    }
+
     /// <summary>Throws <see cref="ResourceLimitException"/> when <paramref name="bytes"/> exceed <see cref="AvailableBytes"/>.</summary>
     /// <param name="bytes">The estimate (a double, so that products of large options cannot overflow).</param>
     /// <param name="option">The option(s) that determine the size, as the user writes them.</param>
