@@ -699,7 +699,7 @@ public sealed partial class TrainingPipeline
         /// </summary>
         /// <summary>
         /// Refuses, before the data is scanned or the model built, a training batch whose encoder
-        /// activations and parameter state (<c>MemoryBudget.TrainingBytes</c>) exceed the free host memory.
+        /// activations and parameter state (<c>VisionTransformer.TrainingBytes</c>) exceed the free host memory.
         /// On CUDA it is not checked: TorchSharp does not report the device's free memory.
         /// </summary>
         private static void EnsureTrainingFits(TrainingRunOptions config, long trainSamples, PrecisionMode precision, Device device)
@@ -709,7 +709,7 @@ public sealed partial class TrainingPipeline
             var m = config.Model;
             long batch = Math.Max(1, Math.Min(config.Data.BatchSize, trainSamples));   // a batch holds at most the training split
             int valueBytes = precision == PrecisionMode.BFloat16Mixed ? 2 : 4;
-            var (activations, parameters) = MemoryBudget.TrainingBytes(m, batch, valueBytes);
+            var (activations, parameters) = VisionTransformer.TrainingBytes(m, batch, valueBytes);
             long free = MemoryBudget.FreeBytes;
             if (activations + parameters <= free)
                 return;
@@ -721,7 +721,7 @@ public sealed partial class TrainingPipeline
             throw new ResourceLimitException("data:batch_size",
                 $"data:batch_size = {config.Data.BatchSize}, model:image_size = {m.ImageSize}, model:embed_dim = {m.EmbedDim}, model:depth = {m.Depth}: " +
                 $"training would need about {MemoryBudget.Format(activations + parameters)} (activations {MemoryBudget.Format(activations)}: " +
-                $"batch {batch} × tokens × embed_dim × depth × {MemoryBudget.ActivationValuesPerBlock} values × {valueBytes} bytes; " +
+                $"batch {batch} × tokens × embed_dim × depth × {VisionTransformer.ActivationValuesPerBlock} values × {valueBytes} bytes; " +
                 $"parameters with gradients and AdamW moments {MemoryBudget.Format(parameters)}), more than the {MemoryBudget.Format(free)} of free memory; {advice}.");
         }
 
