@@ -11,6 +11,32 @@ internal static class MemoryBudget
     /// </summary>
     public static long AvailableBytes => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
+    /// <summary>
+    /// Memory free for new allocations: <c>MemAvailable</c> of /proc/meminfo where readable, at most
+    /// <see cref="AvailableBytes"/> (a container's limit); elsewhere <see cref="AvailableBytes"/>.
+    /// </summary>
+    public static long FreeBytes
+    {
+        get
+        {
+            long limit = AvailableBytes;
+            try
+            {
+                foreach (var line in File.ReadLines("/proc/meminfo"))
+                {
+                    if (!line.StartsWith("MemAvailable:", StringComparison.Ordinal))
+                        continue;
+                    var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (parts.Length >= 2 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var kib))
+                        return Math.Min(limit, kib * 1024);
+                }
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+            return limit;
+        }
+    }
+
     /// <summary>Throws <see cref="ResourceLimitException"/> when <paramref name="bytes"/> exceed <see cref="AvailableBytes"/>.</summary>
     /// <param name="bytes">The estimate (a double, so that products of large options cannot overflow).</param>
     /// <param name="option">The option(s) that determine the size, as the user writes them.</param>

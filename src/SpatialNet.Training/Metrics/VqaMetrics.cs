@@ -34,6 +34,9 @@ public sealed record VqaResult(
 /// </summary>
 public static class VqaMetrics
 {
+    /// <summary>The expected answer of a question whose truth is outside the training answers: always wrong, never an error.</summary>
+    internal const string OutOfVocabulary = "<no answer in vocabulary>";
+
     /// <summary>Scores a list of answered questions.</summary>
     /// <param name="answers">The answers.</param>
     /// <param name="binCounts">
@@ -65,7 +68,7 @@ public static class VqaMetrics
             {
                 // The truth must be a count (or a bin): "many" == "many" is no right answer.
                 expected = CountAnswerBins.Normalize(expected);
-                if (!CountAnswerBins.Labels.Contains(expected))
+                if (!CountAnswerBins.Labels.Contains(expected) && a.Expected != OutOfVocabulary)
                     throw new ArgumentException($"answers[{pairs.Count}].expected: count answer '{a.Expected}' is neither a non-negative integer nor a count bin " +
                         $"({string.Join(", ", CountAnswerBins.Labels)}); with count binning on, counts are compared as bins.", nameof(answers));
                 predicted = CountAnswerBins.Normalize(predicted);
