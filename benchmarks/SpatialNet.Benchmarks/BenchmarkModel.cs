@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Losses;

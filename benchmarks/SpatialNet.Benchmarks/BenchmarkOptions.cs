@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SpatialNet.Training.Batching;
 using SpatialNet.Training.Optimization;
 using TorchSharp;
 

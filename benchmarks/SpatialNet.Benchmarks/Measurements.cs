@@ -1,3 +1,4 @@
+using SpatialNet.Training.Devices;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;

@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using System.Diagnostics;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Pipeline;

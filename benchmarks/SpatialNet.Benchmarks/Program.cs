@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SpatialNet;
 using SpatialNet.Benchmarks;
 using SpatialNet.Runtime;
 using TorchSharp;

@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Optimization;
 using TorchSharp;

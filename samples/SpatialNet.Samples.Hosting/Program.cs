@@ -10,7 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SpatialNet.Runtime;
 using SpatialNet.Training.Engine;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
 {

@@ -15,9 +15,8 @@ using Microsoft.Extensions.Logging;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Evaluation;
-using SpatialNet.Training.Reports;
 using SpatialNet.Training.Synthetic;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 
 var clock = Stopwatch.StartNew();
 var root = Path.GetFullPath(args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal))

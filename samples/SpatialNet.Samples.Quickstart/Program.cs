@@ -12,7 +12,7 @@ using System.Globalization;
 using SpatialNet.Runtime;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 using TorchSharp;
 
 var clock = Stopwatch.StartNew();
@@ -58,7 +58,7 @@ foreach (var task in result.Report.Result.Tasks)
     allAbove &= above;
     var chance = task.Chance is double c && metric == "accuracy" ? $"chance {c:F3}, " : "";
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"  {task.Task.Name,-15} {metric,-9} {value,7:F3}   ({chance}baseline {baseline:F3}: {SpatialNet.Training.Reports.EvaluationReport.BaselineDescription(task.Task.Kind)})  {(above ? "above chance" : "NOT above chance")}"));
+        $"  {task.Task.Name,-15} {metric,-9} {value,7:F3}   ({chance}baseline {baseline:F3}: {SpatialNet.Training.Evaluation.EvaluationReport.BaselineDescription(task.Task.Kind)})  {(above ? "above chance" : "NOT above chance")}"));
 }
 Console.WriteLine();
 Console.WriteLine($"checkpoint: {result.Training.BestCheckpoint}");

@@ -15,7 +15,7 @@
 using System.Globalization;
 using SpatialNet.Runtime;
 using SpatialNet.Training.Configuration;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 using TorchSharp;
 
 var options = Args.Parse(args, ["data", "out", "epochs", "image-size", "device", "baseline"]);

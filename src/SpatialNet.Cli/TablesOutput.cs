@@ -1,10 +1,10 @@
+using SpatialNet.Training.Evaluation;
 using SpatialNet.IO;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SpatialNet.Training.Checkpoints;
-using SpatialNet.Training.Reports;
 
 namespace SpatialNet.Cli;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using SpatialNet.Cli.Output;
 using SpatialNet.Training.Configuration;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 
 namespace SpatialNet.Cli.Commands;
 

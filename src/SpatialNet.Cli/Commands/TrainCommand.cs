@@ -5,7 +5,7 @@ using SpatialNet.Training.Checkpoints;
 using System.Text.Json.Nodes;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 
 namespace SpatialNet.Cli.Commands;
 

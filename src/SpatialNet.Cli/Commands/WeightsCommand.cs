@@ -149,10 +149,10 @@ internal static class WeightsCommand
 
     internal static void ConvertFile(string input, string outputPath, WeightFileFormat format, TextWriter output)
     {
-        if (format != WeightFileFormat.PyTorch && Training.Workflow.TrainingPipeline.IsTrainingCheckpoint(input))
+        if (format != WeightFileFormat.PyTorch && Training.Pipeline.TrainingPipeline.IsTrainingCheckpoint(input))
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
-            var weights = Training.Workflow.TrainingPipeline.CheckpointModelWeights(input);
+            var weights = Training.Pipeline.TrainingPipeline.CheckpointModelWeights(input);
             if (weights.Count == 0)
                 weights = Training.Checkpoints.TrainingCheckpoint.ReadModelWeights(input);   // not a multi-task model: the trained module's state
             StateDictFile.Write(outputPath, weights);

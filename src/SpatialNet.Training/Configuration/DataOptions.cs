@@ -31,14 +31,14 @@ public sealed class DataOptions
     public bool Rotate90 { get; set; } = true;
 
     /// <summary>
-    /// Training batches made ahead on a background thread (<see cref="Pipeline.Prefetcher"/>), this many
+    /// Training batches made ahead on a background thread (<see cref="SpatialNet.Training.Batching.Prefetcher"/>), this many
     /// batches deep; 0 (default) makes each batch when the step asks for it.
     /// </summary>
     public int Prefetch { get; set; }
 
     /// <summary>
     /// Keep the training split decoded as uint8 on the training device and make every batch there
-    /// (<see cref="Pipeline.DeviceBatchCache"/>: gather, flips and rotations of the dihedral group,
+    /// (<see cref="SpatialNet.Training.Batching.DeviceBatchCache"/>: gather, flips and rotations of the dihedral group,
     /// normalisation). One source only, not RSVQA (its position questions forbid some transforms).
     /// </summary>
     public bool DeviceCache { get; set; }

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

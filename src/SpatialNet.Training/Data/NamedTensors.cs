@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SpatialNet.Training.Imaging;

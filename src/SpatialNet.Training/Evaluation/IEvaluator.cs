@@ -1,5 +1,4 @@
 using SpatialNet.Training.Engine;
-using SpatialNet.Training.Reports;
 using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Evaluation;

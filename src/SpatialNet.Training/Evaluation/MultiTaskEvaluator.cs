@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using SpatialNet.Heads;
 using SpatialNet.Models;
 using SpatialNet.Training.Engine;
@@ -120,11 +121,11 @@ public sealed class MultiTaskEvaluator : IEvaluator
 
     /// <inheritdoc />
     /// <remarks>Adds one Table II row per VQA task, named <c>{<see cref="SystemName"/>} ({task})</c>.</remarks>
-    public void AddTo(Reports.EvaluationReport report, Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare = null)
+    public void AddTo(EvaluationReport report, Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare = null)
     {
         ArgumentNullException.ThrowIfNull(report);
         foreach (var t in Run(prepare).Tasks.Where(t => t.Vqa is not null))
-            report.VqaRows.Add(new Reports.VqaRow($"{SystemName} ({t.Task.Name})", t.Vqa!));
+            report.VqaRows.Add(new VqaRow($"{SystemName} ({t.Task.Name})", t.Vqa!));
     }
 
     private MultiTaskEvaluationResult Score(Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>> prepare)

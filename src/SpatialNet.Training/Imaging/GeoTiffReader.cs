@@ -113,12 +113,12 @@ public sealed class GeoTiffReader : IDisposable
     public long CacheBytes { get => _blocks.CacheBytes; set => _blocks.CacheBytes = Math.Max(0, value); }
 
     /// <summary>Opens a scene; the file stays open until <see cref="Dispose"/>.</summary>
-    /// <exception cref="Data.DatasetFileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="SpatialNet.DatasetFileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ImageDecodeException">Not a readable TIFF, or an unsupported sample type or layout.</exception>
     public static GeoTiffReader Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (!File.Exists(path)) throw new Data.DatasetFileNotFoundException(path, null, "scene file not found.");
+        if (!File.Exists(path)) throw new SpatialNet.DatasetFileNotFoundException(path, null, "scene file not found.");
         return TiffImageCodec.Capture(path, () =>
         {
             var tif = Tiff.Open(path, "r") ?? throw TiffImageCodec.Fail(path, "header", "not a readable TIFF file");

@@ -49,7 +49,7 @@ public sealed class ImageCache
     public int Count => _memory.Count;
 
     /// <summary>Returns the 8-bit image for a file, decoding it on first use.</summary>
-    /// <exception cref="Data.DatasetFileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="SpatialNet.DatasetFileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ImageDecodeException">The file cannot be decoded or has the wrong band count.</exception>
     public RasterImage Load(string path)
     {

@@ -26,13 +26,13 @@ public static class ImageDecoder
     public static IReadOnlyList<string> KnownExtensions { get; } = [".tif", ".tiff", ".png", ".jpg", ".jpeg"];
 
     /// <summary>Decodes an image file.</summary>
-    /// <exception cref="Data.DatasetFileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="SpatialNet.DatasetFileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ImageDecodeException">The file is empty, of an unknown format, corrupt or unsupported.</exception>
     public static RasterImage Decode(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
-            throw new Data.DatasetFileNotFoundException(path, null, "image file not found.");
+            throw new SpatialNet.DatasetFileNotFoundException(path, null, "image file not found.");
         return Decode(File.ReadAllBytes(path), path);
     }
 

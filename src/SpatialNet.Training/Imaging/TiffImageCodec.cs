@@ -37,13 +37,13 @@ internal static class TiffImageCodec
     private static readonly CapturingErrorHandler Handler = InstallHandler();
 
     /// <summary>Decodes the first image of a TIFF file.</summary>
-    /// <exception cref="Data.DatasetFileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="SpatialNet.DatasetFileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ImageDecodeException">The file is not a readable TIFF, is truncated, or is unsupported.</exception>
     public static RasterImage Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
-            throw new Data.DatasetFileNotFoundException(path, null, "image file not found.");
+            throw new SpatialNet.DatasetFileNotFoundException(path, null, "image file not found.");
         return Read(File.ReadAllBytes(path), path);
     }
 

@@ -54,7 +54,7 @@ public static class OnnxExporter
     /// <param name="runDirectory">The run folder.</param>
     /// <param name="outputPath">The <c>.onnx</c> file to write.</param>
     /// <param name="tasks">Tasks to export; null: every classification, regression and multi-label task.</param>
-    /// <exception cref="Data.DatasetFileNotFoundException">The run folder or one of its files is missing.</exception>
+    /// <exception cref="SpatialNet.DatasetFileNotFoundException">The run folder or one of its files is missing.</exception>
     /// <exception cref="InvalidOperationException">No exportable task.</exception>
     public static void Export(string runDirectory, string outputPath, IReadOnlyList<string>? tasks = null)
     {

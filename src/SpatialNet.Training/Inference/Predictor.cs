@@ -2,7 +2,7 @@ using SpatialNet.Heads;
 using SpatialNet.Models;
 using SpatialNet.Modules;
 using SpatialNet.Training.Imaging;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -106,8 +106,8 @@ public sealed class Predictor : IWindowModel, IDisposable
     internal RunFolder Run => _run;
 
     /// <summary>Opens the run folder <paramref name="runDirectory"/>: its configuration, data description and weights.</summary>
-    /// <exception cref="Data.DatasetFileNotFoundException">The folder or one of its files is missing.</exception>
-    /// <exception cref="Data.DatasetFormatException"><c>data.json</c> lacks a field inference needs (named).</exception>
+    /// <exception cref="SpatialNet.DatasetFileNotFoundException">The folder or one of its files is missing.</exception>
+    /// <exception cref="SpatialNet.DatasetFormatException"><c>data.json</c> lacks a field inference needs (named).</exception>
     /// <exception cref="SpatialNet.DependencyInjection.ConfigurationException">The configuration is invalid, or CUDA is asked for and not available.</exception>
     /// <exception cref="Weights.WeightLoadException">The weights do not match the model.</exception>
     public static Predictor Open(string runDirectory, PredictorOptions? options = null)
@@ -268,7 +268,7 @@ public sealed class Predictor : IWindowModel, IDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
-            throw new Data.DatasetFileNotFoundException(path, null, "image not found.");
+            throw new SpatialNet.DatasetFileNotFoundException(path, null, "image not found.");
         var options = new ImageLoadOptions { ExpectedBands = Channels, Height = ImageSize, Width = ImageSize };
         return ImageCache.Prepare(ImageDecoder.Decode(path), path, options);
     }

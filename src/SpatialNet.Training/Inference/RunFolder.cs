@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Text.Json.Nodes;
 using SpatialNet.Heads;
 using SpatialNet.Models;
@@ -6,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Text;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 
 namespace SpatialNet.Training.Inference;
 

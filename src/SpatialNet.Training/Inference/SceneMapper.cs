@@ -144,7 +144,7 @@ public static class SceneMapper
     /// <c>{stem}.{task}.tif</c> (class map, values) or <c>{stem}.{task}.probabilities.tif</c>; the summary
     /// is <c>{stem}.summary.json</c>. Every file is written under a temporary name and renamed when complete.
     /// </remarks>
-    /// <exception cref="Data.DatasetFileNotFoundException">The scene does not exist.</exception>
+    /// <exception cref="SpatialNet.DatasetFileNotFoundException">The scene does not exist.</exception>
     /// <exception cref="ImageDecodeException">The scene is unreadable, has too few bands, or is smaller than a window.</exception>
     public static SceneMapResult Map(IWindowModel model, string scenePath, string outputPath, SceneMappingOptions? options = null,
         IProgress<SceneMappingProgress>? progress = null, CancellationToken cancellationToken = default)

@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SpatialNet.Training.Data;

@@ -1,3 +1,5 @@
+using SpatialNet.IO;
+using SpatialNet.Training.Batching;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SpatialNet.Training.Data;

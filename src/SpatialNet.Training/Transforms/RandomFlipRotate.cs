@@ -1,3 +1,4 @@
+using SpatialNet.Training.Devices;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Pipeline;
 using static TorchSharp.torch;

@@ -6,7 +6,7 @@ using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Tests.Support;
 using SpatialNet.Training.Tests.Training;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 using Xunit;
 
 namespace SpatialNet.Training.Tests.Configuration;

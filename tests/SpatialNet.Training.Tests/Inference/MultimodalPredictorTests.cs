@@ -4,7 +4,7 @@ using FluentAssertions;
 using SpatialNet.Training.Inference;
 using SpatialNet.Training.Tests.Multimodal;
 using SpatialNet.Training.Tests.Support;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 using Xunit;
 
 namespace SpatialNet.Training.Tests.Inference;

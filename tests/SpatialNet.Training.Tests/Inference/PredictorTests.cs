@@ -7,7 +7,7 @@ using SpatialNet.Training.Data;
 using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Inference;
 using SpatialNet.Training.Tests.Support;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 using Xunit;
 using static TorchSharp.torch;
 

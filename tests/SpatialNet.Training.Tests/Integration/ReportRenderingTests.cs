@@ -3,7 +3,6 @@ using FluentAssertions;
 using SpatialNet.Heads;
 using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Metrics;
-using SpatialNet.Training.Reports;
 using Xunit;
 using static TorchSharp.torch;
 

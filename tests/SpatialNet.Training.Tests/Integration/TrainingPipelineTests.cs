@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using FluentAssertions;
 using Microsoft.Extensions.Configuration;
 using SpatialNet.DependencyInjection;
@@ -5,7 +6,7 @@ using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Tests.Support;
 using SpatialNet.Training.Tests.Training;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 using Xunit;
 using static TorchSharp.torch;
 

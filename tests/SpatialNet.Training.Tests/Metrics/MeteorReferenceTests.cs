@@ -79,7 +79,7 @@ public sealed class MeteorReferenceTests
     {
         var expected = Reference.GetProperty("module_sets").GetProperty(moduleSet);
         var set = CocoCaptionMetricsTests.LoadSet("refs", "cands");
-        var result = new MeteorScorer(OptionsFor(moduleSet)).Score(set);
+        var result = new MeteorScorer(OptionsFor(moduleSet)).Score(set.Pairs());
 
         MetricAssert.Close(result.Corpus, expected.GetProperty("corpus").GetDouble(), $"{moduleSet} corpus");
         AssertStatistics(result.CorpusStatistics, expected.GetProperty("corpus_stats"), $"{moduleSet} corpus");
@@ -116,7 +116,7 @@ public sealed class MeteorReferenceTests
     {
         var expected = Reference.GetProperty("supplementary_pretokenized_inputs").GetProperty(tokenization).GetProperty("module_sets").GetProperty(moduleSet);
         var set = CocoCaptionMetricsTests.LoadSet("refs_" + tokenization, "cands_" + tokenization);
-        var result = new MeteorScorer(OptionsFor(moduleSet)).Score(set);
+        var result = new MeteorScorer(OptionsFor(moduleSet)).Score(set.Pairs());
 
         MetricAssert.Close(result.Corpus, expected.GetProperty("corpus").GetDouble(), $"{tokenization} {moduleSet} corpus");
         for (int i = 0; i < set.Count; i++)

@@ -4,7 +4,7 @@ using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Optimization;
 using SpatialNet.Training.Tests.Support;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 using Xunit;
 
 namespace SpatialNet.Training.Tests.Multimodal;

@@ -65,7 +65,7 @@ public sealed class TableOneTests
         ((double)rows[3]!["values"]!["CIDEr"]!).Should().BeApproximately(335.3, 1e-9);
         ((double)result.ToJson()["land_use_accuracy"]!).Should().Be(0.9);
 
-        var report = new SpatialNet.Training.Reports.EvaluationReport(new MultiTaskEvaluationResult("test", [], new Dictionary<string, double>()));
+        var report = new SpatialNet.Training.Evaluation.EvaluationReport(new MultiTaskEvaluationResult("test", [], new Dictionary<string, double>()));
         result.AddTo(report);
         report.Captioning.Select(r => r.System).Should().Equal("SpatialNet (caption, beam 3)", "Retrieval: predicted class", "Most frequent caption");
         report.CaptioningRetrievalBaseline!.System.Should().Be("Retrieval oracle: true class");

@@ -5,7 +5,7 @@ using SpatialNet.Training.Data;
 using SpatialNet.Training.Metrics;
 using SpatialNet.Training.Synthetic;
 using SpatialNet.Training.Tests.Support;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 using Xunit;
 
 namespace SpatialNet.Training.Tests.Multimodal;

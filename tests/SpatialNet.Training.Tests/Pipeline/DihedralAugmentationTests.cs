@@ -1,3 +1,4 @@
+using SpatialNet.Training.Transforms;
 using FluentAssertions;
 using SpatialNet.Training.Pipeline;
 using SpatialNet.Training.Randomness;

@@ -1,3 +1,4 @@
+using SpatialNet.Training.Transforms;
 using SpatialNet.Training.Pipeline;
 using static TorchSharp.torch;
 

@@ -1,6 +1,6 @@
+using SpatialNet.Training.Evaluation;
 using FluentAssertions;
 using SpatialNet.Training.Metrics;
-using SpatialNet.Training.Reports;
 using Xunit;
 
 namespace SpatialNet.Training.Tests.Reports;

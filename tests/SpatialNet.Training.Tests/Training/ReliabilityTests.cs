@@ -9,7 +9,7 @@ using SpatialNet.Training.Engine;
 using SpatialNet.Training.Optimization;
 using SpatialNet.Training.Synthetic;
 using SpatialNet.Training.Tests.Support;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 using TorchSharp;
 using static TorchSharp.torch;
 using Xunit;

@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using FluentAssertions;
 using SpatialNet.Heads;
 using SpatialNet.Losses;

@@ -237,10 +237,10 @@ public sealed class TransformTests
     public void Device_transfer_keeps_tensors_already_there_and_tells_devices_apart_by_type_and_index()
     {
         using var x = ones(2, 3);
-        ReferenceEquals(SpatialNet.Training.Pipeline.DeviceTransfer.To(x, CPU), x).Should().BeTrue();
-        SpatialNet.Training.Pipeline.DeviceTransfer.IsOn(x, CPU).Should().BeTrue();
-        SpatialNet.Training.Pipeline.DeviceTransfer.IsOn(x, new Device(TorchSharp.DeviceType.CUDA, 0)).Should().BeFalse();
-        using var meta = SpatialNet.Training.Pipeline.DeviceTransfer.To(x, META);
+        ReferenceEquals(SpatialNet.Training.Devices.DeviceTransfer.To(x, CPU), x).Should().BeTrue();
+        SpatialNet.Training.Devices.DeviceTransfer.IsOn(x, CPU).Should().BeTrue();
+        SpatialNet.Training.Devices.DeviceTransfer.IsOn(x, new Device(TorchSharp.DeviceType.CUDA, 0)).Should().BeFalse();
+        using var meta = SpatialNet.Training.Devices.DeviceTransfer.To(x, META);
         meta.device_type.Should().Be(TorchSharp.DeviceType.META);
         meta.shape.Should().Equal(2, 3);
     }

@@ -115,7 +115,7 @@ public sealed class CaptionScorer
         var bleu = new BleuScorer(4).Score(tokenized);
         var rouge = new RougeLScorer().Score(tokenized);
         var cider = new CiderDScorer().Score(tokenized);
-        var meteor = _meteor?.Score(_options.MeteorInput == MeteorInputText.Original ? captions : tokenized);
+        var meteor = _meteor?.Score((_options.MeteorInput == MeteorInputText.Original ? captions : tokenized).Pairs());
 
         var corpus = new Dictionary<string, double>(StringComparer.Ordinal);
         for (int k = 0; k < 4; k++)

@@ -87,6 +87,10 @@ public sealed class CaptionSet
     /// <returns>The candidate.</returns>
     public string CandidateOf(string imageId) => _candidates[imageId];
 
+    /// <summary>Each image's candidate and references, in <see cref="ImageIds"/> order.</summary>
+    public IEnumerable<(string Candidate, IReadOnlyList<string> References)> Pairs() =>
+        ImageIds.Select(id => (CandidateOf(id), ReferencesOf(id)));
+
     /// <summary>Applies a text transform (e.g. a tokenizer) to every reference and candidate.</summary>
     /// <param name="transform">The transform.</param>
     /// <returns>A new caption set with the same image order.</returns>

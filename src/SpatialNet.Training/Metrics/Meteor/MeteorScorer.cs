@@ -1,4 +1,3 @@
-using SpatialNet.Training.Metrics.Captioning;
 
 namespace SpatialNet.Training.Metrics.Meteor;
 
@@ -106,12 +105,12 @@ public sealed class MeteorScorer
     }
 
     /// <summary>Scores every image of a caption set and the corpus.</summary>
-    /// <param name="captions">The caption set (text as Meteor should see it: raw for <c>-norm</c>).</param>
+    /// <param name="images">Each image's candidate and references, in order (text as Meteor should see it: raw for <c>-norm</c>).</param>
     /// <returns>Corpus and per-image Meteor.</returns>
-    public MeteorResult Score(CaptionSet captions)
+    public MeteorResult Score(IEnumerable<(string Candidate, IReadOnlyList<string> References)> images)
     {
-        ArgumentNullException.ThrowIfNull(captions);
-        var segments = captions.ImageIds.Select(id => ScoreSegment(captions.CandidateOf(id), captions.ReferencesOf(id))).ToArray();
+        ArgumentNullException.ThrowIfNull(images);
+        var segments = images.Select(i => ScoreSegment(i.Candidate, i.References)).ToArray();
         var corpus = MeteorStatistics.Sum(segments.Select(s => s.Best).ToArray());
         corpus.ComputeScore(_weights, _options.Alpha, _options.Beta, _options.Gamma, _options.Delta);
         return new MeteorResult(corpus.Score, corpus, segments.Select(s => s.Score).ToArray(), segments);

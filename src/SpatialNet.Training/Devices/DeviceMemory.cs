@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SpatialNet.Training.Pipeline;
+namespace SpatialNet.Training.Devices;
 
 /// <summary>
 /// Free and total memory of the current CUDA device, asked of the CUDA driver (<c>cuMemGetInfo</c>),

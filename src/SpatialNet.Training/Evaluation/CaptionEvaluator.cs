@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SpatialNet.Heads;
@@ -5,7 +6,6 @@ using SpatialNet.Models;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Metrics.Captioning;
-using SpatialNet.Training.Reports;
 using SpatialNet.Training.Text;
 using SpatialNet.Training.Transforms;
 using TorchSharp;

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Training.Pipeline;
+namespace SpatialNet.Training.Devices;
 
 /// <summary>
 /// Moves tensors to a device the way a training step wants them moved: from the CPU to a GPU through

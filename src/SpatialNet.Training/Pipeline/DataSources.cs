@@ -5,7 +5,7 @@ using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Synthetic;
 using SpatialNet.Training.Text;
 
-namespace SpatialNet.Training.Workflow;
+namespace SpatialNet.Training.Pipeline;
 
 /// <summary>
 /// One configured data source opened: its training dataset, its other splits, the tasks it serves

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using SpatialNet.Training.Metrics;
 using SpatialNet.Training.Metrics.Captioning;
 
-namespace SpatialNet.Training.Reports;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>One row of the captioning table: a system and its corpus scores.</summary>
 /// <param name="System">Name of the system (model, baseline).</param>

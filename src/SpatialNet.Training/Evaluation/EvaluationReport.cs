@@ -8,7 +8,7 @@ using SpatialNet.Heads;
 using SpatialNet.Training.Checkpoints;
 using SpatialNet.Training.Evaluation;
 
-namespace SpatialNet.Training.Reports;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>
 /// An evaluation report: run facts, every task's metrics beside its training-prior baseline and

@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
-using SpatialNet.Training.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Training.Pipeline;
+namespace SpatialNet.Training.Batching;
 
 /// <summary>
 /// Prepares the next batches of another <see cref="IBatchSource"/> on a background thread while the

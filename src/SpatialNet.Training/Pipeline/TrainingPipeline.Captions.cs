@@ -2,10 +2,9 @@ using SpatialNet.Heads;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Evaluation;
-using SpatialNet.Training.Reports;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Training.Workflow;
+namespace SpatialNet.Training.Pipeline;
 
 // Caption tasks in a configured run: a CaptionEvaluator per (UCM-caption source, caption task) and split,
 // run after each epoch when the task asks for it and always for the reports (Table I).

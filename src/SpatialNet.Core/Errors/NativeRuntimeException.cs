@@ -1,4 +1,5 @@
-namespace SpatialNet.Runtime;
+
+namespace SpatialNet;
 
 /// <summary>
 /// TorchSharp's native runtime failed: its libraries could not be loaded (the message states the

@@ -1,4 +1,5 @@
-namespace SpatialNet.Training.Data;
+
+namespace SpatialNet;
 
 /// <summary>
 /// Base class of every error raised while reading a dataset or an image: it names the file and,

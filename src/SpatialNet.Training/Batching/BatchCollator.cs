@@ -1,6 +1,7 @@
+using SpatialNet.Training.Data;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Training.Data;
+namespace SpatialNet.Training.Batching;
 
 /// <summary>
 /// Stacks samples into a <see cref="Batch"/>: tensors with the same name and shape are stacked along a

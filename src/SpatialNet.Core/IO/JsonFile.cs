@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace SpatialNet.Training.Data;
+namespace SpatialNet.IO;
 
 /// <summary>
 /// Reading JSON dataset files with errors that name the file and the field (as a path such as

@@ -3,7 +3,7 @@ using SpatialNet.Training.Randomness;
 using SpatialNet.Training.Transforms;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Training.Engine;
+namespace SpatialNet.Training.Batching;
 
 /// <summary>How the batches of one dataset are made ready for a multi-task model.</summary>
 public sealed record DatasetBatchPreparation
@@ -12,7 +12,7 @@ public sealed record DatasetBatchPreparation
     /// Task name → the sample entries holding its targets. One entry is used as it is (a class index,
     /// a count); several are stacked along a new dimension 1 as float32 <c>[B, K]</c> (multi-label
     /// presence of K kinds, K regression outputs). The targets are stored under the task name, which
-    /// is how <see cref="MultiTaskTrainable"/> knows the batch serves that task.
+    /// is how <see cref="SpatialNet.Training.Engine.MultiTaskTrainable"/> knows the batch serves that task.
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> Targets { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 
@@ -199,8 +199,8 @@ public sealed class DatasetBatchSource : IBatchSource
         foreach (var key in batch.Keys.ToArray())
         {
             var t = batch[key];
-            if (!Pipeline.DeviceTransfer.IsOn(t, Device))
-                batch.Set(key, Pipeline.DeviceTransfer.To(t, Device));
+            if (!SpatialNet.Training.Devices.DeviceTransfer.IsOn(t, Device))
+                batch.Set(key, SpatialNet.Training.Devices.DeviceTransfer.To(t, Device));
         }
         var preparation = _preparations[planned.DatasetIndex];
         if (preparation.Transform is { } transform)

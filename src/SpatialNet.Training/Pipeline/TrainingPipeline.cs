@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using SpatialNet.IO;
 using System.Diagnostics;
 using System.Globalization;
@@ -21,13 +22,12 @@ using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Optimization;
 using SpatialNet.Training.Randomness;
 using SpatialNet.Training.Text;
-using SpatialNet.Training.Reports;
 using SpatialNet.Training.Transforms;
 using SpatialNet.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Training.Workflow;
+namespace SpatialNet.Training.Pipeline;
 
 /// <summary>Optional parts of a <see cref="TrainingPipeline"/> run.</summary>
 public sealed class TrainingPipelineOptions
@@ -145,7 +145,7 @@ public sealed partial class TrainingPipeline
         IBatchSource source = deviceCache is not null ? deviceCache
             : options.WrapTrainingBatches is { } wrap ? wrap(trainBatches) : trainBatches;
         if (config.Data.Prefetch > 0)
-            source = new Pipeline.Prefetcher(source, config.Data.Prefetch);
+            source = new SpatialNet.Training.Batching.Prefetcher(source, config.Data.Prefetch);
         var evaluator = run.Evaluator(config.Data.EvalSplit);
         var trainerOptions = run.TrainerOptions(evaluator is not null);
         trainerOptions.MaxSteps = options.MaxSteps;
@@ -427,7 +427,7 @@ public sealed partial class TrainingPipeline
         /// The single training split decoded into one uint8 tensor and its task targets, cached on the
         /// device; batches are gathered, augmented and normalised there.
         /// </summary>
-        public Pipeline.DeviceBatchCache DeviceCache()
+        public DeviceBatchCache DeviceCache()
         {
             var s = _sources.Single();
             if (_tasks.Any(t => t.ScoredAs == TaskKind.VisualQuestionAnswering))
@@ -446,7 +446,7 @@ public sealed partial class TrainingPipeline
             }
             var all = cat(images, 0);
             var perSample = targets.ToDictionary(kv => kv.Key, kv => cat(kv.Value, 0), StringComparer.Ordinal);
-            return new Pipeline.DeviceBatchCache(all, perSample, new Pipeline.DeviceBatchCacheOptions
+            return new DeviceBatchCache(all, perSample, new DeviceBatchCacheOptions
             {
                 Device = Device,
                 BatchSize = _config.Data.BatchSize,
@@ -454,7 +454,7 @@ public sealed partial class TrainingPipeline
                 Seed = SeededRandom.DeriveSeed(_config.Seed, 0x5348_5546),
                 Mean = _config.Data.Normalize ? s.Normalization?.Mean : null,
                 Std = _config.Data.Normalize ? s.Normalization?.Std : null,
-                Augmentation = _config.Data.Flip || _config.Data.Rotate90 ? Pipeline.AugmentationMode.FlipsAndRotations : Pipeline.AugmentationMode.None,
+                Augmentation = _config.Data.Flip || _config.Data.Rotate90 ? SpatialNet.Training.Batching.AugmentationMode.FlipsAndRotations : SpatialNet.Training.Batching.AugmentationMode.None,
                 OutputDType = Precision == PrecisionMode.BFloat16Mixed ? ScalarType.BFloat16 : ScalarType.Float32,
             });
         }
@@ -541,7 +541,7 @@ public sealed partial class TrainingPipeline
                 if (source.Train is RsvqaDataset train && source.Split(split) is RsvqaDataset evaluated)
                 {
                     var lookup = new QuestionOnlyLookupBaseline(train.Questions.Select(VqaExample.From));
-                    report.VqaRows.Add(new Reports.VqaRow($"{lookup.Name} ({t.Config.Name})",
+                    report.VqaRows.Add(new VqaRow($"{lookup.Name} ({t.Config.Name})",
                         VqaBaselines.Score(lookup, evaluated.Questions.Select(VqaExample.From))));
                 }
             }

@@ -1,8 +1,9 @@
+using SpatialNet.Training.Devices;
 using SpatialNet.Training.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Training.Pipeline;
+namespace SpatialNet.Training.Transforms;
 
 /// <summary>
 /// One element of the dihedral group of the rectangle/square: an optional left–right flip followed by

@@ -1,6 +1,7 @@
+using SpatialNet.Training.Transforms;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Training.Pipeline;
+namespace SpatialNet.Training.Batching;
 
 /// <summary>Geometric augmentation applied by <see cref="DeviceBatchCache"/>.</summary>
 public enum AugmentationMode

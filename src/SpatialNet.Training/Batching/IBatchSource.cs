@@ -2,7 +2,7 @@ using SpatialNet.Training.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Training.Engine;
+namespace SpatialNet.Training.Batching;
 
 /// <summary>
 /// Batches for training, epoch by epoch. Each batch is a dictionary of named tensors (image, label,

@@ -1,7 +1,7 @@
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Randomness;
 
-namespace SpatialNet.Training.Engine;
+namespace SpatialNet.Training.Batching;
 
 /// <summary>
 /// The epoch plan of one dataset with per-group repeats and length buckets: every sample (times its

@@ -1,9 +1,10 @@
-using SpatialNet.Training.Engine;
+using SpatialNet.Training.Devices;
+using SpatialNet.Training.Transforms;
 using SpatialNet.Training.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Training.Pipeline;
+namespace SpatialNet.Training.Batching;
 
 /// <summary>
 /// A decoded image dataset kept as uint8 <c>[N, C, H, W]</c> on the training device (when it fits),

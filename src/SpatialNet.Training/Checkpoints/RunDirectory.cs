@@ -1,6 +1,6 @@
 using SpatialNet.IO;
 using SpatialNet.DependencyInjection;
-using SpatialNet.Training.Workflow;
+using SpatialNet.Training.Pipeline;
 
 namespace SpatialNet.Training.Checkpoints;
 

@@ -9,7 +9,7 @@ using SpatialNet.Training.Data;
 using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Text;
 
-namespace SpatialNet.Training.Workflow;
+namespace SpatialNet.Training.Pipeline;
 
 // The model a configuration describes, built from its resolved tasks: shared by training (tasks
 // resolved against the data) and inference (tasks read back from a run folder's data.json).

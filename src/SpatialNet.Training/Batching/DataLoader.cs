@@ -1,6 +1,7 @@
+using SpatialNet.Training.Data;
 using SpatialNet.Training.Randomness;
 
-namespace SpatialNet.Training.Data;
+namespace SpatialNet.Training.Batching;
 
 /// <summary>
 /// Batches one dataset: each epoch visits every sample once in an order that depends only on

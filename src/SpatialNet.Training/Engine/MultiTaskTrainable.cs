@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using System.Text.Json;
 using SpatialNet.Losses;
 using SpatialNet.Models;

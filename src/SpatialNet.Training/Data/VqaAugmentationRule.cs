@@ -1,4 +1,6 @@
-namespace SpatialNet.Training.Transforms;
+using SpatialNet.Training.Transforms;
+
+namespace SpatialNet.Training.Data;
 
 /// <summary>
 /// The RSVQA baseline's augmentation rule (Lobry et al., TGRS 2020): flips and rotations change the

@@ -1,3 +1,4 @@
+using SpatialNet.Training.Batching;
 using SpatialNet.IO;
 using System.Runtime.InteropServices;
 using System.Diagnostics;
@@ -293,7 +294,7 @@ public sealed partial class Trainer : IDisposable
         var result = new Dictionary<string, Tensor>(batch.Count, StringComparer.Ordinal);
         foreach (var (key, t) in batch)
         {
-            var x = Pipeline.DeviceTransfer.To(t, _device);
+            var x = SpatialNet.Training.Devices.DeviceTransfer.To(t, _device);
             if (_computeDType is ScalarType cd && x.is_floating_point() && x.dtype != cd && _options.KeepFloat32Inputs?.Contains(key) != true)
                 x = x.to(cd);
             result[key] = x;
