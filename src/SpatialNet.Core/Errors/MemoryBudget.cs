@@ -23,20 +23,6 @@ internal static class MemoryBudget
                 $"{option}: {what} would need about {Format(bytes)}, more than the {Format(available)} of memory this machine has; choose a smaller value.");
     }
 
-    /// <summary>
-    /// Parameter count of a Vision Transformer with <paramref name="o"/> (timm's layout: patch projection,
-    /// class token, position embedding, per block two LayerNorms, qkv, projection and the two MLP layers,
-    /// final norm, classifier), as a double so that it cannot overflow.
-    /// </summary>
-    public static double VisionTransformerParameters(Modules.VisionTransformerOptions o)
-    {
-        ArgumentNullException.ThrowIfNull(o);
-        double d = o.EmbedDim, h = (double)o.EmbedDim * o.MlpRatio, p = o.PatchSize;
-        double tokens = (double)(o.ImageHeight / Math.Max(1, o.PatchSize)) * (o.ImageWidth / Math.Max(1, o.PatchSize)) + (o.ClassToken ? 1 : 0);
-        double block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * h + h) + (h * d + d) + (o.LayerScaleInit is null ? 0 : 2 * d);
-        return o.InChannels * p * p * d + d + (o.ClassToken ? d : 0) + tokens * d + o.Depth * block + 2 * d + o.NumClasses * (d + 1);
-    }
-
     /// <summary>A byte count in the largest fitting binary unit ("1.9 TiB").</summary>
     public static string Format(double bytes)
     {

@@ -42,7 +42,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
         var errors = options.Validate();
         if (errors.Count > 0)
             throw new ArgumentException("Invalid VisionTransformerOptions:" + Environment.NewLine + string.Join(Environment.NewLine, errors), nameof(options));
-        MemoryBudget.EnsureFits(MemoryBudget.VisionTransformerParameters(options) * sizeof(float),
+        MemoryBudget.EnsureFits(ParameterCount(options) * sizeof(float),
             $"VisionTransformerOptions (EmbedDim = {options.EmbedDim}, Depth = {options.Depth}, MlpRatio = {options.MlpRatio}, image {options.ImageHeight}×{options.ImageWidth}, patch {options.PatchSize})",
             "the encoder's float32 parameters");
         this.options = options.Clone();
@@ -178,6 +178,20 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
         head = fresh;
         options.NumClasses = numClasses;
         old.Dispose();
+    }
+
+    /// <summary>
+    /// Parameter count of a Vision Transformer with <paramref name="o"/> (timm's layout: patch projection,
+    /// class token, position embedding, per block two LayerNorms, qkv, projection and the two MLP layers,
+    /// final norm, classifier), as a double so that it cannot overflow.
+    /// </summary>
+    internal static double ParameterCount(VisionTransformerOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        double d = o.EmbedDim, h = (double)o.EmbedDim * o.MlpRatio, p = o.PatchSize;
+        double tokens = (double)(o.ImageHeight / Math.Max(1, o.PatchSize)) * (o.ImageWidth / Math.Max(1, o.PatchSize)) + (o.ClassToken ? 1 : 0);
+        double block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * h + h) + (h * d + d) + (o.LayerScaleInit is null ? 0 : 2 * d);
+        return o.InChannels * p * p * d + d + (o.ClassToken ? d : 0) + tokens * d + o.Depth * block + 2 * d + o.NumClasses * (d + 1);
     }
 
     private nn.Module<Tensor, Tensor> CreateHead(int numClasses)

@@ -1,3 +1,4 @@
+using SpatialNet.Training.Engine;
 using SpatialNet.Heads;
 using static TorchSharp.torch;
 
@@ -48,12 +49,7 @@ public static class TaskMetricNames
     };
 
     /// <summary>Whether a larger value of <paramref name="metric"/> is better (errors and losses: smaller is better).</summary>
-    public static bool HigherIsBetter(string metric)
-    {
-        ArgumentNullException.ThrowIfNull(metric);
-        var name = metric.Contains('/', StringComparison.Ordinal) ? metric[(metric.LastIndexOf('/') + 1)..] : metric;
-        return name is not (MetricNames.MeanAbsoluteError or MetricNames.RootMeanSquaredError or Loss) && !name.EndsWith("loss", StringComparison.Ordinal);
-    }
+    public static bool HigherIsBetter(string metric) => MetricModes.Of(metric) == MetricMode.Max;
 }
 
 /// <summary>
