@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using SpatialNet.Cli.Commands;
+using SpatialNet.Cli.Hosting;
 
 namespace SpatialNet.Cli;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SpatialNet.Cli.Hosting;
 using SpatialNet.Cli.Output;
 using SpatialNet.Training.Checkpoints;
 using System.Text.Json.Nodes;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SpatialNet.Cli;
+namespace SpatialNet.Cli.Hosting;
 
 /// <summary>
 /// Ctrl+C and SIGTERM: the first stops a command that stops cleanly (<c>train</c>: at the next step
