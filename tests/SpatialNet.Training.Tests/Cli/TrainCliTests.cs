@@ -183,6 +183,60 @@ public sealed class TrainCliTests : IDisposable
         File.ReadAllBytes(_dir.Combine("interrupted", "model.safetensors")).Should().Equal(File.ReadAllBytes(_dir.Combine("straight", "model.safetensors")));
     }
 
+    [SkippableFact]
+    public void Signals_TheFirstStopsWithACheckpointAndTheResumeCommand_ASecondAbortsAtOnce()
+    {
+        // The installed tool as a child process, stopped by real signals. SIGTERM: SIGINT may arrive ignored
+        // (a background job of a script), and the tool treats both the same.
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
+        var config = TinyConfig("signals", epochs: 50, trainCount: 960);
+
+        var (code, stderr) = RunToolAndSignal(config, signals: 1);
+        code.Should().Be(130, stderr);
+        stderr.Should().Contain("resume with:").And.Contain("--resume");
+        File.Exists(_dir.Combine("signals", "checkpoints", Trainer.LastCheckpointName)).Should().BeTrue(stderr);
+
+        (code, stderr) = RunToolAndSignal(config, signals: 2, "--overwrite");
+        code.Should().Be(128 + 15, $"killed by the second SIGTERM itself, not crashed in shutdown:\n{stderr}");
+        stderr.Should().Contain("spatialnet: aborted").And.NotContain("resume with:");
+    }
+
+    private (int Code, string Stderr) RunToolAndSignal(string config, int signals, params string[] more)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = _dir.Path,
+        };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "spatialnet.dll"), "train", "--config", config, "--no-progress" }.Concat(more))
+            start.ArgumentList.Add(a);
+        start.Environment["SPATIALNET_NATIVE_QUIET"] = "1";
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var training = new ManualResetEventSlim();
+        using var tool = new System.Diagnostics.Process { StartInfo = start };
+        tool.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lines.Enqueue(e.Data);
+            if (e.Data.Contains(" Training ", StringComparison.Ordinal)) training.Set();   // the step loop has started
+        };
+        tool.Start();
+        tool.BeginErrorReadLine();
+        tool.BeginOutputReadLine();
+        try
+        {
+            training.Wait(TimeSpan.FromMinutes(2)).Should().BeTrue(string.Join("\n", lines));
+            for (int i = 0; i < signals; i++)
+                System.Diagnostics.Process.Start("kill", ["-TERM", tool.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            tool.WaitForExit(TimeSpan.FromMinutes(2)).Should().BeTrue("the tool stops");
+            tool.WaitForExit();   // drains the redirected streams
+        }
+        finally
+        {
+            if (!tool.HasExited) tool.Kill(entireProcessTree: true);
+        }
+        return (tool.ExitCode, string.Join("\n", lines));
+    }
+
     [Fact]
     public void Train_PrintsOneRowPerEpochOnStandardError_AndTheResultOnStandardOutput()
     {
