@@ -44,11 +44,11 @@ internal static class TrainCommand
             var configuration = SpatialNetConfiguration.Load(configPath, shorthands.Concat(parse.GetValue(set) ?? []));
             var c = TrainingRunOptions.Bind(configuration, configPath);
 
-            SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
-            using var stopsCleanly = Interrupt.StopsCleanly();
             // Progress and logs on standard error; standard output carries the result only.
             var display = new TrainingDisplay(parse.Error(), c.Trainer.ShowProgress);
             using var logging = CliLogging.Create(display.WriteLog, parse.GetValue(quiet), display.Enabled ? ["EpochEnd", "BestCheckpoint"] : []);
+            CliLogging.InitializeNativeRuntime(logging);
+            using var stopsCleanly = Interrupt.StopsCleanly();
             TrainingRunResult result;
             try
             {

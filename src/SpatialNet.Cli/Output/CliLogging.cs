@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SpatialNet.Runtime;
 
 namespace SpatialNet.Cli.Output;
 
@@ -15,6 +16,10 @@ internal static class CliLogging
 
     /// <summary>A logger factory writing to <paramref name="error"/>.</summary>
     public static ILoggerFactory Create(TextWriter error, bool quiet) => Create(line => { lock (error) error.WriteLine(line); }, quiet);
+
+    /// <summary>Loads libtorch now, its loader's line (if any) through <paramref name="logging"/>: <c>--quiet</c> hides it.</summary>
+    public static void InitializeNativeRuntime(ILoggerFactory logging) =>
+        TorchNativeRuntime.EnsureInitialized(logger: logging.CreateLogger(typeof(TorchNativeRuntime).FullName!));
 
     private sealed class Provider(Action<string> sink, HashSet<string> omit) : ILoggerProvider
     {
