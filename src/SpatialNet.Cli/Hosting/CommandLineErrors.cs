@@ -19,22 +19,18 @@ internal static class CommandLineErrors
         var command = parse.CommandResult.Command;
         var meant = new HashSet<Symbol>();
         bool unknownCommand = false;
-        string? previous = null;
+        var tokens = parse.Tokens.ToList();
         foreach (var token in parse.UnmatchedTokens)
         {
             bool option = LooksLikeOption(token);
-            if (!option && previous is not null && LooksLikeOption(previous))
-            {
-                previous = token;   // the value of the unknown option before it
-                continue;
-            }
-            previous = token;
+            int at = tokens.FindIndex(t => t.Value == token && t.Type == TokenType.Argument);
+            if (!option && at > 0 && tokens[at - 1] is { Type: TokenType.Argument } before && LooksLikeOption(before.Value))
+                continue;   // the value of the unknown option before it
             var near = Nearest(token, option ? Options(command) : command.Subcommands.Cast<Symbol>());
             meant.UnionWith(near);
             unknownCommand |= !option && command.Subcommands.Count > 0;
             var what = option ? "option" : command.Subcommands.Count > 0 ? "command" : "argument";
-            var hint = near.Count > 0 ? $"; did you mean {string.Join(" or ", near.Select(n => $"'{n.Name}'"))}?" : "";
-            error.WriteLine($"{program}: unknown {what} '{token}'{hint}");
+            error.WriteLine($"{program}: {Unknown(what, token, near)}");
         }
         foreach (var e in parse.Errors)
         {
@@ -49,10 +45,15 @@ internal static class CommandLineErrors
         return ExitCodes.Usage;
     }
 
-    private static bool LooksLikeOption(string token) => token.Length > 1 && token[0] == '-' && !char.IsAsciiDigit(token[1]) && token[1] != '.';
+    /// <summary>"unknown option '--epoch'; did you mean '--epochs'?"</summary>
+    public static string Unknown(string what, string word, IReadOnlyCollection<Symbol> near) =>
+        $"unknown {what} '{word}'" + (near.Count > 0 ? $"; did you mean {string.Join(" or ", near.Select(n => $"'{n.Name}'"))}?" : "");
+
+    /// <summary>Whether <paramref name="token"/> is written as an option (not a negative number).</summary>
+    public static bool LooksLikeOption(string token) => token.Length > 1 && token[0] == '-' && !char.IsAsciiDigit(token[1]) && token[1] != '.';
 
     /// <summary>The options given on <paramref name="command"/>: its own and the recursive ones of its parents.</summary>
-    private static IEnumerable<Option> Options(Command command)
+    public static IEnumerable<Option> Options(Command command)
     {
         var options = command.Options.ToList();
         for (var parent = command.Parents.OfType<Command>().FirstOrDefault(); parent is not null; parent = parent.Parents.OfType<Command>().FirstOrDefault())

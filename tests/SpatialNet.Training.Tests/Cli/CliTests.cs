@@ -155,6 +155,14 @@ public class CliTests
     }
 
     [Theory]
+    [InlineData("kitten", "sitting", 3)]   // the textbook Levenshtein example
+    [InlineData("trian", "train", 1)]      // one adjacent transposition
+    [InlineData("--confg", "--config", 1)]
+    [InlineData("inspect", "inspect", 0)]
+    public void EditDistanceCountsEditsAndAdjacentTranspositions(string a, string b, int expected) =>
+        SpatialNet.Cli.Hosting.CommandLineErrors.EditDistance(a, b).Should().Be(expected);
+
+    [Theory]
     [InlineData("'-3x'", "train", "--config", "x.json", "--epochs", "-3x")]
     [InlineData("'many'", "train", "--config", "x.json", "--max-steps", "many")]
     [InlineData("'big'", "synthetic", "--format", "rsvqa", "--out", "x", "--size", "big")]
