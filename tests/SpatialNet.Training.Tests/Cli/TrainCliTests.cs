@@ -207,9 +207,11 @@ public sealed class TrainCliTests : IDisposable
         var config = TinyConfig("native", epochs: 1);
         var loud = RunTool(["train", "--config", config, "--max-steps", "1"], nativeQuiet: false);
         var quiet = RunTool(["train", "--config", config, "--max-steps", "1", "--overwrite", "--quiet"], nativeQuiet: false);
-        (loud.Code, quiet.Code).Should().Be((0, 0), loud.Stderr + quiet.Stderr);
+        var silenced = RunTool(["train", "--config", config, "--max-steps", "1", "--overwrite"], nativeQuiet: true);
+        (loud.Code, quiet.Code, silenced.Code).Should().Be((0, 0, 0), loud.Stderr + quiet.Stderr + silenced.Stderr);
         loud.Stderr.Should().NotContain("[SpatialNet] native runtime", "not the loader's own console line");
         quiet.Stderr.Should().NotContain("native runtime");
+        silenced.Stderr.Should().NotContain("native runtime", "SPATIALNET_NATIVE_QUIET=1 silences it as before");
         // Where this machine needs the compatibility copy (or a named libtorch), the loader has a line to say.
         var report = SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
         if (report.PatchedLibrary is not null || report.LibTorchDirectory is not null)
