@@ -130,11 +130,11 @@ public sealed class TrainingRunOptions
                 t.Target is null ? null : "[" + string.Join(", ", t.Target) + "]", "a sample entry name or a non-empty list of them");
             if (t.ParsedKind is TaskKind.Classification or TaskKind.VisualQuestionAnswering or TaskKind.Captioning && t.Target is { Count: > 1 })
                 p.Add($"{at}:target = [{string.Join(", ", t.Target)}]: allowed one entry for a {t.Kind} task (class indices).");
-            if (t.Head.Metrics is { } metrics && t.ParsedKind is { } k)
+            if (t.Metrics is { } metrics && t.ParsedKind is { } k)
             {
                 var supported = Evaluation.TaskMetricNames.Supported(k);
                 foreach (var m in metrics)
-                    Check(supported.Contains(m), $"{at}:head:metrics", m, string.Join(", ", supported));
+                    Check(supported.Contains(m), $"{at}:metrics", m, string.Join(", ", supported));
             }
             if (t.Head is ClassificationHeadOptions { NumClasses: not 0 and < 2 } c)
                 Check(false, $"{at}:head:num_classes", c.NumClasses, "an integer >= 2, or 0 for the dataset's class list");

@@ -4,59 +4,6 @@ using static TorchSharp.torch;
 namespace SpatialNet.Training.Evaluation;
 
 /// <summary>
-/// Names of the metrics the evaluator computes, per task kind. The shared ones are Core's
-/// <see cref="MetricNames"/>; a head's <see cref="TaskHead.MetricNames"/> (or the task's configured
-/// list) picks among them. Metrics are reported as <c>{task}/{metric}</c>, e.g. <c>land_use/accuracy</c>.
-/// </summary>
-public static class TaskMetricNames
-{
-    /// <summary>VQA: accuracy over all questions (OA), <see cref="MetricNames.OverallAccuracy"/>.</summary>
-    public const string OverallAccuracy = MetricNames.OverallAccuracy;
-
-    /// <summary>VQA: mean of the per-question-type accuracies (AA), <see cref="MetricNames.AverageAccuracy"/>.</summary>
-    public const string AverageAccuracy = MetricNames.AverageAccuracy;
-
-    /// <summary>VQA: one <c>{type}_accuracy</c> metric per question type (<c>count_accuracy</c>, <c>presence_accuracy</c>, <c>comp_accuracy</c>, <c>rural_urban_accuracy</c>), <see cref="MetricNames.PerTypeAccuracy"/>.</summary>
-    public const string PerTypeAccuracy = MetricNames.PerTypeAccuracy;
-
-    /// <summary>VQA: (AA + OA) / 2, one number for selecting an epoch that weighs the rare types and the whole split alike.</summary>
-    public const string AverageOverallMean = "aa_oa_mean";
-
-    /// <summary>Suffix of the per-type VQA metrics.</summary>
-    public const string PerTypeSuffix = "_accuracy";
-
-    /// <summary>Name of a task's mean loss on the evaluated split (<c>{task}/loss</c>); the sum over tasks is <c>loss</c>.</summary>
-    public const string Loss = "loss";
-
-    /// <summary>The metrics a kind supports, in the order reports list them.</summary>
-    public static IReadOnlyList<string> Supported(TaskKind kind) => kind switch
-    {
-        TaskKind.Classification => [MetricNames.Accuracy, MetricNames.MacroF1],
-        TaskKind.Regression => [MetricNames.MeanAbsoluteError, MetricNames.RootMeanSquaredError],
-        TaskKind.MultiLabel => [MetricNames.Accuracy, MetricNames.MicroF1, MetricNames.MacroF1, MetricNames.MeanAveragePrecision],
-        TaskKind.VisualQuestionAnswering => [OverallAccuracy, AverageAccuracy, PerTypeAccuracy, MetricNames.Accuracy, AverageOverallMean],
-        TaskKind.Captioning => CaptionMetricNames.All,
-        _ => [],
-    };
-
-    /// <summary>The default metrics of a kind (those Core's heads ask for, plus accuracy for multi-label).</summary>
-    public static IReadOnlyList<string> Defaults(TaskKind kind) => kind switch
-    {
-        TaskKind.MultiLabel => [MetricNames.Accuracy, MetricNames.MicroF1, MetricNames.MacroF1, MetricNames.MeanAveragePrecision],
-        TaskKind.VisualQuestionAnswering => [OverallAccuracy, AverageAccuracy, PerTypeAccuracy],
-        _ => Supported(kind),
-    };
-
-    /// <summary>Whether a larger value of <paramref name="metric"/> is better (errors and losses: smaller is better).</summary>
-    public static bool HigherIsBetter(string metric)
-    {
-        ArgumentNullException.ThrowIfNull(metric);
-        var name = metric.Contains('/', StringComparison.Ordinal) ? metric[(metric.LastIndexOf('/') + 1)..] : metric;
-        return name is not (MetricNames.MeanAbsoluteError or MetricNames.RootMeanSquaredError or Loss) && !name.EndsWith("loss", StringComparison.Ordinal);
-    }
-}
-
-/// <summary>
 /// What the evaluator needs to know about one task: its name (the key of its predictions and
 /// targets), how to score it, the class or label names, and the training split's target statistics
 /// for the constant-prediction baseline.

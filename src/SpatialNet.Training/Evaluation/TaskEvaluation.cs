@@ -291,19 +291,19 @@ public sealed class TaskPredictionSet
     private static Dictionary<string, double> ClassificationValues(ClassificationResult r, IReadOnlyList<string> metrics) =>
         metrics.ToDictionary(m => m, m => m switch
         {
-            MetricNames.Accuracy => r.Accuracy,
+            TaskMetricNames.Accuracy => r.Accuracy,
             _ => r.MacroF1,
         }, StringComparer.Ordinal);
 
     private static Dictionary<string, double> RegressionValues(RegressionResult r, IReadOnlyList<string> metrics) =>
-        metrics.ToDictionary(m => m, m => m == MetricNames.MeanAbsoluteError ? r.Mae : r.Rmse, StringComparer.Ordinal);
+        metrics.ToDictionary(m => m, m => m == TaskMetricNames.MeanAbsoluteError ? r.Mae : r.Rmse, StringComparer.Ordinal);
 
     private static Dictionary<string, double> MultiLabelValues(MultiLabelResult r, IReadOnlyList<string> metrics) =>
         metrics.ToDictionary(m => m, m => m switch
         {
-            MetricNames.Accuracy => r.Accuracy,
-            MetricNames.MicroF1 => r.MicroF1,
-            MetricNames.MacroF1 => r.MacroF1,
+            TaskMetricNames.Accuracy => r.Accuracy,
+            TaskMetricNames.MicroF1 => r.MicroF1,
+            TaskMetricNames.MacroF1 => r.MacroF1,
             _ => r.MeanAveragePrecision,
         }, StringComparer.Ordinal);
 

@@ -475,7 +475,7 @@ public sealed partial class TrainingPipeline
             var tasks = _tasks.Where(t => t.ScoredAs != TaskKind.Captioning).Select(t => new EvaluationTask(t.Config.Name, t.ScoredAs)
             {
                 Labels = t.Labels,
-                Metrics = t.Config.Head.Metrics?.ToArray(),
+                Metrics = t.Config.Metrics?.ToArray(),
                 TrainingStatistics = t.Statistics,
                 // An image-only answer classifier does not know the question: its answers are conditioned on the type's answer frequencies.
                 ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic,

@@ -246,8 +246,6 @@ public sealed class VqaBatchingTests : IDisposable
 
         public override IReadOnlyList<string> InputNames => [SampleKeys.Index];
 
-        public override IReadOnlyList<string> MetricNames => [];
-
         public override Tensor forward(Tensor tokens, IReadOnlyDictionary<string, Tensor> inputs)
         {
             SawBatches++;
