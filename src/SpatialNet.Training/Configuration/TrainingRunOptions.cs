@@ -149,7 +149,7 @@ public sealed class TrainingRunOptions
     {
         var o = new SpatialNetOptions { L2Lambda = Loss.L2Lambda, LossComposer = Loss.LossComposer, DwaTemperature = Loss.DwaTemperature };
         foreach (var t in Tasks.Where(t => t.ParsedKind is not null))
-            o.Tasks.Add(new TaskRegistration(t.Name, t.ParsedKind!.Value, t.Head.GetType()));
+            o.Tasks.Add(new TaskDefinition(t.Name, t.ParsedKind!.Value) { HeadOptionsType = t.Head.GetType() });
         return o;
     }
 

@@ -84,6 +84,21 @@ public static class TaskMetricNames
         _ => Supported(kind),
     };
 
+    /// <summary>The metrics that evaluate <paramref name="task"/>: its own list, or its kind's <see cref="Defaults"/>.</summary>
+    /// <exception cref="ArgumentException">A metric is not supported for the task's kind (the message lists those that are).</exception>
+    public static IReadOnlyList<string> Of(TaskDefinition task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var metrics = task.Metrics ?? Defaults(task.Kind);
+        var supported = Supported(task.Kind);
+        foreach (var m in metrics)
+        {
+            if (!supported.Contains(m))
+                throw new ArgumentException($"Task '{task.Name}': metric '{m}' is not available for {task.Kind} tasks; available: {string.Join(", ", supported)}.");
+        }
+        return metrics;
+    }
+
     /// <summary>Whether a larger value of <paramref name="metric"/> is better (errors and losses: smaller is better).</summary>
     public static bool HigherIsBetter(string metric)
     {

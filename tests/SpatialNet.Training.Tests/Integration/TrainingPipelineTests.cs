@@ -2,11 +2,13 @@ using SpatialNet.Training.Batching;
 using FluentAssertions;
 using Microsoft.Extensions.Configuration;
 using SpatialNet.DependencyInjection;
+using SpatialNet.Heads;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Tests.Support;
 using SpatialNet.Training.Tests.Training;
 using SpatialNet.Training.Pipeline;
+using SpatialNet.Training.Synthetic;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -57,6 +59,15 @@ public sealed class TrainingPipelineTests : IDisposable
             s.Losses["loss"].Should().BeApproximately(s.Losses.GetValueOrDefault("land_cover/loss") + s.Losses.GetValueOrDefault("building_count/loss"), 1e-6);
         // Each task is evaluated on its own source's validation split.
         run.Report.Result.Tasks.Select(t => (t.Task.Name, t.Samples)).Should().Equal(("land_cover", 8), ("building_count", 8));
+        // One description per task: head options with the data's sizes, labels and training statistics.
+        var landCover = run.Report.Result.Tasks[0].Task;
+        landCover.Head.Should().BeOfType<ClassificationHeadOptions>().Which.NumClasses.Should().Be(SyntheticSceneGenerator.LandCoverClasses.Count);
+        landCover.Labels.Should().Equal(SyntheticSceneGenerator.LandCoverClasses);
+        landCover.Statistics!.Count.Should().Be(16, "source A's training split");
+        var counts = run.Report.Result.Tasks[1].Task;
+        counts.Head.Should().BeOfType<RegressionHeadOptions>().Which.Pooling.Should().Be(PoolingKind.Mean);
+        counts.Statistics!.Count.Should().Be(16, "source B's training split");
+        counts.Inputs.Should().BeEmpty("image heads read only the tokens");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FluentAssertions;
+using SpatialNet.Heads;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Metrics;
@@ -56,6 +57,11 @@ public sealed class VqaConfiguredRunTests : IDisposable
 
         run.Training.History.Epochs.Should().HaveCount(2);
         run.Training.History.Epochs[0].Metrics.Should().ContainKey("rsvqa/aa_oa_mean");
+        // The task as described once: the configured metrics, the VQA head's question input, the training answers as labels.
+        var task = run.Report.Result.Tasks.Single().Task;
+        task.Metrics.Should().Equal("overall_accuracy", "average_accuracy", "per_type_accuracy", "aa_oa_mean");
+        task.Inputs.Should().Equal("question");
+        task.Head.Should().BeOfType<VqaHeadOptions>().Which.NumAnswers.Should().Be(task.Labels!.Count);
         foreach (var (report, split) in new[] { (run.Report, "val"), (run.TestReport!, "test") })
         {
             var rows = report.AllVqaRows();

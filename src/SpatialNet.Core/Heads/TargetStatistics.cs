@@ -1,52 +1,6 @@
-using SpatialNet.Heads;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Training.Evaluation;
-
-/// <summary>
-/// What the evaluator needs to know about one task: its name (the key of its predictions and
-/// targets), how to score it, the class or label names, and the training split's target statistics
-/// for the constant-prediction baseline.
-/// </summary>
-/// <param name="Name">Task name.</param>
-/// <param name="Kind">How the task is scored. A classification head over an answer vocabulary can be scored as <see cref="TaskKind.VisualQuestionAnswering"/>.</param>
-public sealed record EvaluationTask(string Name, TaskKind Kind)
-{
-    /// <summary>Class names (classification), label names (multi-label), answers (VQA), output names (regression); null: numbered.</summary>
-    public IReadOnlyList<string>? Labels { get; init; }
-
-    /// <summary>Metric names (see <see cref="TaskMetricNames.Supported"/>); null for <see cref="TaskMetricNames.Defaults"/>.</summary>
-    public IReadOnlyList<string>? Metrics { get; init; }
-
-    /// <summary>VQA: the batch entry holding each question's type (<see cref="Data.RsvqaQuestionType"/> as an integer).</summary>
-    public string QuestionTypeKey { get; init; } = Data.SampleKeys.QuestionType;
-
-    /// <summary>
-    /// VQA, for answer classifiers that do not read the question: combine the model's answer
-    /// probabilities p(a | image) with the question type's answer frequencies of the training split,
-    /// p(a | image, type) ∝ p(a | image)·p(a | type)/p(a) (Bayes' rule, taking image and type as
-    /// independent given the answer), so each question is answered among its type's answers and an
-    /// uninformative image falls back to the type's majority answer. Default false.
-    /// </summary>
-    public bool ConditionAnswersOnType { get; init; }
-
-    /// <summary>Target statistics of the training split (for the baseline); null: no baseline.</summary>
-    public TargetStatistics? TrainingStatistics { get; init; }
-
-    /// <summary>The metrics to compute.</summary>
-    /// <exception cref="ArgumentException">A metric is not supported for <see cref="Kind"/> (the message lists those that are).</exception>
-    public IReadOnlyList<string> ResolveMetrics()
-    {
-        var metrics = Metrics ?? TaskMetricNames.Defaults(Kind);
-        var supported = TaskMetricNames.Supported(Kind);
-        foreach (var m in metrics)
-        {
-            if (!supported.Contains(m))
-                throw new ArgumentException($"Task '{Name}': metric '{m}' is not available for {Kind} tasks; available: {string.Join(", ", supported)}.");
-        }
-        return metrics;
-    }
-}
+namespace SpatialNet.Heads;
 
 /// <summary>
 /// Target statistics of a split, for baselines and target normalisation: class counts (overall and,
