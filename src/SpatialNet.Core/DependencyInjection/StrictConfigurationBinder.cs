@@ -12,7 +12,7 @@ namespace SpatialNet.DependencyInjection;
 /// files bind onto PascalCase options), a single value where a list is expected becomes a one-element
 /// list, and every unknown key or unconvertible value is a problem naming its configuration path.
 /// </summary>
-public static class StrictConfigurationBinder
+internal static class StrictConfigurationBinder
 {
     /// <summary>Binds <paramref name="section"/> onto <paramref name="instance"/>.</summary>
     /// <param name="section">The configuration (or one of its sections).</param>

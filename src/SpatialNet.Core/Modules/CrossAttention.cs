@@ -96,7 +96,7 @@ public sealed class CrossAttention : nn.Module<Tensor, Tensor, Tensor>
     /// </summary>
     /// <param name="memory">Memory tokens [B, N, D_m].</param>
     /// <exception cref="ArgumentException">The memory is not [B, N, D_m].</exception>
-    public KeyValueCache MemoryCache(Tensor memory)
+    internal KeyValueCache MemoryCache(Tensor memory)
     {
         ArgumentNullException.ThrowIfNull(memory);
         CheckMemory(memory);
@@ -118,7 +118,7 @@ public sealed class CrossAttention : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="memoryMask">Boolean mask broadcastable to [B, heads, g·T, N]; null for none.</param>
     /// <returns>[B·g, T, D], equal to <see cref="Forward(Tensor, Tensor, Tensor?)"/> on the memory repeated g times.</returns>
     /// <exception cref="ArgumentException">Wrong query shape, an empty cache, or query rows that are not a multiple of the memory rows.</exception>
-    public Tensor Forward(Tensor x, KeyValueCache memory, Tensor? memoryMask)
+    internal Tensor Forward(Tensor x, KeyValueCache memory, Tensor? memoryMask)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(memory);

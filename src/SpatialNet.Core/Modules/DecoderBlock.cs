@@ -82,7 +82,7 @@ public sealed class DecoderBlock : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="memory">Memory keys and values from <see cref="MemoryCache"/> [B, heads, N, head_dim]; query row r reads memory row r / g.</param>
     /// <param name="memoryMask">Boolean mask broadcastable to [B, heads, g·T, N]; null for none.</param>
     /// <returns>[B·g, T, D].</returns>
-    public Tensor ForwardCached(Tensor x, KeyValueCache selfAttention, KeyValueCache memory, Tensor? memoryMask)
+    internal Tensor ForwardCached(Tensor x, KeyValueCache selfAttention, KeyValueCache memory, Tensor? memoryMask)
     {
         ArgumentNullException.ThrowIfNull(x);
         using var scope = NewDisposeScope();
@@ -93,5 +93,5 @@ public sealed class DecoderBlock : nn.Module<Tensor, Tensor, Tensor>
     }
 
     /// <summary>The cross-attention keys and values of <paramref name="memory"/> [B, N, D_m], for <see cref="ForwardCached"/>; the caller disposes them.</summary>
-    public KeyValueCache MemoryCache(Tensor memory) => cross_attn.MemoryCache(memory);
+    internal KeyValueCache MemoryCache(Tensor memory) => cross_attn.MemoryCache(memory);
 }

@@ -9,7 +9,7 @@ namespace SpatialNet.Modules;
 /// an upload per training step would make the host wait for the GPU's queued work. Not module state:
 /// it stays out of the state dict. Thread-safe; <see cref="Dispose"/> frees every copy.
 /// </summary>
-public sealed class DeviceConstant : IDisposable
+internal sealed class DeviceConstant : IDisposable
 {
     private readonly float[] _values;
     private readonly Dictionary<(DeviceType Type, int Index, ScalarType DType), Tensor> _tensors = [];

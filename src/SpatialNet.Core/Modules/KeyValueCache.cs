@@ -14,7 +14,7 @@ namespace SpatialNet.Modules;
 /// dispose scope of the step that made them, and <see cref="Dispose"/> frees them. Each
 /// <see cref="Append"/> or <see cref="Reorder"/> frees the tensors it replaces.
 /// </remarks>
-public sealed class KeyValueCache : IDisposable
+internal sealed class KeyValueCache : IDisposable
 {
     private Tensor? keys;
     private Tensor? values;

@@ -93,7 +93,7 @@ public sealed class MultiHeadSelfAttention : nn.Module<Tensor, Tensor>
     /// <param name="x">New tokens [B, T, D] (T = 1 when decoding one token per step).</param>
     /// <param name="cache">Keys and values of the earlier positions of the same rows; grows by T.</param>
     /// <returns>[B, T, D].</returns>
-    public Tensor ForwardCached(Tensor x, KeyValueCache cache)
+    internal Tensor ForwardCached(Tensor x, KeyValueCache cache)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(cache);

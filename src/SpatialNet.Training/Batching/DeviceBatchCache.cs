@@ -124,7 +124,7 @@ public sealed class DeviceBatchCache : IBatchSource, IDisposable
     public long ImageBytes { get; }
 
     /// <summary>The augmentation, or <c>null</c> with <see cref="AugmentationMode.None"/>.</summary>
-    public DihedralAugmentation? Augmentation => _augmentation;
+    internal DihedralAugmentation? Augmentation => _augmentation;
 
     /// <inheritdoc />
     public int BatchesPerEpoch { get; }

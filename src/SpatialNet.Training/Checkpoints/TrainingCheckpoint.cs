@@ -21,7 +21,7 @@ public sealed record TrainingPosition(int Epoch, int BatchInEpoch, long GlobalSt
 /// <param name="Precision">Precision mode the checkpoint was written under.</param>
 /// <param name="CreatedUtc">When it was written.</param>
 /// <param name="Extra">Caller metadata passed to <see cref="TrainingCheckpoint.Save"/> (for example trainer state as JSON).</param>
-public sealed record CheckpointInfo(TrainingPosition Position, PrecisionMode Precision, DateTime CreatedUtc, IReadOnlyDictionary<string, string> Extra);
+internal sealed record CheckpointInfo(TrainingPosition Position, PrecisionMode Precision, DateTime CreatedUtc, IReadOnlyDictionary<string, string> Extra);
 
 /// <summary>
 /// Saves and restores everything a training run needs to continue bit-for-bit on CPU: the module's
@@ -39,7 +39,7 @@ public sealed record CheckpointInfo(TrainingPosition Position, PrecisionMode Pre
 /// </list>
 /// CUDA generator state is not saved (TorchSharp exposes no getter); GPU runs are not bit-reproducible anyway.
 /// </summary>
-public static class TrainingCheckpoint
+internal static class TrainingCheckpoint
 {
     /// <summary>Metadata key of the checkpoint's own JSON record.</summary>
     public const string MetadataKey = "spatialnet.checkpoint";
@@ -69,7 +69,7 @@ public static class TrainingCheckpoint
     /// <param name="position">Training position.</param>
     /// <param name="random">Host PRNG to save, or <c>null</c>.</param>
     /// <param name="extra">Further metadata strings (keys must not be <see cref="MetadataKey"/>).</param>
-    public static void Save(string path, nn.Module module, FlatAdamW optimizer, ILearningRateSchedule? schedule, TrainingPosition position,
+    internal static void Save(string path, nn.Module module, FlatAdamW optimizer, ILearningRateSchedule? schedule, TrainingPosition position,
         SeededRandom? random = null, IReadOnlyDictionary<string, string>? extra = null)
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -120,7 +120,7 @@ public static class TrainingCheckpoint
     /// original ones (same model layout, parameter groups and precision).
     /// </summary>
     /// <exception cref="CheckpointException">No file at <paramref name="path"/>, not a checkpoint, damaged (checksum), or its layout does not match the objects.</exception>
-    public static CheckpointInfo Restore(string path, nn.Module module, FlatAdamW optimizer, ILearningRateSchedule? schedule = null, SeededRandom? random = null)
+    internal static CheckpointInfo Restore(string path, nn.Module module, FlatAdamW optimizer, ILearningRateSchedule? schedule = null, SeededRandom? random = null)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -213,7 +213,7 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Reads only the metadata of a checkpoint (position, precision, extra) without touching any model.</summary>
-    public static CheckpointInfo ReadInfo(string path)
+    internal static CheckpointInfo ReadInfo(string path)
     {
         if (!File.Exists(path))
             throw new CheckpointException(path, $"Checkpoint '{path}' does not exist.");

@@ -160,7 +160,7 @@ public sealed partial class Trainer : IDisposable
     public PrecisionMode Precision => _buffers.Precision;
 
     /// <summary>The optimizer (its <see cref="FlatAdamW.Parameters"/> are the flat buffers).</summary>
-    public FlatAdamW Optimizer => _optimizer;
+    internal FlatAdamW Optimizer => _optimizer;
 
     /// <summary>The learning-rate schedule.</summary>
     public ILearningRateSchedule Schedule => _schedule;
@@ -172,7 +172,7 @@ public sealed partial class Trainer : IDisposable
     /// Host-side random generator saved in checkpoints; use it (or seeds derived from it) for any
     /// host randomness the run must reproduce after a resume.
     /// </summary>
-    public SeededRandom Random { get; }
+    internal SeededRandom Random { get; }
 
     /// <summary>Steps of the whole run (epochs × batches per epoch).</summary>
     public long TotalSteps { get; }

@@ -35,7 +35,7 @@ public sealed class TrainerOptions
     public Func<string, Parameter, bool>? NoWeightDecay { get; set; }
 
     /// <summary>Explicit parameter groups (replace the decay/no-decay split), or <c>null</c>.</summary>
-    public IReadOnlyList<ParameterGroupSpec>? ParameterGroups { get; set; }
+    internal IReadOnlyList<ParameterGroupSpec>? ParameterGroups { get; set; }
 
     /// <summary>Linear warm-up steps of the warm-up + cosine schedule; 0 uses <see cref="WarmupFraction"/>.</summary>
     public long WarmupSteps { get; set; }

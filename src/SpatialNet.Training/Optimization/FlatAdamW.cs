@@ -43,7 +43,7 @@ public sealed class FlatAdamWOptions
 /// of parameters. The arithmetic follows TorchSharp's <c>torch.optim.AdamW</c> operation by
 /// operation, so both give the same result within float rounding.
 /// </summary>
-public sealed class FlatAdamW : IDisposable
+internal sealed class FlatAdamW : IDisposable
 {
     private readonly Tensor[] _expAvg;
     private readonly Tensor[] _expAvgSq;
@@ -54,7 +54,7 @@ public sealed class FlatAdamW : IDisposable
     private bool _disposed;
 
     /// <summary>Creates the optimizer; moments start at zero.</summary>
-    public FlatAdamW(FlatParameterBuffers parameters, FlatAdamWOptions? options = null)
+    internal FlatAdamW(FlatParameterBuffers parameters, FlatAdamWOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         Options = options ?? new FlatAdamWOptions();
@@ -79,7 +79,7 @@ public sealed class FlatAdamW : IDisposable
     }
 
     /// <summary>The flat parameters this optimizer updates.</summary>
-    public FlatParameterBuffers Parameters { get; }
+    internal FlatParameterBuffers Parameters { get; }
 
     /// <summary>Hyper-parameters.</summary>
     public FlatAdamWOptions Options { get; }
@@ -222,7 +222,7 @@ public sealed class FlatAdamW : IDisposable
     /// <paramref name="state"/>; the bucket layout must match.
     /// </summary>
     /// <exception cref="InvalidDataException">The layout of <paramref name="state"/> differs from this optimizer's.</exception>
-    public void ImportState(FlatAdamWState state)
+    internal void ImportState(FlatAdamWState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -267,7 +267,7 @@ public sealed class FlatAdamW : IDisposable
     /// The optimizer state. Its tensors are the live buffers (not copies): write or copy them
     /// before the next <see cref="Step"/>, and do not dispose them.
     /// </summary>
-    public FlatAdamWState ExportState()
+    internal FlatAdamWState ExportState()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var buckets = Parameters.Buckets;
@@ -307,7 +307,7 @@ public sealed class FlatAdamW : IDisposable
 /// <summary>State of a <see cref="FlatAdamW"/>.</summary>
 /// <param name="Step">Steps taken.</param>
 /// <param name="Buckets">Per-bucket state, in bucket order.</param>
-public sealed record FlatAdamWState(long Step, IReadOnlyList<FlatAdamWBucketState> Buckets);
+internal sealed record FlatAdamWState(long Step, IReadOnlyList<FlatAdamWBucketState> Buckets);
 
 /// <summary>State of one bucket of a <see cref="FlatAdamW"/>.</summary>
 /// <param name="Group">Parameter group name.</param>
@@ -320,5 +320,5 @@ public sealed record FlatAdamWState(long Step, IReadOnlyList<FlatAdamWBucketStat
 /// Per-element step counts (float64, flat) once some parameter of the bucket skipped a step, else
 /// <c>null</c> (every element has <see cref="FlatAdamWState.Step"/>).
 /// </param>
-public sealed record FlatAdamWBucketState(string Group, long NumElements, IReadOnlyList<string> ParameterNames, Tensor ExpAvg, Tensor ExpAvgSq,
+internal sealed record FlatAdamWBucketState(string Group, long NumElements, IReadOnlyList<string> ParameterNames, Tensor ExpAvg, Tensor ExpAvgSq,
     Tensor? MasterWeights, Tensor? Steps = null);

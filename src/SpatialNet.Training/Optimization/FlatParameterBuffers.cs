@@ -24,7 +24,7 @@ namespace SpatialNet.Training.Optimization;
 /// A parameter that takes no part in a step's forward pass gets a zero gradient, not "no gradient".
 /// </para>
 /// </remarks>
-public sealed class FlatParameterBuffers : IDisposable
+internal sealed class FlatParameterBuffers : IDisposable
 {
     private readonly List<FlatBucket> _buckets = [];
     private readonly List<(string Name, Parameter Parameter)> _parameters = [];

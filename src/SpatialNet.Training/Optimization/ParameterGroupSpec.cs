@@ -9,7 +9,7 @@ namespace SpatialNet.Training.Optimization;
 /// group overrides. Groups select by name and tensor (not by object identity), so a selection stays
 /// valid after <see cref="FlatParameterBuffers"/> casts the model for mixed precision.
 /// </summary>
-public sealed class ParameterGroupSpec
+internal sealed class ParameterGroupSpec
 {
     /// <summary>Creates a group.</summary>
     /// <param name="name">Group name, used in logs, checkpoints and error messages.</param>
@@ -46,7 +46,7 @@ public sealed class ParameterGroupSpec
 }
 
 /// <summary>Common parameter-group layouts.</summary>
-public static class ParameterGroups
+internal static class ParameterGroups
 {
     /// <summary>Name of the group that receives weight decay in <see cref="DecayAndNoDecay(Func{string, Parameter, bool})"/>.</summary>
     public const string DecayGroupName = "decay";

@@ -31,7 +31,7 @@ public enum PrecisionMode
 /// masters and updated masters back to the model) lives in <see cref="FlatParameterBuffers"/>, so
 /// that each of those is one kernel per buffer.
 /// </remarks>
-public static class MixedPrecision
+internal static class MixedPrecision
 {
     /// <summary>
     /// The concrete mode <paramref name="mode"/> stands for on <paramref name="device"/>:

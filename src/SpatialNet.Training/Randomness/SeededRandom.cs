@@ -9,7 +9,7 @@ namespace SpatialNet.Training.Randomness;
 /// all use it, so a seed gives the same result on every platform and .NET version. Not thread-safe;
 /// not for cryptography.
 /// </summary>
-public sealed class SeededRandom
+internal sealed class SeededRandom
 {
     private ulong _s0, _s1, _s2, _s3;
 

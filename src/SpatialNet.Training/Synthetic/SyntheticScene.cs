@@ -9,7 +9,7 @@ namespace SpatialNet.Training.Synthetic;
 /// <param name="Y">Top row.</param>
 /// <param name="Width">Width in pixels.</param>
 /// <param name="Height">Height in pixels.</param>
-public sealed record SceneObject(SceneObjectKind Kind, int X, int Y, int Width, int Height);
+internal sealed record SceneObject(SceneObjectKind Kind, int X, int Y, int Width, int Height);
 
 /// <summary>A question about a scene with its correct answer, in RSVQA's format.</summary>
 /// <param name="Type">RSVQA question type.</param>
@@ -56,7 +56,7 @@ public sealed class SyntheticScene
     public byte[] LabelMap { get; }
 
     /// <summary>The objects drawn.</summary>
-    public IReadOnlyList<SceneObject> Objects { get; }
+    internal IReadOnlyList<SceneObject> Objects { get; }
 
     /// <summary>Fraction of the image each kind covers, indexed by <see cref="SceneObjectKind"/>.</summary>
     public IReadOnlyList<double> AreaFractions { get; }

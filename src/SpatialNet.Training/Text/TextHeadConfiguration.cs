@@ -7,7 +7,7 @@ namespace SpatialNet.Training.Text;
 /// produces and the ids a head reads, generates and ignores are the same: vocabulary size, longest
 /// sequence, and the padding, start and end ids of <see cref="Vocabulary"/>.
 /// </summary>
-public static class TextHeadConfiguration
+internal static class TextHeadConfiguration
 {
     /// <summary>
     /// Configures a caption head for captions encoded by <paramref name="encoder"/>: <c>VocabSize</c> =

@@ -12,7 +12,7 @@ namespace SpatialNet.Training.Transforms;
 /// </summary>
 /// <param name="FlipHorizontal">Reverse the width axis first.</param>
 /// <param name="QuarterTurns">Quarter turns 0–3 after the flip; odd values need square images.</param>
-public readonly record struct DihedralTransform(bool FlipHorizontal, int QuarterTurns)
+internal readonly record struct DihedralTransform(bool FlipHorizontal, int QuarterTurns)
 {
     /// <summary>
     /// For an image of <paramref name="height"/> × <paramref name="width"/> pixels (row-major), the
@@ -77,7 +77,7 @@ public readonly record struct DihedralTransform(bool FlipHorizontal, int Quarter
 /// turns 0–3); other images allow the four that keep the shape (identity, half turn, and either flip).
 /// Works on any dtype, so it runs on the uint8 cache before conversion to float (a quarter of the bytes).
 /// </remarks>
-public sealed class DihedralAugmentation : IDisposable
+internal sealed class DihedralAugmentation : IDisposable
 {
     private readonly Tensor _maps;
     private bool _disposed;

@@ -7,7 +7,7 @@ namespace SpatialNet.Heads;
 /// Masks and masked reductions for padded token sequences. Boolean masks follow PyTorch's
 /// <c>scaled_dot_product_attention</c>: <c>true</c> means "may attend" / "is a real token".
 /// </summary>
-public static class TextMasks
+internal static class TextMasks
 {
     /// <summary>Which positions of <paramref name="ids"/> [B, L] are real tokens (not <paramref name="padId"/>): bool [B, L].</summary>
     public static Tensor Valid(Tensor ids, long padId)

@@ -5,13 +5,13 @@ namespace SpatialNet.Training.Metrics.Captioning;
 /// <param name="ClosestReferenceLength">The reference length closest to the candidate's (ties to the shorter).</param>
 /// <param name="Guess">Candidate n-gram counts for n = 1..N.</param>
 /// <param name="Correct">Clipped matching n-gram counts for n = 1..N.</param>
-public sealed record BleuStatistics(int TestLength, int ClosestReferenceLength, IReadOnlyList<int> Guess, IReadOnlyList<int> Correct);
+internal sealed record BleuStatistics(int TestLength, int ClosestReferenceLength, IReadOnlyList<int> Guess, IReadOnlyList<int> Correct);
 
 /// <summary>BLEU-1..N for a caption set: corpus scores, per-image scores and per-image statistics.</summary>
 /// <param name="Corpus">Corpus BLEU-n for n = 1..N (index n-1), computed from pooled counts.</param>
 /// <param name="PerImage">Per-image BLEU-n, in the caption set's image order.</param>
 /// <param name="Statistics">Per-image statistics, in the same order.</param>
-public sealed record BleuResult(IReadOnlyList<double> Corpus, IReadOnlyList<IReadOnlyList<double>> PerImage, IReadOnlyList<BleuStatistics> Statistics);
+internal sealed record BleuResult(IReadOnlyList<double> Corpus, IReadOnlyList<IReadOnlyList<double>> PerImage, IReadOnlyList<BleuStatistics> Statistics);
 
 /// <summary>
 /// BLEU (Papineni et al., 2002) exactly as the COCO caption evaluation code computes it
@@ -21,7 +21,7 @@ public sealed record BleuResult(IReadOnlyList<double> Corpus, IReadOnlyList<IRea
 /// penalty <c>exp(1 − 1/ratio)</c> whenever <c>ratio &lt; 1</c>. The corpus score pools counts over
 /// images; it is not a mean of per-image scores.
 /// </summary>
-public sealed class BleuScorer
+internal sealed class BleuScorer
 {
     // The reference code's "tiny" and "small": keep ratios finite and make a perfect match 0.9999999998.
     private const double Tiny = 1e-15;
@@ -41,7 +41,7 @@ public sealed class BleuScorer
     /// <summary>Scores whitespace-tokenised captions.</summary>
     /// <param name="captions">The caption set (already tokenised; tokens separated by whitespace).</param>
     /// <returns>Corpus and per-image BLEU-1..N.</returns>
-    public BleuResult Score(CaptionSet captions)
+    internal BleuResult Score(CaptionSet captions)
     {
         ArgumentNullException.ThrowIfNull(captions);
         int n = MaxOrder;
@@ -74,7 +74,7 @@ public sealed class BleuScorer
     /// <param name="candidate">Tokenised candidate.</param>
     /// <param name="references">Tokenised references.</param>
     /// <returns>The statistics.</returns>
-    public BleuStatistics ImageStatistics(string candidate, IReadOnlyList<string> references)
+    internal BleuStatistics ImageStatistics(string candidate, IReadOnlyList<string> references)
     {
         ArgumentNullException.ThrowIfNull(candidate);
         ArgumentNullException.ThrowIfNull(references);

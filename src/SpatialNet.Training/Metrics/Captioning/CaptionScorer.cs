@@ -6,7 +6,7 @@ using SpatialNet.Training.Metrics.Meteor;
 namespace SpatialNet.Training.Metrics.Captioning;
 
 /// <summary>How the caption scorer tokenises text for BLEU, ROUGE-L and CIDEr-D.</summary>
-public enum CaptionTokenization
+internal enum CaptionTokenization
 {
     /// <summary>
     /// <see cref="CaptionTokenizer.Simple"/>: lowercase, delete <c>.,!?;:</c>, split on whitespace.
@@ -32,7 +32,7 @@ public enum MeteorInputText
 public sealed class CaptionScorerOptions
 {
     /// <summary>Tokenisation for BLEU, ROUGE-L and CIDEr-D (default <see cref="CaptionTokenization.Simple"/>).</summary>
-    public CaptionTokenization Tokenization { get; init; } = CaptionTokenization.Simple;
+    internal CaptionTokenization Tokenization { get; init; } = CaptionTokenization.Simple;
 
     /// <summary>Whether to compute METEOR (default true).</summary>
     public bool IncludeMeteor { get; init; } = true;

@@ -3,7 +3,7 @@ namespace SpatialNet.Training.Metrics.Captioning;
 /// <summary>CIDEr-D for a caption set.</summary>
 /// <param name="Corpus">Mean of the per-image scores (numpy pairwise mean).</param>
 /// <param name="PerImage">Per-image CIDEr-D, in the caption set's image order.</param>
-public sealed record CiderDResult(double Corpus, IReadOnlyList<double> PerImage);
+internal sealed record CiderDResult(double Corpus, IReadOnlyList<double> PerImage);
 
 /// <summary>
 /// CIDEr-D (Vedantam et al., 2015) exactly as the COCO caption evaluation code computes it
@@ -13,7 +13,7 @@ public sealed record CiderDResult(double Corpus, IReadOnlyList<double> PerImage)
 /// difference in bigram counts, the mean over orders summed over references, divided by the number
 /// of references and multiplied by 10. The corpus score is the mean over images.
 /// </summary>
-public sealed class CiderDScorer
+internal sealed class CiderDScorer
 {
     /// <summary>Creates a scorer.</summary>
     /// <param name="maxOrder">Largest n-gram order (4 in the COCO code).</param>

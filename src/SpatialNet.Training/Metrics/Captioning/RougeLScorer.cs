@@ -3,7 +3,7 @@ namespace SpatialNet.Training.Metrics.Captioning;
 /// <summary>ROUGE-L for a caption set.</summary>
 /// <param name="Corpus">Mean of the per-image scores (numpy pairwise mean).</param>
 /// <param name="PerImage">Per-image ROUGE-L F-scores, in the caption set's image order.</param>
-public sealed record RougeLResult(double Corpus, IReadOnlyList<double> PerImage);
+internal sealed record RougeLResult(double Corpus, IReadOnlyList<double> PerImage);
 
 /// <summary>
 /// ROUGE-L (Lin, 2004) exactly as the COCO caption evaluation code computes it (pycocoevalcap
@@ -11,7 +11,7 @@ public sealed record RougeLResult(double Corpus, IReadOnlyList<double> PerImage)
 /// the best precision and the best recall over references taken independently, and
 /// F = (1+β²)·P·R / (R + β²·P) with β = 1.2 (0 when either is 0); the corpus score is the mean over images.
 /// </summary>
-public sealed class RougeLScorer
+internal sealed class RougeLScorer
 {
     /// <summary>β of the F-measure used by the COCO code.</summary>
     public const double Beta = 1.2;

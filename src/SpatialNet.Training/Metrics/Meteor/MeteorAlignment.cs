@@ -6,7 +6,7 @@ namespace SpatialNet.Training.Metrics.Meteor;
 /// <param name="TestStart">First test (candidate) token.</param>
 /// <param name="TestLength">Number of test tokens.</param>
 /// <param name="Stage">Index of the module (in the options' module list) that proposed the match.</param>
-public sealed record MeteorMatch(int RefStart, int RefLength, int TestStart, int TestLength, int Stage);
+internal sealed record MeteorMatch(int RefStart, int RefLength, int TestStart, int TestLength, int Stage);
 
 /// <summary>The word alignment of a candidate (test) and one reference.</summary>
 /// <param name="TestTokens">Normalised candidate tokens.</param>
@@ -14,7 +14,7 @@ public sealed record MeteorMatch(int RefStart, int RefLength, int TestStart, int
 /// <param name="Matches">The chosen matches, in reference order.</param>
 /// <param name="TestFunctionWordIndices">Indices of candidate tokens that are function words.</param>
 /// <param name="ReferenceFunctionWordIndices">Indices of reference tokens that are function words.</param>
-public sealed record MeteorAlignment(
+internal sealed record MeteorAlignment(
     IReadOnlyList<string> TestTokens,
     IReadOnlyList<string> ReferenceTokens,
     IReadOnlyList<MeteorMatch> Matches,
@@ -25,7 +25,7 @@ public sealed record MeteorAlignment(
 /// Meteor's sufficient statistics for a segment (or their sums over a corpus) and the score computed
 /// from them, with the field meanings of stock Meteor 1.5's <c>MeteorStats</c>.
 /// </summary>
-public sealed class MeteorStatistics
+internal sealed class MeteorStatistics
 {
     /// <summary>Candidate length in tokens.</summary>
     public double TestLength { get; init; }

@@ -5,7 +5,7 @@ namespace SpatialNet.Training.Metrics.Meteor;
 /// <param name="Best">Statistics of the best-scoring reference (the first one on ties).</param>
 /// <param name="BestReferenceIndex">Index of that reference.</param>
 /// <param name="PerReference">Statistics against every reference, in order.</param>
-public sealed record MeteorSegmentResult(MeteorStatistics Best, int BestReferenceIndex, IReadOnlyList<MeteorStatistics> PerReference)
+internal sealed record MeteorSegmentResult(MeteorStatistics Best, int BestReferenceIndex, IReadOnlyList<MeteorStatistics> PerReference)
 {
     /// <summary>The segment's Meteor score.</summary>
     public double Score => Best.Score;
@@ -16,7 +16,7 @@ public sealed record MeteorSegmentResult(MeteorStatistics Best, int BestReferenc
 /// <param name="CorpusStatistics">The summed statistics.</param>
 /// <param name="PerImage">Per-image scores, in the caption set's image order.</param>
 /// <param name="Segments">Per-image details, same order.</param>
-public sealed record MeteorResult(double Corpus, MeteorStatistics CorpusStatistics, IReadOnlyList<double> PerImage, IReadOnlyList<MeteorSegmentResult> Segments);
+internal sealed record MeteorResult(double Corpus, MeteorStatistics CorpusStatistics, IReadOnlyList<double> PerImage, IReadOnlyList<MeteorSegmentResult> Segments);
 
 /// <summary>
 /// METEOR 1.5 (Denkowski and Lavie, 2014), reproducing stock Meteor 1.5 (<c>-l en -norm</c>, rank
@@ -25,7 +25,7 @@ public sealed record MeteorResult(double Corpus, MeteorStatistics CorpusStatisti
 /// paraphrase module is available when the user supplies that table, but its output has not been
 /// verified against stock Meteor.
 /// </summary>
-public sealed class MeteorScorer
+internal sealed class MeteorScorer
 {
     private readonly MeteorOptions _options;
     private readonly MeteorAligner _aligner;
@@ -64,14 +64,14 @@ public sealed class MeteorScorer
     /// <param name="candidate">Candidate text.</param>
     /// <param name="reference">Reference text.</param>
     /// <returns>The statistics and score.</returns>
-    public MeteorStatistics ScorePair(string candidate, string reference) => ScoreTokens(Prepare(candidate), Prepare(reference));
+    internal MeteorStatistics ScorePair(string candidate, string reference) => ScoreTokens(Prepare(candidate), Prepare(reference));
 
     /// <summary>Scores a candidate against several references, keeping the best (first on ties).</summary>
     /// <param name="candidate">Candidate text.</param>
     /// <param name="references">Reference texts (at least one).</param>
     /// <returns>The best reference's statistics and all per-reference statistics (references as split by
     /// <see cref="MeteorOptions.EmulateCocoWrapper"/>).</returns>
-    public MeteorSegmentResult ScoreSegment(string candidate, IReadOnlyList<string> references)
+    internal MeteorSegmentResult ScoreSegment(string candidate, IReadOnlyList<string> references)
     {
         ArgumentNullException.ThrowIfNull(candidate);
         ArgumentNullException.ThrowIfNull(references);
@@ -107,7 +107,7 @@ public sealed class MeteorScorer
     /// <summary>Scores every image of a caption set and the corpus.</summary>
     /// <param name="images">Each image's candidate and references, in order (text as Meteor should see it: raw for <c>-norm</c>).</param>
     /// <returns>Corpus and per-image Meteor.</returns>
-    public MeteorResult Score(IEnumerable<(string Candidate, IReadOnlyList<string> References)> images)
+    internal MeteorResult Score(IEnumerable<(string Candidate, IReadOnlyList<string> References)> images)
     {
         ArgumentNullException.ThrowIfNull(images);
         var segments = images.Select(i => ScoreSegment(i.Candidate, i.References)).ToArray();
