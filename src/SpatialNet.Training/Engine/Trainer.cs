@@ -10,6 +10,7 @@ using SpatialNet.Training.Optimization;
 using SpatialNet.Training.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpatialNet.Training.Evaluation;
 
 namespace SpatialNet.Training.Engine;
 
@@ -54,7 +55,7 @@ public sealed partial class Trainer : IDisposable
     private readonly ITrainable _model;
     private readonly IBatchSource _source;
     private readonly TrainerOptions _options;
-    private readonly IEpochEvaluator? _evaluator;
+    private readonly IEvaluator? _evaluator;
     private readonly ILogger _logger;
     private readonly List<ITrainerCallback> _callbacks = [];
     private readonly FlatParameterBuffers _buffers;
@@ -86,7 +87,7 @@ public sealed partial class Trainer : IDisposable
     /// Further callbacks, called after the built-in ones: <see cref="ProgressCallback"/> (the progress sink) and, with
     /// <see cref="TrainerOptions.OutputDirectory"/>, <see cref="HistoryCallback"/> (history files and charts).
     /// </param>
-    public Trainer(ITrainable model, IBatchSource trainBatches, TrainerOptions? options = null, IEpochEvaluator? evaluator = null,
+    public Trainer(ITrainable model, IBatchSource trainBatches, TrainerOptions? options = null, IEvaluator? evaluator = null,
         ILogger? logger = null, ITrainingProgress? progress = null, IEnumerable<ITrainerCallback>? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -502,7 +503,7 @@ public sealed partial class Trainer : IDisposable
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            var metrics = _evaluator.Evaluate(new EvaluationContext(_model, epochNumber, PrepareBatch));
+            var metrics = _evaluator.Evaluate(new EvaluationContext(epochNumber, PrepareBatch));
             foreach (var (k, v) in metrics)
                 result[k] = v;
         }

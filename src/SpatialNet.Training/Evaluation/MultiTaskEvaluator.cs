@@ -1,7 +1,6 @@
 using SpatialNet.Training.Batching;
 using SpatialNet.Heads;
 using SpatialNet.Models;
-using SpatialNet.Training.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,7 +14,7 @@ public sealed record MultiTaskEvaluationResult(string Split, IReadOnlyList<TaskE
 
 /// <summary>
 /// Evaluates a <see cref="MultiTaskModel"/> on a split after each epoch (as the trainer's
-/// <see cref="IEpochEvaluator"/>) or on demand: runs the model in eval mode over every batch,
+/// <see cref="IEvaluator"/>) or on demand: runs the model in eval mode over every batch,
 /// scores each task whose targets a batch carries with its metrics (<see cref="TaskMetricNames"/>),
 /// and reports <c>{task}/{metric}</c> — the names early stopping monitors, e.g. <c>land_use/accuracy</c>.
 /// </summary>
@@ -102,7 +101,7 @@ public sealed class MultiTaskEvaluator : IEvaluator
     /// the previous training mode.
     /// </summary>
     /// <param name="prepare">
-    /// Applied to each batch first — e.g. <see cref="Trainer.PrepareBatch"/>, so that a model trained in
+    /// Applied to each batch first — e.g. the trainer's <c>PrepareBatch</c>, so that a model trained in
     /// mixed precision gets its inputs in the compute dtype; null leaves batches as they are.
     /// </param>
     public MultiTaskEvaluationResult Run(Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare = null)

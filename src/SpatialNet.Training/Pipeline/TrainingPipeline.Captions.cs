@@ -1,6 +1,5 @@
 using SpatialNet.Heads;
 using SpatialNet.Training.Data;
-using SpatialNet.Training.Engine;
 using SpatialNet.Training.Evaluation;
 using static TorchSharp.torch;
 
@@ -21,24 +20,14 @@ public sealed partial class TrainingPipeline
         /// The epoch evaluator: <paramref name="tasks"/> plus the caption evaluators of the caption tasks
         /// that evaluate every epoch (their <c>{task}/bleu_4</c> … <c>{task}/cider</c> join the epoch metrics).
         /// </summary>
-        public IEpochEvaluator? WithCaptions(MultiTaskEvaluator? tasks, string split)
+        public IEvaluator? WithCaptions(MultiTaskEvaluator? tasks, string split)
         {
             var captions = CaptionEvaluators(split)
                 .Where(e => Options(Task(e.Options.CaptionTask)).EvaluateEveryEpoch)
                 .ToArray();
             if (captions.Length == 0)
                 return tasks;
-            IEpochEvaluator[] parts = tasks is null ? captions : [tasks, .. captions];
-            return new DelegateEvaluator(context =>
-            {
-                var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-                foreach (var part in parts)
-                {
-                    foreach (var (name, value) in part.Evaluate(context))
-                        metrics[name] = value;
-                }
-                return metrics;
-            });
+            return new EvaluatorGroup(split, tasks is null ? captions : [tasks, .. captions]);
         }
 
         /// <summary>Runs the caption evaluators of <paramref name="split"/> on the model's current weights and adds Table I to <paramref name="report"/>.</summary>
