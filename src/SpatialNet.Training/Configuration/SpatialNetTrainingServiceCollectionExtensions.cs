@@ -15,8 +15,10 @@ public static class SpatialNetTrainingServiceCollectionExtensions
     /// <summary>
     /// Registers a training run configured by <paramref name="configuration"/> (the keys of docs/training.md;
     /// in a Generic Host usually a section such as <c>SpatialNet</c>): <see cref="TrainingRunOptions"/> (bound
-    /// and validated at start), the <see cref="TrainingPipeline"/> that runs it, and every registered
-    /// <see cref="ITrainerCallback"/> as a callback of its trainer. The pipeline builds the model through
+    /// and validated at start), the <see cref="TrainingPipeline"/> that runs it, the standard trainer callbacks
+    /// <see cref="CheckpointCallback"/> and <see cref="EarlyStoppingCallback"/>, and every registered
+    /// <see cref="ITrainerCallback"/> as a callback of its trainer (remove or replace a standard one through
+    /// the service collection, e.g. <c>services.RemoveAll&lt;ITrainerCallback&gt;()</c> before adding your own). The pipeline builds the model through
     /// <c>AddSpatialNet(configuration)</c> once the data has told it the sizes, then the batch source,
     /// evaluators and reports of the run.
     /// </summary>
@@ -36,7 +38,9 @@ public static class SpatialNetTrainingServiceCollectionExtensions
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TrainingRunOptions>, TrainingRunOptionsValidator>());
-        services.TryAddSingleton(sp => new TrainingPipeline(configuration, sp.GetService<ILogger<TrainingPipeline>>(), sp.GetServices<ITrainerCallback>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ITrainerCallback, CheckpointCallback>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ITrainerCallback, EarlyStoppingCallback>());
+        services.TryAddSingleton(sp => TrainingPipeline.FromContainer(configuration, sp.GetService<ILogger<TrainingPipeline>>(), sp.GetServices<ITrainerCallback>()));
         return services;
     }
 }

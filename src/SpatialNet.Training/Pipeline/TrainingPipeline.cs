@@ -96,13 +96,22 @@ public sealed partial class TrainingPipeline
     /// <summary>Creates the run of <paramref name="configuration"/>.</summary>
     /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
     /// <param name="logger">Logger, or null.</param>
-    /// <param name="callbacks">Trainer callbacks added to the built-in ones (history, charts, checkpoints, progress).</param>
+    /// <param name="callbacks">Trainer callbacks added to the standard ones (<see cref="Trainer.StandardCallbacks"/>: checkpoints, early stopping; progress and history are the trainer's own).</param>
     public TrainingPipeline(IConfiguration configuration, ILogger<TrainingPipeline>? logger = null, IEnumerable<ITrainerCallback>? callbacks = null)
+        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], configuration, logger)
+    {
+    }
+
+    private TrainingPipeline(IReadOnlyList<ITrainerCallback> callbacks, IConfiguration configuration, ILogger? logger)
     {
         _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
-        _logger = logger ?? (ILogger)NullLogger.Instance;
-        _callbacks = callbacks?.ToArray() ?? [];
+        _logger = logger ?? NullLogger.Instance;
+        _callbacks = callbacks;
     }
+
+    /// <summary>The container's pipeline: the registered callbacks are the whole set (the standard ones are registered too, so a host can remove or replace them).</summary>
+    internal static TrainingPipeline FromContainer(IConfiguration configuration, ILogger? logger, IEnumerable<ITrainerCallback> callbacks) =>
+        new([.. callbacks], configuration, logger);
 
     /// <summary>The run's options, bound and validated.</summary>
     /// <exception cref="ConfigurationException">Unknown keys or invalid values, each named.</exception>
@@ -123,7 +132,7 @@ public sealed partial class TrainingPipeline
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var config = TrainingRunOptions.Bind(configuration);
-        return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(), []);
+        return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(), Trainer.StandardCallbacks());
     }
 
     private static TrainingRunResult RunValidated(IConfiguration configuration, TrainingRunOptions config, ILogger logger, CancellationToken cancellationToken,

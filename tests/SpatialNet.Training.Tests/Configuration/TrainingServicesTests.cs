@@ -60,6 +60,36 @@ public sealed class TrainingServicesTests : IDisposable
     }
 
     [Fact]
+    public void AHost_RemovesTheCheckpointCallback_AndStopsTrainingWithItsOwn()
+    {
+        var collection = new ServiceCollection().AddSpatialNetTraining(Host("SpatialNet:trainer:epochs=3").GetSection("SpatialNet"));
+        collection.Remove(collection.Single(d => d.ServiceType == typeof(ITrainerCallback) && d.ImplementationType == typeof(CheckpointCallback)));
+        collection.AddSingleton<ITrainerCallback, StopAfterFirstEpoch>();
+        using var services = collection.BuildServiceProvider();
+
+        var run = services.GetRequiredService<TrainingPipeline>().Run();
+
+        run.Training.StopReason.Should().Be(StopReason.EarlyStopped);
+        run.Training.EpochsCompleted.Should().Be(1, "the host's callback stopped the loop after epoch 1 of 3");
+        run.Training.LastCheckpoint.Should().BeNull();
+        Directory.Exists(Path.Combine(_dir.Combine("run"), "checkpoints")).Should().BeFalse("no callback writes checkpoints");
+        File.Exists(run.ModelWeights).Should().BeTrue("the final state is still the run's model");
+        services.GetServices<ITrainerCallback>().Select(c => c.GetType()).Should().Equal(typeof(EarlyStoppingCallback), typeof(StopAfterFirstEpoch));
+    }
+
+    [Fact]
+    public void TheStandardCallbacks_AreRegistered_AndWriteTheRunsCheckpoints()
+    {
+        using var services = new ServiceCollection().AddSpatialNetTraining(Host().GetSection("SpatialNet")).BuildServiceProvider();
+
+        services.GetServices<ITrainerCallback>().Select(c => c.GetType()).Should().Equal(typeof(CheckpointCallback), typeof(EarlyStoppingCallback));
+        var run = services.GetRequiredService<TrainingPipeline>().Run();
+
+        run.Training.LastCheckpoint.Should().Be(Path.Combine(_dir.Combine("run"), "checkpoints", Trainer.LastCheckpointName));
+        File.Exists(run.Training.LastCheckpoint).Should().BeTrue();
+    }
+
+    [Fact]
     public void ATypoInTheSection_FailsAtStart_NamingTheKey()
     {
         using var services = new ServiceCollection()
@@ -69,6 +99,11 @@ public sealed class TrainingServicesTests : IDisposable
         var act = () => services.ValidateSpatialNet();
 
         act.Should().Throw<ConfigurationException>().WithMessage("*SpatialNet:trainer:epocs: unknown key*");
+    }
+
+    private sealed class StopAfterFirstEpoch : ITrainerCallback
+    {
+        public void OnEpochEnd(Trainer trainer, EpochRecord record, bool improved) => trainer.RequestStop();
     }
 
     private sealed class EpochCounter : ITrainerCallback

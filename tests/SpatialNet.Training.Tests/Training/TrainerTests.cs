@@ -178,7 +178,7 @@ public sealed class TrainerTests : IDisposable
         options.LossSyncInterval = 1;
         using var cancel = new CancellationTokenSource();
         var stopper = new CancelAtStep(7, cancel);
-        using (var b = new Trainer(first.Trainable, first.Source, options, first.Evaluator, callbacks: [stopper]))
+        using (var b = new Trainer(first.Trainable, first.Source, options, first.Evaluator, callbacks: [.. Trainer.StandardCallbacks(), stopper]))
         {
             b.Fit(cancel.Token).StopReason.Should().Be(StopReason.Cancelled);
             stopper.Completed.Should().Be(StopReason.Cancelled);
