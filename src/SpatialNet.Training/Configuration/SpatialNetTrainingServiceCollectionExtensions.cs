@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
+using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Pipeline;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -16,7 +17,8 @@ public static class SpatialNetTrainingServiceCollectionExtensions
     /// Registers a training run configured by <paramref name="configuration"/> (the keys of docs/training.md;
     /// in a Generic Host usually a section such as <c>SpatialNet</c>): <see cref="TrainingRunOptions"/> (bound
     /// and validated at start), the <see cref="TrainingPipeline"/> that runs it, the standard trainer callbacks
-    /// <see cref="CheckpointCallback"/> and <see cref="EarlyStoppingCallback"/>, and every registered
+    /// <see cref="CheckpointCallback"/> and <see cref="EarlyStoppingCallback"/>, the <see cref="IReportWriter"/>
+    /// (<see cref="EvaluationReportWriter"/>: JSON and Markdown), and every registered
     /// <see cref="ITrainerCallback"/> as a callback of its trainer (remove or replace a standard one through
     /// the service collection, e.g. <c>services.RemoveAll&lt;ITrainerCallback&gt;()</c> before adding your own). The pipeline builds the model through
     /// <c>AddSpatialNet(configuration)</c> once the data has told it the sizes, then the batch source,
@@ -40,7 +42,9 @@ public static class SpatialNetTrainingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TrainingRunOptions>, TrainingRunOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITrainerCallback, CheckpointCallback>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITrainerCallback, EarlyStoppingCallback>());
-        services.TryAddSingleton(sp => TrainingPipeline.FromContainer(configuration, sp.GetService<ILogger<TrainingPipeline>>(), sp.GetServices<ITrainerCallback>()));
+        services.TryAddSingleton<IReportWriter, EvaluationReportWriter>();
+        services.TryAddSingleton(sp => TrainingPipeline.FromContainer(configuration, sp.GetService<ILogger<TrainingPipeline>>(),
+            sp.GetServices<ITrainerCallback>(), sp.GetRequiredService<IReportWriter>()));
         return services;
     }
 }

@@ -92,26 +92,31 @@ public sealed partial class TrainingPipeline
     private readonly IConfiguration _configuration;
     private readonly ILogger _logger;
     private readonly IReadOnlyList<ITrainerCallback> _callbacks;
+    private readonly IReportWriter _reports;
 
     /// <summary>Creates the run of <paramref name="configuration"/>.</summary>
     /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
     /// <param name="logger">Logger, or null.</param>
     /// <param name="callbacks">Trainer callbacks added to the standard ones (<see cref="Trainer.StandardCallbacks"/>: checkpoints, early stopping; progress and history are the trainer's own).</param>
     public TrainingPipeline(IConfiguration configuration, ILogger<TrainingPipeline>? logger = null, IEnumerable<ITrainerCallback>? callbacks = null)
-        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], configuration, logger)
+        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], new EvaluationReportWriter(), configuration, logger)
     {
     }
 
-    private TrainingPipeline(IReadOnlyList<ITrainerCallback> callbacks, IConfiguration configuration, ILogger? logger)
+    private TrainingPipeline(IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IConfiguration configuration, ILogger? logger)
     {
         _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
         _logger = logger ?? NullLogger.Instance;
         _callbacks = callbacks;
+        _reports = reports;
     }
 
-    /// <summary>The container's pipeline: the registered callbacks are the whole set (the standard ones are registered too, so a host can remove or replace them).</summary>
-    internal static TrainingPipeline FromContainer(IConfiguration configuration, ILogger? logger, IEnumerable<ITrainerCallback> callbacks) =>
-        new([.. callbacks], configuration, logger);
+    /// <summary>
+    /// The container's pipeline: the registered callbacks are the whole set (the standard ones are
+    /// registered too, so a host can remove or replace them), reports go through the registered writer.
+    /// </summary>
+    internal static TrainingPipeline FromContainer(IConfiguration configuration, ILogger? logger, IEnumerable<ITrainerCallback> callbacks, IReportWriter reports) =>
+        new([.. callbacks], reports, configuration, logger);
 
     /// <summary>The run's options, bound and validated.</summary>
     /// <exception cref="ConfigurationException">Unknown keys or invalid values, each named.</exception>
@@ -122,7 +127,7 @@ public sealed partial class TrainingPipeline
     public TrainingRunResult Run(TrainingPipelineOptions? options = null, CancellationToken cancellationToken = default)
     {
         var config = TrainingRunOptions.Bind(_configuration);
-        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks);
+        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports);
     }
 
     /// <summary>Trains and evaluates <paramref name="configuration"/> (a run without a container).</summary>
@@ -132,11 +137,12 @@ public sealed partial class TrainingPipeline
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var config = TrainingRunOptions.Bind(configuration);
-        return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(), Trainer.StandardCallbacks());
+        return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(),
+            Trainer.StandardCallbacks(), new EvaluationReportWriter());
     }
 
     private static TrainingRunResult RunValidated(IConfiguration configuration, TrainingRunOptions config, ILogger logger, CancellationToken cancellationToken,
-        TrainingPipelineOptions options, IReadOnlyList<ITrainerCallback> callbacks)
+        TrainingPipelineOptions options, IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports)
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -199,8 +205,9 @@ public sealed partial class TrainingPipeline
             test = run.Report(testEvaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
         report ??= test ?? throw new ConfigurationException(
             $"data:eval_split = \"{config.Data.EvalSplit}\": no source has this split, so nothing can be evaluated; add the split (e.g. val_count for synthetic data).");
-        var (json, markdown) = report.Save(config.OutputDir);
-        test?.Save(config.OutputDir, "report_test");
+        var (json, markdown) = reports.Write(report, config.OutputDir, "report");
+        if (test is not null)
+            reports.Write(test, config.OutputDir, "report_test");
         Log.Finished(logger, config.OutputDir, clock.Elapsed.TotalSeconds);
         return new TrainingRunResult(result, report, test, config.OutputDir, weights, json, markdown, clock.Elapsed.TotalSeconds);
     }
@@ -212,12 +219,12 @@ public sealed partial class TrainingPipeline
     /// </summary>
     /// <exception cref="ConfigurationException">The configuration is invalid, or no source has the split.</exception>
     public EvaluationReport Evaluate(string checkpoint, string? split = null, string? outputDirectory = null) =>
-        Evaluate(_configuration, checkpoint, split, outputDirectory, _logger);
+        Evaluate(_configuration, checkpoint, split, outputDirectory, _logger, _reports);
 
     /// <summary>Evaluates saved weights as <see cref="Evaluate(string, string?, string?)"/> does, for <paramref name="configuration"/>.</summary>
     /// <exception cref="ConfigurationException">The configuration is invalid, or no source has the split.</exception>
     public static EvaluationReport Evaluate(IConfiguration configuration, string checkpoint, string? split = null, string? outputDirectory = null,
-        ILogger? logger = null)
+        ILogger? logger = null, IReportWriter? reports = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(checkpoint);
@@ -232,7 +239,7 @@ public sealed partial class TrainingPipeline
         var evaluator = run.Evaluator(split)
             ?? throw new ConfigurationException($"Split '{split}': no data source has it.");
         var report = run.Report(evaluator.Run(), [new("weights", Path.GetFullPath(checkpoint))]);
-        report.Save(outputDirectory ?? config.OutputDir, "report_" + split);
+        (reports ?? new EvaluationReportWriter()).Write(report, outputDirectory ?? config.OutputDir, "report_" + split);
         return report;
     }
 

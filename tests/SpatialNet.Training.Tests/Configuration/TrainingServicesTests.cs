@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
+using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Tests.Support;
 using SpatialNet.Training.Tests.Training;
 using SpatialNet.Training.Pipeline;
@@ -90,6 +91,22 @@ public sealed class TrainingServicesTests : IDisposable
     }
 
     [Fact]
+    public void AHost_ReplacesTheReportWriter()
+    {
+        var writer = new RecordingWriter();
+        using var services = new ServiceCollection()
+            .AddSingleton<IReportWriter>(writer)
+            .AddSpatialNetTraining(Host("SpatialNet:trainer:epochs=1").GetSection("SpatialNet"))
+            .BuildServiceProvider();
+
+        var run = services.GetRequiredService<TrainingPipeline>().Run();
+
+        writer.Names.Should().Equal("report");
+        run.ReportJson.Should().Be(Path.Combine(_dir.Combine("run"), "report.json"));
+        File.Exists(run.ReportJson).Should().BeTrue();
+    }
+
+    [Fact]
     public void ATypoInTheSection_FailsAtStart_NamingTheKey()
     {
         using var services = new ServiceCollection()
@@ -99,6 +116,18 @@ public sealed class TrainingServicesTests : IDisposable
         var act = () => services.ValidateSpatialNet();
 
         act.Should().Throw<ConfigurationException>().WithMessage("*SpatialNet:trainer:epocs: unknown key*");
+    }
+
+    // Records what it is asked to write and writes it as the standard writer does.
+    private sealed class RecordingWriter : IReportWriter
+    {
+        public List<string> Names { get; } = [];
+
+        public (string Json, string Markdown) Write(EvaluationReport report, string directory, string name)
+        {
+            Names.Add(name);
+            return new EvaluationReportWriter().Write(report, directory, name);
+        }
     }
 
     private sealed class StopAfterFirstEpoch : ITrainerCallback
