@@ -1,5 +1,5 @@
+using System.CommandLine;
 using SpatialNet.Training.Batching;
-using System.Globalization;
 using SpatialNet.Training.Optimization;
 using TorchSharp;
 
@@ -63,79 +63,35 @@ internal enum InputKind
     Pipeline,
 }
 
-/// <summary>A command-line option is unknown, missing its value, or out of range; the message says which and what is allowed.</summary>
-internal sealed class UsageException(string message) : Exception(message);
-
-/// <summary>Command-line settings of the benchmark program.</summary>
+/// <summary>Command-line settings of the benchmark program, parsed by System.CommandLine as the <c>spatialnet</c> tool parses its own.</summary>
 internal sealed class BenchmarkOptions
 {
-    public const string Usage = """
-        spatialnet-benchmarks — training-step throughput of the SpatialNet model and trainer, and caption decoding.
-
-        Modes (default: throughput of one configuration):
-          --soak                 1,000 steps of a small CPU configuration; live tensors and process memory every 100 steps
-          --pipeline             the input pipeline (DeviceBatchCache + Prefetcher) alone vs the model's consumption
-          --breakdown            throughput, then each phase of the step timed with a device sync around it
-          --decode               caption generation of the real CaptionHead on the encoder's tokens, key/value cache on and off
-                                 (defaults --batch 32 --warmup 1 --steps 5: timed generate calls per variant)
-          --inference            CPU inference (no gradients) of the same model and batch on TorchSharp and on ONNX Runtime
-                                 (the exported graph), side by side (defaults --batch 8 --warmup 2 --steps 10)
-          --scene PATH           maps the GeoTIFF PATH (bands 3,2,1) with an untrained model of the given size into
-                                 a temporary folder; prints time and peak memory (defaults --img 32 --patch 8 --dim 32
-                                 --depth 1 --heads 2 --classes 8 --batch 64; --stride N, default the window)
-
-        Model (defaults: the paper's configuration):
-          --depth 12 --dim 512 --heads 8 --patch 16 --img 256 --classes 21
-        Caption head (--decode; defaults: the paper's UCM-caption head, configs/paper-ucm-caption.json):
-          --caption-depth 3      decoder layers (heads = --heads, width = --dim, position table max(32, L + 1))
-          --beam 3               beam width K (1 = greedy)
-          --max-len 22           tokens generated per caption, L (the end token is suppressed, so every caption runs all L)
-          --vocab 400            vocabulary size V (UCM-caption's training sentences have about 350 distinct words)
-        Run:
-          --batch 32 --steps 20 --warmup 3
-          --precision auto|fp32|bf16 (default auto: bf16 on cuda, fp32 on cpu, as the trainer's PrecisionMode.Auto)
-          --device cpu|cuda      (default cpu)
-          --optimizer flat|torch (default flat: the trainer's FlatAdamW step; torch: per-parameter torch.optim.AdamW loop)
-          --input fixed|pipeline (default fixed: one random batch reused, like the PyTorch reference)
-          --clip N               gradient clipping at global norm N (default off, like the reference)
-          --peak-tflops X        peak for the "% of peak" figure (default 790 for cuda bf16, else 0 = not shown)
-          --threads N            torch CPU threads (default: torch's own choice)
-          --samples N            images in the pipeline cache (default 8 × batch)
-          --model-img-s X        --pipeline: the model's img/s measured earlier (default: measure it now)
-          --sample-every N       --soak: steps between samples (default 100)
-        Output: a table and one machine-readable line per run:
-          RESULT impl=spatialnet-<version> device=... precision=fp32|bf16-mixed|bf16-pure optimizer=... batch=... img_s=... step_ms=... tflops=... mem_mib=...
-          RESULT impl=spatialnet-<version>-decode device=... precision=fp32|bf16 batch=... beam=... cache=on|off img_s=... ms_per_batch=... ms_per_token=...
-        --decode exits with code 1 when cached and uncached ids differ in fp32 or live tensors changed.
-        """;
-
-    public BenchmarkMode Mode { get; private set; } = BenchmarkMode.Throughput;
-    public int Depth { get; private set; } = 12;
-    public int Dim { get; private set; } = 512;
-    public int Heads { get; private set; } = 8;
-    public int Patch { get; private set; } = 16;
-    public int Image { get; private set; } = 256;
-    public int Classes { get; private set; } = 21;
-    public int Batch { get; private set; } = 32;
-    public int Steps { get; private set; } = 20;
-    public int Warmup { get; private set; } = 3;
-    public Precision Precision { get; private set; } = Precision.Auto;
-    public string Device { get; private set; } = "cpu";
-    public OptimizerKind Optimizer { get; private set; } = OptimizerKind.Flat;
-    public InputKind Input { get; private set; } = InputKind.Fixed;
-    public double? Clip { get; private set; }
-    public double PeakTflops { get; private set; }
-    public int Threads { get; private set; }
-    public int Samples { get; private set; }
-    public double? ModelImagesPerSecond { get; private set; }
-    public int SampleEvery { get; private set; } = 100;
-    public int CaptionDepth { get; private set; } = 3;
-    public int Beam { get; private set; } = 3;
-    public int MaxLength { get; private set; } = 22;
-    public int Vocab { get; private set; } = 400;
-    public bool Help { get; private set; }
-    public string? ScenePath { get; private set; }
-    public int Stride { get; private set; }
+    public BenchmarkMode Mode { get; set; } = BenchmarkMode.Throughput;
+    public int Depth { get; set; } = 12;
+    public int Dim { get; set; } = 512;
+    public int Heads { get; set; } = 8;
+    public int Patch { get; set; } = 16;
+    public int Image { get; set; } = 256;
+    public int Classes { get; set; } = 21;
+    public int Batch { get; set; } = 32;
+    public int Steps { get; set; } = 20;
+    public int Warmup { get; set; } = 3;
+    public Precision Precision { get; set; } = Precision.Auto;
+    public string Device { get; set; } = "cpu";
+    public OptimizerKind Optimizer { get; set; } = OptimizerKind.Flat;
+    public InputKind Input { get; set; } = InputKind.Fixed;
+    public double? Clip { get; set; }
+    public double PeakTflops { get; set; }
+    public int Threads { get; set; }
+    public int Samples { get; set; }
+    public double? ModelImagesPerSecond { get; set; }
+    public int SampleEvery { get; set; } = 100;
+    public int CaptionDepth { get; set; } = 3;
+    public int Beam { get; set; } = 3;
+    public int MaxLength { get; set; } = 22;
+    public int Vocab { get; set; } = 400;
+    public string? ScenePath { get; set; }
+    public int Stride { get; set; }
 
     public bool IsCuda => Device == "cuda";
 
@@ -165,141 +121,135 @@ internal sealed class BenchmarkOptions
             PeakTflops = device.type == DeviceType.CUDA && Precision == Precision.Bf16 ? 790 : 0;
     }
 
-    /// <summary>Parses <paramref name="args"/>; throws <see cref="UsageException"/> naming the option and its allowed values.</summary>
-    public static BenchmarkOptions Parse(IReadOnlyList<string> args)
+    /// <summary>
+    /// The program's command line: each option's default depends on the mode (the soak, decode,
+    /// inference and scene modes have their own) unless the option is given.
+    /// </summary>
+    public static RootCommand CreateCommand(Func<BenchmarkOptions, int> run)
     {
-        var o = new BenchmarkOptions();
-        var given = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < args.Count; i++)
+        Option<bool> Flag(string name, string description) => new(name) { Description = description };
+        Option<int> Int(string name, string description, int min)
         {
-            string name = args[i];
-            string Value()
+            var o = new Option<int>(name) { Description = description, HelpName = "N" };
+            o.Validators.Add(r => { if (r.GetValueOrDefault<int>() < min) r.AddError($"{name} {r.GetValueOrDefault<int>()} is below {min}."); });
+            return o;
+        }
+        Option<double> Real(string name, string description, bool positive)
+        {
+            var o = new Option<double>(name) { Description = description, HelpName = "X" };
+            o.Validators.Add(r =>
             {
-                if (i + 1 >= args.Count)
-                    throw new UsageException($"Option {name} needs a value.");
-                return args[++i];
+                double v = r.GetValueOrDefault<double>();
+                if (!double.IsFinite(v) || v < 0 || (positive && v == 0)) r.AddError($"{name} {v} is not a finite number {(positive ? "> 0" : ">= 0")}.");
+            });
+            return o;
+        }
+
+        var soak = Flag("--soak", "1,000 steps of a small CPU configuration; live tensors and process memory every --sample-every steps.");
+        var pipeline = Flag("--pipeline", "The input pipeline (DeviceBatchCache + Prefetcher) alone against the model's consumption.");
+        var breakdown = Flag("--breakdown", "Throughput, then each phase of the step timed with a device sync around it.");
+        var decode = Flag("--decode", "Caption generation of the real CaptionHead, key/value cache on and off (defaults --batch 32 --warmup 1 --steps 5); exits 1 when the ids differ in fp32.");
+        var inference = Flag("--inference", "CPU inference of one model and batch on TorchSharp and on ONNX Runtime (defaults --batch 8 --warmup 2 --steps 10).");
+        var scene = new Option<string>("--scene") { Description = "Map this GeoTIFF (bands 3,2,1) with an untrained model (defaults --img 32 --patch 8 --dim 32 --depth 1 --heads 2 --classes 8 --batch 64).", HelpName = "PATH" };
+        var stride = Int("--stride", "--scene: window stride in pixels (default: the window).", 1);
+        var depth = Int("--depth", "Encoder layers (default 12).", 1);
+        var dim = Int("--dim", "Embedding width (default 512).", 1);
+        var heads = Int("--heads", "Attention heads (default 8).", 1);
+        var patch = Int("--patch", "Patch size (default 16).", 1);
+        var img = Int("--img", "Image size (default 256).", 1);
+        var classes = Int("--classes", "Classes (default 21).", 2);
+        var captionDepth = Int("--caption-depth", "--decode: decoder layers (default 3).", 1);
+        var beam = Int("--beam", "--decode: beam width, 1 = greedy (default 3).", 1);
+        var maxLen = Int("--max-len", "--decode: tokens generated per caption (default 22).", 1);
+        var vocab = Int("--vocab", "--decode: vocabulary size (default 400).", 4);
+        var batch = Int("--batch", "Batch size (default 32).", 1);
+        var steps = Int("--steps", "Timed steps (default 20).", 1);
+        var warmup = Int("--warmup", "Warm-up steps (default 3).", 0);
+        var precision = new Option<string>("--precision") { Description = "auto: bf16 on cuda, fp32 on cpu, as the trainer's PrecisionMode.Auto.", DefaultValueFactory = _ => "auto" }.AcceptOnlyFromAmong("auto", "fp32", "bf16");
+        var device = new Option<string>("--device") { Description = "Device.", DefaultValueFactory = _ => "cpu" }.AcceptOnlyFromAmong("cpu", "cuda");
+        var optimizer = new Option<string>("--optimizer") { Description = "flat: the trainer's FlatAdamW step; torch: a per-parameter torch.optim.AdamW loop.", DefaultValueFactory = _ => "flat" }.AcceptOnlyFromAmong("flat", "torch");
+        var input = new Option<string>("--input") { Description = "fixed: one random batch reused, like the PyTorch reference; pipeline: DeviceBatchCache + Prefetcher.", DefaultValueFactory = _ => "fixed" }.AcceptOnlyFromAmong("fixed", "pipeline");
+        var clip = Real("--clip", "Gradient clipping at this global norm (default off).", positive: true);
+        var peak = Real("--peak-tflops", "Peak for the \"% of peak\" figure (default 790 for cuda bf16, else not shown).", positive: false);
+        var threads = Int("--threads", "torch CPU threads (default: torch's own choice).", 1);
+        var samples = Int("--samples", "Images in the pipeline cache (default 8 × batch).", 1);
+        var modelImgS = Real("--model-img-s", "--pipeline: the model's img/s measured earlier (default: measure it now).", positive: true);
+        var sampleEvery = Int("--sample-every", "--soak: steps between samples (default 100).", 1);
+
+        var root = new RootCommand("""
+            spatialnet-benchmarks: training-step throughput of the SpatialNet model and trainer (default), the soak, the
+            input pipeline, caption decoding, inference and scene mapping. Prints a table and one machine-readable line:
+              RESULT impl=spatialnet-<version> device=... precision=fp32|bf16-mixed|bf16-pure optimizer=... batch=... img_s=... step_ms=... tflops=... mem_mib=...
+            """)
+        {
+            soak, pipeline, breakdown, decode, inference, scene, stride, depth, dim, heads, patch, img, classes,
+            captionDepth, beam, maxLen, vocab, batch, steps, warmup, precision, device, optimizer, input, clip, peak,
+            threads, samples, modelImgS, sampleEvery,
+        };
+        root.Validators.Add(r =>
+        {
+            var modes = new Option[] { soak, pipeline, breakdown, decode, inference, scene }.Where(m => r.GetResult(m) is not null).Select(m => m.Name).ToList();
+            if (modes.Count > 1) r.AddError($"Choose one mode; given: {string.Join(", ", modes)}.");
+        });
+
+        root.SetAction(parse =>
+        {
+            bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
+            int IntOr(Option<int> option, int fallback) => Given(option) ? parse.GetValue(option) : fallback;
+            var o = new BenchmarkOptions
+            {
+                Mode = Given(soak) ? BenchmarkMode.Soak : Given(pipeline) ? BenchmarkMode.Pipeline : Given(breakdown) ? BenchmarkMode.Breakdown
+                    : Given(decode) ? BenchmarkMode.Decode : Given(inference) ? BenchmarkMode.Inference : Given(scene) ? BenchmarkMode.Scene : BenchmarkMode.Throughput,
+                ScenePath = parse.GetValue(scene),
+                Precision = parse.GetValue(precision) switch { "fp32" => Precision.Fp32, "bf16" => Precision.Bf16, _ => Precision.Auto },
+                Device = parse.GetValue(device)!,
+                Optimizer = parse.GetValue(optimizer) == "torch" ? OptimizerKind.Torch : OptimizerKind.Flat,
+                Clip = Given(clip) ? parse.GetValue(clip) : null,
+                PeakTflops = parse.GetValue(peak),
+                _peakTflopsGiven = Given(peak),
+                Threads = parse.GetValue(threads),
+                ModelImagesPerSecond = Given(modelImgS) ? parse.GetValue(modelImgS) : null,
+                Stride = parse.GetValue(stride),
+                CaptionDepth = IntOr(captionDepth, 3),
+                Beam = IntOr(beam, 3),
+                MaxLength = IntOr(maxLen, 22),
+                Vocab = IntOr(vocab, 400),
+            };
+            // The defaults of each mode: the paper's configuration, a small one for the soak and the scene.
+            bool small = o.Mode is BenchmarkMode.Soak or BenchmarkMode.Scene;
+            bool sceneMode = o.Mode == BenchmarkMode.Scene;
+            o.Depth = IntOr(depth, small ? (sceneMode ? 1 : 2) : 12);
+            o.Dim = IntOr(dim, small ? (sceneMode ? 32 : 64) : 512);
+            o.Heads = IntOr(heads, small ? (sceneMode ? 2 : 4) : 8);
+            o.Patch = IntOr(patch, small ? 8 : 16);
+            o.Image = IntOr(img, small ? 32 : 256);
+            o.Classes = IntOr(classes, sceneMode ? 8 : 21);
+            o.Batch = IntOr(batch, o.Mode switch { BenchmarkMode.Soak => 8, BenchmarkMode.Inference => 8, BenchmarkMode.Scene => 64, _ => 32 });
+            o.Steps = IntOr(steps, o.Mode switch { BenchmarkMode.Soak => 1000, BenchmarkMode.Decode => 5, BenchmarkMode.Inference => 10, _ => 20 });
+            o.Warmup = IntOr(warmup, o.Mode switch { BenchmarkMode.Decode => 1, BenchmarkMode.Inference => 2, _ => 3 });
+            o.Input = Given(input) ? (parse.GetValue(input) == "pipeline" ? InputKind.Pipeline : InputKind.Fixed)
+                : o.Mode == BenchmarkMode.Soak ? InputKind.Pipeline : InputKind.Fixed;
+            o.SampleEvery = IntOr(sampleEvery, 100);
+            o.Samples = IntOr(samples, 8 * o.Batch);
+            if (o.Validate() is { } error)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"spatialnet-benchmarks: {error}");
+                return 2;
             }
-            given.Add(name);
-            switch (name)
-            {
-                case "-h" or "--help": o.Help = true; break;
-                case "--soak": o.Mode = BenchmarkMode.Soak; break;
-                case "--pipeline": o.Mode = BenchmarkMode.Pipeline; break;
-                case "--breakdown": o.Mode = BenchmarkMode.Breakdown; break;
-                case "--decode": o.Mode = BenchmarkMode.Decode; break;
-                case "--inference": o.Mode = BenchmarkMode.Inference; break;
-                case "--scene": o.Mode = BenchmarkMode.Scene; o.ScenePath = Value(); break;
-                case "--stride": o.Stride = Int(name, Value(), 1); break;
-                case "--caption-depth": o.CaptionDepth = Int(name, Value(), 1); break;
-                case "--beam": o.Beam = Int(name, Value(), 1); break;
-                case "--max-len": o.MaxLength = Int(name, Value(), 1); break;
-                case "--vocab": o.Vocab = Int(name, Value(), 4); break;
-                case "--depth": o.Depth = Int(name, Value(), 1); break;
-                case "--dim": o.Dim = Int(name, Value(), 1); break;
-                case "--heads": o.Heads = Int(name, Value(), 1); break;
-                case "--patch": o.Patch = Int(name, Value(), 1); break;
-                case "--img": o.Image = Int(name, Value(), 1); break;
-                case "--classes": o.Classes = Int(name, Value(), 2); break;
-                case "--batch": o.Batch = Int(name, Value(), 1); break;
-                case "--steps": o.Steps = Int(name, Value(), 1); break;
-                case "--warmup": o.Warmup = Int(name, Value(), 0); break;
-                case "--precision": o.Precision = Choice(name, Value(), ("auto", Precision.Auto), ("fp32", Precision.Fp32), ("bf16", Precision.Bf16)); break;
-                case "--device": o.Device = Choice(name, Value(), ("cpu", "cpu"), ("cuda", "cuda")); break;
-                case "--optimizer": o.Optimizer = Choice(name, Value(), ("flat", OptimizerKind.Flat), ("torch", OptimizerKind.Torch)); break;
-                case "--input": o.Input = Choice(name, Value(), ("fixed", InputKind.Fixed), ("pipeline", InputKind.Pipeline)); break;
-                case "--clip": o.Clip = Real(name, Value(), positive: true); break;
-                case "--peak-tflops": o.PeakTflops = Real(name, Value(), positive: false); break;
-                case "--threads": o.Threads = Int(name, Value(), 1); break;
-                case "--samples": o.Samples = Int(name, Value(), 1); break;
-                case "--model-img-s": o.ModelImagesPerSecond = Real(name, Value(), positive: true); break;
-                case "--sample-every": o.SampleEvery = Int(name, Value(), 1); break;
-                default: throw new UsageException($"Unknown option '{name}'. Run with --help for the list.");
-            }
-        }
-        if (o.Mode == BenchmarkMode.Soak)
-            o.ApplySoakDefaults(given);
-        if (o.Mode == BenchmarkMode.Decode)
-            o.ApplyDecodeDefaults(given);
-        if (o.Mode == BenchmarkMode.Inference)
-        {
-            SetUnlessGiven(given, "--batch", () => o.Batch = 8);
-            SetUnlessGiven(given, "--warmup", () => o.Warmup = 2);
-            SetUnlessGiven(given, "--steps", () => o.Steps = 10);
-        }
-        if (o.Mode == BenchmarkMode.Scene)
-        {
-            foreach (var (option, apply) in new (string, Action)[]
-            {
-                ("--img", () => o.Image = 32), ("--patch", () => o.Patch = 8), ("--dim", () => o.Dim = 32),
-                ("--depth", () => o.Depth = 1), ("--heads", () => o.Heads = 2), ("--classes", () => o.Classes = 8), ("--batch", () => o.Batch = 64),
-            })
-                SetUnlessGiven(given, option, apply);
-        }
-        o._peakTflopsGiven = given.Contains("--peak-tflops");
-        if (o.Samples == 0)
-            o.Samples = 8 * o.Batch;
-        o.Validate();
-        return o;
+            return run(o);
+        });
+        return root;
     }
 
-    /// <summary>The soak's small configuration and 1,000 steps, unless given explicitly.</summary>
-    private void ApplySoakDefaults(HashSet<string> given)
-    {
-        void Set(string option, Action apply) => SetUnlessGiven(given, option, apply);
-        Set("--depth", () => Depth = 2);
-        Set("--dim", () => Dim = 64);
-        Set("--heads", () => Heads = 4);
-        Set("--patch", () => Patch = 8);
-        Set("--img", () => Image = 32);
-        Set("--batch", () => Batch = 8);
-        Set("--steps", () => Steps = 1000);
-        Set("--input", () => Input = InputKind.Pipeline);
-    }
-
-    /// <summary>Fewer timed runs for --decode (each is a whole batch of captions), unless given explicitly.</summary>
-    private void ApplyDecodeDefaults(HashSet<string> given)
-    {
-        SetUnlessGiven(given, "--warmup", () => Warmup = 1);
-        SetUnlessGiven(given, "--steps", () => Steps = 5);
-    }
-
-    private static void SetUnlessGiven(HashSet<string> given, string option, Action apply)
-    {
-        if (!given.Contains(option))
-            apply();
-    }
-
-    private void Validate()
+    /// <summary>What the options contradict, or null.</summary>
+    private string? Validate()
     {
         if (Dim % Heads != 0)
-            throw new UsageException($"--heads {Heads} must divide --dim {Dim}.");
+            return $"--heads {Heads} must divide --dim {Dim}.";
         if (Image % Patch != 0)
-            throw new UsageException($"--patch {Patch} must divide --img {Image}.");
+            return $"--patch {Patch} must divide --img {Image}.";
         if (Mode == BenchmarkMode.Soak && SampleEvery > Steps)
-            throw new UsageException($"--sample-every {SampleEvery} must be <= --steps {Steps}.");
-    }
-
-    private static int Int(string name, string text, int min)
-    {
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
-            throw new UsageException($"Option {name}: '{text}' is not an integer >= {min}.");
-        return v;
-    }
-
-    private static double Real(string name, string text, bool positive)
-    {
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < 0 || (positive && v == 0))
-            throw new UsageException($"Option {name}: '{text}' is not a finite number {(positive ? "> 0" : ">= 0")}.");
-        return v;
-    }
-
-    private static T Choice<T>(string name, string text, params (string Name, T Value)[] choices)
-    {
-        foreach (var (n, v) in choices)
-        {
-            if (string.Equals(n, text, StringComparison.OrdinalIgnoreCase))
-                return v;
-        }
-        throw new UsageException($"Option {name}: '{text}' is not one of: {string.Join(", ", choices.Select(c => c.Name))}.");
+            return $"--sample-every {SampleEvery} must be <= --steps {Steps}.";
+        return null;
     }
 }

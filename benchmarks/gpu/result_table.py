@@ -11,18 +11,18 @@ ignoring every other line, and prints a Markdown table:
 Each SpatialNet run is compared with the PyTorch run of the same device and batch whose precision
 corresponds (fp32 with fp32; our bf16 mixed precision and the pure-bf16 TorchSharp loop with
 PyTorch's pure bf16); PyTorch's autocast run is listed against our bf16 mixed precision too. The
-targets are issue 5's (paper configuration on an H100). Caption-decoding runs (impl=spatialnet-...-decode,
+targets are the project's (paper configuration on an H100). Caption-decoding runs (impl=spatialnet-...-decode,
 from `spatialnet-benchmarks --decode`) have no PyTorch counterpart; they get a table of their own
 below, with the cached variant's speed-up over the uncached one of the same configuration.
 """
 import argparse
 import sys
 
-# (our precision, batch) -> minimum ratio of img/s, from issue 5 section 5.
+# (our precision, batch) -> minimum ratio of img/s, from the performance targets (docs/performance.md).
 TARGETS = {("bf16-mixed", 32): 1.0, ("bf16-mixed", 128): 1.1, ("fp32", 32): 1.0}
 # Our precision -> the PyTorch precision it is compared with.
 COUNTERPART = {"fp32": "fp32", "bf16-mixed": "bf16-pure", "bf16-pure": "bf16-pure"}
-PEAK_TFLOPS = 790.0  # bf16 dense peak used for the "% of peak" column (issue 5)
+PEAK_TFLOPS = 790.0  # bf16 dense peak used for the "% of peak" column
 
 
 def parse(lines):

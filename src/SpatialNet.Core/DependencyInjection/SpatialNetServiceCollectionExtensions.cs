@@ -24,7 +24,8 @@ public static class SpatialNetServiceCollectionExtensions
     /// (Eq. 10–11), and validators for <see cref="SpatialNetOptions"/>, <see cref="VisionTransformerOptions"/>
     /// and every task's named head options, all run at start (<c>ValidateOnStart</c>) and when the
     /// model is first resolved; a failure throws <see cref="OptionsValidationException"/> whose
-    /// messages name each option and its allowed values.
+    /// messages name each option and its allowed values. The native runtime loader logs through the
+    /// host's <see cref="ILoggerFactory"/>, when one is registered, from the model factory's creation on.
     /// </remarks>
     public static SpatialNetBuilder AddSpatialNet(this IServiceCollection services)
     {
@@ -38,11 +39,16 @@ public static class SpatialNetServiceCollectionExtensions
         services.TryAddSingleton(sp => new TaskCatalog(
             sp.GetRequiredService<IOptions<SpatialNetOptions>>().Value.Tasks
                 .Select(t => sp.GetRequiredKeyedService<TaskDefinition>(t.Name))));
-        services.TryAddSingleton<IMultiTaskModelFactory>(sp => new MultiTaskModelFactory(
-            sp.GetRequiredService<IImageEncoderFactory>(),
-            sp.GetRequiredService<TaskCatalog>(),
-            sp,
-            sp.GetService<ILogger<MultiTaskModelFactory>>()));
+        services.TryAddSingleton<IMultiTaskModelFactory>(sp =>
+        {
+            // The model's construction is the first torch call: the native loader logs through the host.
+            SpatialNet.Runtime.TorchNativeRuntime.UseHostLogger(sp.GetService<ILoggerFactory>());
+            return new MultiTaskModelFactory(
+                sp.GetRequiredService<IImageEncoderFactory>(),
+                sp.GetRequiredService<TaskCatalog>(),
+                sp,
+                sp.GetService<ILogger<MultiTaskModelFactory>>());
+        });
         services.TryAddSingleton(sp => sp.GetRequiredService<IMultiTaskModelFactory>().Create());
         services.TryAddSingleton(sp =>
         {

@@ -11,6 +11,32 @@ internal static class MemoryBudget
     /// </summary>
     public static long AvailableBytes => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
+    /// <summary>
+    /// Memory free for new allocations: <c>MemAvailable</c> of /proc/meminfo where readable, at most
+    /// <see cref="AvailableBytes"/> (a container's limit); elsewhere <see cref="AvailableBytes"/>.
+    /// </summary>
+    public static long FreeBytes
+    {
+        get
+        {
+            long limit = AvailableBytes;
+            try
+            {
+                foreach (var line in File.ReadLines("/proc/meminfo"))
+                {
+                    if (!line.StartsWith("MemAvailable:", StringComparison.Ordinal))
+                        continue;
+                    var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (parts.Length >= 2 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var kib))
+                        return Math.Min(limit, kib * 1024);
+                }
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+            return limit;
+        }
+    }
+
     /// <summary>Throws <see cref="ResourceLimitException"/> when <paramref name="bytes"/> exceed <see cref="AvailableBytes"/>.</summary>
     /// <param name="bytes">The estimate (a double, so that products of large options cannot overflow).</param>
     /// <param name="option">The option(s) that determine the size, as the user writes them.</param>
@@ -21,20 +47,6 @@ internal static class MemoryBudget
         if (bytes > available)
             throw new ResourceLimitException(option,
                 $"{option}: {what} would need about {Format(bytes)}, more than the {Format(available)} of memory this machine has; choose a smaller value.");
-    }
-
-    /// <summary>
-    /// Parameter count of a Vision Transformer with <paramref name="o"/> (timm's layout: patch projection,
-    /// class token, position embedding, per block two LayerNorms, qkv, projection and the two MLP layers,
-    /// final norm, classifier), as a double so that it cannot overflow.
-    /// </summary>
-    public static double VisionTransformerParameters(Modules.VisionTransformerOptions o)
-    {
-        ArgumentNullException.ThrowIfNull(o);
-        double d = o.EmbedDim, h = (double)o.EmbedDim * o.MlpRatio, p = o.PatchSize;
-        double tokens = (double)(o.ImageHeight / Math.Max(1, o.PatchSize)) * (o.ImageWidth / Math.Max(1, o.PatchSize)) + (o.ClassToken ? 1 : 0);
-        double block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * h + h) + (h * d + d) + (o.LayerScaleInit is null ? 0 : 2 * d);
-        return o.InChannels * p * p * d + d + (o.ClassToken ? d : 0) + tokens * d + o.Depth * block + 2 * d + o.NumClasses * (d + 1);
     }
 
     /// <summary>A byte count in the largest fitting binary unit ("1.9 TiB").</summary>

@@ -79,8 +79,12 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
         ? head
         : throw new KeyNotFoundException($"The model has no task '{task}'; its tasks: {string.Join(", ", taskNames)}.");
 
-    /// <summary>Trainable parameters of the encoder: the parameters every task shares (see <c>LossContext.SharedParameters</c>).</summary>
-    public IReadOnlyList<Parameter> SharedParameters() => encoder.parameters().Where(p => p.requires_grad).ToArray();
+    /// <summary>
+    /// Trainable encoder parameters the heads' tokens depend on: the parameters every task shares (see
+    /// <c>LossContext.SharedParameters</c>). A <see cref="VisionTransformer"/>'s own classifier <c>head</c> is not among them.
+    /// </summary>
+    public IReadOnlyList<Parameter> SharedParameters() =>
+        (imageEncoder.Value is VisionTransformer vit ? vit.TokenParameters() : encoder.parameters()).Where(p => p.requires_grad).ToArray();
 
     /// <summary>Runs every head on the images, with no extra inputs.</summary>
     public override Dictionary<string, Tensor> forward(Tensor images) => Forward(images);

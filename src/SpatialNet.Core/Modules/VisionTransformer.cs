@@ -42,7 +42,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
         var errors = options.Validate();
         if (errors.Count > 0)
             throw new ArgumentException("Invalid VisionTransformerOptions:" + Environment.NewLine + string.Join(Environment.NewLine, errors), nameof(options));
-        MemoryBudget.EnsureFits(MemoryBudget.VisionTransformerParameters(options) * sizeof(float),
+        MemoryBudget.EnsureFits(ParameterCount(options) * sizeof(float),
             $"VisionTransformerOptions (EmbedDim = {options.EmbedDim}, Depth = {options.Depth}, MlpRatio = {options.MlpRatio}, image {options.ImageHeight}×{options.ImageWidth}, patch {options.PatchSize})",
             "the encoder's float32 parameters");
         this.options = options.Clone();
@@ -87,6 +87,10 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
 
     /// <inheritdoc/>
     public nn.Module AsModule() => this;
+
+    /// <summary>The parameters <see cref="ForwardTokens"/> uses: all but the built-in classifier <c>head</c>.</summary>
+    internal IEnumerable<Parameter> TokenParameters() =>
+        named_parameters().Where(p => !p.name.StartsWith(nameof(head) + ".", StringComparison.Ordinal)).Select(p => p.parameter);
 
     /// <summary>timm's <c>no_weight_decay()</c>: <c>pos_embed</c> and <c>cls_token</c>.</summary>
     public IReadOnlyCollection<string> NoWeightDecay() => cls_token is null ? ["pos_embed"] : ["pos_embed", "cls_token"];
@@ -178,6 +182,42 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
         head = fresh;
         options.NumClasses = numClasses;
         old.Dispose();
+    }
+
+    /// <summary>
+    /// Values per token and channel that one encoder block keeps for the backward pass: 34 bytes at 16
+    /// bits in Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
+    /// Eq. 1, leaving out the attention-score term (fused attention does not keep the scores).
+    /// </summary>
+    internal const double ActivationValuesPerBlock = 17;
+
+    /// <summary>
+    /// Training memory of a ViT encoder for a batch of <paramref name="batch"/> images: activations
+    /// batch × tokens × EmbedDim × Depth × <see cref="ActivationValuesPerBlock"/> × <paramref name="valueBytes"/>,
+    /// and parameters with gradients and AdamW's two moments (4 × 4 bytes each, plus a 16-bit weight
+    /// and gradient copy under mixed precision).
+    /// </summary>
+    internal static (double Activations, double Parameters) TrainingBytes(VisionTransformerOptions o, double batch, int valueBytes)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        double tokens = (double)(o.ImageHeight / Math.Max(1, o.PatchSize)) * (o.ImageWidth / Math.Max(1, o.PatchSize)) + (o.ClassToken ? 1 : 0);
+        double activations = batch * tokens * o.EmbedDim * o.Depth * ActivationValuesPerBlock * valueBytes;
+        double parameters = ParameterCount(o) * (16 + (valueBytes < sizeof(float) ? 2 * valueBytes : 0));
+        return (activations, parameters);
+    }
+
+    /// <summary>
+    /// Parameter count of a Vision Transformer with <paramref name="o"/> (timm's layout: patch projection,
+    /// class token, position embedding, per block two LayerNorms, qkv, projection and the two MLP layers,
+    /// final norm, classifier), as a double so that it cannot overflow.
+    /// </summary>
+    internal static double ParameterCount(VisionTransformerOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        double d = o.EmbedDim, h = (double)o.EmbedDim * o.MlpRatio, p = o.PatchSize;
+        double tokens = (double)(o.ImageHeight / Math.Max(1, o.PatchSize)) * (o.ImageWidth / Math.Max(1, o.PatchSize)) + (o.ClassToken ? 1 : 0);
+        double block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * h + h) + (h * d + d) + (o.LayerScaleInit is null ? 0 : 2 * d);
+        return o.InChannels * p * p * d + d + (o.ClassToken ? d : 0) + tokens * d + o.Depth * block + 2 * d + o.NumClasses * (d + 1);
     }
 
     private nn.Module<Tensor, Tensor> CreateHead(int numClasses)

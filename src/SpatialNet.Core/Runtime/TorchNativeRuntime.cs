@@ -37,6 +37,7 @@ public static class TorchNativeRuntime
     private static IntPtr _handle;
     private static bool _initialized;
     private static NativeRuntimeReport _report = new();
+    private static readonly List<string> PendingLog = [];
 
     /// <summary>What was found and done so far.</summary>
     public static NativeRuntimeReport Report { get { lock (Gate) return _report; } }
@@ -66,6 +67,13 @@ public static class TorchNativeRuntime
             if (logger is not null) _logger = logger;
         }
         Register();
+    }
+
+    /// <summary>The host's logging (<c>AddSpatialNet</c> passes it on); a logger given explicitly wins.</summary>
+    internal static void UseHostLogger(ILoggerFactory? loggerFactory)
+    {
+        if (loggerFactory is null) return;
+        lock (Gate) _logger ??= loggerFactory.CreateLogger(typeof(TorchNativeRuntime).FullName!);
     }
 
     /// <summary>Registers the resolver on TorchSharp's assembly (idempotent).</summary>
@@ -101,14 +109,22 @@ public static class TorchNativeRuntime
         {
             if (_initialized && deviceType == DeviceType.CPU) return _report;
         }
-        PreloadLibTorch();
         try
         {
+            PreloadLibTorch();
+            // Before TorchSharp's first probe: when that fails, TorchSharp copies a libtorch package from
+            // the NuGet cache beside the application (hundreds of MB) before it reports the failure.
+            if (Report.LibTorchDirectory is null && FindLibTorch(ProbeFolders(), LoadsByName) is null)
+                throw new NativeRuntimeException(MissingLibTorchMessage);
             torch.InitializeDeviceType(deviceType);
         }
         catch (Exception ex) when (ex is not NativeRuntimeException)
         {
             throw new NativeRuntimeException(Diagnose(ex), ex);
+        }
+        finally
+        {
+            FlushLog();
         }
         lock (Gate)
         {
@@ -117,9 +133,39 @@ public static class TorchNativeRuntime
         }
     }
 
+    /// <summary>The one-line error when no libtorch is bundled, none is named and the system has none.</summary>
+    internal static readonly string MissingLibTorchMessage =
+        $"No libtorch found: set {NativeRuntimeOptions.LibTorchDirectoryVariable} to a libtorch 'lib' folder (such as PyTorch's torch/lib), or use a build that bundles one (the SpatialNet.Cli tool, TorchSharp-cpu, libtorch-cpu-<rid>).";
+
+    /// <summary>
+    /// The path of the <c>torch_cpu</c> library in the first of <paramref name="folders"/> that holds it,
+    /// else its file name when the system's own search finds it (<paramref name="loadsByName"/>), else null.
+    /// </summary>
+    internal static string? FindLibTorch(IEnumerable<string> folders, Func<string, bool> loadsByName)
+    {
+        var name = TorchCpuFileName;
+        foreach (var folder in folders)
+        {
+            var path = Path.Combine(folder, name);
+            if (File.Exists(path)) return Path.GetFullPath(path);
+        }
+        return loadsByName(name) ? name : null;
+    }
+
+    private static bool LoadsByName(string name) => NativeLibrary.TryLoad(name, out _);
+
+    private static string TorchCpuFileName =>
+        OperatingSystem.IsWindows() ? "torch_cpu.dll" : OperatingSystem.IsMacOS() ? "libtorch_cpu.dylib" : "libtorch_cpu.so";
+
     private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
         if (!IsTorchSharpNative(libraryName)) return IntPtr.Zero;
+        try { return ResolveOnce(); }
+        finally { FlushLog(); }
+    }
+
+    private static IntPtr ResolveOnce()
+    {
         lock (Gate)
         {
             if (_resolved) return _handle;
@@ -138,7 +184,7 @@ public static class TorchNativeRuntime
                     _handle = loaded;
                 }
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or DllNotFoundException or BadImageFormatException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or DllNotFoundException or BadImageFormatException or NativeRuntimeException)
             {
                 _report = _report with { Action = $"compatibility loader failed ({ex.Message}); falling back to TorchSharp's own lookup" };
                 Log(_report.Action);
@@ -219,7 +265,8 @@ public static class TorchNativeRuntime
             return IntPtr.Zero;
         }
 
-        var patched = GetOrCreatePatchedCopy(original, options.CacheDirectory ?? DefaultCacheDirectory());
+        var (patched, fallback) = PatchedCopyWithFallback(original, options.CacheDirectory ?? DefaultCacheDirectory(), FallbackCacheDirectory());
+        if (fallback is not null) Log(fallback);
         // The copy lives elsewhere, so its $ORIGIN runpath no longer finds libtorch: load the
         // libraries it needs from the original folder first; the loader then matches them by soname.
         var originalDir = Path.GetDirectoryName(original)!;
@@ -248,18 +295,50 @@ public static class TorchNativeRuntime
         string hash = Convert.ToHexString(SHA256.HashData(image)).Substring(0, 16).ToLowerInvariant();
         string dir = Path.Combine(cacheRoot, hash);
         string target = Path.Combine(dir, LinuxFileName);
-        if (File.Exists(target)) return target;
 
         int changed = ElfVersionInfo.MarkVersionNeedWeak(image, RequiredGlibcxxVersion, original);
         if (changed == 0)
             throw new InvalidDataException($"{original}: no strict need for {RequiredGlibcxxVersion} to patch.");
-        Directory.CreateDirectory(dir);
+        // A cached copy is used only when it is byte for byte the expected one.
+        if (File.Exists(target) && File.ReadAllBytes(target).AsSpan().SequenceEqual(image)) return target;
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(dir);
+        else Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         // Atomic publish: concurrent processes (parallel test hosts) may race here.
         string temp = Path.Combine(dir, $".{LinuxFileName}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         File.WriteAllBytes(temp, image);
         File.Move(temp, target, overwrite: true);
         return target;
     }
+
+    /// <summary>
+    /// The compatibility copy under <paramref name="cacheRoot"/> or, when that cannot be written (a
+    /// read-only container), under <paramref name="fallbackRoot"/>; the note says so. Throws a
+    /// <see cref="NativeRuntimeException"/> naming the setting when neither can be written.
+    /// </summary>
+    internal static (string Path, string? Note) PatchedCopyWithFallback(string original, string cacheRoot, string fallbackRoot)
+    {
+        try
+        {
+            return (GetOrCreatePatchedCopy(original, cacheRoot), null);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            try
+            {
+                var path = GetOrCreatePatchedCopy(original, fallbackRoot);
+                return (path, $"cache folder '{cacheRoot}' is not writable ({ex.Message}); used '{fallbackRoot}' instead (set {NativeRuntimeOptions.CacheDirectoryVariable})");
+            }
+            catch (Exception ex2) when (ex2 is IOException or UnauthorizedAccessException)
+            {
+                throw new NativeRuntimeException(
+                    $"The libstdc++ compatibility copy could not be written to '{cacheRoot}' ({ex.Message}) nor to '{fallbackRoot}' ({ex2.Message}): set {NativeRuntimeOptions.CacheDirectoryVariable} (NativeRuntimeOptions.CacheDirectory) to a writable folder.", ex2);
+            }
+        }
+    }
+
+    /// <summary>Where the copy goes when the cache folder is not writable: a per-user folder under the temporary folder.</summary>
+    internal static string FallbackCacheDirectory() =>
+        Path.Combine(Path.GetTempPath(), $"spatialnet-native-{Environment.UserName}");
 
     /// <summary>The default cache folder for compatibility copies.</summary>
     public static string DefaultCacheDirectory()
@@ -275,26 +354,33 @@ public static class TorchNativeRuntime
     /// <summary>Finds the <c>libLibTorchSharp.so</c> the application would load: the native probing folders, then the application folder.</summary>
     public static string? FindShippedLibrary()
     {
-        var dirs = new List<string>();
-        if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string probe)
-            dirs.AddRange(probe.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
-        var baseDir = AppContext.BaseDirectory;
-        dirs.Add(baseDir);
-        dirs.Add(Path.Combine(baseDir, "runtimes", "linux-x64", "native"));
-        var asmDir = Path.GetDirectoryName(typeof(torch).Assembly.Location);
-        if (!string.IsNullOrEmpty(asmDir))
-        {
-            dirs.Add(asmDir);
-            dirs.Add(Path.Combine(asmDir, "runtimes", "linux-x64", "native"));
-            // NuGet cache layout: lib/net8.0/TorchSharp.dll -> runtimes/linux-x64/native
-            dirs.Add(Path.GetFullPath(Path.Combine(asmDir, "..", "..", "runtimes", "linux-x64", "native")));
-        }
-        foreach (var d in dirs)
+        foreach (var d in ProbeFolders())
         {
             var p = Path.Combine(d, LinuxFileName);
             if (File.Exists(p)) return Path.GetFullPath(p);
         }
         return null;
+    }
+
+    /// <summary>Where the application's natives are: the native probing folders, the application folder, TorchSharp's folder.</summary>
+    private static List<string> ProbeFolders()
+    {
+        var rid = $"{(OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux")}-{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}";
+        var dirs = new List<string>();
+        if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string probe)
+            dirs.AddRange(probe.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
+        var baseDir = AppContext.BaseDirectory;
+        dirs.Add(baseDir);
+        dirs.Add(Path.Combine(baseDir, "runtimes", rid, "native"));
+        var asmDir = Path.GetDirectoryName(typeof(torch).Assembly.Location);
+        if (!string.IsNullOrEmpty(asmDir))
+        {
+            dirs.Add(asmDir);
+            dirs.Add(Path.Combine(asmDir, "runtimes", rid, "native"));
+            // NuGet cache layout: lib/net8.0/TorchSharp.dll -> runtimes/<rid>/native
+            dirs.Add(Path.GetFullPath(Path.Combine(asmDir, "..", "..", "runtimes", rid, "native")));
+        }
+        return dirs;
     }
 
     private static string Diagnose(Exception ex)
@@ -326,15 +412,36 @@ public static class TorchNativeRuntime
         return string.Join(Environment.NewLine, lines);
     }
 
-    private static void Log(string message)
+    /// <summary>The logger the loader writes to; null: one line on standard error.</summary>
+    internal static ILogger? Logger
     {
-        var logger = _logger;
+        get { lock (Gate) return _logger; }
+        set { lock (Gate) _logger = value; }
+    }
+
+    internal static void Log(string message)
+    {
+        lock (Gate) PendingLog.Add(message);
+    }
+
+    /// <summary>Writes what was done as one entry: to the host's logger when there is one, else one line on standard error (unless quiet).</summary>
+    internal static void FlushLog()
+    {
+        string line;
+        ILogger? logger;
+        lock (Gate)
+        {
+            if (PendingLog.Count == 0) return;
+            line = string.Join("; ", PendingLog);
+            PendingLog.Clear();
+            logger = _logger;
+        }
         if (logger is not null)
         {
-            logger.LogInformation("SpatialNet native runtime: {Action}", message);
+            logger.LogInformation("SpatialNet native runtime: {Action}", line);
             return;
         }
         if (Environment.GetEnvironmentVariable(NativeRuntimeOptions.QuietVariable) is "1" or "true") return;
-        Console.Error.WriteLine($"[SpatialNet] native runtime: {message}");
+        Console.Error.WriteLine($"[SpatialNet] native runtime: {line}");
     }
 }

@@ -119,21 +119,30 @@ public static partial class HuggingFaceVit
     /// <c>hidden_dropout_prob</c>, <c>attention_probs_dropout_prob</c>, and the classes from <c>id2label</c>
     /// when <c>architectures</c> names <c>ViTForImageClassification</c>. Class-token pooling, no fc_norm.
     /// </summary>
-    /// <exception cref="InvalidDataException">The file is not JSON or a field has an unsupported value.</exception>
+    /// <exception cref="WeightFileException">The file is missing or not a JSON object, or a field has another type or an unsupported value (the message names the file and field).</exception>
     public static VisionTransformerOptions ReadOptions(string configPath)
     {
         ArgumentException.ThrowIfNullOrEmpty(configPath);
         if (!File.Exists(configPath))
-            throw new FileNotFoundException($"Hugging Face config '{configPath}' does not exist.", configPath);
+            throw new WeightFileException(configPath, $"Hugging Face config '{configPath}' does not exist.");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(File.ReadAllText(configPath)); }
-        catch (JsonException e) { throw new InvalidDataException($"Hugging Face config '{configPath}' is not valid JSON: {e.Message}", e); }
+        catch (JsonException e) { throw new WeightFileException(configPath, $"Hugging Face config '{configPath}' is not valid JSON: {e.Message}", e); }
         using (doc)
         {
             var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw Invalid(configPath, "$", root, "a JSON object");
             int Int(string field, int fallback) => root.TryGetProperty(field, out var v) ? ReadInt(v, field, configPath) : fallback;
-            double Num(string field, double fallback) => root.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : fallback;
+            double Num(string field, double fallback) => !root.TryGetProperty(field, out var v) ? fallback
+                : v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && double.IsFinite(d) ? d
+                : throw Invalid(configPath, field, v, "a number");
+            bool Bool(string field, bool fallback) => !root.TryGetProperty(field, out var v) ? fallback
+                : v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean()
+                : throw Invalid(configPath, field, v, "true or false");
             int hidden = Int("hidden_size", 768);
+            if (hidden <= 0)
+                throw Invalid(configPath, "hidden_size", root.GetProperty("hidden_size"), "a positive integer");
             var options = new VisionTransformerOptions
             {
                 EmbedDim = hidden,
@@ -143,7 +152,7 @@ public static partial class HuggingFaceVit
                 ImageSize = Int("image_size", 224),
                 PatchSize = Int("patch_size", 16),
                 InChannels = Int("num_channels", 3),
-                QkvBias = !root.TryGetProperty("qkv_bias", out var bias) || bias.ValueKind != JsonValueKind.False,
+                QkvBias = Bool("qkv_bias", true),
                 NormEps = Num("layer_norm_eps", 1e-12),
                 DropRate = Num("hidden_dropout_prob", 0.0),
                 AttnDropRate = Num("attention_probs_dropout_prob", 0.0),
@@ -153,17 +162,21 @@ public static partial class HuggingFaceVit
             };
             if (root.TryGetProperty("hidden_act", out var act))
             {
-                options.Activation = act.GetString() switch
+                options.Activation = (act.ValueKind == JsonValueKind.String ? act.GetString() : null) switch
                 {
                     "gelu" => MlpActivation.Gelu,
                     "relu" => MlpActivation.Relu,
-                    var other => throw new InvalidDataException($"Hugging Face config '{configPath}': hidden_act = '{other}' is not supported; allowed: gelu, relu."),
+                    _ => throw Invalid(configPath, "hidden_act", act, "\"gelu\" or \"relu\""),
                 };
             }
             bool classifier = root.TryGetProperty("architectures", out var arch) && arch.ValueKind == JsonValueKind.Array
-                && arch.EnumerateArray().Any(a => a.GetString() == "ViTForImageClassification");
-            if (classifier && root.TryGetProperty("id2label", out var labels) && labels.ValueKind == JsonValueKind.Object)
+                && arch.EnumerateArray().Any(a => a.ValueKind == JsonValueKind.String && a.GetString() == "ViTForImageClassification");
+            if (classifier && root.TryGetProperty("id2label", out var labels))
+            {
+                if (labels.ValueKind != JsonValueKind.Object)
+                    throw Invalid(configPath, "id2label", labels, "an object of class names");
                 options.NumClasses = labels.EnumerateObject().Count();
+            }
             return options;
         }
     }
@@ -172,9 +185,16 @@ public static partial class HuggingFaceVit
     {
         if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var i)) return i;
         if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 2
+            && value[0].ValueKind == JsonValueKind.Number && value[1].ValueKind == JsonValueKind.Number
             && value[0].TryGetInt32(out var a) && value[1].TryGetInt32(out var b) && a == b) return a;
-        throw new InvalidDataException(
-            $"Hugging Face config '{path}': {field} = {value.GetRawText()} is not supported; allowed: an integer (or a pair of equal integers).");
+        throw Invalid(path, field, value, "an integer (or a pair of equal integers)");
+    }
+
+    private static WeightFileException Invalid(string path, string field, JsonElement value, string allowed)
+    {
+        var text = value.GetRawText();
+        if (text.Length > 80) text = text[..80] + "…";
+        return new WeightFileException(path, $"Hugging Face config '{path}': {field} = {text} is not supported; allowed: {allowed}.");
     }
 
     [GeneratedRegex(@"^encoder\.layer\.(?<layer>\d+)\.attention\.attention\.(?<part>query|key|value)\.(?<param>weight|bias)$", RegexOptions.CultureInvariant)]

@@ -129,6 +129,9 @@ public sealed class DataSourceOptions
     /// <summary>UCM-caption / RSVQA: the training split's name.</summary>
     public string TrainSplit { get; set; } = "train";
 
+    /// <summary>UCM-caption / RSVQA: allow one image in several splits (default false: an error naming both entries).</summary>
+    public bool AllowImagesInSeveralSplits { get; set; }
+
     /// <summary>RSVQA: <c>lr</c> or <c>hr</c>.</summary>
     public string Variant { get; set; } = "lr";
 

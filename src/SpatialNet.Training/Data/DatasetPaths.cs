@@ -22,3 +22,31 @@ internal static class DatasetPaths
         return full;
     }
 }
+
+/// <summary>
+/// One image, one split: an image file (its normalised full path) listed in two splits is refused,
+/// naming both entries, unless the dataset's option allows it. Twice in one split is the caller's rule.
+/// </summary>
+internal sealed class ImageSplits(bool allowSeveral, string option)
+{
+    private readonly Dictionary<string, (string Split, string File, string Field, string Shown)> _first = new(StringComparer.Ordinal);
+
+    /// <summary>Records <paramref name="image"/> in <paramref name="split"/>; false when it was already recorded in that split.</summary>
+    /// <exception cref="DatasetFormatException">The image is already in another split and <c>allowSeveral</c> is false.</exception>
+    public bool Add(string image, string split, string file, string field, string shown)
+    {
+        var full = Path.GetFullPath(image);
+        if (!_first.TryGetValue(full, out var first))
+        {
+            _first[full] = (split, file, field, shown);
+            return true;
+        }
+        if (first.Split == split)
+            return false;
+        if (!allowSeveral)
+            throw new DatasetFormatException(file, field,
+                $"{shown} (split '{split}') is the same image as {first.Shown} ({first.Field} of {first.File}, split '{first.Split}'); an image belongs to one split " +
+                $"(set {option} to allow it).");
+        return true;
+    }
+}

@@ -74,6 +74,12 @@ public sealed record RsvqaOptions
 
     /// <summary>Check at construction that every needed image file exists (default true).</summary>
     public bool VerifyImages { get; init; } = true;
+
+    /// <summary>
+    /// Allow an image of this split to be active in another split's image list (default false: an error
+    /// naming both files; the releases keep their splits' images apart).
+    /// </summary>
+    public bool AllowImagesInSeveralSplits { get; init; }
 }
 
 /// <summary>
@@ -123,6 +129,8 @@ public sealed class RsvqaDataset : IDataset, ISampleMetadata
 
         var used = _questions.Select(q => q.ImageId).ToHashSet();
         _images = images.Where(kv => used.Contains(kv.Key)).ToDictionary();
+        if (!Options.AllowImagesInSeveralSplits)
+            CheckOtherSplits(split, imagesFile, imagePositions);
         if (Options.VerifyImages)
             foreach (var image in _images.Values.OrderBy(i => i.Id))
                 if (!File.Exists(image.FilePath))
@@ -239,6 +247,25 @@ public sealed class RsvqaDataset : IDataset, ISampleMetadata
                 throw new DatasetFormatException(file, field + ".id", "required integer is missing.");
             }
             yield return (i, field, entry, isActive, id.Value);
+        }
+    }
+
+    /// <summary>One image, one split: this split's images against the active images of every other split's image list.</summary>
+    private void CheckOtherSplits(string split, string imagesFile, Dictionary<int, int> positions)
+    {
+        var prefix = $"{Options.Variant.FilePrefix}_split_";
+        const string suffix = "_images.json";
+        foreach (var other in Directory.EnumerateFiles(Root, prefix + "*" + suffix).Order(StringComparer.Ordinal))
+        {
+            var otherSplit = Path.GetFileName(other)[prefix.Length..^suffix.Length];
+            if (otherSplit == split)
+                continue;
+            var rule = new ImageSplits(false, $"{nameof(RsvqaOptions)}.{nameof(RsvqaOptions.AllowImagesInSeveralSplits)}");
+            foreach (var image in _images.Values)
+                rule.Add(image.FilePath, split, imagesFile, $"images[{positions[image.Id]}].id", $"image {image.Id}");
+            var (active, _, otherPositions) = ReadImages(other);
+            foreach (var image in active.Values.OrderBy(i => i.Id))
+                rule.Add(image.FilePath, otherSplit, other, $"images[{otherPositions[image.Id]}].id", $"image {image.Id}");
         }
     }
 

@@ -85,6 +85,9 @@ public sealed record UcmCaptionOptions
 
     /// <summary>Check at construction that every image file of the split exists (default true).</summary>
     public bool VerifyImages { get; init; } = true;
+
+    /// <summary>Allow one image file in several splits (default false: an error naming both entries).</summary>
+    public bool AllowImagesInSeveralSplits { get; init; }
 }
 
 /// <summary>
@@ -249,9 +252,10 @@ public sealed class UcmCaptionDataset : IDataset
         var (classNames, perClass) = ClassRule(json, file, options);
         var entries = JsonFile.Array(json, "images", file, "images");
         var images = new List<UcmCaptionImage>(entries.Count);
-        // One image, one entry: the same file under two spellings (./2.tif, 2.tif) or one imgid twice would
-        // put an image in two splits or drop it from the caption metrics.
-        var seenFiles = new Dictionary<string, int>(StringComparer.Ordinal);
+        // One image, one entry per split and one split: the same file under two spellings (./2.tif, 2.tif)
+        // or one imgid twice would put an image in two splits or drop it from the caption metrics.
+        var seenFiles = new Dictionary<(string, string), int>();
+        var splits = new ImageSplits(options.AllowImagesInSeveralSplits, $"{nameof(UcmCaptionOptions)}.{nameof(UcmCaptionOptions.AllowImagesInSeveralSplits)}");
         var seenIds = new Dictionary<int, int>();
         for (var i = 0; i < entries.Count; i++)
         {
@@ -260,14 +264,14 @@ public sealed class UcmCaptionDataset : IDataset
             var fileName = JsonFile.String(entry, "filename", file, field + ".filename");
             var fullPath = DatasetPaths.Resolve(folder, fileName, file, field + ".filename");
             var split = JsonFile.String(entry, "split", file, field + ".split");
-            if (!seenFiles.TryAdd(fullPath, i))
-            {
-                var first = images[seenFiles[fullPath]];
-                throw new DatasetFormatException(file, field + ".filename",
-                    $"'{fileName}' (split '{split}') is the same image as images[{seenFiles[fullPath]}] '{first.FileName}' (split '{first.Split}'); each image appears once.");
-            }
             if (!options.Splits.Contains(split))
                 throw new DatasetFormatException(file, field + ".split", $"'{split}' is not a split name; allowed: {string.Join(", ", options.Splits)} (UcmCaptionOptions.Splits).");
+            if (!splits.Add(fullPath, split, file, field + ".filename", $"'{fileName}'") || !seenFiles.TryAdd((fullPath, split), i))
+            {
+                var first = images[seenFiles[(fullPath, split)]];
+                throw new DatasetFormatException(file, field + ".filename",
+                    $"'{fileName}' is the same image as images[{seenFiles[(fullPath, split)]}] '{first.FileName}' in split '{split}'; each image appears once in a split.");
+            }
             var imgId = JsonFile.IntOrNull(entry, "imgid", file, field + ".imgid") ?? i;
             if (!seenIds.TryAdd(imgId, i))
                 throw new DatasetFormatException(file, field + ".imgid", $"imgid {imgId} also belongs to images[{seenIds[imgId]}]; image ids are unique.");

@@ -10,6 +10,21 @@ public enum MetricMode
     Max,
 }
 
+/// <summary>The direction of a metric, from its name: losses and errors go down, scores go up.</summary>
+public static class MetricModes
+{
+    /// <summary>
+    /// <see cref="MetricMode.Min"/> for a loss (a name ending in "loss") or an error ("mae", "rmse"),
+    /// <see cref="MetricMode.Max"/> otherwise; a task prefix ("count/mae") is ignored.
+    /// </summary>
+    public static MetricMode Of(string metric)
+    {
+        ArgumentNullException.ThrowIfNull(metric);
+        var name = metric.Contains('/', StringComparison.Ordinal) ? metric[(metric.LastIndexOf('/') + 1)..] : metric;
+        return name is "mae" or "rmse" || name.EndsWith("loss", StringComparison.Ordinal) ? MetricMode.Min : MetricMode.Max;
+    }
+}
+
 /// <summary>Saved state of <see cref="EarlyStopping"/>.</summary>
 /// <param name="BestValue">Best value seen, or <c>null</c> before the first update.</param>
 /// <param name="BestEpoch">1-based epoch of the best value (0 before the first update).</param>

@@ -139,7 +139,7 @@ public sealed partial class Trainer : IDisposable
         if (_options.MonitorMetric is { } metric)
         {
             int patience = _options.EarlyStoppingPatience == 0 ? int.MaxValue : _options.EarlyStoppingPatience;
-            var mode = _options.MonitorMode ?? (Evaluation.TaskMetricNames.HigherIsBetter(metric) ? MetricMode.Max : MetricMode.Min);
+            var mode = _options.MonitorMode ?? MetricModes.Of(metric);
             _monitor = new EarlyStopping(metric, mode, patience, _options.EarlyStoppingMinDelta);
         }
         _device = _buffers.Buckets[0].Device;

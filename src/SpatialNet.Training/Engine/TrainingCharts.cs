@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using ScottPlot;
 
 namespace SpatialNet.Training.Engine;
@@ -105,10 +106,9 @@ internal static class TrainingCharts
         foreach (var plot in plots.Skip(1))
             multiplot.AddPlot(plot);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, columns);
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temp = path + ".tmp";
-        multiplot.SavePng(temp, columns * panelWidth, rows * panelHeight);
-        File.Move(temp, path, overwrite: true);
+        using var image = multiplot.Render(columns * panelWidth, rows * panelHeight);
+        var png = image.GetImageBytes(ImageFormat.Png, 100);
+        AtomicFile.Write(path, s => s.Write(png));
     }
 
     private static readonly Color[] Palette =

@@ -5,7 +5,7 @@ namespace SpatialNet.Training.Evaluation;
 
 /// <summary>
 /// The caption baselines every captioning report shows beside the model, built from the training
-/// split's captions: the retrieval baseline (the most frequent training caption of a class, issue 4:
+/// split's captions: the retrieval baseline (the most frequent training caption of a class:
 /// on UCM-caption a perfect land-use classifier with it scores close to published captioning models)
 /// and the image-blind one (the most frequent training caption of all classes: what a model scores
 /// without looking at the image).

@@ -33,7 +33,7 @@ public sealed record VqaRow(string System, VqaResult Result);
 /// </summary>
 public static class PaperTables
 {
-    /// <summary>Name of the retrieval baseline row of Table I (issue 4: the most frequent training caption of the predicted class).</summary>
+    /// <summary>Name of the retrieval baseline row of Table I (the most frequent training caption of the predicted class).</summary>
     public const string RetrievalBaselineName = "Retrieval baseline (most frequent training caption of the class)";
 
     /// <summary>Table I's columns: header text and the <see cref="CaptionScores"/> key.</summary>

@@ -291,7 +291,7 @@ public sealed class TaskPredictionSet
     }
 
     private string AnswerName(int index) => index < 0
-        ? "<no answer in vocabulary>"
+        ? VqaMetrics.OutOfVocabulary
         : Task.Labels is { } labels && index < labels.Count ? labels[index] : index.ToString(CultureInfo.InvariantCulture);
 
     private static string TypeName(int type) =>

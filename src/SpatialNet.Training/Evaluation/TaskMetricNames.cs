@@ -98,12 +98,4 @@ public static class TaskMetricNames
         }
         return metrics;
     }
-
-    /// <summary>Whether a larger value of <paramref name="metric"/> is better (errors and losses: smaller is better).</summary>
-    public static bool HigherIsBetter(string metric)
-    {
-        ArgumentNullException.ThrowIfNull(metric);
-        var name = metric.Contains('/', StringComparison.Ordinal) ? metric[(metric.LastIndexOf('/') + 1)..] : metric;
-        return name is not (MeanAbsoluteError or RootMeanSquaredError or Loss) && !name.EndsWith("loss", StringComparison.Ordinal);
-    }
 }

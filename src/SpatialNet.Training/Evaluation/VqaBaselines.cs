@@ -34,8 +34,8 @@ public interface IVqaBaseline
 }
 
 /// <summary>
-/// The majority answer per question type, counted on the training split (issue 4: "the majority
-/// answer per question type"). Count answers are counted in the baseline's bins. Ties go to the
+/// The majority answer per question type, counted on the training split.
+/// Count answers are counted in the baseline's bins. Ties go to the
 /// label seen first in the training data.
 /// </summary>
 public sealed class MajorityPerTypeBaseline : IVqaBaseline
@@ -74,13 +74,13 @@ public sealed class MajorityPerTypeBaseline : IVqaBaseline
 }
 
 /// <summary>
-/// The question-only lookup (issue 4): the most frequent training answer of the same normalised
+/// The question-only lookup: the most frequent training answer of the same normalised
 /// question text (<see cref="Normalize"/>), or the type's majority answer when the text never occurs
 /// in training. It never sees the image, so a model that does not beat it has not used the image.
 /// </summary>
 /// <remarks>
 /// Ties between answers of one text go to the answer seen first (for that text) in the training
-/// data, in file order. This is the rule that gives issue 4's figures on the RSVQA-LR sample (val AA
+/// data, in file order. This is the rule that gives the published baseline figures on the RSVQA-LR sample (val AA
 /// 72.85, OA 78.64); breaking ties towards the type's majority instead gives 72.62 and 78.39, so
 /// about a quarter of a point of either figure is tie-breaking.
 /// </remarks>
@@ -142,7 +142,7 @@ public static class VqaBaselines
         return VqaMetrics.Compute(questions.Select(q => new VqaAnswer(q.QuestionType, q.Answer, baseline.Predict(q.QuestionType, q.Question))));
     }
 
-    /// <summary>Both baselines of issue 4, fitted on <paramref name="training"/>: the majority per type and the question-only lookup.</summary>
+    /// <summary>Both VQA baselines, fitted on <paramref name="training"/>: the majority per type and the question-only lookup.</summary>
     public static IReadOnlyList<IVqaBaseline> Fit(IEnumerable<VqaExample> training)
     {
         var lookup = new QuestionOnlyLookupBaseline(training);

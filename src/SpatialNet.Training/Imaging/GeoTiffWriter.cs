@@ -42,6 +42,7 @@ internal sealed class GeoTiffWriter : IDisposable
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(directory);
+        AtomicFile.RemoveStale(directory, Path.GetFileName(full));
         Target = full;
         _temp = Path.Combine(directory, $"{AtomicFile.TempPrefix}{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}");
         var bytesPerSample = sampleType == RasterSampleType.UInt8 ? 1 : 4;

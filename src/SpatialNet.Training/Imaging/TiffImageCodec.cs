@@ -1,3 +1,4 @@
+using SpatialNet.IO;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using BitMiracle.LibTiff.Classic;
@@ -68,9 +69,7 @@ internal static class TiffImageCodec
     {
         ArgumentNullException.ThrowIfNull(path);
         var bytes = Encode(image, options);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
-        File.WriteAllBytes(path, bytes);
+        AtomicFile.Write(path, s => s.Write(bytes));
     }
 
     /// <summary>Encodes an image as TIFF bytes (see <see cref="Write"/>).</summary>

@@ -92,7 +92,7 @@ internal sealed class OpenedSource
             case "ucm-caption":
             {
                 var cache = new ImageCache(new ImageLoadOptions { ExpectedBands = bands, Height = imageSize, Width = imageSize });
-                var options = new UcmCaptionOptions { Cache = cache };
+                var options = new UcmCaptionOptions { Cache = cache, AllowImagesInSeveralSplits = config.AllowImagesInSeveralSplits };
                 // The caption vocabulary comes from the training split's sentences only.
                 var captions = new UcmCaptionDataset(config.Path!, config.TrainSplit, options with { VerifyImages = false })
                     .BuildCaptionEncoder(config.CaptionMaxLength, config.CaptionMinCount);
@@ -111,6 +111,7 @@ internal sealed class OpenedSource
                 {
                     Variant = config.Variant == "hr" ? RsvqaVariant.HighResolution : RsvqaVariant.LowResolution,
                     Cache = cache,
+                    AllowImagesInSeveralSplits = config.AllowImagesInSeveralSplits,
                 };
                 var probe = new RsvqaDataset(config.Path!, config.TrainSplit, options);
                 var answers = probe.BuildAnswerVocabulary();

@@ -393,6 +393,8 @@ public sealed partial class TrainingPipeline
             for (int i = 0; i < config.Tasks.Count; i++)
                 tasks.Add(Resolve(config.Tasks[i], i, sources));
             sources.RemoveAll(s => s.Targets.Count == 0);
+            if (forTraining)
+                EnsureTrainingFits(config, sources.Select(s => (long)s.Train.Count).DefaultIfEmpty(0).Max(), precision, device);
             Scan(config, sources, tasks);
             Log.DataReady(logger, string.Join("; ", sources.Select(s => $"{s.Train.Name}: {s.Train.Count} samples, tasks {string.Join(", ", s.Targets.Keys)}")));
 
@@ -624,7 +626,7 @@ public sealed partial class TrainingPipeline
             {
                 throw new ConfigurationException($"trainer:monitor_metric = \"{metric}\": allowed \"<task>/<metric>\" with one of the tasks {string.Join(", ", _tasks.Select(t => t.Name))}, \"loss\" or \"train_loss\".");
             }
-            var mode = es.MonitorMode ?? (TaskMetricNames.HigherIsBetter(metric) ? Engine.MetricMode.Max : Engine.MetricMode.Min);
+            var mode = es.MonitorMode ?? MetricModes.Of(metric);
             return (metric, mode);
         }
 
@@ -711,6 +713,34 @@ public sealed partial class TrainingPipeline
         /// One pass over each source's training split: per-band image statistics (normalisation; each distinct image once)
         /// and the tasks' target statistics (baselines, regression target normalisation).
         /// </summary>
+        /// <summary>
+        /// Refuses, before the data is scanned or the model built, a training batch whose encoder
+        /// activations and parameter state (<c>VisionTransformer.TrainingBytes</c>) exceed the free host memory.
+        /// On CUDA it is not checked: TorchSharp does not report the device's free memory.
+        /// </summary>
+        private static void EnsureTrainingFits(TrainingRunOptions config, long trainSamples, PrecisionMode precision, Device device)
+        {
+            if (device.type != DeviceType.CPU)
+                return;
+            var m = config.Model;
+            long batch = Math.Max(1, Math.Min(config.Data.BatchSize, trainSamples));   // a batch holds at most the training split
+            int valueBytes = precision == PrecisionMode.BFloat16Mixed ? 2 : 4;
+            var (activations, parameters) = VisionTransformer.TrainingBytes(m, batch, valueBytes);
+            long free = MemoryBudget.FreeBytes;
+            if (activations + parameters <= free)
+                return;
+            double perImage = activations / batch;
+            double fitting = Math.Floor((free - parameters) / perImage);
+            var advice = fitting >= 1
+                ? $"at most data:batch_size = {fitting.ToString("F0", CultureInfo.InvariantCulture)} fits with this model"
+                : "not even data:batch_size = 1 fits: choose a smaller model:image_size, model:embed_dim or model:depth";
+            throw new ResourceLimitException("data:batch_size",
+                $"data:batch_size = {config.Data.BatchSize}, model:image_size = {m.ImageSize}, model:embed_dim = {m.EmbedDim}, model:depth = {m.Depth}: " +
+                $"training would need about {MemoryBudget.Format(activations + parameters)} (activations {MemoryBudget.Format(activations)}: " +
+                $"batch {batch} × tokens × embed_dim × depth × {VisionTransformer.ActivationValuesPerBlock} values × {valueBytes} bytes; " +
+                $"parameters with gradients and AdamW moments {MemoryBudget.Format(parameters)}), more than the {MemoryBudget.Format(free)} of free memory; {advice}.");
+        }
+
         private static void Scan(TrainingRunOptions config, List<OpenedSource> sources, List<TaskDefinition> tasks)
         {
             // Caption targets are token sequences: no target statistics (their baselines are the retrieval captions).

@@ -103,7 +103,7 @@ public sealed class TextEncoder
     public void Save(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        File.WriteAllText(path, ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(path, ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>The encoder as a JSON object (to embed in a larger file).</summary>

@@ -94,7 +94,7 @@ public sealed class ReliabilityTests : IDisposable
         o.LayerScaleInit = 0.1;
         using var model = new VisionTransformer(o);
         long count = model.parameters().Sum(p => p.numel());
-        MemoryBudget.VisionTransformerParameters(o).Should().Be(count);
+        VisionTransformer.ParameterCount(o).Should().Be(count);
     }
 
     [Fact]

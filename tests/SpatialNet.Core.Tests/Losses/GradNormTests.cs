@@ -1,6 +1,8 @@
 using FluentAssertions;
 using SpatialNet.Heads;
 using SpatialNet.Losses;
+using SpatialNet.Models;
+using SpatialNet.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
@@ -78,5 +80,34 @@ public class GradNormTests
         // w̃ = 2·(3, 1)/4 = (1.5, 0.5): Σ w̃ = T = 2.
         loss.Weights["a"].Should().BeApproximately(1.5, 1e-6);
         loss.Weights["b"].Should().BeApproximately(0.5, 1e-6);
+    }
+
+    [Fact]
+    public void With_a_classifier_inside_the_encoder_the_last_shared_layer_is_the_last_block_fc2()
+    {
+        // The encoder's own classifier (NumClasses > 0) is not on the heads' path: the last shared weight
+        // matrix is the last block's mlp.fc2. At the first step w̃ = (1, 1) and r = (1, 1), so
+        // L_grad = |G_a − Ḡ| + |G_b − Ḡ| = |G_a − G_b| with G_t = ‖∇ L_t‖ on that matrix.
+        manual_seed(5);
+        var options = new VisionTransformerOptions { ImageSize = 8, PatchSize = 4, EmbedDim = 8, Depth = 2, NumHeads = 2, NumClasses = 5 };
+        using var encoder = new VisionTransformer(options);
+        var layout = TokenLayout.Of(encoder);
+        using var model = new MultiTaskModel(encoder,
+        [
+            new RegressionHead("a", layout, new RegressionHeadOptions { Pooling = PoolingKind.Mean }),
+            new RegressionHead("b", layout, new RegressionHeadOptions { Pooling = PoolingKind.ClassToken }),
+        ]);
+        using var composer = new GradNorm(TwoTasks());
+        var images = randn(3, 3, 8, 8);
+        var targets = new Dictionary<string, Tensor> { ["a"] = randn(3), ["b"] = randn(3) };
+        var losses = model.Losses(model.Forward(images), targets);
+        var fc2 = model.named_parameters().Single(p => p.name == "encoder.blocks.1.mlp.fc2.weight").parameter;
+        double Norm(string task) => linalg.vector_norm(autograd.grad([losses[task]], [fc2], retain_graph: true)[0]).item<float>();
+        double expected = Math.Abs(Norm("a") - Norm("b"));
+
+        model.SharedParameters().Should().NotContain(p => p.dim() == 2 && p.shape[0] == 5, "the encoder's classifier weight [5, 8] is not shared by the tasks");
+        var composed = composer.Compose(losses, new LossContext { SharedParameters = model.SharedParameters() });
+
+        composed.Penalties[GradNorm.PenaltyName].Should().BeApproximately(expected, 1e-5 * Math.Max(1, expected));
     }
 }

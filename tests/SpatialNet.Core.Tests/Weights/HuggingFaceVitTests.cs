@@ -165,8 +165,38 @@ public class HuggingFaceVitTests
 
             File.WriteAllText(path, """{"hidden_act": "swish"}""");
             var bad = () => HuggingFaceVit.ReadOptions(path);
-            bad.Should().Throw<InvalidDataException>().WithMessage("*hidden_act = 'swish'*allowed: gelu, relu*");
+            bad.Should().Throw<WeightFileException>().WithMessage($"*{path}*hidden_act = \"swish\"*allowed: \"gelu\" or \"relu\"*");
         }
         finally { File.Delete(path); }
+    }
+
+    [Theory]
+    [InlineData("""{"hidden_size": 64,""", "not valid JSON")]
+    [InlineData("""[1, 2]""", "$ = [1, 2]*a JSON object")]
+    [InlineData("""{"layer_norm_eps": "1e-12"}""", "layer_norm_eps = \"1e-12\"*a number")]
+    [InlineData("""{"hidden_size": "64"}""", "hidden_size = \"64\"*an integer")]
+    [InlineData("""{"hidden_size": 0}""", "hidden_size = 0*a positive integer")]
+    [InlineData("""{"patch_size": [16, 8]}""", "patch_size = [16, 8]*an integer")]
+    [InlineData("""{"qkv_bias": "false"}""", "qkv_bias = \"false\"*true or false")]
+    [InlineData("""{"hidden_act": 3}""", "hidden_act = 3*gelu")]
+    [InlineData("""{"architectures": ["ViTForImageClassification"], "id2label": ["a", "b"]}""", "id2label = [*an object")]
+    public void A_malformed_or_wrongly_typed_config_json_is_a_weight_file_error_naming_the_file_and_field(string json, string message)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"hf-config-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, json);
+        try
+        {
+            var read = () => HuggingFaceVit.ReadOptions(path);
+            read.Should().Throw<WeightFileException>().Where(e => e.FilePath == path).WithMessage($"*{path}*{message}*");
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void A_missing_config_json_is_a_weight_file_error_naming_the_file()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"hf-config-{Guid.NewGuid():N}.json");
+        var read = () => HuggingFaceVit.ReadOptions(path);
+        read.Should().Throw<WeightFileException>().Where(e => e.FilePath == path).WithMessage($"*{path}*does not exist*");
     }
 }

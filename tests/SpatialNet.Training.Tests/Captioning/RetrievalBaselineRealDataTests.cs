@@ -8,7 +8,7 @@ using Xunit;
 namespace SpatialNet.Training.Tests.Captioning;
 
 /// <summary>
-/// Issue 4 §2: on the real UCM-caption test split, a perfect land-use classifier plus the most frequent
+/// On the real UCM-caption test split, a perfect land-use classifier plus the most frequent
 /// training caption of its class scores BLEU-1 87.86, BLEU-4 72.68, ROUGE-L 84.16, CIDEr 335.3 with the
 /// COCO evaluation code. The figures come from the issue, not from this code. They are reproduced with the
 /// captions taken from the annotation's <c>tokens</c> lists (the dataset's default source); after tokenisation the <c>raw</c>

@@ -148,6 +148,28 @@ public class CliTests
     }
 
     [Fact]
+    public void CompletionsOfferCommandsAndTheCommandsOwnOptions()
+    {
+        var root = SpatialNet.Cli.Cli.CreateRootCommand();
+
+        var commands = root.Parse("tr").GetCompletions().Select(c => c.Label).ToList();
+        commands.Should().Contain("train").And.NotContain("evaluate", "only what starts with the typed word");
+
+        var options = root.Parse("train --").GetCompletions().Select(c => c.Label).ToList();
+        options.Should().Contain(["--config", "--epochs", "--max-steps", "--resume", "--help"]);
+        options.Should().NotContain("--references", "another command's option");
+    }
+
+    [Fact]
+    public void TheSuggestDirectivePrintsCompletionsForTheShell()
+    {
+        // What dotnet-suggest runs on Tab: [suggest:<cursor>] "<command line>".
+        var (code, stdout, stderr) = Run("[suggest:2]", "tr");
+        code.Should().Be(0, stderr);
+        stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Should().Contain("train");
+    }
+
+    [Fact]
     public void AResponseFileSuppliesArguments()
     {
         var file = Path.GetTempFileName();

@@ -53,7 +53,50 @@ public sealed class DatasetValidationTests : IDisposable
     public void One_image_under_two_spellings_in_two_splits_is_an_error()
     {
         Write(Image(0, "2.tif", "train"), Image(1, "./2.tif", "val"));
-        Refused("images[1].filename").Detail.Should().Contain("'./2.tif' (split 'val') is the same image as images[0] '2.tif' (split 'train')");
+        Refused("images[1].filename").Detail.Should().Contain(
+            $"'./2.tif' (split 'val') is the same image as '2.tif' (images[0].filename of {_dir.Combine("dataset.json")}, split 'train')")
+            .And.Contain("UcmCaptionOptions.AllowImagesInSeveralSplits");
+    }
+
+    [Fact]
+    public void One_image_in_two_splits_is_read_when_allowed_but_never_twice_in_one_split()
+    {
+        Write(Image(0, "2.tif", "train"), Image(1, "./2.tif", "val"));
+        var allowed = new UcmCaptionOptions { AllowImagesInSeveralSplits = true };
+
+        UcmCaptionDataset.ReadAnnotations(_dir.Path, allowed).Images.Select(i => (i.Split, i.FilePath))
+            .Should().Equal(("train", _dir.Combine("imgs", "2.tif")), ("val", _dir.Combine("imgs", "2.tif")));
+
+        Write(Image(0, "2.tif", "train"), Image(1, "./2.tif", "val"), Image(2, "sub/../2.tif", "val"));
+        var error = FluentActions.Invoking(() => UcmCaptionDataset.ReadAnnotations(_dir.Path, allowed)).Should().Throw<DatasetFormatException>().Which;
+        error.Field.Should().Be("images[2].filename");
+        error.Detail.Should().Contain("images[1] './2.tif' in split 'val'");
+    }
+
+    [Fact]
+    public void An_rsvqa_image_active_in_two_splits_is_an_error_naming_both_files_unless_allowed()
+    {
+        // The fixture's active images are 7 and 12; val lists image 7 again (and 3, inactive, as the releases do).
+        var root = _dir.Combine("rsvqa");
+        RsvqaFixture.Write(root);
+        RsvqaFixture.Write(root, split: "val",
+            images: """{"images": [{"id": 3, "active": false}, {"id": 7, "original_name": "S2_a.tif", "questions_ids": [100], "active": true}]}""",
+            questions: """{"questions": [{"id": 100, "img_id": 7, "type": "presence", "question": "Is there a road?", "answers_ids": [200], "active": true}]}""",
+            answers: """{"answers": [{"id": 200, "question_id": 100, "answer": "yes", "active": true}]}""");
+        var train = Path.Combine(root, "LR_split_train_images.json");
+        var val = Path.Combine(root, "LR_split_val_images.json");
+
+        foreach (var (split, file, field, other) in new[] { ("train", val, "images[1].id", train), ("val", train, "images[0].id", val) })
+        {
+            var error = FluentActions.Invoking(() => new RsvqaDataset(root, split)).Should().Throw<DatasetFormatException>().Which;
+            error.FilePath.Should().Be(file);
+            error.Field.Should().Be(field);
+            error.Detail.Should().Contain("image 7").And.Contain(other).And.Contain("RsvqaOptions.AllowImagesInSeveralSplits");
+        }
+
+        var allowed = new RsvqaOptions { AllowImagesInSeveralSplits = true };
+        new RsvqaDataset(root, "val", allowed).Images.Keys.Should().Equal(7);
+        new RsvqaDataset(root, "train", allowed).Images.Keys.Order().Should().Equal(7, 12);
     }
 
     [Fact]
@@ -95,5 +138,14 @@ public sealed class DatasetValidationTests : IDisposable
         // A prediction that is not a count is simply wrong; exact scoring compares strings as asked.
         VqaMetrics.Compute([new VqaAnswer("count", "3", "many")]).OverallAccuracy.Should().Be(0);
         VqaMetrics.Compute(answers, binCounts: false).OverallAccuracy.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_count_truth_outside_the_training_answers_is_scored_wrong_not_refused()
+    {
+        // An evaluation split may hold an answer the training split never had: the model cannot give it.
+        var answers = new[] { new VqaAnswer("count", "3", "3"), new VqaAnswer("count", VqaMetrics.OutOfVocabulary, "more than 1000") };
+
+        VqaMetrics.Compute(answers).OverallAccuracy.Should().Be(0.5);
     }
 }

@@ -48,7 +48,7 @@ public sealed class RealDataTests
         var accuracy = val.Questions.GroupBy(q => q.Type).ToDictionary(g => g.Key,
             g => 100.0 * g.Count(q => q.AnswerLabel == majority[q.Type]) / g.Count());
 
-        // Issue 4 §5: count 25.67, presence 78.22, comparison 67.28, rural/urban 56.25 (AA 56.86, OA 57.59).
+        // Reference baseline figures: count 25.67, presence 78.22, comparison 67.28, rural/urban 56.25 (AA 56.86, OA 57.59).
         Math.Round(accuracy[RsvqaQuestionType.Count], 2).Should().Be(25.67);
         Math.Round(accuracy[RsvqaQuestionType.Presence], 2).Should().Be(78.22);
         Math.Round(accuracy[RsvqaQuestionType.Comparison], 2).Should().Be(67.28);

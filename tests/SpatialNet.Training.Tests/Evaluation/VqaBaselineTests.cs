@@ -140,7 +140,7 @@ public sealed class VqaBaselineTests
         var majority = VqaBaselines.Score(baselines[0], val);
         var lookup = VqaBaselines.Score(baselines[1], val);
 
-        // Issue 4 §5, val: majority count 25.67, presence 78.22, comparison 67.28, rural/urban 56.25,
+        // Reference baseline figures, val: majority count 25.67, presence 78.22, comparison 67.28, rural/urban 56.25,
         // AA 56.86, OA 57.59; lookup 60.16, 89.33, 85.65, 56.25, AA 72.85, OA 78.64.
         Percent(majority.PerType["count"].Accuracy).Should().Be(25.67);
         Percent(majority.PerType["presence"].Accuracy).Should().Be(78.22);

@@ -151,6 +151,33 @@ public sealed class TiffImageCodecTests : IDisposable
     }
 
     [Fact]
+    public void Writes_are_atomic_a_failed_write_leaves_nothing_and_stale_temporaries_are_removed()
+    {
+        var folder = _dir.Combine("atomic");
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, "scene.tif");
+        var old = RasterImage.FromBytes(Enumerable.Repeat((byte)9, 3 * 4 * 4).ToArray(), 3, 4, 4);
+        var fresh = RasterImage.FromBytes(Enumerable.Range(0, 3 * 4 * 4).Select(i => (byte)(i * 5)).ToArray(), 3, 4, 4);
+        TiffImageCodec.Write(path, old);
+        // A temporary of a killed writer: a process id that cannot be running.
+        var stale = Path.Combine(folder, $"{SpatialNet.IO.AtomicFile.TempPrefix}scene.tif.{int.MaxValue - 1}.0123");
+        File.WriteAllText(stale, "half a tiff");
+
+        TiffImageCodec.Write(path, fresh);
+
+        TiffImageCodec.Read(path).Pixels8.Should().Equal(fresh.Pixels8);
+        Directory.GetFiles(folder).Select(Path.GetFileName).Should().Equal("scene.tif");
+
+        // The target cannot be replaced (it is a folder): the write fails and leaves no temporary behind.
+        var blocked = Path.Combine(folder, "blocked.tif");
+        Directory.CreateDirectory(blocked);
+        var write = () => TiffImageCodec.Write(blocked, fresh);
+        write.Should().Throw<IOException>();
+        Directory.GetFiles(folder).Select(Path.GetFileName).Should().Equal("scene.tif");
+        Directory.GetFileSystemEntries(blocked).Should().BeEmpty();
+    }
+
+    [Fact]
     public void Encoding_is_deterministic()
     {
         var image = RasterImage.FromBytes(Enumerable.Range(0, 48).Select(i => (byte)i).ToArray(), 3, 4, 4);

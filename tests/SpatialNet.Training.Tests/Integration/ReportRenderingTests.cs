@@ -17,7 +17,7 @@ public sealed class ReportRenderingTests
         {
             ["Bleu_1"] = 0.8, ["Bleu_2"] = 0.705, ["Bleu_3"] = 0.6025, ["Bleu_4"] = 0.5, ["METEOR"] = 0.4, ["ROUGE_L"] = 0.75, ["CIDEr"] = 2.5,
         });
-        // Issue 4's retrieval baseline on the real test split (METEOR, BLEU-2/3 not given there).
+        // The reference retrieval baseline on the real test split (METEOR, BLEU-2/3 not given there).
         var retrieval = new CaptioningRow(PaperTables.RetrievalBaselineName, new Dictionary<string, double>
         {
             ["Bleu_1"] = 0.8786, ["Bleu_4"] = 0.7268, ["ROUGE_L"] = 0.8416, ["CIDEr"] = 3.353,

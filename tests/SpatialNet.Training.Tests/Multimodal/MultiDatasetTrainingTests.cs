@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Tests.Multimodal;
 
-/// <summary>One model across UCM-caption and RSVQA (issue 4 §3): interleaved batches, and a loss composer that sees only the tasks a batch carries.</summary>
+/// <summary>One model across UCM-caption and RSVQA: interleaved batches, and a loss composer that sees only the tasks a batch carries.</summary>
 public sealed class MultiDatasetTrainingTests(SyntheticMultimodalFixture data) : IClassFixture<SyntheticMultimodalFixture>
 {
     private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> UcmTargets =

@@ -39,7 +39,7 @@ public class MixedPrecisionTests(ITestOutputHelper output)
     [Fact]
     public void Auto_IsBFloat16MixedOnCuda_AndFloat32OnOtherDevices_ExplicitModesUnchanged()
     {
-        // Issue 5: mixed precision is the trainer's default on GPU. Device objects need no CUDA runtime.
+        // Mixed precision is the trainer's default on GPU. Device objects need no CUDA runtime.
         var cuda = new Device(DeviceType.CUDA, 0);
         MixedPrecision.Resolve(PrecisionMode.Auto, cuda).Should().Be(PrecisionMode.BFloat16Mixed);
         MixedPrecision.Resolve(PrecisionMode.Auto, new Device(DeviceType.CUDA, 3)).Should().Be(PrecisionMode.BFloat16Mixed);

@@ -131,6 +131,35 @@ public sealed class ReliabilityTests : IDisposable
     }
 
     [Fact]
+    public void ATrainingBatchWhoseActivationsCannotFit_IsRefusedBeforeTheDataIsReadOrTheModelBuilt()
+    {
+        // Activations by hand: 10⁶ images × (256/16)² + 1 = 257 tokens × 256 channels × 8 blocks × 17 values
+        // × 4 bytes = 3.579e13 bytes = 32.6 TiB.
+        var output = _dir.Combine("run");
+        var config = SpatialNetConfiguration.FromJson($$"""
+            {
+              "output_dir": "{{output.Replace("\\", "/", StringComparison.Ordinal)}}",
+              "device": "cpu",
+              "model": { "image_size": 256, "patch_size": 16, "embed_dim": 256, "depth": 8, "num_heads": 4 },
+              "tasks": [ { "name": "land_cover", "kind": "classification", "target": "label" } ],
+              "trainer": { "epochs": 1, "precision": "float32", "show_progress": false, "write_charts": false },
+              "data": { "batch_size": 1000000, "sources": [ { "kind": "synthetic", "train_count": 1000000, "val_count": 10 } ] }
+            }
+            """);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var run = () => TrainingPipeline.Run(config);
+
+        var error = run.Should().Throw<ResourceLimitException>().Which;
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(20), "nothing is drawn, scanned or allocated");
+        error.Option.Should().Be("data:batch_size");
+        error.Message.Should().Contain("data:batch_size = 1000000").And.Contain("model:image_size = 256").And.Contain("model:embed_dim = 256")
+            .And.Contain("model:depth = 8").And.Contain("activations 32.6 TiB").And.Contain("free memory");
+        error.Message.Should().MatchRegex("at most data:batch_size = [0-9]+ fits|not even data:batch_size = 1 fits");
+        Directory.Exists(output).Should().BeFalse("the run folder is prepared only after the checks");
+    }
+
+    [Fact]
     public void DuplicateConfigKey_IsAnErrorNamingTheKey()
     {
         var file = _dir.Combine("cfg.json");

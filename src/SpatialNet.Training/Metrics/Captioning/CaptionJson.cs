@@ -13,7 +13,7 @@ namespace SpatialNet.Training.Metrics.Captioning;
 /// </list>
 /// Image ids may be strings or integers; integers are used as their decimal text.
 /// </summary>
-internal static class CaptionJson
+public static class CaptionJson
 {
     /// <summary>References read from a file, with the image order the file gives (if any).</summary>
     /// <param name="References">Image id → reference captions, in file order.</param>

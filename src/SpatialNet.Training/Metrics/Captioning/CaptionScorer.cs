@@ -6,7 +6,7 @@ using SpatialNet.Training.Metrics.Meteor;
 namespace SpatialNet.Training.Metrics.Captioning;
 
 /// <summary>How the caption scorer tokenises text for BLEU, ROUGE-L and CIDEr-D.</summary>
-internal enum CaptionTokenization
+public enum CaptionTokenization
 {
     /// <summary>
     /// <see cref="CaptionTokenizer.Simple"/>: lowercase, delete <c>.,!?;:</c>, split on whitespace.
@@ -32,7 +32,7 @@ public enum MeteorInputText
 public sealed class CaptionScorerOptions
 {
     /// <summary>Tokenisation for BLEU, ROUGE-L and CIDEr-D (default <see cref="CaptionTokenization.Simple"/>).</summary>
-    internal CaptionTokenization Tokenization { get; init; } = CaptionTokenization.Simple;
+    public CaptionTokenization Tokenization { get; init; } = CaptionTokenization.Simple;
 
     /// <summary>Whether to compute METEOR (default true).</summary>
     public bool IncludeMeteor { get; init; } = true;

@@ -20,7 +20,7 @@ public enum MeteorModule
 }
 
 /// <summary>How Meteor prepares text before aligning it.</summary>
-internal enum MeteorTextNormalization
+public enum MeteorTextNormalization
 {
     /// <summary>Meteor's <c>-norm</c>: full normalisation/tokenisation, then lowercase (the COCO setting).</summary>
     Normalize,
@@ -43,10 +43,10 @@ public sealed class MeteorOptions
     public IReadOnlyList<MeteorModule> Modules { get; init; } = [MeteorModule.Exact, MeteorModule.Stem];
 
     /// <summary>Synonym source for the <see cref="MeteorModule.Synonym"/> module (required when it is listed).</summary>
-    internal IMeteorSynonymSource? Synonyms { get; init; }
+    public IMeteorSynonymSource? Synonyms { get; init; }
 
     /// <summary>Paraphrase table for the <see cref="MeteorModule.Paraphrase"/> module (required when it is listed).</summary>
-    internal MeteorParaphraseTable? Paraphrases { get; init; }
+    public MeteorParaphraseTable? Paraphrases { get; init; }
 
     /// <summary>α: weight of recall against precision in the harmonic mean.</summary>
     public double Alpha { get; init; } = 0.85;
@@ -67,7 +67,7 @@ public sealed class MeteorOptions
     public int BeamSize { get; init; } = 40;
 
     /// <summary>Text preparation (default <see cref="MeteorTextNormalization.Normalize"/>).</summary>
-    internal MeteorTextNormalization Normalization { get; init; } = MeteorTextNormalization.Normalize;
+    public MeteorTextNormalization Normalization { get; init; } = MeteorTextNormalization.Normalize;
 
     /// <summary>
     /// Apply what COCO's Python wrapper (pycocoevalcap <c>meteor.py</c>) does to text before Meteor sees

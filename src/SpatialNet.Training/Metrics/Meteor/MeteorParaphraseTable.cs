@@ -12,7 +12,7 @@ namespace SpatialNet.Training.Metrics.Meteor;
 /// stored phrase that matches the following words yields its paraphrases, shorter phrases first, then in
 /// file order. The probability lines are read and ignored, as Meteor does.
 /// </remarks>
-internal sealed class MeteorParaphraseTable
+public sealed class MeteorParaphraseTable
 {
     private readonly Node _root = new();
     private readonly List<string[]> _paraphrases = [];

@@ -4,7 +4,7 @@ namespace SpatialNet.Training.Metrics.Meteor;
 /// Where Meteor's <c>synonym</c> module gets its synonym sets. Two words are synonym candidates when
 /// their sets intersect and the words differ.
 /// </summary>
-internal interface IMeteorSynonymSource
+public interface IMeteorSynonymSource
 {
     /// <summary>
     /// The synset ids Meteor associates with a lowercased word: the synsets of the word itself plus
@@ -31,7 +31,7 @@ internal interface IMeteorSynonymSource
 /// SpatialNet ships no WordNet data: the user supplies these files (e.g. extracted from
 /// <c>meteor-1.5.jar</c>, or generated from WordNet 3.0 in this layout).
 /// </remarks>
-internal sealed class WordNetSynonymDictionary : IMeteorSynonymSource
+public sealed class WordNetSynonymDictionary : IMeteorSynonymSource
 {
     // WordNet 3.0's morphological suffix rules (noun, verb, adjective), tried in this order.
     private static readonly (string Suffix, string Ending)[] MorphRules =

@@ -1,0 +1,49 @@
+using SpatialNet.Modules;
+using SpatialNet.Training.Data;
+using SpatialNet.Training.Imaging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Training.Transforms;
+
+/// <summary>
+/// Resizes images (bilinear, antialiased when shrinking; see <see cref="ImageResampler"/>) to a fixed
+/// size on their device. uint8 images stay uint8 (rounded).
+/// </summary>
+public sealed class Resize : IBatchTransform
+{
+    /// <summary>Creates the transform.</summary>
+    public Resize(int height, int width, bool antialias = true, string key = SampleKeys.Image)
+    {
+        if (height <= 0 || width <= 0) throw new ArgumentOutOfRangeException(nameof(height), $"Resize needs a positive size; got {height}×{width}.");
+        Height = height;
+        Width = width;
+        Antialias = antialias;
+        Key = key;
+    }
+
+    /// <summary>Target height.</summary>
+    public int Height { get; }
+
+    /// <summary>Target width.</summary>
+    public int Width { get; }
+
+    /// <summary>Whether shrinking is antialiased.</summary>
+    public bool Antialias { get; }
+
+    /// <summary>The tensor transformed.</summary>
+    public string Key { get; }
+
+    /// <inheritdoc/>
+    public void Apply(Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var x = batch[Key];
+        if (x.shape[^2] == Height && x.shape[^1] == Width) return;
+        using var scope = NewDisposeScope();
+        var input = x.is_floating_point() ? x : x.to(ScalarType.Float32);
+        var resized = ImageResampler.Resize(input, Height, Width, Antialias);
+        if (!x.is_floating_point()) resized = resized.round().clamp(0, 255).to(x.dtype);
+        batch.Set(Key, resized.MoveToOuterDisposeScope());
+    }
+}
