@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SpatialNet.DependencyInjection;
+using SpatialNet.Training.Batching;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Evaluation;
@@ -18,7 +19,8 @@ public static class SpatialNetTrainingServiceCollectionExtensions
     /// in a Generic Host usually a section such as <c>SpatialNet</c>): <see cref="TrainingRunOptions"/> (bound
     /// and validated at start), the <see cref="TrainingPipeline"/> that runs it, the standard trainer callbacks
     /// <see cref="CheckpointCallback"/> and <see cref="EarlyStoppingCallback"/>, the <see cref="IReportWriter"/>
-    /// (<see cref="EvaluationReportWriter"/>: JSON and Markdown), and every registered
+    /// (<see cref="EvaluationReportWriter"/>: JSON and Markdown), the <see cref="IBatchSourceFactory"/> of the
+    /// training batches (<see cref="BatchSourceFactory"/>), and every registered
     /// <see cref="ITrainerCallback"/> as a callback of its trainer (remove or replace a standard one through
     /// the service collection, e.g. <c>services.RemoveAll&lt;ITrainerCallback&gt;()</c> before adding your own). The pipeline builds the model through
     /// <c>AddSpatialNet(configuration)</c> once the data has told it the sizes, then the batch source,
@@ -43,8 +45,9 @@ public static class SpatialNetTrainingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITrainerCallback, CheckpointCallback>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITrainerCallback, EarlyStoppingCallback>());
         services.TryAddSingleton<IReportWriter, EvaluationReportWriter>();
+        services.TryAddSingleton<IBatchSourceFactory, BatchSourceFactory>();
         services.TryAddSingleton(sp => TrainingPipeline.FromContainer(configuration, sp.GetService<ILogger<TrainingPipeline>>(),
-            sp.GetServices<ITrainerCallback>(), sp.GetRequiredService<IReportWriter>()));
+            sp.GetServices<ITrainerCallback>(), sp.GetRequiredService<IReportWriter>(), sp.GetRequiredService<IBatchSourceFactory>()));
         return services;
     }
 }

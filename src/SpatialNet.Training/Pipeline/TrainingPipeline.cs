@@ -32,13 +32,6 @@ namespace SpatialNet.Training.Pipeline;
 /// <summary>Optional parts of a <see cref="TrainingPipeline"/> run.</summary>
 public sealed class TrainingPipelineOptions
 {
-    /// <summary>
-    /// Wraps the training batch source before the trainer gets it — the place for a device batch
-    /// cache or a prefetcher (they can reuse <see cref="DatasetBatchSource.Plan"/>, <see cref="DatasetBatchSource.Load"/>
-    /// and <see cref="DatasetBatchSource.Prepare"/>). Null trains on the source as built.
-    /// </summary>
-    public Func<DatasetBatchSource, IBatchSource>? WrapTrainingBatches { get; init; }
-
     /// <summary>Progress sink; null uses the console line when the configuration's <c>show_progress</c> is on.</summary>
     public ITrainingProgress? Progress { get; init; }
 
@@ -93,18 +86,20 @@ public sealed partial class TrainingPipeline
     private readonly ILogger _logger;
     private readonly IReadOnlyList<ITrainerCallback> _callbacks;
     private readonly IReportWriter _reports;
+    private readonly IBatchSourceFactory _batches;
 
     /// <summary>Creates the run of <paramref name="configuration"/>.</summary>
     /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
     /// <param name="logger">Logger, or null.</param>
     /// <param name="callbacks">Trainer callbacks added to the standard ones (<see cref="Trainer.StandardCallbacks"/>: checkpoints, early stopping; progress and history are the trainer's own).</param>
     public TrainingPipeline(IConfiguration configuration, ILogger<TrainingPipeline>? logger = null, IEnumerable<ITrainerCallback>? callbacks = null)
-        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], new EvaluationReportWriter(), configuration, logger)
+        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], new EvaluationReportWriter(), new BatchSourceFactory(), configuration, logger)
     {
     }
 
-    private TrainingPipeline(IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IConfiguration configuration, ILogger? logger)
+    private TrainingPipeline(IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches, IConfiguration configuration, ILogger? logger)
     {
+        _batches = batches;
         _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
         _logger = logger ?? NullLogger.Instance;
         _callbacks = callbacks;
@@ -113,10 +108,12 @@ public sealed partial class TrainingPipeline
 
     /// <summary>
     /// The container's pipeline: the registered callbacks are the whole set (the standard ones are
-    /// registered too, so a host can remove or replace them), reports go through the registered writer.
+    /// registered too, so a host can remove or replace them); reports go through the registered writer,
+    /// training batches through the registered batch-source factory.
     /// </summary>
-    internal static TrainingPipeline FromContainer(IConfiguration configuration, ILogger? logger, IEnumerable<ITrainerCallback> callbacks, IReportWriter reports) =>
-        new([.. callbacks], reports, configuration, logger);
+    internal static TrainingPipeline FromContainer(IConfiguration configuration, ILogger? logger, IEnumerable<ITrainerCallback> callbacks,
+        IReportWriter reports, IBatchSourceFactory batches) =>
+        new([.. callbacks], reports, batches, configuration, logger);
 
     /// <summary>The run's options, bound and validated.</summary>
     /// <exception cref="ConfigurationException">Unknown keys or invalid values, each named.</exception>
@@ -127,7 +124,7 @@ public sealed partial class TrainingPipeline
     public TrainingRunResult Run(TrainingPipelineOptions? options = null, CancellationToken cancellationToken = default)
     {
         var config = TrainingRunOptions.Bind(_configuration);
-        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports);
+        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches);
     }
 
     /// <summary>Trains and evaluates <paramref name="configuration"/> (a run without a container).</summary>
@@ -138,11 +135,11 @@ public sealed partial class TrainingPipeline
         ArgumentNullException.ThrowIfNull(configuration);
         var config = TrainingRunOptions.Bind(configuration);
         return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(),
-            Trainer.StandardCallbacks(), new EvaluationReportWriter());
+            Trainer.StandardCallbacks(), new EvaluationReportWriter(), new BatchSourceFactory());
     }
 
     private static TrainingRunResult RunValidated(IConfiguration configuration, TrainingRunOptions config, ILogger logger, CancellationToken cancellationToken,
-        TrainingPipelineOptions options, IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports)
+        TrainingPipelineOptions options, IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches)
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -157,10 +154,8 @@ public sealed partial class TrainingPipeline
 
         var trainBatches = run.TrainBatches();
         using var deviceCache = config.Data.DeviceCache ? run.DeviceCache() : null;
-        IBatchSource source = deviceCache is not null ? deviceCache
-            : options.WrapTrainingBatches is { } wrap ? wrap(trainBatches) : trainBatches;
-        if (config.Data.Prefetch > 0)
-            source = new SpatialNet.Training.Batching.Prefetcher(source, config.Data.Prefetch);
+        IBatchSource source = deviceCache is null ? batches.CreateTraining(trainBatches, config.Data.Prefetch)
+            : config.Data.Prefetch > 0 ? new Prefetcher(deviceCache, config.Data.Prefetch) : deviceCache;
         var evaluator = run.Evaluator(config.Data.EvalSplit);
         var trainerOptions = run.TrainerOptions(evaluator is not null);
         trainerOptions.MaxSteps = options.MaxSteps;

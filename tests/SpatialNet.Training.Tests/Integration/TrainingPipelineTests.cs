@@ -1,6 +1,7 @@
 using SpatialNet.Training.Batching;
 using FluentAssertions;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 using SpatialNet.Training.Configuration;
@@ -71,15 +72,19 @@ public sealed class TrainingPipelineTests : IDisposable
     }
 
     [Fact]
-    public void TheTrainingBatchSource_CanBeWrapped_ForACacheOrPrefetcher()
+    public void AHost_ReplacesTheBatchSourceFactory_ToWrapTheTrainingBatches()
     {
         var config = Tiny("wrapped", [Synthetic], "tasks:0:target=label", "tasks:1:target=count_building");
-        CountingSource? wrapper = null;
+        var factory = new CountingFactory();
+        using var services = new ServiceCollection()
+            .AddSpatialNetTraining(config)
+            .AddSingleton<IBatchSourceFactory>(factory)
+            .BuildServiceProvider();
 
-        var run = TrainingPipeline.Run(config, options: new TrainingPipelineOptions { WrapTrainingBatches = s => wrapper = new CountingSource(s) });
+        var run = services.GetRequiredService<TrainingPipeline>().Run();
 
-        wrapper.Should().NotBeNull();
-        wrapper!.Batches.Should().Be(2);
+        factory.Source.Should().NotBeNull();
+        factory.Source!.Batches.Should().Be(2, "16 training scenes in batches of 8, one epoch");
         run.Training.GlobalStep.Should().Be(2);
         File.Exists(run.ReportJson).Should().BeTrue();
     }
@@ -105,6 +110,13 @@ public sealed class TrainingPipelineTests : IDisposable
     }
 
     private const string Synthetic = """{ "kind": "synthetic", "train_count": 16, "val_count": 8 }""";
+
+    private sealed class CountingFactory : IBatchSourceFactory
+    {
+        public CountingSource? Source { get; private set; }
+
+        public IBatchSource CreateTraining(DatasetBatchSource batches, int prefetch) => Source = new CountingSource(batches);
+    }
 
     private sealed class CountingSource(DatasetBatchSource inner) : IBatchSource
     {
