@@ -22,7 +22,8 @@ public static class SpatialNetTrainingServiceCollectionExtensions
     /// (<see cref="EvaluationReportWriter"/>: JSON and Markdown), the <see cref="IBatchSourceFactory"/> of the
     /// training batches (<see cref="BatchSourceFactory"/>), and every registered
     /// <see cref="ITrainerCallback"/> as a callback of its trainer (remove or replace a standard one through
-    /// the service collection, e.g. <c>services.RemoveAll&lt;ITrainerCallback&gt;()</c> before adding your own). The pipeline builds the model through
+    /// the service collection, e.g. <c>services.RemoveAll&lt;ITrainerCallback&gt;()</c> before adding your own); every registered
+    /// <see cref="IEvaluatorFactory"/> adds its evaluators to each evaluated split. The pipeline builds the model through
     /// <c>AddSpatialNet(configuration)</c> once the data has told it the sizes, then the batch source,
     /// evaluators and reports of the run.
     /// </summary>
@@ -47,7 +48,8 @@ public static class SpatialNetTrainingServiceCollectionExtensions
         services.TryAddSingleton<IReportWriter, EvaluationReportWriter>();
         services.TryAddSingleton<IBatchSourceFactory, BatchSourceFactory>();
         services.TryAddSingleton(sp => TrainingPipeline.FromContainer(configuration, sp.GetService<ILogger<TrainingPipeline>>(),
-            sp.GetServices<ITrainerCallback>(), sp.GetRequiredService<IReportWriter>(), sp.GetRequiredService<IBatchSourceFactory>()));
+            sp.GetServices<ITrainerCallback>(), sp.GetRequiredService<IReportWriter>(), sp.GetRequiredService<IBatchSourceFactory>(),
+            sp.GetServices<IEvaluatorFactory>()));
         return services;
     }
 }

@@ -87,19 +87,22 @@ public sealed partial class TrainingPipeline
     private readonly IReadOnlyList<ITrainerCallback> _callbacks;
     private readonly IReportWriter _reports;
     private readonly IBatchSourceFactory _batches;
+    private readonly IReadOnlyList<IEvaluatorFactory> _evaluators;
 
     /// <summary>Creates the run of <paramref name="configuration"/>.</summary>
     /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
     /// <param name="logger">Logger, or null.</param>
     /// <param name="callbacks">Trainer callbacks added to the standard ones (<see cref="Trainer.StandardCallbacks"/>: checkpoints, early stopping; progress and history are the trainer's own).</param>
     public TrainingPipeline(IConfiguration configuration, ILogger<TrainingPipeline>? logger = null, IEnumerable<ITrainerCallback>? callbacks = null)
-        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], new EvaluationReportWriter(), new BatchSourceFactory(), configuration, logger)
+        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], new EvaluationReportWriter(), new BatchSourceFactory(), [], configuration, logger)
     {
     }
 
-    private TrainingPipeline(IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches, IConfiguration configuration, ILogger? logger)
+    private TrainingPipeline(IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches,
+        IReadOnlyList<IEvaluatorFactory> evaluators, IConfiguration configuration, ILogger? logger)
     {
         _batches = batches;
+        _evaluators = evaluators;
         _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
         _logger = logger ?? NullLogger.Instance;
         _callbacks = callbacks;
@@ -112,8 +115,8 @@ public sealed partial class TrainingPipeline
     /// training batches through the registered batch-source factory.
     /// </summary>
     internal static TrainingPipeline FromContainer(IConfiguration configuration, ILogger? logger, IEnumerable<ITrainerCallback> callbacks,
-        IReportWriter reports, IBatchSourceFactory batches) =>
-        new([.. callbacks], reports, batches, configuration, logger);
+        IReportWriter reports, IBatchSourceFactory batches, IEnumerable<IEvaluatorFactory> evaluators) =>
+        new([.. callbacks], reports, batches, [.. evaluators], configuration, logger);
 
     /// <summary>The run's options, bound and validated.</summary>
     /// <exception cref="ConfigurationException">Unknown keys or invalid values, each named.</exception>
@@ -124,7 +127,7 @@ public sealed partial class TrainingPipeline
     public TrainingRunResult Run(TrainingPipelineOptions? options = null, CancellationToken cancellationToken = default)
     {
         var config = TrainingRunOptions.Bind(_configuration);
-        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches);
+        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches, _evaluators);
     }
 
     /// <summary>Trains and evaluates <paramref name="configuration"/> (a run without a container).</summary>
@@ -135,11 +138,12 @@ public sealed partial class TrainingPipeline
         ArgumentNullException.ThrowIfNull(configuration);
         var config = TrainingRunOptions.Bind(configuration);
         return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(),
-            Trainer.StandardCallbacks(), new EvaluationReportWriter(), new BatchSourceFactory());
+            Trainer.StandardCallbacks(), new EvaluationReportWriter(), new BatchSourceFactory(), []);
     }
 
     private static TrainingRunResult RunValidated(IConfiguration configuration, TrainingRunOptions config, ILogger logger, CancellationToken cancellationToken,
-        TrainingPipelineOptions options, IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches)
+        TrainingPipelineOptions options, IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches,
+        IReadOnlyList<IEvaluatorFactory> evaluatorFactories)
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -157,9 +161,13 @@ public sealed partial class TrainingPipeline
         IBatchSource source = deviceCache is null ? batches.CreateTraining(trainBatches, config.Data.Prefetch)
             : config.Data.Prefetch > 0 ? new Prefetcher(deviceCache, config.Data.Prefetch) : deviceCache;
         var evaluator = run.Evaluator(config.Data.EvalSplit);
+        var hostEvaluators = evaluatorFactories.SelectMany(f => f.Create(run.Model, config.Data.EvalSplit)).ToList();
         var trainerOptions = run.TrainerOptions(evaluator is not null);
         trainerOptions.MaxSteps = options.MaxSteps;
-        using var trainer = new Trainer(run.Trainable, source, trainerOptions, run.WithCaptions(evaluator, config.Data.EvalSplit), logger, options.Progress, callbacks);
+        var epochEvaluator = run.WithCaptions(evaluator, config.Data.EvalSplit);
+        if (hostEvaluators.Count > 0)
+            epochEvaluator = new EvaluatorGroup(config.Data.EvalSplit, epochEvaluator is null ? hostEvaluators : [epochEvaluator, .. hostEvaluators]);
+        using var trainer = new Trainer(run.Trainable, source, trainerOptions, epochEvaluator, logger, options.Progress, callbacks);
         run.PrepareBatches = trainer.PrepareBatch;
         if (options.ResumeFrom is { } resume)
             trainer.ResumeFrom(resume);
@@ -195,9 +203,15 @@ public sealed partial class TrainingPipeline
         if (evaluator is not null)
         {
             report = run.Report(evaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
+            foreach (var host in hostEvaluators)
+                host.AddTo(report, trainer.PrepareBatch);
         }
         if (config.Data.TestSplit is { } testSplit && run.Evaluator(testSplit) is { } testEvaluator)
+        {
             test = run.Report(testEvaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
+            foreach (var host in evaluatorFactories.SelectMany(f => f.Create(run.Model, testSplit)))
+                host.AddTo(test, trainer.PrepareBatch);
+        }
         report ??= test ?? throw new ConfigurationException(
             $"data:eval_split = \"{config.Data.EvalSplit}\": no source has this split, so nothing can be evaluated; add the split (e.g. val_count for synthetic data).");
         var (json, markdown) = reports.Write(report, config.OutputDir, "report");

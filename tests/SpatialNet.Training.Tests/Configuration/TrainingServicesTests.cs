@@ -107,6 +107,56 @@ public sealed class TrainingServicesTests : IDisposable
     }
 
     [Fact]
+    public void AHost_AddsItsOwnEvaluator_ThroughTheContainer()
+    {
+        var factory = new ParameterCountEvaluators();
+        using var services = new ServiceCollection()
+            .AddSingleton<IEvaluatorFactory>(factory)
+            .AddSpatialNetTraining(Host("SpatialNet:data:sources:0:test_count=8", "SpatialNet:data:test_split=test").GetSection("SpatialNet"))
+            .BuildServiceProvider();
+
+        var run = services.GetRequiredService<TrainingPipeline>().Run();
+
+        // Asked for the evaluation split and the test split, with the run's own model.
+        factory.Splits.Should().Equal("val", "test");
+        // The model is disposed with the run; its size was read when the factory was asked.
+        var parameters = factory.ParametersAtCreate;
+        parameters.Should().BeGreaterThan(0);
+        run.Training.History.Epochs.Select(e => e.Metrics["host/epoch"]).Should().Equal(1.0, 2.0);
+        run.Training.History.Epochs.Should().OnlyContain(e => e.Metrics["host/parameters"] == parameters);
+        File.ReadAllText(run.ReportMarkdown).Should().Contain($"| host evaluator | val: {parameters} parameters |");
+        File.ReadAllText(Path.Combine(_dir.Combine("run"), "report_test.md")).Should().Contain($"| host evaluator | test: {parameters} parameters |");
+    }
+
+    // A host's evaluator: the epoch number and the model's parameter count, and one row in the report.
+    private sealed class ParameterCountEvaluators : IEvaluatorFactory
+    {
+        public List<string> Splits { get; } = [];
+
+        public long ParametersAtCreate { get; private set; }
+
+        public IEnumerable<IEvaluator> Create(SpatialNet.Models.MultiTaskModel model, string split)
+        {
+            Splits.Add(split);
+            ParametersAtCreate = model.parameters().Sum(p => p.numel());
+            yield return new Counter(model, split);
+        }
+
+        private sealed class Counter(SpatialNet.Models.MultiTaskModel model, string split) : IEvaluator
+        {
+            public string Split => split;
+
+            private long Parameters => model.parameters().Sum(p => p.numel());
+
+            public IReadOnlyDictionary<string, double> Evaluate(EvaluationContext context) =>
+                new Dictionary<string, double> { ["host/epoch"] = context.Epoch, ["host/parameters"] = Parameters };
+
+            public void AddTo(EvaluationReport report, Func<IReadOnlyDictionary<string, TorchSharp.torch.Tensor>, IReadOnlyDictionary<string, TorchSharp.torch.Tensor>>? prepare = null) =>
+                report.With("host evaluator", $"{split}: {Parameters} parameters");
+        }
+    }
+
+    [Fact]
     public void ATypoInTheSection_FailsAtStart_NamingTheKey()
     {
         using var services = new ServiceCollection()
