@@ -24,6 +24,23 @@ internal static class CommonOptions
     /// <summary><c>--quiet</c>: warnings and errors only on standard error.</summary>
     public static Option<bool> Quiet() => new("--quiet", "-q") { Description = "Log warnings and errors only." };
 
+    /// <summary>Adds a check of the option's value; a value that does not convert is left to the parser's own error.</summary>
+    public static void Check<T>(this Option<T> option, Func<T, string?> error) =>
+        option.Validators.Add(r =>
+        {
+            T value;
+            try
+            {
+                value = r.GetValueOrDefault<T>();
+            }
+            catch (InvalidOperationException)
+            {
+                return;
+            }
+            if (error(value) is { } message)
+                r.AddError(message);
+        });
+
     /// <summary>Where results go (standard output, or the writer a test passed in).</summary>
     public static TextWriter Output(this ParseResult parse) => parse.InvocationConfiguration.Output;
 

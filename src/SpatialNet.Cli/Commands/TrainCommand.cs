@@ -18,11 +18,11 @@ internal static class TrainCommand
         var set = CommonOptions.Set();
         var output = new Option<string?>("--output", "-o") { Description = "Output folder (overrides the configuration's output_dir).", HelpName = "DIR" };
         var epochs = new Option<int?>("--epochs") { Description = "Number of epochs (overrides the configuration).", HelpName = "N" };
-        epochs.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--epochs must be a positive number of epochs"); });
+        epochs.Check(v => v is < 1 ? "--epochs must be a positive number of epochs" : null);
         var device = new Option<string?>("--device") { Description = "cpu, cuda, cuda:N or auto (overrides the configuration).", HelpName = "DEVICE" };
         var resume = new Option<string?>("--resume") { Description = "Continue a run from its checkpoint (checkpoints/last.safetensors or interrupted.safetensors) with the same configuration.", HelpName = "CHECKPOINT" };
         var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after N optimizer steps in all (saving checkpoints/last.safetensors, to resume later).", HelpName = "N" };
-        maxSteps.Validators.Add(r => { if (r.GetValueOrDefault<long?>() is < 1) r.AddError("--max-steps must be a positive number of steps"); });
+        maxSteps.Check(v => v is < 1 ? "--max-steps must be a positive number of steps" : null);
         var noProgress = new Option<bool>("--no-progress") { Description = "No progress display." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace a previous run in the output folder (a non-empty folder is refused otherwise, unless resuming)." };
         var quiet = CommonOptions.Quiet();

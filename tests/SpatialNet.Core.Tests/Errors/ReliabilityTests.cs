@@ -175,6 +175,35 @@ public sealed class ReliabilityTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1,4],\"data_offsets\":[0,16]}}", 16, "tensor 'a': shape [-1, 4] has a negative dimension")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1099511627776,1099511627776],\"data_offsets\":[0,16]}}", 16, "tensor 'a': shape [1099511627776, 1099511627776] F32 would be more than 2^63 bytes")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[9223372036854775808,9223372036854775816]}}", 8, "tensor 'a': data_offsets [9223372036854775808,9223372036854775816] holds a value that is not a 64-bit integer")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8, "tensor 'a': data_offsets [0, 16] do not fit shape [4] F32 in 8 data bytes")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 8, "tensor 'a': data_offsets [8, 0] do not fit shape [2] F32 in 8 data bytes")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 12, "the tensors cover 4 data bytes, the file holds 12")]
+    public void MalformedSafetensors_NameTheFileTheTensorAndTheField(string header, int dataBytes, string what)
+    {
+        var path = Handmade("bad.safetensors", header, dataBytes);
+
+        var act = () => StateDictFile.Read(path);
+
+        act.Should().Throw<WeightFileException>().Which.Message.Should().Be($"'{path}' is not a valid safetensors file: {what}.");
+    }
+
+    [Fact]
+    public void AHugeHeaderLength_IsReportedAsSuch_WithTheFile()
+    {
+        var path = Handmade("huge.safetensors", "{}", 0);
+        var bytes = System.IO.File.ReadAllBytes(path);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, 1UL << 60);
+        System.IO.File.WriteAllBytes(path, bytes);
+
+        var act = () => StateDictFile.Read(path);
+
+        act.Should().Throw<WeightFileException>().WithMessage($"'{path}' is not a valid safetensors file: header length 1152921504606846976 is not plausible for a file of 10 bytes.");
+    }
+
     [Fact]
     public void TruncatedPth_NamesTheFile()
     {

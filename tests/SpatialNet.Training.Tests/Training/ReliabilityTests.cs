@@ -196,6 +196,26 @@ public sealed class ReliabilityTests : IDisposable
         code.Should().Be(1);
         e.ToString().Should().StartWith("spatialnet: ").And.NotContain("   at ").And.NotContain("-429496729");
         e.ToString().Should().Contain(size == "64" ? "2147483650 scenes of 64×64 would need up to" : $"= {size}; allowed: 32 to 4096");
+        Directory.Exists(_dir.Combine("s")).Should().BeFalse("a refused set writes nothing");
+    }
+
+    [Theory]
+    [InlineData("synthetic", "--size", "abc")]
+    [InlineData("synthetic", "--count", "4294967297")]
+    [InlineData("train", "--epochs", "many")]
+    [InlineData("train", "--max-steps", "1e99")]
+    public void Cli_AValueThatIsNotANumber_IsAUsageError_NotACrash(string command, string option, string value)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        string[] args = command == "synthetic"
+            ? ["synthetic", "--format", "ucm-caption", "--out", _dir.Combine("s"), option, value]
+            : ["train", "--config", _dir.Combine("none.json"), option, value];
+
+        int code = SpatialNet.Cli.Cli.Run(args, o, e);
+
+        code.Should().Be(2);
+        e.ToString().Should().Contain($"'{value}'").And.Contain(option).And.NotContain("   at ");
     }
 
     [Fact]
