@@ -136,6 +136,14 @@ public sealed partial class TrainingPipeline
             ? TrainingCheckpoint.ReadInfo(from).Precision
             : null;
         using var run = RunSetup.Create(configuration, config, logger, forTraining: true, precision);
+        // Split names are checked before training: a misspelt one would otherwise fail (or be skipped) after it.
+        var evaluator = run.Evaluator(config.Data.EvalSplit);
+        var testEvaluator = config.Data.TestSplit is { } testSplit
+            ? run.Evaluator(testSplit) ?? throw new ConfigurationException($"data:test_split = \"{testSplit}\": no source has this split; allowed: a split of a source, or no test_split.")
+            : null;
+        if (evaluator is null && testEvaluator is null)
+            throw new ConfigurationException(
+                $"data:eval_split = \"{config.Data.EvalSplit}\": no source has this split, so nothing can be evaluated; add the split (e.g. val_count for synthetic data).");
         RunDirectory.Prepare(config.OutputDir, resuming: options.ResumeFrom is not null, options.Overwrite);
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), ConfigurationJson.Write(configuration));
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(ConfigurationJson.Indented));
@@ -146,7 +154,6 @@ public sealed partial class TrainingPipeline
             : options.WrapTrainingBatches is { } wrap ? wrap(trainBatches) : trainBatches;
         if (config.Data.Prefetch > 0)
             source = new SpatialNet.Training.Batching.Prefetcher(source, config.Data.Prefetch);
-        var evaluator = run.Evaluator(config.Data.EvalSplit);
         var trainerOptions = run.TrainerOptions(evaluator is not null);
         trainerOptions.MaxSteps = options.MaxSteps;
         using var trainer = new Trainer(run.Trainable, source, trainerOptions, run.WithCaptions(evaluator, config.Data.EvalSplit), logger, options.Progress, callbacks);
@@ -186,10 +193,9 @@ public sealed partial class TrainingPipeline
         {
             report = run.Report(evaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
         }
-        if (config.Data.TestSplit is { } testSplit && run.Evaluator(testSplit) is { } testEvaluator)
+        if (testEvaluator is not null)
             test = run.Report(testEvaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
-        report ??= test ?? throw new ConfigurationException(
-            $"data:eval_split = \"{config.Data.EvalSplit}\": no source has this split, so nothing can be evaluated; add the split (e.g. val_count for synthetic data).");
+        report ??= test!;
         var (json, markdown) = report.Save(config.OutputDir);
         test?.Save(config.OutputDir, "report_test");
         Log.Finished(logger, config.OutputDir, clock.Elapsed.TotalSeconds);
@@ -221,7 +227,7 @@ public sealed partial class TrainingPipeline
         using var run = RunSetup.Create(configuration, config, logger, forTraining: false);
         LoadWeights(run.Model, checkpoint);
         var evaluator = run.Evaluator(split)
-            ?? throw new ConfigurationException($"Split '{split}': no data source has it.");
+            ?? throw new ConfigurationException($"Split '{split}' (--split / data:eval_split): no data source has it.");
         var report = run.Report(evaluator.Run(), [new("weights", Path.GetFullPath(checkpoint))]);
         report.Save(outputDirectory ?? config.OutputDir, "report_" + split);
         return report;

@@ -159,6 +159,29 @@ public sealed class ReliabilityTests : IDisposable
         Directory.Exists(output).Should().BeFalse("the run folder is prepared only after the checks");
     }
 
+    [Theory]
+    [InlineData("\"eval_split\": \"vall\"", "data:eval_split = \"vall\": no source has this split*")]
+    [InlineData("\"test_split\": \"tset\"", "data:test_split = \"tset\": no source has this split*")]
+    public void AMisspeltSplitName_IsRefusedBeforeTraining(string split, string message)
+    {
+        var output = _dir.Combine("run");
+        var config = SpatialNetConfiguration.FromJson($$"""
+            {
+              "output_dir": "{{output.Replace("\\", "/", StringComparison.Ordinal)}}",
+              "device": "cpu",
+              "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
+              "tasks": [ { "name": "land_cover", "kind": "classification", "target": "label" } ],
+              "trainer": { "epochs": 1, "show_progress": false, "write_charts": false },
+              "data": { "batch_size": 4, "sources": [ { "kind": "synthetic", "train_count": 8, "val_count": 4, "test_count": 4 } ], {{split}} }
+            }
+            """);
+
+        var run = () => TrainingPipeline.Run(config);
+
+        run.Should().Throw<ConfigurationException>().WithMessage(message);
+        Directory.Exists(output).Should().BeFalse("nothing is trained or written");
+    }
+
     [Fact]
     public void DuplicateConfigKey_IsAnErrorNamingTheKey()
     {
