@@ -52,6 +52,11 @@ public sealed class ReliabilityTests : IDisposable
         FluentActions.Invoking(() => TrainingCheckpoint.Restore(path, model, opt)).Should().Throw<CheckpointException>()
             .WithMessage($"Checkpoint '{path}' is damaged: the SHA-256 of its tensor data*");
         FluentActions.Invoking(() => TrainingCheckpoint.ReadModelWeights(path)).Should().Throw<CheckpointException>().WithMessage("*damaged*");
+        FluentActions.Invoking(() => TrainingCheckpoint.ReadInfo(path)).Should().Throw<CheckpointException>().WithMessage("*damaged*");
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        SpatialNet.Cli.Cli.Run(["weights", "inspect", path], o, e).Should().Be(1, "inspecting a damaged checkpoint reports it");
+        e.ToString().Should().Contain($"Checkpoint '{path}' is damaged");
     }
 
     [Theory]
