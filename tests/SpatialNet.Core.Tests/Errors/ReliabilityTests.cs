@@ -52,6 +52,8 @@ public sealed class ReliabilityTests : IDisposable
     {
         ErrorBoundary.Translate(new OverflowException("Arithmetic operation resulted in an overflow.")).Should().BeOfType<ResourceLimitException>()
             .Which.Message.Should().Contain("too large").And.Contain("overflow");
+        ErrorBoundary.Translate(new ArgumentException("Cannot tell the weight format from the extension '.txt'.", "path")).Message
+            .Should().Be("Cannot tell the weight format from the extension '.txt'.");
         ErrorBoundary.Translate(new IndexOutOfRangeException("Index was outside the bounds of the array."))
             .Message.Should().StartWith("Internal error (IndexOutOfRangeException: Index was outside");
         var own = new WeightFileException("a.pth", "Weight file 'a.pth' is bad.");
@@ -259,6 +261,12 @@ public sealed class ReliabilityTests : IDisposable
             FluentActions.Invoking(() => StateDictFile.Write(path, bad)).Should().Throw<NotSupportedException>().WithMessage("*'z'*");
 
         System.IO.File.ReadAllBytes(path).Should().Equal(before);
+        // A target that cannot be written (a folder of that name): the message names the target, not the temporary.
+        Directory.CreateDirectory(File("folder.safetensors"));
+        using (var sd = new StateDict { ["a"] = ones(3) })
+            FluentActions.Invoking(() => StateDictFile.Write(File("folder.safetensors"), sd)).Should().Throw<IOException>()
+                .WithMessage($"Cannot write '{File("folder.safetensors")}': *");
+        Directory.Delete(File("folder.safetensors"));
         System.IO.File.Exists(stale).Should().BeFalse("a temporary of a process that is gone is removed");
         System.IO.File.Exists(live).Should().BeTrue("a running writer's temporary is kept");
         Directory.GetFiles(_dir).Select(Path.GetFileName).Should().BeEquivalentTo("model.safetensors", Path.GetFileName(live));
