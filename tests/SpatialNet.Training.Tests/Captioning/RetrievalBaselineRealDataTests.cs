@@ -1,3 +1,4 @@
+using SpatialNet.Training.Evaluation;
 using FluentAssertions;
 using SpatialNet.Heads;
 using SpatialNet.Training.Data;

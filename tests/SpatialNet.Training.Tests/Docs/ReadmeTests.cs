@@ -83,8 +83,9 @@ public sealed partial class ReadmeTests(ITestOutputHelper log)
         }
         finally
         {
-            // Keep the folder of a failing run for inspection; always drop the packed versions from the cache.
-            if (passed) TryDelete(work);
+            // The app folder holds a copy of libtorch (~600 MB): kept only on request (SPATIALNET_KEEP_README_APP=1)
+            // after a failure; the packed versions always leave the cache.
+            if (passed || Environment.GetEnvironmentVariable("SPATIALNET_KEEP_README_APP") != "1") TryDelete(work);
             var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
                 ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
             TryDelete(Path.Combine(cache, "spatialnet.core", version));

@@ -1,10 +1,11 @@
+using SpatialNet.Training.Evaluation;
 using FluentAssertions;
 using SpatialNet.Heads;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Core.Tests.Heads;
+namespace SpatialNet.Training.Tests.Evaluation;
 
 public class CaptionRetrievalTests
 {

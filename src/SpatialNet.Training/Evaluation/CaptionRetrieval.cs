@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace SpatialNet.Heads;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>How <see cref="CaptionRetrieval"/> chooses among captions that are equally frequent.</summary>
 public enum CaptionTieBreak

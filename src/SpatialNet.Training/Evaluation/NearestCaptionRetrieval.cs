@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Heads;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>
 /// The retrieval caption baseline by embedding: for a query image embedding, the training image
