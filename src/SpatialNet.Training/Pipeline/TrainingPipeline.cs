@@ -303,6 +303,42 @@ public sealed partial class TrainingPipeline
     };
 
 
+    /// <summary>
+    /// A Hugging Face checkpoint's <c>config.json</c> (beside it) records settings its weights were trained with
+    /// that no shape shows: <c>layer_norm_eps</c>, <c>qkv_bias</c>, <c>hidden_act</c>. Another value in the model options is refused.
+    /// </summary>
+    /// <exception cref="ConfigurationException">A setting differs (the message names the option, both values and the file).</exception>
+    internal static void CheckPretrainedSettings(string pretrained, VisionTransformerOptions model)
+    {
+        var hfConfig = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(pretrained)) ?? ".", "config.json");
+        if (!File.Exists(pretrained) || !File.Exists(hfConfig))
+            return;
+        IReadOnlyList<string> names;
+        if (StateDictFile.DetectFormat(pretrained) == WeightFileFormat.Safetensors)
+        {
+            using var reader = SafetensorsFile.Open(pretrained);
+            names = [.. reader.Names];
+        }
+        else
+        {
+            using var all = StateDictFile.Read(pretrained);
+            names = [.. all.Keys];
+        }
+        if (!HuggingFaceVit.LooksLikeHuggingFace(names))
+            return;
+        var trained = HuggingFaceVit.ReadOptions(hfConfig);
+        var problems = new List<string>();
+        if (trained.NormEps != model.NormEps)
+            problems.Add(FormattableString.Invariant($"model:norm_eps = {model.NormEps:R}, the checkpoint's layer_norm_eps = {trained.NormEps:R}"));
+        if (trained.QkvBias != model.QkvBias)
+            problems.Add($"model:qkv_bias = {(model.QkvBias ? "true" : "false")}, the checkpoint's qkv_bias = {(trained.QkvBias ? "true" : "false")}");
+        if (trained.Activation != model.Activation)
+            problems.Add($"model:activation = {model.Activation.ToString().ToLowerInvariant()}, the checkpoint's hidden_act = {trained.Activation.ToString().ToLowerInvariant()}");
+        if (problems.Count > 0)
+            throw new ConfigurationException(
+                $"pretrained = '{pretrained}' was trained with other settings ({hfConfig}): {string.Join("; ", problems)}. Set the model options to the checkpoint's values.");
+    }
+
     /// <summary>The device a configuration asks for.</summary>
     /// <exception cref="ConfigurationException">CUDA is asked for and not available.</exception>
     public static Device ResolveDevice(string device)
@@ -400,6 +436,8 @@ public sealed partial class TrainingPipeline
                 }
                 if (config.Pretrained is { } pretrained)
                 {
+                    if (model.Encoder is VisionTransformer vit)
+                        CheckPretrainedSettings(pretrained, vit.Options);
                     var loaded = ModelWeights.Load((torch.nn.Module)model.Encoder, pretrained, PretrainedLoadOptions(config.PretrainedAllowMissing));
                     Log.Pretrained(logger, pretrained, loaded.Loaded.Count, loaded.Missing.Count, loaded.Unexpected.Count);
                 }

@@ -136,6 +136,26 @@ public sealed class ReliabilityTests : IDisposable
     }
 
     [Fact]
+    public void Pretrained_HuggingFaceCheckpoint_WithOtherNormEpsOrQkvBias_IsRefused()
+    {
+        // HF ViTConfig: layer_norm_eps 1e-12 when config.json leaves it out; qkv_bias true. Shapes cannot tell eps apart.
+        var folder = Directory.CreateDirectory(_dir.Combine("hf")).FullName;
+        var weights = Path.Combine(folder, "model.safetensors");
+        using (var scope = NewDisposeScope())
+            StateDictFile.Write(weights, new Dictionary<string, Tensor> { ["vit.embeddings.cls_token"] = zeros(1, 1, 64) });
+        File.WriteAllText(Path.Combine(folder, "config.json"), """{ "hidden_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4 }""");
+        var o = VisionTransformerOptions.Tiny();
+
+        FluentActions.Invoking(() => TrainingPipeline.CheckPretrainedSettings(weights, o)).Should().Throw<ConfigurationException>()
+            .WithMessage($"pretrained = '{weights}'*model:norm_eps = 1E-06, the checkpoint's layer_norm_eps = 1E-12*");
+        o.NormEps = 1e-12;
+        TrainingPipeline.CheckPretrainedSettings(weights, o);
+        o.QkvBias = false;
+        FluentActions.Invoking(() => TrainingPipeline.CheckPretrainedSettings(weights, o)).Should().Throw<ConfigurationException>()
+            .WithMessage("*model:qkv_bias = false, the checkpoint's qkv_bias = true*");
+    }
+
+    [Fact]
     public void ATrainingBatchWhoseActivationsCannotFit_IsRefusedBeforeTheDataIsReadOrTheModelBuilt()
     {
         // Activations by hand: 10⁶ images × (256/16)² + 1 = 257 tokens × 256 channels × 8 blocks × 17 values
