@@ -53,7 +53,7 @@ foreach (var task in result.Report.Result.Tasks)
     var metric = task.PrimaryMetric;
     double value = task.Metrics[metric];
     double baseline = task.Baseline![metric];
-    bool lowerIsBetter = !SpatialNet.Training.Evaluation.TaskMetricNames.HigherIsBetter(metric);
+    bool lowerIsBetter = MetricModes.Of(metric) == MetricMode.Min;
     bool above = lowerIsBetter ? value < 0.8 * baseline : value > baseline + 0.05;
     allAbove &= above;
     var chance = task.Chance is double c && metric == "accuracy" ? $"chance {c:F3}, " : "";

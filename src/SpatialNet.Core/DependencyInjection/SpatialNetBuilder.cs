@@ -105,7 +105,8 @@ public sealed class SpatialNetBuilder
         // Invalid or duplicate names are reported together with everything else by the validators.
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(createHead);
-        Services.Configure<SpatialNetOptions>(o => o.Tasks.Add(new TaskRegistration(name, kind, typeof(TOptions))));
+        var registration = new TaskDefinition(name, kind) { HeadOptionsType = typeof(TOptions) };
+        Services.Configure<SpatialNetOptions>(o => o.Tasks.Add(registration));
         var options = Services.AddOptions<TOptions>(name).ValidateOnStart();
         if (configure is not null)
         {
@@ -114,7 +115,10 @@ public sealed class SpatialNetBuilder
 
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TaskHeadOptionsValidator<TOptions>>());
         Services.AddKeyedSingleton(name, (sp, _) =>
-            new TaskDefinition(name, kind, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name).LossWeight));
+        {
+            var head = sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name);
+            return registration with { LossWeight = head.LossWeight, Head = head };
+        });
         Services.TryAddKeyedSingleton<ITaskHeadFactory>(name, (sp, _) => new DelegateTaskHeadFactory(layout =>
             createHead(sp, layout, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name))));
         return this;

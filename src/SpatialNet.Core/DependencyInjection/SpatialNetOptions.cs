@@ -10,8 +10,8 @@ namespace SpatialNet.DependencyInjection;
 /// </summary>
 public sealed class SpatialNetOptions
 {
-    /// <summary>Registered tasks, in head order (filled by the builder's <c>Add…Task</c> methods).</summary>
-    public IList<TaskRegistration> Tasks { get; } = new List<TaskRegistration>();
+    /// <summary>Registered tasks, in head order (filled by the builder's <c>Add…Task</c> methods: name, kind and <see cref="TaskDefinition.HeadOptionsType"/>).</summary>
+    public IList<TaskDefinition> Tasks { get; } = new List<TaskDefinition>();
 
     /// <summary>λ_reg of the L2 term (Eq. 10–11); finite and ≥ 0; 0 turns it off. Default 0.01 (the paper).</summary>
     public double L2Lambda { get; set; } = L2Regularization.PaperLambda;
@@ -50,9 +50,3 @@ public enum LossComposerKind
     /// <summary>Gradient normalisation (Chen et al. 2018), <see cref="GradNorm"/>.</summary>
     GradNorm,
 }
-
-/// <summary>A task as registered with dependency injection: its name, kind and head options type.</summary>
-/// <param name="Name">Task name (also the options name of its head options).</param>
-/// <param name="Kind">What the task predicts.</param>
-/// <param name="OptionsType">Type of its named head options (a <see cref="TaskHeadOptions"/>).</param>
-public sealed record TaskRegistration(string Name, TaskKind Kind, Type OptionsType);

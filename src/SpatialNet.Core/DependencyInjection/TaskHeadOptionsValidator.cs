@@ -51,7 +51,7 @@ internal sealed class TaskHeadOptionsValidator<TOptions> : IValidateOptions<TOpt
     {
         try
         {
-            return spatialNet.Value.Tasks.Any(t => t.Name == name && t.OptionsType == typeof(TOptions));
+            return spatialNet.Value.Tasks.Any(t => t.Name == name && t.HeadOptionsType == typeof(TOptions));
         }
         catch (OptionsValidationException)
         {

@@ -26,7 +26,6 @@ namespace SpatialNet.Heads;
 public sealed class ClassificationHead : PooledLinearHead
 {
     private readonly double[]? classWeights;
-    private readonly IReadOnlyList<string> metricNames;
 
     /// <summary>Creates the head.</summary>
     /// <param name="taskName">Task name.</param>
@@ -40,15 +39,11 @@ public sealed class ClassificationHead : PooledLinearHead
         LabelSmoothing = options.LabelSmoothing;
         IgnoreIndex = options.IgnoreIndex;
         classWeights = options.ClassWeights?.ToArray();
-        metricNames = options.Metrics?.ToArray() ?? [Heads.MetricNames.Accuracy, Heads.MetricNames.MacroF1];
         RegisterComponents();
     }
 
     /// <inheritdoc />
     public override TaskKind Kind => TaskKind.Classification;
-
-    /// <inheritdoc />
-    public override IReadOnlyList<string> MetricNames => metricNames;
 
     /// <summary>Number of classes C.</summary>
     public int NumClasses { get; }

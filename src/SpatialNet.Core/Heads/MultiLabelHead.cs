@@ -15,7 +15,6 @@ namespace SpatialNet.Heads;
 public sealed class MultiLabelHead : PooledLinearHead
 {
     private readonly double[]? positiveWeights;
-    private readonly IReadOnlyList<string> metricNames;
 
     /// <summary>Creates the head.</summary>
     /// <param name="taskName">Task name.</param>
@@ -27,15 +26,11 @@ public sealed class MultiLabelHead : PooledLinearHead
     {
         NumLabels = options.NumLabels;
         positiveWeights = options.PositiveWeights?.ToArray();
-        metricNames = options.Metrics?.ToArray() ?? [Heads.MetricNames.MicroF1, Heads.MetricNames.MacroF1, Heads.MetricNames.MeanAveragePrecision];
         RegisterComponents();
     }
 
     /// <inheritdoc />
     public override TaskKind Kind => TaskKind.MultiLabel;
-
-    /// <inheritdoc />
-    public override IReadOnlyList<string> MetricNames => metricNames;
 
     /// <summary>Number of labels L.</summary>
     public int NumLabels { get; }

@@ -19,7 +19,6 @@ namespace SpatialNet.Heads;
 /// </remarks>
 public sealed class RegressionHead : PooledLinearHead
 {
-    private readonly IReadOnlyList<string> metricNames;
     private readonly DeviceConstant? means;
     private readonly DeviceConstant? stds;
 
@@ -42,15 +41,11 @@ public sealed class RegressionHead : PooledLinearHead
             stds = new DeviceConstant(TargetStds);
         }
 
-        metricNames = options.Metrics?.ToArray() ?? [Heads.MetricNames.MeanAbsoluteError, Heads.MetricNames.RootMeanSquaredError];
         RegisterComponents();
     }
 
     /// <inheritdoc />
     public override TaskKind Kind => TaskKind.Regression;
-
-    /// <inheritdoc />
-    public override IReadOnlyList<string> MetricNames => metricNames;
 
     /// <summary>Values per image K.</summary>
     public int Outputs { get; }

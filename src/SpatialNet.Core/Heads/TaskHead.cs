@@ -7,8 +7,8 @@ namespace SpatialNet.Heads;
 /// <summary>
 /// The contract every task head fulfils. A head turns the shared encoder's tokens [B, N, D] — plus
 /// any named inputs of its own, such as question or caption tokens — into predictions of any shape
-/// (a vector per image, or a sequence), scores them against targets with its loss, turns them
-/// into user-facing outputs at inference, and names the metrics that evaluate it.
+/// (a vector per image, or a sequence), scores them against targets with its loss and turns them
+/// into user-facing outputs at inference.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -53,9 +53,6 @@ public abstract class TaskHead : nn.Module<Tensor, IReadOnlyDictionary<string, T
 
     /// <summary>Names of the batch entries <c>forward</c> needs besides the tokens (none by default).</summary>
     public virtual IReadOnlyList<string> InputNames => [];
-
-    /// <summary>Names of the metrics that evaluate this task (see <see cref="Heads.MetricNames"/>).</summary>
-    public abstract IReadOnlyList<string> MetricNames { get; }
 
     /// <summary>Runs the head on tokens alone (for heads whose <see cref="InputNames"/> is empty).</summary>
     public Tensor call(Tensor tokens) => call(tokens, NoInputs);

@@ -28,9 +28,6 @@ public abstract class TaskHeadOptions
     /// <summary>Loss weight λ_t of this task in the paper's Eq. (6); 0 or more. Default 1.</summary>
     public double LossWeight { get; set; } = 1.0;
 
-    /// <summary>Metric names that evaluate the task; <c>null</c> uses the head's defaults.</summary>
-    public IList<string>? Metrics { get; set; }
-
     /// <summary>The pooling to use for an encoder with <paramref name="layout"/>.</summary>
     public PoolingKind ResolvePooling(TokenLayout layout) =>
         Pooling ?? (layout.NumPrefixTokens > 0 ? PoolingKind.ClassToken : PoolingKind.Mean);
@@ -88,11 +85,6 @@ public abstract class TaskHeadOptions
         if (Pooling is { } pooling && !Enum.IsDefined(pooling))
         {
             errors.Add(Message(taskName, nameof(Pooling), pooling, "ClassToken, Mean, Attention or null (automatic)"));
-        }
-
-        if (Metrics is not null && Metrics.Any(string.IsNullOrWhiteSpace))
-        {
-            errors.Add(Message(taskName, nameof(Metrics), "[" + string.Join(", ", Metrics) + "]", "non-empty metric names, or null for the head's defaults"));
         }
     }
 

@@ -3,8 +3,10 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SpatialNet.DependencyInjection;
+using SpatialNet.Training.Batching;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
+using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Pipeline;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -15,8 +17,13 @@ public static class SpatialNetTrainingServiceCollectionExtensions
     /// <summary>
     /// Registers a training run configured by <paramref name="configuration"/> (the keys of docs/training.md;
     /// in a Generic Host usually a section such as <c>SpatialNet</c>): <see cref="TrainingRunOptions"/> (bound
-    /// and validated at start), the <see cref="TrainingPipeline"/> that runs it, and every registered
-    /// <see cref="ITrainerCallback"/> as a callback of its trainer. The pipeline builds the model through
+    /// and validated at start), the <see cref="TrainingPipeline"/> that runs it, the standard trainer callbacks
+    /// <see cref="CheckpointCallback"/> and <see cref="EarlyStoppingCallback"/>, the <see cref="IReportWriter"/>
+    /// (<see cref="EvaluationReportWriter"/>: JSON and Markdown), the <see cref="IBatchSourceFactory"/> of the
+    /// training batches (<see cref="BatchSourceFactory"/>), and every registered
+    /// <see cref="ITrainerCallback"/> as a callback of its trainer (remove or replace a standard one through
+    /// the service collection, e.g. <c>services.RemoveAll&lt;ITrainerCallback&gt;()</c> before adding your own); every registered
+    /// <see cref="IEvaluatorFactory"/> adds its evaluators to each evaluated split. The pipeline builds the model through
     /// <c>AddSpatialNet(configuration)</c> once the data has told it the sizes, then the batch source,
     /// evaluators and reports of the run.
     /// </summary>
@@ -36,7 +43,13 @@ public static class SpatialNetTrainingServiceCollectionExtensions
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TrainingRunOptions>, TrainingRunOptionsValidator>());
-        services.TryAddSingleton(sp => new TrainingPipeline(configuration, sp.GetService<ILogger<TrainingPipeline>>(), sp.GetServices<ITrainerCallback>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ITrainerCallback, CheckpointCallback>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ITrainerCallback, EarlyStoppingCallback>());
+        services.TryAddSingleton<IReportWriter, EvaluationReportWriter>();
+        services.TryAddSingleton<IBatchSourceFactory, BatchSourceFactory>();
+        services.TryAddSingleton(sp => TrainingPipeline.FromContainer(configuration, sp.GetService<ILogger<TrainingPipeline>>(),
+            sp.GetServices<ITrainerCallback>(), sp.GetRequiredService<IReportWriter>(), sp.GetRequiredService<IBatchSourceFactory>(),
+            sp.GetServices<IEvaluatorFactory>()));
         return services;
     }
 }

@@ -5,7 +5,7 @@ namespace SpatialNet.Training.Configuration;
 
 /// <summary>
 /// One task of a run (<c>tasks:N</c>): its name and kind, its head options (<c>head</c>, bound onto the
-/// kind's <see cref="TaskHeadOptions"/>: λ_t, pooling, label smoothing, metrics, decoder, …) and how
+/// kind's <see cref="TaskHeadOptions"/>: λ_t, pooling, label smoothing, decoder, …), its metrics and how
 /// its targets are read from the data. Sizes that the data decides (classes, vocabularies, target
 /// statistics) are filled in when the data is opened.
 /// </summary>
@@ -14,7 +14,7 @@ public sealed class TaskOptions
     /// <summary>Task keys besides <c>name</c>, <c>kind</c> and <c>head</c> (normalised), read by the training run.</summary>
     internal static readonly IReadOnlySet<string> TrainingKeys = new HashSet<string>(StringComparer.Ordinal)
     {
-        "target", "classnames", "normalizetargets", "questionagnostic", "retrievaltask", "evaluateeveryepoch",
+        "target", "metrics", "classnames", "normalizetargets", "questionagnostic", "retrievaltask", "evaluateeveryepoch",
     };
 
     /// <summary>Task name (letters, digits, '_', '-'): the head's name, the key of its targets and the prefix of its metrics.</summary>
@@ -31,6 +31,9 @@ public sealed class TaskOptions
     /// task: a name (<c>"label"</c>) or a list stacked into [B, K] (multi-label presence, K regression outputs).
     /// </summary>
     public List<string>? Target { get; set; }
+
+    /// <summary>Metric names that evaluate the task (<see cref="Evaluation.TaskMetricNames.Supported"/> of its kind); null: the kind's defaults.</summary>
+    public List<string>? Metrics { get; set; }
 
     /// <summary>Class or label names for reports; null takes the dataset's.</summary>
     public List<string>? ClassNames { get; set; }

@@ -130,11 +130,11 @@ public sealed class TrainingRunOptions
                 t.Target is null ? null : "[" + string.Join(", ", t.Target) + "]", "a sample entry name or a non-empty list of them");
             if (t.ParsedKind is TaskKind.Classification or TaskKind.VisualQuestionAnswering or TaskKind.Captioning && t.Target is { Count: > 1 })
                 p.Add($"{at}:target = [{string.Join(", ", t.Target)}]: allowed one entry for a {t.Kind} task (class indices).");
-            if (t.Head.Metrics is { } metrics && t.ParsedKind is { } k)
+            if (t.Metrics is { } metrics && t.ParsedKind is { } k)
             {
                 var supported = Evaluation.TaskMetricNames.Supported(k);
                 foreach (var m in metrics)
-                    Check(supported.Contains(m), $"{at}:head:metrics", m, string.Join(", ", supported));
+                    Check(supported.Contains(m), $"{at}:metrics", m, string.Join(", ", supported));
             }
             if (t.Head is ClassificationHeadOptions { NumClasses: not 0 and < 2 } c)
                 Check(false, $"{at}:head:num_classes", c.NumClasses, "an integer >= 2, or 0 for the dataset's class list");
@@ -149,7 +149,7 @@ public sealed class TrainingRunOptions
     {
         var o = new SpatialNetOptions { L2Lambda = Loss.L2Lambda, LossComposer = Loss.LossComposer, DwaTemperature = Loss.DwaTemperature };
         foreach (var t in Tasks.Where(t => t.ParsedKind is not null))
-            o.Tasks.Add(new TaskRegistration(t.Name, t.ParsedKind!.Value, t.Head.GetType()));
+            o.Tasks.Add(new TaskDefinition(t.Name, t.ParsedKind!.Value) { HeadOptionsType = t.Head.GetType() });
         return o;
     }
 

@@ -99,24 +99,3 @@ public sealed class TrainingLosses
             _backward();
     }
 }
-
-/// <summary>An <see cref="ITrainable"/> from a module and a loss function.</summary>
-public sealed class DelegateTrainable : ITrainable
-{
-    private readonly Func<IReadOnlyDictionary<string, Tensor>, TrainingLosses> _computeLosses;
-
-    /// <summary>Wraps <paramref name="module"/> with <paramref name="computeLosses"/>.</summary>
-    public DelegateTrainable(nn.Module module, Func<IReadOnlyDictionary<string, Tensor>, TrainingLosses> computeLosses)
-    {
-        ArgumentNullException.ThrowIfNull(module);
-        ArgumentNullException.ThrowIfNull(computeLosses);
-        Module = module;
-        _computeLosses = computeLosses;
-    }
-
-    /// <inheritdoc />
-    public nn.Module Module { get; }
-
-    /// <inheritdoc />
-    public TrainingLosses ComputeLosses(IReadOnlyDictionary<string, Tensor> batch) => _computeLosses(batch);
-}

@@ -3,10 +3,10 @@ using Microsoft.Extensions.Logging;
 namespace SpatialNet.Training.Engine;
 
 /// <summary>
-/// Hooks of the training loop. The trainer's own outputs are callbacks too — progress
-/// (<see cref="ProgressCallback"/>) and history with charts (<see cref="HistoryCallback"/>) — so a
-/// host adds its own beside them or replaces them (turn the built-in off in <see cref="TrainerOptions"/>
-/// and register another). Registered with dependency injection they reach every configured run.
+/// Hooks of the training loop. The loop's own duties are callbacks too — checkpoints
+/// (<see cref="CheckpointCallback"/>), early stopping (<see cref="EarlyStoppingCallback"/>), progress
+/// (<see cref="ProgressCallback"/>) and history with charts (<see cref="HistoryCallback"/>) — so a host
+/// adds its own beside them or replaces them. Registered with dependency injection they reach every configured run.
 /// </summary>
 public interface ITrainerCallback
 {
@@ -15,7 +15,12 @@ public interface ITrainerCallback
     {
     }
 
-    /// <summary>After each epoch's evaluation and checkpoint; <paramref name="improved"/>: the monitored metric improved (best checkpoint written).</summary>
+    /// <summary>After every optimizer step, with <see cref="Trainer.Position"/> advanced.</summary>
+    void OnBatchEnd(Trainer trainer)
+    {
+    }
+
+    /// <summary>After each epoch's evaluation; <paramref name="improved"/>: the monitored metric improved. <see cref="Trainer.RequestStop"/> ends training here.</summary>
     void OnEpochEnd(Trainer trainer, EpochRecord record, bool improved)
     {
     }
@@ -25,7 +30,7 @@ public interface ITrainerCallback
     {
     }
 
-    /// <summary>When training stops, for any <paramref name="reason"/> (cancellation included, after the interrupted checkpoint).</summary>
+    /// <summary>When training stops, for any <paramref name="reason"/> (cancellation included).</summary>
     void OnCompleted(Trainer trainer, StopReason reason)
     {
     }

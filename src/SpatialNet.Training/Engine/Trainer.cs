@@ -10,6 +10,7 @@ using SpatialNet.Training.Optimization;
 using SpatialNet.Training.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpatialNet.Training.Evaluation;
 
 namespace SpatialNet.Training.Engine;
 
@@ -54,9 +55,10 @@ public sealed partial class Trainer : IDisposable
     private readonly ITrainable _model;
     private readonly IBatchSource _source;
     private readonly TrainerOptions _options;
-    private readonly IEpochEvaluator? _evaluator;
+    private readonly IEvaluator? _evaluator;
     private readonly ILogger _logger;
     private readonly List<ITrainerCallback> _callbacks = [];
+    private bool _stopRequested;
     private readonly FlatParameterBuffers _buffers;
     private readonly FlatAdamW _optimizer;
     private readonly WarmupCosineSchedule _schedule;
@@ -83,10 +85,11 @@ public sealed partial class Trainer : IDisposable
     /// <param name="logger">Logger, or <c>null</c>.</param>
     /// <param name="progress">Progress sink; default a <see cref="ConsoleProgressDisplay"/> when <see cref="TrainerOptions.ShowProgress"/>.</param>
     /// <param name="callbacks">
-    /// Further callbacks, called after the built-in ones: <see cref="ProgressCallback"/> (the progress sink) and, with
-    /// <see cref="TrainerOptions.OutputDirectory"/>, <see cref="HistoryCallback"/> (history files and charts).
+    /// The run's callbacks; null: <see cref="StandardCallbacks"/> (checkpoints, early stopping). They are called after
+    /// <see cref="ProgressCallback"/> (the progress sink) and, with <see cref="TrainerOptions.OutputDirectory"/>,
+    /// <see cref="HistoryCallback"/> (history files and charts).
     /// </param>
-    public Trainer(ITrainable model, IBatchSource trainBatches, TrainerOptions? options = null, IEpochEvaluator? evaluator = null,
+    public Trainer(ITrainable model, IBatchSource trainBatches, TrainerOptions? options = null, IEvaluator? evaluator = null,
         ILogger? logger = null, ITrainingProgress? progress = null, IEnumerable<ITrainerCallback>? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -102,8 +105,7 @@ public sealed partial class Trainer : IDisposable
         _callbacks.Add(new ProgressCallback(progress ?? (_options.ShowProgress ? new ConsoleProgressDisplay() : NullTrainingProgress.Instance)));
         if (_options.OutputDirectory is { } outputs)
             _callbacks.Add(new HistoryCallback(outputs, _options.WriteCharts, _logger));
-        if (callbacks is not null)
-            _callbacks.AddRange(callbacks);
+        _callbacks.AddRange(callbacks ?? StandardCallbacks());
 
         if (_options.Seed is ulong seed)
             torch.manual_seed(unchecked((long)seed));
@@ -143,6 +145,9 @@ public sealed partial class Trainer : IDisposable
         _device = _buffers.Buckets[0].Device;
         _computeDType = MixedPrecision.ComputeDType(_buffers.Precision);
     }
+
+    /// <summary>The callbacks a trainer runs unless told otherwise: <see cref="CheckpointCallback"/> and <see cref="EarlyStoppingCallback"/>.</summary>
+    public static IReadOnlyList<ITrainerCallback> StandardCallbacks() => [new CheckpointCallback(), new EarlyStoppingCallback()];
 
     /// <summary>The model.</summary>
     public ITrainable Model => _model;
@@ -199,26 +204,24 @@ public sealed partial class Trainer : IDisposable
 
         var reason = StopReason.Completed;
         string? lastCheckpoint = null;
+        _stopRequested = false;
         while (_epoch < _options.Epochs)
         {
             var (epochDone, stop) = RunEpochBatches(cancellationToken);
             if (epochDone && EndEpoch())
             {
                 reason = StopReason.EarlyStopped;
-                Log.EarlyStopped(_logger, _monitor!.Metric, _monitor.Patience, _monitor.BestEpoch, _monitor.BestValue ?? double.NaN);
+                if (_monitor is { ShouldStop: true })
+                    Log.EarlyStopped(_logger, _monitor.Metric, _monitor.Patience, _monitor.BestEpoch, _monitor.BestValue ?? double.NaN);
+                else
+                    Log.Interrupted(_logger, reason, _globalStep);
                 break;
             }
             if (stop is StopReason s)
             {
+                // The checkpoint callback saves the interrupted position in OnCompleted, so that ResumeFrom continues exactly here.
                 reason = s;
-                if (!epochDone)
-                {
-                    // The interrupted position is saved, so that ResumeFrom continues exactly here.
-                    FlushLosses();
-                    SaveRunCheckpoint();
-                }
-                if (s == StopReason.Cancelled && _options.CheckpointDirectory is { } folder)
-                    SaveCheckpoint(Path.Combine(folder, InterruptedCheckpointName));
+                FlushLosses();
                 Log.Interrupted(_logger, s, _globalStep);
                 break;
             }
@@ -300,6 +303,30 @@ public sealed partial class Trainer : IDisposable
             result[key] = x;
         }
         return result;
+    }
+
+    /// <summary>
+    /// Asks the loop to stop after the current epoch (from <see cref="ITrainerCallback.OnEpochEnd"/>: early
+    /// stopping, a time budget); <see cref="Fit"/> then returns <see cref="StopReason.EarlyStopped"/>.
+    /// </summary>
+    public void RequestStop() => _stopRequested = true;
+
+    /// <summary>Copies <see cref="LastCheckpointName"/> to <see cref="BestCheckpointName"/> in the checkpoint folder (atomically) and reports it.</summary>
+    internal void CopyLastToBest()
+    {
+        if (_options.CheckpointDirectory is not { } dir)
+            return;
+        var last = Path.Combine(dir, LastCheckpointName);
+        var best = Path.Combine(dir, BestCheckpointName);
+        AtomicFile.Write(best, s =>
+        {
+            using var source = File.OpenRead(last);
+            source.CopyTo(s);
+        });
+        if (_monitor is not null)
+            Log.BestCheckpoint(_logger, _monitor.Metric, _monitor.BestValue ?? double.NaN, _epoch);
+        foreach (var c in _callbacks)
+            c.OnCheckpoint(this, best);
     }
 
     /// <summary>Writes a checkpoint of the current state (model, optimizer, schedule, position, RNGs, history) to <paramref name="path"/>.</summary>
@@ -422,8 +449,8 @@ public sealed partial class Trainer : IDisposable
             }
             _batchInEpoch++;
             _stepsThisRun++;
-            if (_options.CheckpointEverySteps > 0 && _globalStep % _options.CheckpointEverySteps == 0 && _batchInEpoch < perEpoch)
-                SaveRunCheckpoint();
+            foreach (var c in _callbacks)
+                c.OnBatchEnd(this);
             if (_options.MaxSteps is long max2 && _globalStep >= max2)
                 return (_batchInEpoch >= perEpoch, StopReason.MaxStepsReached);
         }
@@ -460,23 +487,9 @@ public sealed partial class Trainer : IDisposable
         }
         Log.EpochEnd(_logger, epochNumber, _options.Epochs, train.GetValueOrDefault(TrainingLosses.TotalLossName, double.NaN),
             string.Join(", ", metrics.Select(m => FormattableString.Invariant($"{m.Key}={m.Value:G5}"))));
-        SaveRunCheckpoint();
-        if (improved && _options.CheckpointDirectory is { } dir)
-        {
-            var last = Path.Combine(dir, LastCheckpointName);
-            var best = Path.Combine(dir, BestCheckpointName);
-            AtomicFile.Write(best, s =>
-            {
-                using var source = File.OpenRead(last);
-                source.CopyTo(s);
-            });
-            Log.BestCheckpoint(_logger, _monitor!.Metric, _monitor.BestValue ?? double.NaN, epochNumber);
-            foreach (var c in _callbacks)
-                c.OnCheckpoint(this, best);
-        }
         foreach (var c in _callbacks)
             c.OnEpochEnd(this, record, improved);
-        return _monitor is not null && _monitor.ShouldStop && _epoch < _options.Epochs;
+        return _stopRequested && _epoch < _options.Epochs;
     }
 
     private double LookupMonitored(EpochRecord record)
@@ -502,7 +515,7 @@ public sealed partial class Trainer : IDisposable
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            var metrics = _evaluator.Evaluate(new EvaluationContext(_model, epochNumber, PrepareBatch));
+            var metrics = _evaluator.Evaluate(new EvaluationContext(epochNumber, PrepareBatch));
             foreach (var (k, v) in metrics)
                 result[k] = v;
         }
@@ -567,11 +580,6 @@ public sealed partial class Trainer : IDisposable
         _epochSums[key] = (sum + value, count + 1);
     }
 
-    private void SaveRunCheckpoint()
-    {
-        if (_options.CheckpointDirectory is { } dir)
-            SaveCheckpoint(Path.Combine(dir, LastCheckpointName));
-    }
 
     private void DisposePending()
     {

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using SpatialNet.Heads;
 using SpatialNet.Models;
 using SpatialNet.Training.Data;
-using SpatialNet.Training.Engine;
 using SpatialNet.Training.Metrics.Captioning;
 using SpatialNet.Training.Text;
 using SpatialNet.Training.Transforms;
@@ -214,7 +213,7 @@ public sealed class CaptionEvaluationResult
 /// <remarks>
 /// The batches must visit every image once (unshuffled, one sample per image) and carry each sample's
 /// index into the reference list under <see cref="CaptionEvaluatorOptions.IndexKey"/>;
-/// <see cref="ForUcmCaption"/> builds such a source. As an <see cref="IEpochEvaluator"/> it returns
+/// <see cref="ForUcmCaption"/> builds such a source. As an <see cref="IEvaluator"/> it returns
 /// the model's scores as <c>{task}/{metric}</c> (<c>caption/cider</c>).
 /// </remarks>
 public sealed class CaptionEvaluator : IEvaluator
@@ -355,7 +354,7 @@ public sealed class CaptionEvaluator : IEvaluator
 
     /// <summary>Evaluates now (eval mode, no gradients; the previous mode is restored).</summary>
     /// <param name="prepare">
-    /// Applied to each batch before the model sees it — a trainer's <see cref="Trainer.PrepareBatch"/> under
+    /// Applied to each batch before the model sees it — a trainer's the trainer's <c>PrepareBatch</c> under
     /// mixed precision; null uses the batches as they come.
     /// </param>
     /// <exception cref="InvalidOperationException">The batches held no image, or a sample index is outside the reference list.</exception>

@@ -1,11 +1,10 @@
-using SpatialNet.Heads;
 using SpatialNet.Training.Metrics.Captioning;
 
 namespace SpatialNet.Training.Evaluation;
 
 /// <summary>
-/// The one place where Core's caption metric names (<see cref="MetricNames"/>: <c>bleu_1</c> …
-/// <c>cider</c>, the names heads ask for and reports key by) meet the caption metrics' COCO names
+/// The one place where the caption metric names (<see cref="TaskMetricNames"/>: <c>bleu_1</c> …
+/// <c>cider</c>, the names tasks ask for and reports key by) meet the caption metrics' COCO names
 /// (<see cref="CaptionScores.MetricNames"/>: <c>Bleu_1</c> … <c>CIDEr</c>, the names
 /// <see cref="CaptionScorer"/> and the COCO evaluation code produce).
 /// </summary>
@@ -13,13 +12,13 @@ public static class CaptionMetricNames
 {
     private static readonly (string Core, string Coco)[] Map =
     [
-        (MetricNames.Bleu1, "Bleu_1"),
-        (MetricNames.Bleu2, "Bleu_2"),
-        (MetricNames.Bleu3, "Bleu_3"),
-        (MetricNames.Bleu4, "Bleu_4"),
-        (MetricNames.Meteor, "METEOR"),
-        (MetricNames.RougeL, "ROUGE_L"),
-        (MetricNames.Cider, "CIDEr"),
+        (TaskMetricNames.Bleu1, "Bleu_1"),
+        (TaskMetricNames.Bleu2, "Bleu_2"),
+        (TaskMetricNames.Bleu3, "Bleu_3"),
+        (TaskMetricNames.Bleu4, "Bleu_4"),
+        (TaskMetricNames.Meteor, "METEOR"),
+        (TaskMetricNames.RougeL, "ROUGE_L"),
+        (TaskMetricNames.Cider, "CIDEr"),
     ];
 
     /// <summary>Core's caption metric names in the paper's Table I order (BLEU-1..4, METEOR, ROUGE-L, CIDEr).</summary>

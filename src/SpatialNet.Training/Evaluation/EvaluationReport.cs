@@ -121,7 +121,7 @@ public sealed class EvaluationReport
             var text = new StringBuilder();
             text.Append(t.Task.Name.PadRight(width)).Append("  ").Append(m).Append(' ').Append(Number(t.Metrics[m]));
             var notes = new List<string>();
-            if (t.Chance is double c && m == MetricNames.Accuracy)
+            if (t.Chance is double c && m == TaskMetricNames.Accuracy)
                 notes.Add("chance " + Number(c));
             if (t.Baseline is { } b && b.TryGetValue(m, out var bv))
                 notes.Add($"baseline {Number(bv)}: {BaselineDescription(t.Task.Kind)}");
@@ -153,7 +153,7 @@ public sealed class EvaluationReport
             md.Append("| ").Append(t.Task.Name).Append(" | ").Append(KindName(t.Task.Kind)).Append(" | ").Append(m).Append(" | ")
               .Append(Number(t.Metrics[m])).Append(" | ")
               .Append(t.Baseline is { } b && b.TryGetValue(m, out var bv) ? Number(bv) : "—").Append(" | ")
-              .Append(t.Chance is double c && m == MetricNames.Accuracy ? Number(c) : "—").Append(" |\n");
+              .Append(t.Chance is double c && m == TaskMetricNames.Accuracy ? Number(c) : "—").Append(" |\n");
         }
         md.Append('\n');
 

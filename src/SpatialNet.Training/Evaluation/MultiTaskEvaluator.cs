@@ -1,7 +1,6 @@
 using SpatialNet.Training.Batching;
 using SpatialNet.Heads;
 using SpatialNet.Models;
-using SpatialNet.Training.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,13 +14,13 @@ public sealed record MultiTaskEvaluationResult(string Split, IReadOnlyList<TaskE
 
 /// <summary>
 /// Evaluates a <see cref="MultiTaskModel"/> on a split after each epoch (as the trainer's
-/// <see cref="IEpochEvaluator"/>) or on demand: runs the model in eval mode over every batch,
+/// <see cref="IEvaluator"/>) or on demand: runs the model in eval mode over every batch,
 /// scores each task whose targets a batch carries with its metrics (<see cref="TaskMetricNames"/>),
 /// and reports <c>{task}/{metric}</c> — the names early stopping monitors, e.g. <c>land_use/accuracy</c>.
 /// </summary>
 public sealed class MultiTaskEvaluator : IEvaluator
 {
-    private readonly IReadOnlyList<EvaluationTask> _tasks;
+    private readonly IReadOnlyList<TaskDefinition> _tasks;
     private readonly IReadOnlyList<IBatchSource> _batches;
 
     /// <summary>Creates the evaluator of one batch source.</summary>
@@ -31,7 +30,7 @@ public sealed class MultiTaskEvaluator : IEvaluator
     /// <param name="split">Name of the split, for reports.</param>
     /// <param name="imageKey">Batch entry of the images.</param>
     /// <exception cref="ArgumentException">A task is not the model's, or asks for a metric its kind does not have.</exception>
-    public MultiTaskEvaluator(MultiTaskModel model, IBatchSource batches, IReadOnlyList<EvaluationTask> tasks, string split = "val", string imageKey = "image")
+    public MultiTaskEvaluator(MultiTaskModel model, IBatchSource batches, IReadOnlyList<TaskDefinition> tasks, string split = "val", string imageKey = "image")
         : this(model, [batches ?? throw new ArgumentNullException(nameof(batches))], tasks, split, imageKey)
     {
     }
@@ -43,7 +42,7 @@ public sealed class MultiTaskEvaluator : IEvaluator
     /// <param name="split">Name of the split, for reports.</param>
     /// <param name="imageKey">Batch entry of the images.</param>
     /// <exception cref="ArgumentException">No source, a task that is not the model's, or a metric its kind does not have.</exception>
-    public MultiTaskEvaluator(MultiTaskModel model, IReadOnlyList<IBatchSource> batches, IReadOnlyList<EvaluationTask> tasks, string split = "val", string imageKey = "image")
+    public MultiTaskEvaluator(MultiTaskModel model, IReadOnlyList<IBatchSource> batches, IReadOnlyList<TaskDefinition> tasks, string split = "val", string imageKey = "image")
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batches);
@@ -54,7 +53,7 @@ public sealed class MultiTaskEvaluator : IEvaluator
         {
             if (!model.TaskNames.Contains(task.Name))
                 throw new ArgumentException($"Evaluation task '{task.Name}' is not a task of the model ({string.Join(", ", model.TaskNames)}).", nameof(tasks));
-            task.ResolveMetrics();
+            TaskMetricNames.Of(task);
         }
         Model = model;
         _batches = [.. batches];
@@ -70,13 +69,16 @@ public sealed class MultiTaskEvaluator : IEvaluator
     public IReadOnlyList<IBatchSource> Batches => _batches;
 
     /// <summary>The tasks scored.</summary>
-    public IReadOnlyList<EvaluationTask> Tasks => _tasks;
+    public IReadOnlyList<TaskDefinition> Tasks => _tasks;
 
     /// <summary>Name of the split.</summary>
     public string Split { get; }
 
     /// <summary>Batch entry of the images.</summary>
     public string ImageKey { get; }
+
+    /// <summary>Batch entry of each question's type (<see cref="Data.RsvqaQuestionType"/> as an integer), read for vqa tasks.</summary>
+    public string QuestionTypeKey { get; init; } = Data.SampleKeys.QuestionType;
 
     /// <summary>
     /// Name of this model's rows in Table II (<c>{name} ({task})</c>), e.g. for an ablation evaluated
@@ -99,7 +101,7 @@ public sealed class MultiTaskEvaluator : IEvaluator
     /// the previous training mode.
     /// </summary>
     /// <param name="prepare">
-    /// Applied to each batch first — e.g. <see cref="Trainer.PrepareBatch"/>, so that a model trained in
+    /// Applied to each batch first — e.g. the trainer's <c>PrepareBatch</c>, so that a model trained in
     /// mixed precision gets its inputs in the compute dtype; null leaves batches as they are.
     /// </param>
     public MultiTaskEvaluationResult Run(Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare = null)
@@ -159,7 +161,7 @@ public sealed class MultiTaskEvaluator : IEvaluator
                     var set = sets[task.Name];
                     int size = (int)targets[task.Name].shape[0];
                     set.Add(predictions[task.Name], targets[task.Name],
-                        task.Kind == TaskKind.VisualQuestionAnswering && batch.TryGetValue(task.QuestionTypeKey, out var types) ? types : null);
+                        task.Kind == TaskKind.VisualQuestionAnswering && batch.TryGetValue(QuestionTypeKey, out var types) ? types : null);
                     set.AddLoss(losses[task.Name].to(ScalarType.Float64).item<double>(), size);
                 }
             }

@@ -14,7 +14,7 @@ namespace SpatialNet.Training.Evaluation;
 /// </summary>
 public sealed class TaskEvaluation
 {
-    internal TaskEvaluation(EvaluationTask task, int samples, IReadOnlyDictionary<string, double> metrics,
+    internal TaskEvaluation(TaskDefinition task, int samples, IReadOnlyDictionary<string, double> metrics,
         IReadOnlyDictionary<string, double>? baseline, double? chance, double? meanLoss)
     {
         Task = task;
@@ -26,7 +26,7 @@ public sealed class TaskEvaluation
     }
 
     /// <summary>The task.</summary>
-    public EvaluationTask Task { get; }
+    public TaskDefinition Task { get; }
 
     /// <summary>Number of scored samples (targets marked "none" are not counted).</summary>
     public int Samples { get; }
@@ -66,7 +66,7 @@ public sealed class TaskEvaluation
     {
         get
         {
-            var first = Task.ResolveMetrics()[0];
+            var first = TaskMetricNames.Of(Task)[0];
             return first == TaskMetricNames.PerTypeAccuracy ? TaskMetricNames.OverallAccuracy : first;
         }
     }
@@ -88,14 +88,23 @@ public sealed class TaskPredictionSet
     private long _lossCount;
 
     /// <summary>Starts an empty set for <paramref name="task"/>.</summary>
-    public TaskPredictionSet(EvaluationTask task)
+    public TaskPredictionSet(TaskDefinition task)
     {
         Task = task ?? throw new ArgumentNullException(nameof(task));
-        task.ResolveMetrics();
+        TaskMetricNames.Of(task);
     }
 
     /// <summary>The task.</summary>
-    public EvaluationTask Task { get; }
+    public TaskDefinition Task { get; }
+
+    /// <summary>
+    /// Whether <paramref name="task"/> is a vqa task answered by a plain classifier that sees only the
+    /// image: its answer probabilities p(a | image) are combined with the question type's answer
+    /// frequencies of the training split, p(a | image, type) ∝ p(a | image)·p(a | type)/p(a) (Bayes'
+    /// rule, image and type independent given the answer), so each question is answered among its type's answers.
+    /// </summary>
+    public static bool AnswersFromImageOnly(TaskDefinition task) =>
+        task is { Kind: TaskKind.VisualQuestionAnswering, Head: ClassificationHeadOptions };
 
     /// <summary>Number of samples added (including those without a target).</summary>
     public int Count => IsClassKind ? _expected.Count : _targetRows.Count;
@@ -126,10 +135,10 @@ public sealed class TaskPredictionSet
             if (Task.Kind == TaskKind.VisualQuestionAnswering)
             {
                 if (groups is null)
-                    throw new ArgumentException($"Task '{Task.Name}' is scored per question type; the batch needs '{Task.QuestionTypeKey}'.", nameof(groups));
+                    throw new ArgumentException($"Task '{Task.Name}' is scored per question type; the batch needs the question types ('{SampleKeys.QuestionType}').", nameof(groups));
                 types = groups.reshape(-1).to(ScalarType.Int32).cpu().data<int>().ToArray();
                 _groups.AddRange(types);
-                if (Task.ConditionAnswersOnType && Task.TrainingStatistics is { ClassCountsByGroup: { } byType, ClassCounts: { } all })
+                if (AnswersFromImageOnly(Task) && Task.Statistics is { ClassCountsByGroup: { } byType, ClassCounts: { } all })
                 {
                     // p(a | image, type) ∝ p(a | image)·p(a | type)/p(a); answers the type never has get 0.
                     int a = (int)scores.shape[1];
@@ -168,9 +177,9 @@ public sealed class TaskPredictionSet
     /// <exception cref="InvalidOperationException">Nothing with a target was added.</exception>
     public TaskEvaluation Compute()
     {
-        var metrics = Task.ResolveMetrics();
+        var metrics = TaskMetricNames.Of(Task);
         double? loss = _lossCount > 0 ? _lossSum / _lossCount : null;
-        var stats = Task.TrainingStatistics;
+        var stats = Task.Statistics;
         switch (Task.Kind)
         {
             case TaskKind.Classification:
@@ -277,7 +286,7 @@ public sealed class TaskPredictionSet
     {
         if (Task.Labels is { Count: > 0 } labels)
             return labels;
-        int count = Math.Max(seen.DefaultIfEmpty(0).Max() + 1, Task.TrainingStatistics?.ClassCounts?.Count ?? 0);
+        int count = Math.Max(seen.DefaultIfEmpty(0).Max() + 1, Task.Statistics?.ClassCounts?.Count ?? 0);
         return Enumerable.Range(0, count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
     }
 
@@ -291,19 +300,19 @@ public sealed class TaskPredictionSet
     private static Dictionary<string, double> ClassificationValues(ClassificationResult r, IReadOnlyList<string> metrics) =>
         metrics.ToDictionary(m => m, m => m switch
         {
-            MetricNames.Accuracy => r.Accuracy,
+            TaskMetricNames.Accuracy => r.Accuracy,
             _ => r.MacroF1,
         }, StringComparer.Ordinal);
 
     private static Dictionary<string, double> RegressionValues(RegressionResult r, IReadOnlyList<string> metrics) =>
-        metrics.ToDictionary(m => m, m => m == MetricNames.MeanAbsoluteError ? r.Mae : r.Rmse, StringComparer.Ordinal);
+        metrics.ToDictionary(m => m, m => m == TaskMetricNames.MeanAbsoluteError ? r.Mae : r.Rmse, StringComparer.Ordinal);
 
     private static Dictionary<string, double> MultiLabelValues(MultiLabelResult r, IReadOnlyList<string> metrics) =>
         metrics.ToDictionary(m => m, m => m switch
         {
-            MetricNames.Accuracy => r.Accuracy,
-            MetricNames.MicroF1 => r.MicroF1,
-            MetricNames.MacroF1 => r.MacroF1,
+            TaskMetricNames.Accuracy => r.Accuracy,
+            TaskMetricNames.MicroF1 => r.MicroF1,
+            TaskMetricNames.MacroF1 => r.MacroF1,
             _ => r.MeanAveragePrecision,
         }, StringComparer.Ordinal);
 

@@ -97,7 +97,7 @@ public static class OnnxExporter
         {
             var t = run.Tasks.FirstOrDefault(x => x.Name == name)
                 ?? throw new ArgumentException($"The model has no task '{name}'; its tasks: {string.Join(", ", run.Tasks.Select(x => x.Name))}.", nameof(names));
-            tasks.Add(new ExportTask(model.Head(name), t.SourceIndex, t.Resolved.Labels));
+            tasks.Add(new ExportTask(model.Head(name), t.SourceIndex, t.Task.Labels));
         }
         var norms = run.Sources.Select(s => (s.Mean, s.Std)).ToList();
         return Build(model, tasks, norms);

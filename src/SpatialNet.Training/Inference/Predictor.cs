@@ -54,11 +54,11 @@ public sealed class Predictor : IWindowModel, IDisposable
             if (run.Sources[i] is { Mean: { } mean, Std: { } std })
                 _normalization[i] = (new DeviceConstant(mean), new DeviceConstant(std));
         }
-        Tasks = run.Tasks.Select(t => new PredictorTask(t.Name, t.Kind, t.Resolved.Labels, t.Kind switch
+        Tasks = run.Tasks.Select(t => new PredictorTask(t.Name, t.Kind, t.Task.Labels, t.Kind switch
         {
-            TaskKind.Classification or TaskKind.VisualQuestionAnswering => t.Resolved.Classes,
+            TaskKind.Classification or TaskKind.VisualQuestionAnswering => TrainingPipeline.Classes(t.Task),
             TaskKind.Captioning => 0,
-            _ => t.Resolved.Outputs,
+            _ => TrainingPipeline.Outputs(t.Task),
         })).ToArray();
     }
 
@@ -219,7 +219,7 @@ public sealed class Predictor : IWindowModel, IDisposable
             var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             if (head is VqaHead vqa)
             {
-                var ids = t.Resolved.Questions!.Encode(question);
+                var ids = _run.Sources[t.SourceIndex].Questions!.Encode(question);
                 inputs[vqa.QuestionInput] = tensor(ids, [1, ids.Length], ScalarType.Int64).to(_device);
             }
             var raw = _model.Forward(images, inputs, [t.Name])[t.Name];
@@ -258,7 +258,7 @@ public sealed class Predictor : IWindowModel, IDisposable
             using var noGrad = no_grad();
             var tokens = _model.Encoder.ForwardTokens(Normalised(ImageTensor(image), t.SourceIndex));
             var decoded = head.Generate(tokens, decoding);
-            return t.Resolved.Captions!.Decode(decoded.Tokens[0]);
+            return _run.Sources[t.SourceIndex].Captions!.Decode(decoded.Tokens[0]);
         }
     }
 

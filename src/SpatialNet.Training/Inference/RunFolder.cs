@@ -95,19 +95,20 @@ internal sealed class RunFolder
                 throw new DatasetFormatException(dataPath, at + ".source", $"{sourceIndex} is not a source index in [0, {sources.Count}).");
             var source = sources[sourceIndex];
             var labels = o["labels"] is JsonArray ? JsonFile.StringArray(o, "labels", dataPath, at + ".labels") : null;
-            var resolved = new TrainingPipeline.ResolvedTask(taskConfig, kind, classes, labels, outputs)
+            var text = kind switch
             {
-                Questions = kind == TaskKind.VisualQuestionAnswering ? source.Questions : null,
-                Captions = kind == TaskKind.Captioning ? source.Captions : null,
-                CaptionInput = kind == TaskKind.Captioning ? source.Targets.GetValueOrDefault(name)?.FirstOrDefault() : null,
-                TargetMean = Numbers(o["target_mean"]),
-                TargetStd = Numbers(o["target_std"]),
+                TaskKind.VisualQuestionAnswering => source.Questions,
+                TaskKind.Captioning => source.Captions,
+                _ => null,
             };
-            if (kind == TaskKind.VisualQuestionAnswering && !taskConfig.QuestionAgnostic && resolved.Questions is null)
+            var captionInput = kind == TaskKind.Captioning ? source.Targets.GetValueOrDefault(name)?.FirstOrDefault() : null;
+            if (kind == TaskKind.VisualQuestionAnswering && !taskConfig.QuestionAgnostic && text is null)
                 throw new DatasetFormatException(dataPath, $"sources[{sourceIndex}].question_encoder", $"missing for the vqa task '{name}'.");
-            if (kind == TaskKind.Captioning && (resolved.Captions is null || resolved.CaptionInput is null))
+            if (kind == TaskKind.Captioning && (text is null || captionInput is null))
                 throw new DatasetFormatException(dataPath, $"sources[{sourceIndex}].caption_encoder", $"missing for the caption task '{name}'.");
-            tasks.Add(new RunTask(resolved, sourceIndex, TrainingPipeline.HeadKind(resolved)));
+            TrainingPipeline.FillHead(taskConfig, classes, outputs, text, captionInput);
+            TrainingPipeline.NormalizeTargets(taskConfig, Numbers(o["target_mean"]), Numbers(o["target_std"]));
+            tasks.Add(new RunTask(TrainingPipeline.Describe(taskConfig, labels), sourceIndex));
         }
         return new RunFolder(full, configuration, config, sources, tasks);
     }
@@ -116,7 +117,7 @@ internal sealed class RunFolder
     public MultiTaskModel CreateModel()
     {
         // The same registrations training built the model from; the model outlives the provider's scope.
-        var provider = TrainingPipeline.BuildModelServices(Configuration, Tasks.Select(t => t.Resolved).ToList(), Config.Model, Config.Seed);
+        var provider = TrainingPipeline.BuildModelServices(Configuration, Config.Tasks, Tasks.Select(t => t.Task).ToList(), Config.Model, Config.Seed);
         return provider.GetRequiredService<MultiTaskModel>();
     }
 
@@ -125,14 +126,16 @@ internal sealed class RunFolder
         node is JsonArray array ? array.Select(v => v is null ? double.NaN : v.GetValue<double>()).ToArray() : null;
 
     /// <summary>One task of the run.</summary>
-    /// <param name="Resolved">The task as training resolved it (config, kind, classes, outputs, statistics, vocabularies).</param>
-    /// <param name="SourceIndex">The data source that served it (its normalisation applies).</param>
-    /// <param name="HeadKind">The kind of its head (a question-agnostic vqa task has a classification head).</param>
-    internal sealed record RunTask(TrainingPipeline.ResolvedTask Resolved, int SourceIndex, TaskKind HeadKind)
+    /// <param name="Task">The task as training described it (head options with the data's sizes, labels).</param>
+    /// <param name="SourceIndex">The data source that served it (its normalisation and vocabularies apply).</param>
+    internal sealed record RunTask(TaskDefinition Task, int SourceIndex)
     {
-        public string Name => Resolved.Config.Name;
+        public string Name => Task.Name;
 
-        public TaskKind Kind => Resolved.ScoredAs;
+        public TaskKind Kind => Task.Kind;
+
+        /// <summary>The kind of its head (a question-agnostic vqa task has a classification head).</summary>
+        public TaskKind HeadKind => TrainingPipeline.HeadKind(Task);
     }
 
     /// <summary>One data source of the run: how its images were normalised, its vocabularies.</summary>

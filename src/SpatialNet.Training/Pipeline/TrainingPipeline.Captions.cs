@@ -1,6 +1,5 @@
 using SpatialNet.Heads;
 using SpatialNet.Training.Data;
-using SpatialNet.Training.Engine;
 using SpatialNet.Training.Evaluation;
 using static TorchSharp.torch;
 
@@ -21,24 +20,14 @@ public sealed partial class TrainingPipeline
         /// The epoch evaluator: <paramref name="tasks"/> plus the caption evaluators of the caption tasks
         /// that evaluate every epoch (their <c>{task}/bleu_4</c> … <c>{task}/cider</c> join the epoch metrics).
         /// </summary>
-        public IEpochEvaluator? WithCaptions(MultiTaskEvaluator? tasks, string split)
+        public IEvaluator? WithCaptions(MultiTaskEvaluator? tasks, string split)
         {
             var captions = CaptionEvaluators(split)
-                .Where(e => Task(e.Options.CaptionTask).Config.EvaluateEveryEpoch)
+                .Where(e => Options(Task(e.Options.CaptionTask)).EvaluateEveryEpoch)
                 .ToArray();
             if (captions.Length == 0)
                 return tasks;
-            IEpochEvaluator[] parts = tasks is null ? captions : [tasks, .. captions];
-            return new DelegateEvaluator(context =>
-            {
-                var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-                foreach (var part in parts)
-                {
-                    foreach (var (name, value) in part.Evaluate(context))
-                        metrics[name] = value;
-                }
-                return metrics;
-            });
+            return new EvaluatorGroup(split, tasks is null ? captions : [tasks, .. captions]);
         }
 
         /// <summary>Runs the caption evaluators of <paramref name="split"/> on the model's current weights and adds Table I to <paramref name="report"/>.</summary>
@@ -60,18 +49,18 @@ public sealed partial class TrainingPipeline
             if (_captionEvaluators.TryGetValue(split, out var cached))
                 return cached;
             var evaluators = new List<CaptionEvaluator>();
-            foreach (var task in _tasks.Where(t => t.ScoredAs == TaskKind.Captioning))
+            foreach (var task in _tasks.Where(t => t.Kind == TaskKind.Captioning))
             {
-                foreach (var source in _sources.Where(s => s.Targets.ContainsKey(task.Config.Name) && s.CaptionEncoder is not null))
+                foreach (var source in _sources.Where(s => s.Targets.ContainsKey(task.Name) && s.CaptionEncoder is not null))
                 {
                     if (source.Split(split) is not UcmCaptionDataset dataset || source.Train is not UcmCaptionDataset train)
                         continue;
                     evaluators.Add(CaptionEvaluator.ForUcmCaption(Model, dataset, source.CaptionEncoder!, CaptionBaselines.FromUcmCaption(train),
                         new CaptionEvaluatorOptions
                         {
-                            CaptionTask = task.Config.Name,
+                            CaptionTask = task.Name,
                             ClassificationTask = RetrievalTask(task, source),
-                            Decoding = ((CaptionHeadOptions)task.Config.Head).Decoding,
+                            Decoding = ((CaptionHeadOptions)task.Head!).Decoding,
                             Split = split,
                         },
                         Preparation(source, augment: false).Transform, Device, _config.Data.EvalBatchSize ?? _config.Data.BatchSize));
@@ -82,20 +71,20 @@ public sealed partial class TrainingPipeline
         }
 
         // The configured retrieval task, or the first classification task the same source serves from "label".
-        private string? RetrievalTask(ResolvedTask caption, OpenedSource source)
+        private string? RetrievalTask(TaskDefinition caption, OpenedSource source)
         {
-            if (caption.Config.RetrievalTask is { } named)
+            if (Options(caption).RetrievalTask is { } named)
             {
-                var task = _tasks.FirstOrDefault(t => t.Config.Name == named);
-                if (task is null || task.ScoredAs != TaskKind.Classification)
+                var task = _tasks.FirstOrDefault(t => t.Name == named);
+                if (task is null || task.Kind != TaskKind.Classification)
                     throw new DependencyInjection.ConfigurationException(
-                        $"tasks:{_tasks.IndexOf(caption)}:retrieval_task = \"{named}\": allowed the name of a classification task ({string.Join(", ", _tasks.Where(t => t.ScoredAs == TaskKind.Classification).Select(t => t.Config.Name))}).");
+                        $"tasks:{_tasks.IndexOf(caption)}:retrieval_task = \"{named}\": allowed the name of a classification task ({string.Join(", ", _tasks.Where(t => t.Kind == TaskKind.Classification).Select(t => t.Name))}).");
                 return named;
             }
-            return _tasks.FirstOrDefault(t => t.ScoredAs == TaskKind.Classification
-                && source.Targets.TryGetValue(t.Config.Name, out var keys) && keys is [SampleKeys.Label])?.Config.Name;
+            return _tasks.FirstOrDefault(t => t.Kind == TaskKind.Classification
+                && source.Targets.TryGetValue(t.Name, out var keys) && keys is [SampleKeys.Label])?.Name;
         }
 
-        private ResolvedTask Task(string name) => _tasks.First(t => t.Config.Name == name);
+        private TaskDefinition Task(string name) => _tasks.First(t => t.Name == name);
     }
 }

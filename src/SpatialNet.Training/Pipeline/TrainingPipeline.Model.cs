@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 using SpatialNet.Modules;
@@ -11,122 +10,150 @@ using SpatialNet.Training.Text;
 
 namespace SpatialNet.Training.Pipeline;
 
-// The model a configuration describes, built from its resolved tasks: shared by training (tasks
-// resolved against the data) and inference (tasks read back from a run folder's data.json).
+// The model a configuration describes, built from its tasks once the data has filled in their sizes:
+// shared by training (sizes from the data) and inference (sizes read back from a run folder's data.json).
 public sealed partial class TrainingPipeline
 {
-    /// <summary>One task resolved against the data: its head and how it is scored.</summary>
-    internal sealed record ResolvedTask(TaskOptions Config, TaskKind ScoredAs, int Classes, IReadOnlyList<string>? Labels, int Outputs)
+    /// <summary>
+    /// The runtime description of a configured task: its bound options with the data's sizes in the
+    /// head options. A question-agnostic vqa task is described by the image-only answer classifier it trains.
+    /// </summary>
+    internal static TaskDefinition Describe(TaskOptions options, IReadOnlyList<string>? labels)
     {
-        private readonly IReadOnlyList<double>? _targetMean;
-        private readonly IReadOnlyList<double>? _targetStd;
-
-        /// <summary>vqa: the question encoder of the task's source.</summary>
-        public TextEncoder? Questions { get; init; }
-
-        /// <summary>caption: the caption encoder of the task's UCM-caption source.</summary>
-        public TextEncoder? Captions { get; init; }
-
-        /// <summary>caption: the sample entry holding the caption ids.</summary>
-        public string? CaptionInput { get; init; }
-
-        /// <summary>Target statistics of the training split (set by the pipeline's scan).</summary>
-        public TargetStatistics? Statistics { get; set; }
-
-        /// <summary>Per-output target mean (regression normalisation): the statistics', or as read from a run folder.</summary>
-        public IReadOnlyList<double>? TargetMean { get => _targetMean ?? Statistics?.Mean; init => _targetMean = value; }
-
-        /// <summary>Per-output target standard deviation: the statistics', or as read from a run folder.</summary>
-        public IReadOnlyList<double>? TargetStd { get => _targetStd ?? Statistics?.Std; init => _targetStd = value; }
+        var kind = options.ParsedKind ?? throw new ConfigurationException($"Task '{options.Name}': kind = \"{options.Kind}\" is unknown.");
+        var head = options.Head;
+        if (kind == TaskKind.VisualQuestionAnswering && options.QuestionAgnostic && head is VqaHeadOptions vqa)
+        {
+            head = new ClassificationHeadOptions
+            {
+                NumClasses = vqa.NumAnswers,
+                LabelSmoothing = vqa.LabelSmoothing,
+                Pooling = vqa.Pooling,
+                Dropout = vqa.Dropout,
+                LossWeight = vqa.LossWeight,
+            };
+        }
+        return new TaskDefinition(options.Name, kind, head.LossWeight) { Head = head, Metrics = options.Metrics?.ToArray(), Labels = labels };
     }
 
-    internal static TaskKind HeadKind(ResolvedTask t) =>
-        t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic ? TaskKind.Classification : t.ScoredAs;
+    /// <summary>Writes the sizes the data decides into the task's head options: classes or answers, outputs, text vocabularies.</summary>
+    internal static void FillHead(TaskOptions options, int classes, int outputs, TextEncoder? text, string? captionInput)
+    {
+        switch (options.Head)
+        {
+            case CaptionHeadOptions c:
+                text?.ConfigureCaptionHead(c);
+                if (captionInput is not null)
+                    c.CaptionInput = captionInput;
+                break;
+            case VqaHeadOptions v:
+                v.NumAnswers = classes;
+                if (text is not null)
+                {
+                    v.VocabSize = text.Vocabulary.Count;
+                    v.MaxLength = text.MaxLength;
+                    v.PadId = Vocabulary.PadId;
+                }
+                break;
+            case RegressionHeadOptions r:
+                r.Outputs = outputs;
+                break;
+            case MultiLabelHeadOptions l:
+                l.NumLabels = outputs;
+                break;
+            case ClassificationHeadOptions c:
+                c.NumClasses = classes;
+                break;
+        }
+    }
+
+    /// <summary>Regression: Eq. (8) on t' = (t − μ)/σ with each output's training mean and standard deviation (when <c>normalize_targets</c>).</summary>
+    internal static void NormalizeTargets(TaskOptions options, IReadOnlyList<double>? mean, IReadOnlyList<double>? std)
+    {
+        if (options.Head is not RegressionHeadOptions o || !options.NormalizeTargets || mean is null || std is null)
+            return;
+        var means = Enumerable.Range(0, o.Outputs).Select(k => k < mean.Count && double.IsFinite(mean[k]) ? mean[k] : 0.0).ToArray();
+        var stds = Enumerable.Range(0, o.Outputs).Select(k => k < std.Count && std[k] > 1e-6 && double.IsFinite(std[k]) ? std[k] : 1.0).ToArray();
+        o.TargetMean = means[0];
+        o.TargetStd = stds[0];
+        o.TargetMeans = o.Outputs > 1 ? means : null;
+        o.TargetStds = o.Outputs > 1 ? stds : null;
+    }
+
+    /// <summary>Classes of a task's head: classes, answers, or the caption vocabulary; 0 for value tasks.</summary>
+    internal static int Classes(TaskDefinition t) => t.Head switch
+    {
+        ClassificationHeadOptions c => c.NumClasses,
+        VqaHeadOptions v => v.NumAnswers,
+        CaptionHeadOptions c => c.VocabSize,
+        _ => 0,
+    };
+
+    /// <summary>Values per image of a regression or multi-label head; 1 otherwise.</summary>
+    internal static int Outputs(TaskDefinition t) => t.Head switch
+    {
+        RegressionHeadOptions r => r.Outputs,
+        MultiLabelHeadOptions l => l.NumLabels,
+        _ => 1,
+    };
+
+    /// <summary>The kind of a task's head (a vqa task answered from the image alone has a classification head).</summary>
+    internal static TaskKind HeadKind(TaskDefinition t) => TaskPredictionSet.AnswersFromImageOnly(t) ? TaskKind.Classification : t.Kind;
 
     /// <summary>
     /// The model's registrations: the same <c>AddSpatialNet(configuration)</c> a host uses, with the sizes only
-    /// the data knows (classes, vocabularies, target statistics) filled in from <paramref name="tasks"/>.
+    /// the data knows (classes, vocabularies, target statistics) filled in from the tasks' head options.
     /// </summary>
-    internal static ServiceProvider BuildModelServices(IConfiguration configuration, IReadOnlyList<ResolvedTask> tasks, VisionTransformerOptions m, ulong seed)
+    internal static ServiceProvider BuildModelServices(IConfiguration configuration, IReadOnlyList<TaskOptions> options, IReadOnlyList<TaskDefinition> tasks,
+        VisionTransformerOptions m, ulong seed)
     {
         var services = new ServiceCollection();
         services.AddSpatialNet(configuration, sn =>
         {
-            foreach (var t in tasks.Where(t => t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic))
-            {
-                sn.UseHead(t.Config.Name, (sp, layout) =>
-                {
-                    var vqa = sp.GetRequiredService<IOptionsMonitor<VqaHeadOptions>>().Get(t.Config.Name);
-                    return new ClassificationHead(t.Config.Name, layout, new ClassificationHeadOptions
-                    {
-                        NumClasses = vqa.NumAnswers,
-                        LabelSmoothing = vqa.LabelSmoothing,
-                        Pooling = vqa.Pooling,
-                        Dropout = vqa.Dropout,
-                        LossWeight = vqa.LossWeight,
-                    });
-                });
-            }
+            foreach (var t in tasks.Where(TaskPredictionSet.AnswersFromImageOnly))
+                sn.UseHead(t.Name, (_, layout) => new ClassificationHead(t.Name, layout, (ClassificationHeadOptions)t.Head!));
         }, TaskOptions.TrainingKeys);
         var taskSections = (StrictConfigurationBinder.Child(configuration, "tasks") ?? configuration.GetSection("tasks")).GetChildren().ToList();
-        for (int i = 0; i < tasks.Count; i++)
-            FillFromData(services, tasks[i], StrictConfigurationBinder.Child(taskSections[i], "head"), m);
+        for (int i = 0; i < options.Count; i++)
+            FillFromData(services, options[i], StrictConfigurationBinder.Child(taskSections[i], "head"), m);
         if (StrictConfigurationBinder.Child(configuration.GetSection("loss"), "pc_grad_seed") is null)
             services.PostConfigure<SpatialNetOptions>(o => o.PCGradSeed = unchecked((int)seed));
         return services.BuildServiceProvider();
     }
 
-    // The head sizes the data decides, filled into the task's options after configuration binding.
-    private static void FillFromData(ServiceCollection services, ResolvedTask t, IConfigurationSection? head, VisionTransformerOptions model)
+    // The head sizes the data decided (in the task's bound head options), copied into the options the container binds.
+    private static void FillFromData(ServiceCollection services, TaskOptions task, IConfigurationSection? section, VisionTransformerOptions model)
     {
-        var c = t.Config;
-        bool Has(string key) => head is not null && StrictConfigurationBinder.Child(head, key) is not null;
-        switch (t.ScoredAs)
+        bool Has(string key) => section is not null && StrictConfigurationBinder.Child(section, key) is not null;
+        switch (task.Head)
         {
-            case TaskKind.Captioning:
-                services.PostConfigure<CaptionHeadOptions>(c.Name, o =>
+            case CaptionHeadOptions h:
+                services.PostConfigure<CaptionHeadOptions>(task.Name, o =>
                 {
-                    t.Captions!.ConfigureCaptionHead(o);
-                    o.CaptionInput = t.CaptionInput!;
+                    (o.VocabSize, o.MaxLength, o.PadId, o.BosId, o.EosId, o.CaptionInput) = (h.VocabSize, h.MaxLength, h.PadId, h.BosId, h.EosId, h.CaptionInput);
                     if (!Has("num_heads"))
                         o.NumHeads = model.NumHeads;
                 });
                 break;
-            case TaskKind.Regression:
-                services.PostConfigure<RegressionHeadOptions>(c.Name, o =>
-                {
-                    // Each output normalised with its own statistics of the training split.
-                    o.Outputs = t.Outputs;
-                    if (!c.NormalizeTargets || t.TargetMean is null || t.TargetStd is null)
-                        return;
-                    var means = Enumerable.Range(0, t.Outputs).Select(k =>
-                        t.TargetMean is { } mu && k < mu.Count && double.IsFinite(mu[k]) ? mu[k] : 0.0).ToArray();
-                    var stds = Enumerable.Range(0, t.Outputs).Select(k =>
-                        t.TargetStd is { } sd && k < sd.Count && sd[k] > 1e-6 && double.IsFinite(sd[k]) ? sd[k] : 1.0).ToArray();
-                    o.TargetMean = means[0];
-                    o.TargetStd = stds[0];
-                    o.TargetMeans = t.Outputs > 1 ? means : null;
-                    o.TargetStds = t.Outputs > 1 ? stds : null;
-                });
+            case RegressionHeadOptions h:
+                services.PostConfigure<RegressionHeadOptions>(task.Name, o =>
+                    (o.Outputs, o.TargetMean, o.TargetStd, o.TargetMeans, o.TargetStds) = (h.Outputs, h.TargetMean, h.TargetStd, h.TargetMeans, h.TargetStds));
                 break;
-            case TaskKind.VisualQuestionAnswering:
-                services.PostConfigure<VqaHeadOptions>(c.Name, o =>
+            case VqaHeadOptions h:
+                services.PostConfigure<VqaHeadOptions>(task.Name, o =>
                 {
-                    o.NumAnswers = t.Classes;
-                    o.VocabSize = t.Questions!.Vocabulary.Count;
-                    o.MaxLength = t.Questions.MaxLength;
-                    o.PadId = Text.Vocabulary.PadId;
+                    (o.NumAnswers, o.VocabSize, o.MaxLength, o.PadId) = (h.NumAnswers, h.VocabSize, h.MaxLength, h.PadId);
                     if (!Has("num_heads"))
                         o.NumHeads = model.NumHeads;
                     if (!Has("count_input"))
                         o.CountInput = SampleKeys.Count;
                 });
                 break;
-            case TaskKind.MultiLabel:
-                services.PostConfigure<MultiLabelHeadOptions>(c.Name, o => o.NumLabels = t.Outputs);
+            case MultiLabelHeadOptions h:
+                services.PostConfigure<MultiLabelHeadOptions>(task.Name, o => o.NumLabels = h.NumLabels);
                 break;
-            default:
-                services.PostConfigure<ClassificationHeadOptions>(c.Name, o => o.NumClasses = t.Classes);
+            case ClassificationHeadOptions h:
+                services.PostConfigure<ClassificationHeadOptions>(task.Name, o => o.NumClasses = h.NumClasses);
                 break;
         }
     }

@@ -32,13 +32,6 @@ namespace SpatialNet.Training.Pipeline;
 /// <summary>Optional parts of a <see cref="TrainingPipeline"/> run.</summary>
 public sealed class TrainingPipelineOptions
 {
-    /// <summary>
-    /// Wraps the training batch source before the trainer gets it — the place for a device batch
-    /// cache or a prefetcher (they can reuse <see cref="DatasetBatchSource.Plan"/>, <see cref="DatasetBatchSource.Load"/>
-    /// and <see cref="DatasetBatchSource.Prepare"/>). Null trains on the source as built.
-    /// </summary>
-    public Func<DatasetBatchSource, IBatchSource>? WrapTrainingBatches { get; init; }
-
     /// <summary>Progress sink; null uses the console line when the configuration's <c>show_progress</c> is on.</summary>
     public ITrainingProgress? Progress { get; init; }
 
@@ -92,17 +85,38 @@ public sealed partial class TrainingPipeline
     private readonly IConfiguration _configuration;
     private readonly ILogger _logger;
     private readonly IReadOnlyList<ITrainerCallback> _callbacks;
+    private readonly IReportWriter _reports;
+    private readonly IBatchSourceFactory _batches;
+    private readonly IReadOnlyList<IEvaluatorFactory> _evaluators;
 
     /// <summary>Creates the run of <paramref name="configuration"/>.</summary>
     /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
     /// <param name="logger">Logger, or null.</param>
-    /// <param name="callbacks">Trainer callbacks added to the built-in ones (history, charts, checkpoints, progress).</param>
+    /// <param name="callbacks">Trainer callbacks added to the standard ones (<see cref="Trainer.StandardCallbacks"/>: checkpoints, early stopping; progress and history are the trainer's own).</param>
     public TrainingPipeline(IConfiguration configuration, ILogger<TrainingPipeline>? logger = null, IEnumerable<ITrainerCallback>? callbacks = null)
+        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], new EvaluationReportWriter(), new BatchSourceFactory(), [], configuration, logger)
     {
-        _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
-        _logger = logger ?? (ILogger)NullLogger.Instance;
-        _callbacks = callbacks?.ToArray() ?? [];
     }
+
+    private TrainingPipeline(IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches,
+        IReadOnlyList<IEvaluatorFactory> evaluators, IConfiguration configuration, ILogger? logger)
+    {
+        _batches = batches;
+        _evaluators = evaluators;
+        _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
+        _logger = logger ?? NullLogger.Instance;
+        _callbacks = callbacks;
+        _reports = reports;
+    }
+
+    /// <summary>
+    /// The container's pipeline: the registered callbacks are the whole set (the standard ones are
+    /// registered too, so a host can remove or replace them); reports go through the registered writer,
+    /// training batches through the registered batch-source factory.
+    /// </summary>
+    internal static TrainingPipeline FromContainer(IConfiguration configuration, ILogger? logger, IEnumerable<ITrainerCallback> callbacks,
+        IReportWriter reports, IBatchSourceFactory batches, IEnumerable<IEvaluatorFactory> evaluators) =>
+        new([.. callbacks], reports, batches, [.. evaluators], configuration, logger);
 
     /// <summary>The run's options, bound and validated.</summary>
     /// <exception cref="ConfigurationException">Unknown keys or invalid values, each named.</exception>
@@ -113,7 +127,7 @@ public sealed partial class TrainingPipeline
     public TrainingRunResult Run(TrainingPipelineOptions? options = null, CancellationToken cancellationToken = default)
     {
         var config = TrainingRunOptions.Bind(_configuration);
-        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks);
+        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches, _evaluators);
     }
 
     /// <summary>Trains and evaluates <paramref name="configuration"/> (a run without a container).</summary>
@@ -123,11 +137,13 @@ public sealed partial class TrainingPipeline
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var config = TrainingRunOptions.Bind(configuration);
-        return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(), []);
+        return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(),
+            Trainer.StandardCallbacks(), new EvaluationReportWriter(), new BatchSourceFactory(), []);
     }
 
     private static TrainingRunResult RunValidated(IConfiguration configuration, TrainingRunOptions config, ILogger logger, CancellationToken cancellationToken,
-        TrainingPipelineOptions options, IReadOnlyList<ITrainerCallback> callbacks)
+        TrainingPipelineOptions options, IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches,
+        IReadOnlyList<IEvaluatorFactory> evaluatorFactories)
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -150,13 +166,15 @@ public sealed partial class TrainingPipeline
 
         var trainBatches = run.TrainBatches();
         using var deviceCache = config.Data.DeviceCache ? run.DeviceCache() : null;
-        IBatchSource source = deviceCache is not null ? deviceCache
-            : options.WrapTrainingBatches is { } wrap ? wrap(trainBatches) : trainBatches;
-        if (config.Data.Prefetch > 0)
-            source = new SpatialNet.Training.Batching.Prefetcher(source, config.Data.Prefetch);
+        IBatchSource source = deviceCache is null ? batches.CreateTraining(trainBatches, config.Data.Prefetch)
+            : config.Data.Prefetch > 0 ? new Prefetcher(deviceCache, config.Data.Prefetch) : deviceCache;
+        var hostEvaluators = evaluatorFactories.SelectMany(f => f.Create(run.Model, config.Data.EvalSplit)).ToList();
         var trainerOptions = run.TrainerOptions(evaluator is not null);
         trainerOptions.MaxSteps = options.MaxSteps;
-        using var trainer = new Trainer(run.Trainable, source, trainerOptions, run.WithCaptions(evaluator, config.Data.EvalSplit), logger, options.Progress, callbacks);
+        var epochEvaluator = run.WithCaptions(evaluator, config.Data.EvalSplit);
+        if (hostEvaluators.Count > 0)
+            epochEvaluator = new EvaluatorGroup(config.Data.EvalSplit, epochEvaluator is null ? hostEvaluators : [epochEvaluator, .. hostEvaluators]);
+        using var trainer = new Trainer(run.Trainable, source, trainerOptions, epochEvaluator, logger, options.Progress, callbacks);
         run.PrepareBatches = trainer.PrepareBatch;
         if (options.ResumeFrom is { } resume)
             trainer.ResumeFrom(resume);
@@ -192,12 +210,19 @@ public sealed partial class TrainingPipeline
         if (evaluator is not null)
         {
             report = run.Report(evaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
+            foreach (var host in hostEvaluators)
+                host.AddTo(report, trainer.PrepareBatch);
         }
         if (testEvaluator is not null)
+        {
             test = run.Report(testEvaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
+            foreach (var host in evaluatorFactories.SelectMany(f => f.Create(run.Model, config.Data.TestSplit!)))
+                host.AddTo(test, trainer.PrepareBatch);
+        }
         report ??= test!;
-        var (json, markdown) = report.Save(config.OutputDir);
-        test?.Save(config.OutputDir, "report_test");
+        var (json, markdown) = reports.Write(report, config.OutputDir, "report");
+        if (test is not null)
+            reports.Write(test, config.OutputDir, "report_test");
         Log.Finished(logger, config.OutputDir, clock.Elapsed.TotalSeconds);
         return new TrainingRunResult(result, report, test, config.OutputDir, weights, json, markdown, clock.Elapsed.TotalSeconds);
     }
@@ -209,12 +234,12 @@ public sealed partial class TrainingPipeline
     /// </summary>
     /// <exception cref="ConfigurationException">The configuration is invalid, or no source has the split.</exception>
     public EvaluationReport Evaluate(string checkpoint, string? split = null, string? outputDirectory = null) =>
-        Evaluate(_configuration, checkpoint, split, outputDirectory, _logger);
+        Evaluate(_configuration, checkpoint, split, outputDirectory, _logger, _reports);
 
     /// <summary>Evaluates saved weights as <see cref="Evaluate(string, string?, string?)"/> does, for <paramref name="configuration"/>.</summary>
     /// <exception cref="ConfigurationException">The configuration is invalid, or no source has the split.</exception>
     public static EvaluationReport Evaluate(IConfiguration configuration, string checkpoint, string? split = null, string? outputDirectory = null,
-        ILogger? logger = null)
+        ILogger? logger = null, IReportWriter? reports = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(checkpoint);
@@ -229,7 +254,7 @@ public sealed partial class TrainingPipeline
         var evaluator = run.Evaluator(split)
             ?? throw new ConfigurationException($"Split '{split}' (--split / data:eval_split): no data source has it.");
         var report = run.Report(evaluator.Run(), [new("weights", Path.GetFullPath(checkpoint))]);
-        report.Save(outputDirectory ?? config.OutputDir, "report_" + split);
+        (reports ?? new EvaluationReportWriter()).Write(report, outputDirectory ?? config.OutputDir, "report_" + split);
         return report;
     }
 
@@ -364,9 +389,9 @@ public sealed partial class TrainingPipeline
         private ServiceProvider? _services;
         private readonly ILogger _logger;
         private readonly List<OpenedSource> _sources;
-        private readonly List<ResolvedTask> _tasks;
+        private readonly List<TaskDefinition> _tasks;
 
-        private RunSetup(TrainingRunOptions config, ILogger logger, List<OpenedSource> sources, List<ResolvedTask> tasks, Device device,
+        private RunSetup(TrainingRunOptions config, ILogger logger, List<OpenedSource> sources, List<TaskDefinition> tasks, Device device,
             PrecisionMode precision, MultiTaskTrainable trainable)
         {
             _config = config;
@@ -385,6 +410,9 @@ public sealed partial class TrainingPipeline
         public MultiTaskTrainable Trainable { get; }
 
         public MultiTaskModel Model => Trainable.Model;
+
+        /// <summary>The bound options of task <paramref name="task"/>.</summary>
+        public TaskOptions Options(TaskDefinition task) => _config.Tasks.First(o => o.Name == task.Name);
 
         /// <summary>Frees what the run's transforms hold.</summary>
         public void Dispose()
@@ -412,7 +440,7 @@ public sealed partial class TrainingPipeline
             if (m.ImageHeight != m.ImageWidth)
                 throw new ConfigurationException($"model:image_height = {m.ImageHeight}, model:image_width = {m.ImageWidth}: datasets are read as square images; allowed equal sides (model:image_size).");
             var sources = config.Data.Sources.Select((s, i) => OpenedSource.Open(s, i, m.ImageSize, m.InChannels, config.Seed)).ToList();
-            var tasks = new List<ResolvedTask>();
+            var tasks = new List<TaskDefinition>();
             for (int i = 0; i < config.Tasks.Count; i++)
                 tasks.Add(Resolve(config.Tasks[i], i, sources));
             sources.RemoveAll(s => s.Targets.Count == 0);
@@ -421,7 +449,7 @@ public sealed partial class TrainingPipeline
             Scan(config, sources, tasks);
             Log.DataReady(logger, string.Join("; ", sources.Select(s => $"{s.Train.Name}: {s.Train.Count} samples, tasks {string.Join(", ", s.Targets.Keys)}")));
 
-            var provider = BuildModelServices(configuration, tasks, m, config.Seed);
+            var provider = BuildModelServices(configuration, config.Tasks, tasks, m, config.Seed);
             try
             {
                 torch.manual_seed(unchecked((long)config.Seed));
@@ -441,6 +469,8 @@ public sealed partial class TrainingPipeline
                     var loaded = ModelWeights.Load((torch.nn.Module)model.Encoder, pretrained, PretrainedLoadOptions(config.PretrainedAllowMissing));
                     Log.Pretrained(logger, pretrained, loaded.Loaded.Count, loaded.Missing.Count, loaded.Unexpected.Count);
                 }
+                for (int i = 0; i < tasks.Count; i++)
+                    tasks[i] = tasks[i] with { Inputs = model.Head(tasks[i].Name).InputNames };
                 var composer = provider.GetRequiredService<ILossComposer>();
                 var trainable = new MultiTaskTrainable(model, composer, provider.GetRequiredService<L2Regularization>());
                 trainable.Module.to(device);
@@ -476,7 +506,7 @@ public sealed partial class TrainingPipeline
         public DeviceBatchCache DeviceCache()
         {
             var s = _sources.Single();
-            if (_tasks.Any(t => t.ScoredAs == TaskKind.VisualQuestionAnswering))
+            if (_tasks.Any(t => t.Kind == TaskKind.VisualQuestionAnswering))
                 throw new ConfigurationException("data.device_cache: not with vqa tasks (question token sequences are made per batch).");
             var loader = new DataLoader(s.Train, 256, shuffle: false);
             var batches = new DatasetBatchSource(loader, new DatasetBatchPreparation { Targets = s.Targets });
@@ -518,14 +548,7 @@ public sealed partial class TrainingPipeline
             if (batches.Count == 0)
                 return null;
             // Caption tasks are scored by the caption evaluators (WithCaptions, AddCaptionTables).
-            var tasks = _tasks.Where(t => t.ScoredAs != TaskKind.Captioning).Select(t => new EvaluationTask(t.Config.Name, t.ScoredAs)
-            {
-                Labels = t.Labels,
-                Metrics = t.Config.Head.Metrics?.ToArray(),
-                TrainingStatistics = t.Statistics,
-                // An image-only answer classifier does not know the question: its answers are conditioned on the type's answer frequencies.
-                ConditionAnswersOnType = t.ScoredAs == TaskKind.VisualQuestionAnswering && t.Config.QuestionAgnostic,
-            }).ToArray();
+            var tasks = _tasks.Where(t => t.Kind != TaskKind.Captioning).ToArray();
             return new MultiTaskEvaluator(Model, batches, tasks, split)
             {
                 SystemName = blankImages ? "Ablation: the same model, every image replaced by the mean colour" : "SpatialNet",
@@ -539,7 +562,7 @@ public sealed partial class TrainingPipeline
             var (metric, mode) = Monitor(hasEvaluator);
             o.Precision = Precision;
             // Regression and multi-label targets, and VQA count targets (bf16 holds integers exactly only up to 256), stay float32.
-            o.KeepFloat32Inputs = _tasks.Where(t => t.ScoredAs is TaskKind.Regression or TaskKind.MultiLabel).Select(t => t.Config.Name)
+            o.KeepFloat32Inputs = _tasks.Where(t => t.Kind is TaskKind.Regression or TaskKind.MultiLabel).Select(t => t.Name)
                 .Append(SampleKeys.Count).ToHashSet(StringComparer.Ordinal);
             o.Seed = _config.Seed;
             o.MonitorMetric = metric;
@@ -556,18 +579,18 @@ public sealed partial class TrainingPipeline
             var m = _config.Model;
             report.With("model", $"ViT {m.ImageSize}×{m.ImageSize}, patch {m.PatchSize}, D {m.EmbedDim}, depth {m.Depth}, heads {m.NumHeads}; " +
                 $"{Model.parameters().Sum(p => p.numel()).ToString("N0", CultureInfo.InvariantCulture)} parameters");
-            report.With("tasks", string.Join(", ", _tasks.Select(t => $"{t.Config.Name} ({t.Config.Kind})")));
+            report.With("tasks", string.Join(", ", _tasks.Select(t => $"{t.Name} ({Options(t).Kind})")));
             report.With("data", string.Join("; ", _sources.Select(s => s.Train.Name)));
             report.With("loss", $"{Trainable.Composer.Name}, λ_reg {_config.Loss.L2Lambda.ToString(CultureInfo.InvariantCulture)}");
             report.With("device", $"{Device} ({Precision})");
             report.With("seed", _config.Seed.ToString(CultureInfo.InvariantCulture));
             foreach (var (k, v) in facts)
                 report.With(k, v);
-            foreach (var t in _tasks.Where(t => t.ScoredAs == TaskKind.VisualQuestionAnswering))
+            foreach (var t in _tasks.Where(t => t.Kind == TaskKind.VisualQuestionAnswering))
             {
-                report.With($"{t.Config.Name} head", t.Config.QuestionAgnostic
-                    ? "question-agnostic baseline: answer classifier on the image only; p(answer | image) combined with the question type's training answer frequencies"
-                    : $"VQA head: question encoder ({((VqaHeadOptions)t.Config.Head).Depth} layers), {((VqaHeadOptions)t.Config.Head).Fusion} fusion, answer classifier over {t.Classes} answers");
+                report.With($"{t.Name} head", t.Head is VqaHeadOptions vqa
+                    ? $"VQA head: question encoder ({vqa.Depth} layers), {vqa.Fusion} fusion, answer classifier over {vqa.NumAnswers} answers"
+                    : "question-agnostic baseline: answer classifier on the image only; p(answer | image) combined with the question type's training answer frequencies");
             }
             AddCaptionTables(report, result.Split);
             AddVqaRows(report, result.Split, prepare);
@@ -578,16 +601,16 @@ public sealed partial class TrainingPipeline
         // on request, the same model with every image blanked to the mean colour.
         private void AddVqaRows(EvaluationReport report, string split, Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare)
         {
-            var vqa = _tasks.Where(t => t.ScoredAs == TaskKind.VisualQuestionAnswering).ToArray();
+            var vqa = _tasks.Where(t => t.Kind == TaskKind.VisualQuestionAnswering).ToArray();
             if (vqa.Length == 0)
                 return;
             foreach (var t in vqa)
             {
-                var source = _sources.First(s => s.Targets.ContainsKey(t.Config.Name));
+                var source = _sources.First(s => s.Targets.ContainsKey(t.Name));
                 if (source.Train is RsvqaDataset train && source.Split(split) is RsvqaDataset evaluated)
                 {
                     var lookup = new QuestionOnlyLookupBaseline(train.Questions.Select(VqaExample.From));
-                    report.VqaRows.Add(new VqaRow($"{lookup.Name} ({t.Config.Name})",
+                    report.VqaRows.Add(new VqaRow($"{lookup.Name} ({t.Name})",
                         VqaBaselines.Score(lookup, evaluated.Questions.Select(VqaExample.From))));
                 }
             }
@@ -620,11 +643,11 @@ public sealed partial class TrainingPipeline
                 // classes, outputs and the serving source (its normalisation, vocabularies) rebuild the head at inference.
                 var o = new JsonObject
                 {
-                    ["name"] = t.Config.Name,
-                    ["kind"] = t.Config.Kind,
-                    ["classes"] = t.Classes,
-                    ["outputs"] = t.Outputs,
-                    ["source"] = _sources.FindIndex(s => s.Targets.ContainsKey(t.Config.Name)),
+                    ["name"] = t.Name,
+                    ["kind"] = Options(t).Kind,
+                    ["classes"] = Classes(t),
+                    ["outputs"] = Outputs(t),
+                    ["source"] = _sources.FindIndex(s => s.Targets.ContainsKey(t.Name)),
                 };
                 if (t.Labels is { } labels)
                     o["labels"] = new JsonArray(labels.Select(x => (JsonNode?)x).ToArray());
@@ -652,11 +675,11 @@ public sealed partial class TrainingPipeline
                 metric = hasEvaluator ? TaskMetricNames.Loss : "train_loss";
             }
             else if (metric.Contains('/', StringComparison.Ordinal) && !metric.StartsWith("train_", StringComparison.Ordinal)
-                && !_tasks.Any(t => metric.StartsWith(t.Config.Name + "/", StringComparison.Ordinal)))
+                && !_tasks.Any(t => metric.StartsWith(t.Name + "/", StringComparison.Ordinal)))
             {
-                throw new ConfigurationException($"trainer:monitor_metric = \"{metric}\": allowed \"<task>/<metric>\" with one of the tasks {string.Join(", ", _tasks.Select(t => t.Config.Name))}, \"loss\" or \"train_loss\".");
+                throw new ConfigurationException($"trainer:monitor_metric = \"{metric}\": allowed \"<task>/<metric>\" with one of the tasks {string.Join(", ", _tasks.Select(t => t.Name))}, \"loss\" or \"train_loss\".");
             }
-            var mode = es.MonitorMode ?? (TaskMetricNames.HigherIsBetter(metric) ? Engine.MetricMode.Max : Engine.MetricMode.Min);
+            var mode = es.MonitorMode ?? MetricModes.Of(metric);
             return (metric, mode);
         }
 
@@ -688,7 +711,7 @@ public sealed partial class TrainingPipeline
             };
         }
 
-        private static ResolvedTask Resolve(TaskOptions task, int index, List<OpenedSource> sources)
+        private static TaskDefinition Resolve(TaskOptions task, int index, List<OpenedSource> sources)
         {
             var at = $"tasks:{index}";
             var kind = task.ParsedKind ?? throw new ConfigurationException($"{at}:kind = \"{task.Kind}\": allowed classification, regression, multi_label, vqa or caption.");
@@ -716,24 +739,26 @@ public sealed partial class TrainingPipeline
                     var labels = task.ClassNames ?? (datasetNames?.Count == classes ? datasetNames : null);
                     if (labels is not null && labels.Count != classes)
                         throw new ConfigurationException($"{at}:class_names: {labels.Count} names for {classes} classes.");
-                    return new ResolvedTask(task, kind, classes, labels, 1);
+                    FillHead(task, classes, 1, null, null);
+                    return Describe(task, labels);
                 }
                 case TaskKind.VisualQuestionAnswering:
                 {
                     var answers = first.Answers
                         ?? throw new ConfigurationException($"{at}:kind = \"vqa\": the task's source ({first.Train.Name}) has no answer vocabulary; vqa tasks train on rsvqa sources.");
-                    return new ResolvedTask(task, kind, answers.Count, answers.Answers, 1) { Questions = first.Questions };
+                    FillHead(task, answers.Count, 1, first.Questions, null);
+                    return Describe(task, answers.Answers);
                 }
                 case TaskKind.Captioning:
                 {
                     var captions = first.CaptionEncoder
                         ?? throw new ConfigurationException($"{at}:kind = \"caption\": the task's source ({first.Train.Name}) has no captions; caption tasks train on ucm-caption sources.");
-                    return new ResolvedTask(task, kind, captions.Vocabulary.Count, null, 1) { Captions = captions, CaptionInput = first.Targets[task.Name][0] };
+                    FillHead(task, captions.Vocabulary.Count, 1, captions, first.Targets[task.Name][0]);
+                    return Describe(task, null);
                 }
-                case TaskKind.MultiLabel:
-                    return new ResolvedTask(task, kind, 0, task.ClassNames ?? keys, keys.Count);
                 default:
-                    return new ResolvedTask(task, kind, 0, task.ClassNames ?? keys, keys.Count);
+                    FillHead(task, 0, keys.Count, null, null);
+                    return Describe(task, task.ClassNames ?? keys);
             }
         }
 
@@ -769,12 +794,12 @@ public sealed partial class TrainingPipeline
                 $"parameters with gradients and AdamW moments {MemoryBudget.Format(parameters)}), more than the {MemoryBudget.Format(free)} of free memory; {advice}.");
         }
 
-        private static void Scan(TrainingRunOptions config, List<OpenedSource> sources, List<ResolvedTask> tasks)
+        private static void Scan(TrainingRunOptions config, List<OpenedSource> sources, List<TaskDefinition> tasks)
         {
             // Caption targets are token sequences: no target statistics (their baselines are the retrieval captions).
-            var builders = tasks.Where(t => t.ScoredAs != TaskKind.Captioning)
-                .ToDictionary(t => t.Config.Name, t => TargetStatistics.CreateBuilder(t.ScoredAs, t.Classes), StringComparer.Ordinal);
-            var vqa = tasks.Where(t => t.ScoredAs == TaskKind.VisualQuestionAnswering).Select(t => t.Config.Name).ToHashSet(StringComparer.Ordinal);
+            var builders = tasks.Where(t => t.Kind != TaskKind.Captioning)
+                .ToDictionary(t => t.Name, t => TargetStatistics.CreateBuilder(t.Kind, Classes(t)), StringComparer.Ordinal);
+            var vqa = tasks.Where(t => t.Kind == TaskKind.VisualQuestionAnswering).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
             foreach (var s in sources)
             {
                 var loader = new DataLoader(s.Train, 256, shuffle: false);
@@ -817,8 +842,12 @@ public sealed partial class TrainingPipeline
                 var std = sumSq.Select((v, c) => Math.Sqrt(Math.Max(0, v / pixels - mean[c] * mean[c]))).Select(v => Math.Max(v, 1.0 / 255)).ToArray();
                 s.Normalization = new NormalizationStatistics(mean, std, pixels);
             }
-            foreach (var t in tasks)
-                t.Statistics = builders.TryGetValue(t.Config.Name, out var builder) ? builder.Build() : null;
+            for (int i = 0; i < tasks.Count; i++)
+            {
+                var statistics = builders.TryGetValue(tasks[i].Name, out var builder) ? builder.Build() : null;
+                tasks[i] = tasks[i] with { Statistics = statistics };
+                NormalizeTargets(config.Tasks[i], statistics?.Mean, statistics?.Std);
+            }
         }
     }
 

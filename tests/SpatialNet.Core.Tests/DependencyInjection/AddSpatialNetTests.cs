@@ -59,6 +59,23 @@ public class AddSpatialNetTests
     }
 
     [Fact]
+    public void TheCatalogDescribesEachTaskWithItsHeadOptions()
+    {
+        using var sp = Build(ThreeTasks);
+
+        var tasks = sp.GetRequiredService<TaskCatalog>();
+        var options = sp.GetRequiredService<IOptionsMonitor<RegressionHeadOptions>>().Get("building_count");
+
+        // One description: the head options the container binds, their λ_t, the options type validated at start.
+        tasks["building_count"].Head.Should().BeSameAs(options);
+        tasks["building_count"].LossWeight.Should().Be(0.5);
+        tasks["land_use"].Head.Should().BeOfType<ClassificationHeadOptions>().Which.NumClasses.Should().Be(21);
+        tasks["objects"].HeadOptionsType.Should().Be(typeof(MultiLabelHeadOptions));
+        sp.GetRequiredService<IOptions<SpatialNetOptions>>().Value.Tasks.Select(t => t.HeadOptionsType).Should()
+            .Equal(typeof(ClassificationHeadOptions), typeof(RegressionHeadOptions), typeof(MultiLabelHeadOptions));
+    }
+
+    [Fact]
     public void TheArchitectureDocsExampleBuildsThePapersModel()
     {
         // The example of docs/architecture.md, verbatim apart from the assertions.

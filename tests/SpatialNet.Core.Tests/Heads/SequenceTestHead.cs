@@ -27,8 +27,6 @@ internal sealed class SequenceTestHead : TaskHead
 
     public override IReadOnlyList<string> InputNames => [QuestionInput];
 
-    public override IReadOnlyList<string> MetricNames => ["bleu4"];
-
     public override Tensor forward(Tensor tokens, IReadOnlyDictionary<string, Tensor> inputs)
     {
         CheckTokens(tokens);

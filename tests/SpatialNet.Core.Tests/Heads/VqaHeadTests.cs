@@ -47,8 +47,6 @@ public class VqaHeadTests
         head.Kind.Should().Be(TaskKind.VisualQuestionAnswering);
         head.Fusion.Should().Be(fusion);
         head.InputNames.Should().Equal("question");
-        head.MetricInputNames.Should().Equal("question_type");
-        head.MetricNames.Should().Equal(MetricNames.OverallAccuracy, MetricNames.AverageAccuracy, MetricNames.PerTypeAccuracy);
         if (count)
         {
             // Predict maps log(1 + c) back with exp(y) − 1, floored at 0.

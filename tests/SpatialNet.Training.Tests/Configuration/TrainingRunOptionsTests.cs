@@ -42,6 +42,7 @@ public sealed class TrainingRunOptionsTests
         o.Tasks[0].Head.Should().BeOfType<ClassificationHeadOptions>().Which.LabelSmoothing.Should().Be(0.1);
         o.Tasks[0].Head.Pooling.Should().Be(PoolingKind.Mean);
         o.Tasks[1].Head.Should().BeOfType<MultiLabelHeadOptions>();
+        o.Tasks[0].Metrics.Should().BeNull("a task without metrics gets its kind's defaults");
         o.Loss.LossComposer.Should().Be(LossComposerKind.Uncertainty);
         o.Loss.L2Lambda.Should().Be(0);
         o.Trainer.Epochs.Should().Be(2);
@@ -94,6 +95,7 @@ public sealed class TrainingRunOptionsTests
     [InlineData("\"l2_lambda\": 0", "\"l2_lambda\": -1", "SpatialNetOptions.L2Lambda = -1")]
     [InlineData("\"label_smoothing\": 0.1", "\"label_smoothing\": 1.5", "tasks:0:head: Task 'land_cover': ClassificationHeadOptions.LabelSmoothing = 1.5")]
     [InlineData("\"epochs\": 2", "\"epochs\": 0", "trainer:epochs = 0")]
+    [InlineData("\"target\": \"label\",", "\"target\": \"label\", \"metrics\": [\"accuracy\", \"mae\"],", "tasks:0:metrics = \"mae\": allowed accuracy, macro_f1.")]
     public void InvalidValues_NameTheirKey(string from, string to, string message)
     {
         var act = () => Bind(Valid.Replace(from, to, StringComparison.Ordinal));
@@ -108,6 +110,7 @@ public sealed class TrainingRunOptionsTests
     [InlineData("\"epochs\": 2", "\"epochs\": \"two\"", "trainer:epochs = \"two\": allowed an integer")]
     [InlineData("\"pooling\": \"mean\"", "\"pooling\": \"median\"", "tasks:0:head:pooling = \"median\": allowed class_token, mean, attention")]
     [InlineData("\"epochs\": 2", "\"checkpoint_directory\": \"x\"", "trainer:checkpoint_directory: set by the run")]
+    [InlineData("\"pooling\": \"mean\"", "\"pooling\": \"mean\", \"metrics\": [\"accuracy\"]", "tasks:0:head:metrics: unknown key")]
     public void UnknownKeysAndWrongTypes_AreErrorsNamingTheKey(string from, string to, string message)
     {
         var act = () => Bind(Valid.Replace(from, to, StringComparison.Ordinal));

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
+using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Tests.Support;
 using SpatialNet.Training.Tests.Training;
 using SpatialNet.Training.Pipeline;
@@ -60,6 +61,102 @@ public sealed class TrainingServicesTests : IDisposable
     }
 
     [Fact]
+    public void AHost_RemovesTheCheckpointCallback_AndStopsTrainingWithItsOwn()
+    {
+        var collection = new ServiceCollection().AddSpatialNetTraining(Host("SpatialNet:trainer:epochs=3").GetSection("SpatialNet"));
+        collection.Remove(collection.Single(d => d.ServiceType == typeof(ITrainerCallback) && d.ImplementationType == typeof(CheckpointCallback)));
+        collection.AddSingleton<ITrainerCallback, StopAfterFirstEpoch>();
+        using var services = collection.BuildServiceProvider();
+
+        var run = services.GetRequiredService<TrainingPipeline>().Run();
+
+        run.Training.StopReason.Should().Be(StopReason.EarlyStopped);
+        run.Training.EpochsCompleted.Should().Be(1, "the host's callback stopped the loop after epoch 1 of 3");
+        run.Training.LastCheckpoint.Should().BeNull();
+        Directory.Exists(Path.Combine(_dir.Combine("run"), "checkpoints")).Should().BeFalse("no callback writes checkpoints");
+        File.Exists(run.ModelWeights).Should().BeTrue("the final state is still the run's model");
+        services.GetServices<ITrainerCallback>().Select(c => c.GetType()).Should().Equal(typeof(EarlyStoppingCallback), typeof(StopAfterFirstEpoch));
+    }
+
+    [Fact]
+    public void TheStandardCallbacks_AreRegistered_AndWriteTheRunsCheckpoints()
+    {
+        using var services = new ServiceCollection().AddSpatialNetTraining(Host().GetSection("SpatialNet")).BuildServiceProvider();
+
+        services.GetServices<ITrainerCallback>().Select(c => c.GetType()).Should().Equal(typeof(CheckpointCallback), typeof(EarlyStoppingCallback));
+        var run = services.GetRequiredService<TrainingPipeline>().Run();
+
+        run.Training.LastCheckpoint.Should().Be(Path.Combine(_dir.Combine("run"), "checkpoints", Trainer.LastCheckpointName));
+        File.Exists(run.Training.LastCheckpoint).Should().BeTrue();
+    }
+
+    [Fact]
+    public void AHost_ReplacesTheReportWriter()
+    {
+        var writer = new RecordingWriter();
+        using var services = new ServiceCollection()
+            .AddSingleton<IReportWriter>(writer)
+            .AddSpatialNetTraining(Host("SpatialNet:trainer:epochs=1").GetSection("SpatialNet"))
+            .BuildServiceProvider();
+
+        var run = services.GetRequiredService<TrainingPipeline>().Run();
+
+        writer.Names.Should().Equal("report");
+        run.ReportJson.Should().Be(Path.Combine(_dir.Combine("run"), "report.json"));
+        File.Exists(run.ReportJson).Should().BeTrue();
+    }
+
+    [Fact]
+    public void AHost_AddsItsOwnEvaluator_ThroughTheContainer()
+    {
+        var factory = new ParameterCountEvaluators();
+        using var services = new ServiceCollection()
+            .AddSingleton<IEvaluatorFactory>(factory)
+            .AddSpatialNetTraining(Host("SpatialNet:data:sources:0:test_count=8", "SpatialNet:data:test_split=test").GetSection("SpatialNet"))
+            .BuildServiceProvider();
+
+        var run = services.GetRequiredService<TrainingPipeline>().Run();
+
+        // Asked for the evaluation split and the test split, with the run's own model.
+        factory.Splits.Should().Equal("val", "test");
+        // The model is disposed with the run; its size was read when the factory was asked.
+        var parameters = factory.ParametersAtCreate;
+        parameters.Should().BeGreaterThan(0);
+        run.Training.History.Epochs.Select(e => e.Metrics["host/epoch"]).Should().Equal(1.0, 2.0);
+        run.Training.History.Epochs.Should().OnlyContain(e => e.Metrics["host/parameters"] == parameters);
+        File.ReadAllText(run.ReportMarkdown).Should().Contain($"| host evaluator | val: {parameters} parameters |");
+        File.ReadAllText(Path.Combine(_dir.Combine("run"), "report_test.md")).Should().Contain($"| host evaluator | test: {parameters} parameters |");
+    }
+
+    // A host's evaluator: the epoch number and the model's parameter count, and one row in the report.
+    private sealed class ParameterCountEvaluators : IEvaluatorFactory
+    {
+        public List<string> Splits { get; } = [];
+
+        public long ParametersAtCreate { get; private set; }
+
+        public IEnumerable<IEvaluator> Create(SpatialNet.Models.MultiTaskModel model, string split)
+        {
+            Splits.Add(split);
+            ParametersAtCreate = model.parameters().Sum(p => p.numel());
+            yield return new Counter(model, split);
+        }
+
+        private sealed class Counter(SpatialNet.Models.MultiTaskModel model, string split) : IEvaluator
+        {
+            public string Split => split;
+
+            private long Parameters => model.parameters().Sum(p => p.numel());
+
+            public IReadOnlyDictionary<string, double> Evaluate(EvaluationContext context) =>
+                new Dictionary<string, double> { ["host/epoch"] = context.Epoch, ["host/parameters"] = Parameters };
+
+            public void AddTo(EvaluationReport report, Func<IReadOnlyDictionary<string, TorchSharp.torch.Tensor>, IReadOnlyDictionary<string, TorchSharp.torch.Tensor>>? prepare = null) =>
+                report.With("host evaluator", $"{split}: {Parameters} parameters");
+        }
+    }
+
+    [Fact]
     public void ATypoInTheSection_FailsAtStart_NamingTheKey()
     {
         using var services = new ServiceCollection()
@@ -69,6 +166,23 @@ public sealed class TrainingServicesTests : IDisposable
         var act = () => services.ValidateSpatialNet();
 
         act.Should().Throw<ConfigurationException>().WithMessage("*SpatialNet:trainer:epocs: unknown key*");
+    }
+
+    // Records what it is asked to write and writes it as the standard writer does.
+    private sealed class RecordingWriter : IReportWriter
+    {
+        public List<string> Names { get; } = [];
+
+        public (string Json, string Markdown) Write(EvaluationReport report, string directory, string name)
+        {
+            Names.Add(name);
+            return new EvaluationReportWriter().Write(report, directory, name);
+        }
+    }
+
+    private sealed class StopAfterFirstEpoch : ITrainerCallback
+    {
+        public void OnEpochEnd(Trainer trainer, EpochRecord record, bool improved) => trainer.RequestStop();
     }
 
     private sealed class EpochCounter : ITrainerCallback

@@ -60,13 +60,13 @@ public sealed class ReportRenderingTests
 
     private static MultiTaskEvaluationResult HandResult()
     {
-        var cls = new TaskPredictionSet(new EvaluationTask("land_use", TaskKind.Classification)
+        var cls = new TaskPredictionSet(new TaskDefinition("land_use", TaskKind.Classification)
         {
             Labels = ["field", "town"],
-            TrainingStatistics = TargetStatistics.FromClasses([0, 0, 1], 2),
+            Statistics = TargetStatistics.FromClasses([0, 0, 1], 2),
         });
         cls.Add(tensor(new float[,] { { 0.9f, 0.1f }, { 0.2f, 0.8f }, { 0.6f, 0.4f }, { 0.3f, 0.7f } }), tensor(new long[] { 0, 1, 1, 1 }));
-        var reg = new TaskPredictionSet(new EvaluationTask("count", TaskKind.Regression) { TrainingStatistics = TargetStatistics.FromValues([[1.0], [3.0]]) });
+        var reg = new TaskPredictionSet(new TaskDefinition("count", TaskKind.Regression) { Statistics = TargetStatistics.FromValues([[1.0], [3.0]]) });
         reg.Add(tensor(new float[] { 1, 2 }), tensor(new float[] { 1, 3 }));
         var tasks = new[] { cls.Compute(), reg.Compute() };
         var metrics = new Dictionary<string, double> { ["land_use/accuracy"] = 0.75, ["count/mae"] = 0.5 };

@@ -18,11 +18,11 @@ public sealed class TaskEvaluationTests
         {
             { 0.7f, 0.2f, 0.1f }, { 0.1f, 0.3f, 0.6f }, { 0.2f, 0.2f, 0.6f }, { 0.1f, 0.1f, 0.8f }, { 0.3f, 0.6f, 0.1f },
         });
-        var task = new EvaluationTask("land_use", TaskKind.Classification)
+        var task = new TaskDefinition("land_use", TaskKind.Classification)
         {
             Labels = ["a", "b", "c"],
             // Training counts 1, 3, 2: the majority class is "b".
-            TrainingStatistics = TargetStatistics.FromClasses([0, 1, 1, 1, 2, 2], 3),
+            Statistics = TargetStatistics.FromClasses([0, 1, 1, 1, 2, 2], 3),
         };
         var set = new TaskPredictionSet(task);
         set.Add(probabilities.narrow(0, 0, 2), tensor(new long[] { 0, 1 }));
@@ -47,7 +47,7 @@ public sealed class TaskEvaluationTests
     [Fact]
     public void Regression_GivesMaeRmse_AndThePredictTheTrainingMeanBaseline()
     {
-        var task = new EvaluationTask("count", TaskKind.Regression) { TrainingStatistics = TargetStatistics.FromValues([[2.0], [4.0]]) };
+        var task = new TaskDefinition("count", TaskKind.Regression) { Statistics = TargetStatistics.FromValues([[2.0], [4.0]]) };
         var set = new TaskPredictionSet(task);
         set.Add(tensor(new float[] { 1.5f, 2f, 2f, 6f }), tensor(new float[] { 1, 2, 3, 6 }));
 
@@ -68,7 +68,7 @@ public sealed class TaskEvaluationTests
         // 4 samples × 2 labels. Label 0 targets 1,0,1,0 with scores .9,.8,.4,.1; label 1 targets 0,0,0,1 with scores .2,.3,.1,.7.
         var targets = tensor(new float[,] { { 1, 0 }, { 0, 0 }, { 1, 0 }, { 0, 1 } });
         var scores = tensor(new float[,] { { 0.9f, 0.2f }, { 0.8f, 0.3f }, { 0.4f, 0.1f }, { 0.1f, 0.7f } });
-        var task = new EvaluationTask("objects", TaskKind.MultiLabel) { TrainingStatistics = TargetStatistics.FromValues([[1.0, 0.0], [0.0, 0.0]]) };
+        var task = new TaskDefinition("objects", TaskKind.MultiLabel) { Statistics = TargetStatistics.FromValues([[1.0, 0.0], [0.0, 0.0]]) };
         var set = new TaskPredictionSet(task);
         set.Add(scores, targets);
 
@@ -97,10 +97,10 @@ public sealed class TaskEvaluationTests
     public void Vqa_IsScoredPerQuestionType_WithTheMajorityAnswerPerTypeAsBaseline()
     {
         // Answers: 0 "yes", 1 "no", 2 "rural", 3 "urban". Types: presence (1) ×3, rural_urban (0) ×2.
-        var task = new EvaluationTask("answers", TaskKind.VisualQuestionAnswering)
+        var task = new TaskDefinition("answers", TaskKind.VisualQuestionAnswering)
         {
             Labels = ["yes", "no", "rural", "urban"],
-            TrainingStatistics = TargetStatistics.FromClasses([1, 1, 0, 3, 3, 2], 4, [1, 1, 1, 0, 0, 0]),
+            Statistics = TargetStatistics.FromClasses([1, 1, 0, 3, 3, 2], 4, [1, 1, 1, 0, 0, 0]),
         };
         var set = new TaskPredictionSet(task);
         var probs = zeros(5, 4);
@@ -126,11 +126,11 @@ public sealed class TaskEvaluationTests
     public void ConditioningAnswersOnTheQuestionType_AnswersAmongTheTypesAnswers()
     {
         // Every question scores "yes" highest; rural_urban questions (type 0) only ever had rural/urban answers.
-        var task = new EvaluationTask("answers", TaskKind.VisualQuestionAnswering)
+        var task = new TaskDefinition("answers", TaskKind.VisualQuestionAnswering)
         {
             Labels = ["yes", "no", "rural", "urban"],
-            TrainingStatistics = TargetStatistics.FromClasses([0, 1, 2, 3], 4, [1, 1, 0, 0]),
-            ConditionAnswersOnType = true,
+            Statistics = TargetStatistics.FromClasses([0, 1, 2, 3], 4, [1, 1, 0, 0]),
+            Head = new ClassificationHeadOptions { NumClasses = 4 }, // an image-only answer classifier
         };
         var set = new TaskPredictionSet(task);
         set.Add(tensor(new float[,] { { 0.5f, 0.1f, 0.1f, 0.3f }, { 0.6f, 0.1f, 0.2f, 0.1f } }), tensor(new long[] { 3, 0 }), tensor(new long[] { 0, 1 }));
@@ -143,7 +143,7 @@ public sealed class TaskEvaluationTests
 
         // Presence (type 1): yes 3, no 1; comparisons (type 3): no 4. Overall yes 3/8, no 5/8.
         // Factors for presence: yes (3/4)/(3/8) = 2, no (1/4)/(5/8) = 0.4. Scores yes 0.3, no 0.7 → 0.6 against 0.28: yes.
-        var prior = new TaskPredictionSet(task with { TrainingStatistics = TargetStatistics.FromClasses([0, 0, 0, 1, 1, 1, 1, 1], 4, [1, 1, 1, 1, 3, 3, 3, 3]) });
+        var prior = new TaskPredictionSet(task with { Statistics = TargetStatistics.FromClasses([0, 0, 0, 1, 1, 1, 1, 1], 4, [1, 1, 1, 1, 3, 3, 3, 3]) });
         prior.Add(tensor(new float[,] { { 0.3f, 0.7f, 0f, 0f } }), tensor(new long[] { 0 }), tensor(new long[] { 1 }));
         prior.Compute().Metrics["overall_accuracy"].Should().Be(1.0);
     }
@@ -151,7 +151,7 @@ public sealed class TaskEvaluationTests
     [Fact]
     public void AMetricTheKindDoesNotHave_IsRejectedWithTheAvailableOnes()
     {
-        var act = () => new TaskPredictionSet(new EvaluationTask("count", TaskKind.Regression) { Metrics = ["accuracy"] });
+        var act = () => new TaskPredictionSet(new TaskDefinition("count", TaskKind.Regression) { Metrics = ["accuracy"] });
         act.Should().Throw<ArgumentException>().WithMessage("*'count'*'accuracy'*mae, rmse*");
     }
 }

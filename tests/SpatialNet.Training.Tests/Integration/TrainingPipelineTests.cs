@@ -1,12 +1,15 @@
 using SpatialNet.Training.Batching;
 using FluentAssertions;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.DependencyInjection;
+using SpatialNet.Heads;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Tests.Support;
 using SpatialNet.Training.Tests.Training;
 using SpatialNet.Training.Pipeline;
+using SpatialNet.Training.Synthetic;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -57,18 +60,31 @@ public sealed class TrainingPipelineTests : IDisposable
             s.Losses["loss"].Should().BeApproximately(s.Losses.GetValueOrDefault("land_cover/loss") + s.Losses.GetValueOrDefault("building_count/loss"), 1e-6);
         // Each task is evaluated on its own source's validation split.
         run.Report.Result.Tasks.Select(t => (t.Task.Name, t.Samples)).Should().Equal(("land_cover", 8), ("building_count", 8));
+        // One description per task: head options with the data's sizes, labels and training statistics.
+        var landCover = run.Report.Result.Tasks[0].Task;
+        landCover.Head.Should().BeOfType<ClassificationHeadOptions>().Which.NumClasses.Should().Be(SyntheticSceneGenerator.LandCoverClasses.Count);
+        landCover.Labels.Should().Equal(SyntheticSceneGenerator.LandCoverClasses);
+        landCover.Statistics!.Count.Should().Be(16, "source A's training split");
+        var counts = run.Report.Result.Tasks[1].Task;
+        counts.Head.Should().BeOfType<RegressionHeadOptions>().Which.Pooling.Should().Be(PoolingKind.Mean);
+        counts.Statistics!.Count.Should().Be(16, "source B's training split");
+        counts.Inputs.Should().BeEmpty("image heads read only the tokens");
     }
 
     [Fact]
-    public void TheTrainingBatchSource_CanBeWrapped_ForACacheOrPrefetcher()
+    public void AHost_ReplacesTheBatchSourceFactory_ToWrapTheTrainingBatches()
     {
         var config = Tiny("wrapped", [Synthetic], "tasks:0:target=label", "tasks:1:target=count_building");
-        CountingSource? wrapper = null;
+        var factory = new CountingFactory();
+        using var services = new ServiceCollection()
+            .AddSpatialNetTraining(config)
+            .AddSingleton<IBatchSourceFactory>(factory)
+            .BuildServiceProvider();
 
-        var run = TrainingPipeline.Run(config, options: new TrainingPipelineOptions { WrapTrainingBatches = s => wrapper = new CountingSource(s) });
+        var run = services.GetRequiredService<TrainingPipeline>().Run();
 
-        wrapper.Should().NotBeNull();
-        wrapper!.Batches.Should().Be(2);
+        factory.Source.Should().NotBeNull();
+        factory.Source!.Batches.Should().Be(2, "16 training scenes in batches of 8, one epoch");
         run.Training.GlobalStep.Should().Be(2);
         File.Exists(run.ReportJson).Should().BeTrue();
     }
@@ -94,6 +110,13 @@ public sealed class TrainingPipelineTests : IDisposable
     }
 
     private const string Synthetic = """{ "kind": "synthetic", "train_count": 16, "val_count": 8 }""";
+
+    private sealed class CountingFactory : IBatchSourceFactory
+    {
+        public CountingSource? Source { get; private set; }
+
+        public IBatchSource CreateTraining(DatasetBatchSource batches, int prefetch) => Source = new CountingSource(batches);
+    }
 
     private sealed class CountingSource(DatasetBatchSource inner) : IBatchSource
     {

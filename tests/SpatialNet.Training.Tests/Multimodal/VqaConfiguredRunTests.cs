@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FluentAssertions;
+using SpatialNet.Heads;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Metrics;
@@ -33,7 +34,8 @@ public sealed class VqaConfiguredRunTests : IDisposable
               "output_dir": "{{output.Replace("\\", "/", StringComparison.Ordinal)}}",
               "model": { "image_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1, "num_heads": 2 },
               "tasks": [ { "name": "rsvqa", "kind": "vqa", "head": { "depth": 1, "classifier_hidden_dim": 16, "count_regression": true, "count_loss_weight": 0.1,
-                           "text_drop_rate": 0.1, "metrics": ["overall_accuracy", "average_accuracy", "per_type_accuracy", "aa_oa_mean"] } } ],
+                           "text_drop_rate": 0.1 },
+                           "metrics": ["overall_accuracy", "average_accuracy", "per_type_accuracy", "aa_oa_mean"] } ],
               "loss": { "l2_lambda": 0.01 },
               "trainer": { "seed": 2, "learning_rate": 0.001, "epochs": 2, "monitor_metric": "rsvqa/aa_oa_mean", "monitor_mode": "max",
                            "early_stopping_patience": 0, "show_progress": false, "write_charts": false },
@@ -55,6 +57,11 @@ public sealed class VqaConfiguredRunTests : IDisposable
 
         run.Training.History.Epochs.Should().HaveCount(2);
         run.Training.History.Epochs[0].Metrics.Should().ContainKey("rsvqa/aa_oa_mean");
+        // The task as described once: the configured metrics, the VQA head's question input, the training answers as labels.
+        var task = run.Report.Result.Tasks.Single().Task;
+        task.Metrics.Should().Equal("overall_accuracy", "average_accuracy", "per_type_accuracy", "aa_oa_mean");
+        task.Inputs.Should().Equal("question");
+        task.Head.Should().BeOfType<VqaHeadOptions>().Which.NumAnswers.Should().Be(task.Labels!.Count);
         foreach (var (report, split) in new[] { (run.Report, "val"), (run.TestReport!, "test") })
         {
             var rows = report.AllVqaRows();

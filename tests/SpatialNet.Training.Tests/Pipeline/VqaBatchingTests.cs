@@ -114,7 +114,7 @@ public sealed class VqaBatchingTests : IDisposable
             DeduplicateImages = true,
             Transform = new ToFloat(),
         }, shuffle: false);
-        var evaluator = new MultiTaskEvaluator(model, batches, [new EvaluationTask("rsvqa", TaskKind.VisualQuestionAnswering) { Labels = AnswerLabels }]);
+        var evaluator = new MultiTaskEvaluator(model, batches, [new TaskDefinition("rsvqa", TaskKind.VisualQuestionAnswering) { Labels = AnswerLabels }]);
 
         var r = evaluator.Run().Tasks.Single().Vqa!;
 
@@ -245,8 +245,6 @@ public sealed class VqaBatchingTests : IDisposable
         public override TaskKind Kind => TaskKind.VisualQuestionAnswering;
 
         public override IReadOnlyList<string> InputNames => [SampleKeys.Index];
-
-        public override IReadOnlyList<string> MetricNames => [];
 
         public override Tensor forward(Tensor tokens, IReadOnlyDictionary<string, Tensor> inputs)
         {

@@ -1,3 +1,4 @@
+using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Batching;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Optimization;
@@ -28,12 +29,7 @@ internal sealed class TrainerFixture
             return new TrainingLosses(mse + 0.1 * mae, new Dictionary<string, Tensor> { ["mse"] = mse, ["mae"] = mae });
         });
         Source = new InMemoryBatchSource(new Dictionary<string, Tensor> { ["x"] = X, ["y"] = Y }, BatchSize, shuffle: true, seed: 3);
-        Evaluator = new DelegateEvaluator(ctx =>
-        {
-            var b = ctx.PrepareBatch(new Dictionary<string, Tensor> { ["x"] = ValX, ["y"] = ValY });
-            var pred = Model.call(b["x"]).to(ScalarType.Float32);
-            return new Dictionary<string, double> { ["val_mse"] = nn.functional.mse_loss(pred, b["y"]).item<float>() };
-        });
+        Evaluator = new ValidationMse(this);
     }
 
     public Tensor X { get; }
@@ -43,7 +39,7 @@ internal sealed class TrainerFixture
     public TinyMlp Model { get; }
     public DelegateTrainable Trainable { get; }
     public InMemoryBatchSource Source { get; }
-    public IEpochEvaluator Evaluator { get; }
+    public IEvaluator Evaluator { get; }
 
     public static TrainerOptions Options(PrecisionMode precision = PrecisionMode.Float32) => new()
     {
@@ -61,4 +57,20 @@ internal sealed class TrainerFixture
         MonitorMetric = "val_mse",
         EarlyStoppingPatience = 10,
     };
+
+    // The MLP's mean squared error on the held-out rows.
+    private sealed class ValidationMse(TrainerFixture f) : IEvaluator
+    {
+        public string Split => "val";
+
+        public IReadOnlyDictionary<string, double> Evaluate(EvaluationContext context)
+        {
+            var b = context.PrepareBatch(new Dictionary<string, Tensor> { ["x"] = f.ValX, ["y"] = f.ValY });
+            var pred = f.Model.call(b["x"]).to(ScalarType.Float32);
+            return new Dictionary<string, double> { ["val_mse"] = nn.functional.mse_loss(pred, b["y"]).item<float>() };
+        }
+
+        public void AddTo(EvaluationReport report, Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare = null) =>
+            throw new NotSupportedException("The MLP has no report.");
+    }
 }

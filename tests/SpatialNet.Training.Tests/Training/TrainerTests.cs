@@ -1,3 +1,4 @@
+using SpatialNet.Training.Evaluation;
 using FluentAssertions;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Optimization;
@@ -177,7 +178,7 @@ public sealed class TrainerTests : IDisposable
         options.LossSyncInterval = 1;
         using var cancel = new CancellationTokenSource();
         var stopper = new CancelAtStep(7, cancel);
-        using (var b = new Trainer(first.Trainable, first.Source, options, first.Evaluator, callbacks: [stopper]))
+        using (var b = new Trainer(first.Trainable, first.Source, options, first.Evaluator, callbacks: [.. Trainer.StandardCallbacks(), stopper]))
         {
             b.Fit(cancel.Token).StopReason.Should().Be(StopReason.Cancelled);
             stopper.Completed.Should().Be(StopReason.Cancelled);
@@ -265,7 +266,7 @@ public sealed class TrainerTests : IDisposable
         options.MonitorMode = MetricMode.Min;
         options.EarlyStoppingPatience = 2;
         options.CheckpointDirectory = _dir;
-        var evaluator = new DelegateEvaluator(ctx => new Dictionary<string, double> { ["val_score"] = script[ctx.Epoch - 1] });
+        var evaluator = new ScriptedEvaluator(script);
         using var trainer = new Trainer(f.Trainable, f.Source, options, evaluator);
         var result = trainer.Fit();
 
@@ -338,5 +339,17 @@ public sealed class TrainerTests : IDisposable
         trainer.Position.Should().Be(new Checkpoints.TrainingPosition(0, 4, 4));
         trainer.History.Steps.Should().HaveCount(4);
         trainer.History.Epochs.Should().BeEmpty();
+    }
+
+    // Epoch e reports script[e − 1] as "val_score": early stopping against known values.
+    private sealed class ScriptedEvaluator(double[] script) : IEvaluator
+    {
+        public string Split => "val";
+
+        public IReadOnlyDictionary<string, double> Evaluate(EvaluationContext context) =>
+            new Dictionary<string, double> { ["val_score"] = script[context.Epoch - 1] };
+
+        public void AddTo(EvaluationReport report, Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? prepare = null) =>
+            throw new NotSupportedException("A scripted metric has no report.");
     }
 }

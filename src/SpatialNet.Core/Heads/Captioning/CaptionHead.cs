@@ -40,7 +40,6 @@ public sealed class CaptionHead : TaskHead
     private readonly Linear? head;
     private readonly Parameter? head_bias;
     private readonly SequenceDecodingOptions decoding;
-    private readonly IReadOnlyList<string> metricNames;
 
     /// <summary>Creates the head.</summary>
     /// <param name="taskName">Task name.</param>
@@ -59,8 +58,6 @@ public sealed class CaptionHead : TaskHead
         CaptionInput = options.CaptionInput;
         TiedEmbeddings = options.TieEmbeddings;
         decoding = options.Decoding.WithDefaultMaxLength(options.MaxLength - 1);
-        metricNames = options.Metrics?.ToArray()
-            ?? [Heads.MetricNames.Bleu1, Heads.MetricNames.Bleu4, Heads.MetricNames.Meteor, Heads.MetricNames.RougeL, Heads.MetricNames.Cider];
 
         embed = new TokenEmbedding(options.VocabSize, options.MaxLength, width, options.TextDropRate);
         blocks = nn.ModuleList(Enumerable.Range(0, options.Depth)
@@ -102,9 +99,6 @@ public sealed class CaptionHead : TaskHead
 
     /// <inheritdoc />
     public override IReadOnlyList<string> InputNames => [CaptionInput];
-
-    /// <inheritdoc />
-    public override IReadOnlyList<string> MetricNames => metricNames;
 
     /// <summary>Width of the decoder tokens.</summary>
     public int EmbedDim { get; }

@@ -13,8 +13,7 @@ namespace SpatialNet.Heads;
 /// <para>
 /// Inputs: the batch entry <see cref="VqaHeadOptions.QuestionInput"/> holds question ids [B, L]
 /// (int64, padded with <see cref="TextHeadOptions.PadId"/>). Targets: answer indices [B] (int64;
-/// <see cref="VqaHeadOptions.IgnoreIndex"/> for none). The question type [B] travels as the batch
-/// entry <see cref="QuestionTypeInput"/> for the per-type metrics (<see cref="MetricInputNames"/>).
+/// <see cref="VqaHeadOptions.IgnoreIndex"/> for none).
 /// </para>
 /// <para>
 /// Output of <c>forward</c>: answer logits [B, A]; with the count branch [B, A + 1], column A being
@@ -37,7 +36,6 @@ public sealed class VqaHead : TaskHead
     private readonly Linear? count_head;
     // Held in a plain object: a field whose value is a module would be registered a second time.
     private readonly EncoderReference questionEncoder;
-    private readonly IReadOnlyList<string> metricNames;
     private readonly bool countLogScale;
     private readonly double countLossWeight;
 
@@ -70,11 +68,9 @@ public sealed class VqaHead : TaskHead
         LabelSmoothing = options.LabelSmoothing;
         IgnoreIndex = options.IgnoreIndex;
         QuestionInput = options.QuestionInput;
-        QuestionTypeInput = options.QuestionTypeInput;
         CountInput = options.CountRegression ? options.CountInput : null;
         countLogScale = options.CountLogScale;
         countLossWeight = options.CountLossWeight;
-        metricNames = options.Metrics?.ToArray() ?? [Heads.MetricNames.OverallAccuracy, Heads.MetricNames.AverageAccuracy, Heads.MetricNames.PerTypeAccuracy];
         RegisterComponents();
         if (count_head is not null)
         {
@@ -105,12 +101,6 @@ public sealed class VqaHead : TaskHead
     /// <inheritdoc />
     public override IReadOnlyList<string> InputNames => [QuestionInput];
 
-    /// <summary>Batch entries the metrics of this task read besides predictions and targets: the question type.</summary>
-    public IReadOnlyList<string> MetricInputNames => [QuestionTypeInput];
-
-    /// <inheritdoc />
-    public override IReadOnlyList<string> MetricNames => metricNames;
-
     /// <summary>Size A of the answer vocabulary.</summary>
     public int NumAnswers { get; }
 
@@ -125,9 +115,6 @@ public sealed class VqaHead : TaskHead
 
     /// <summary>Batch entry of the question ids.</summary>
     public string QuestionInput { get; }
-
-    /// <summary>Batch entry of the question type ids (read by metrics).</summary>
-    public string QuestionTypeInput { get; }
 
     /// <summary>Batch entry of the count targets, or null without the count branch.</summary>
     public string? CountInput { get; }

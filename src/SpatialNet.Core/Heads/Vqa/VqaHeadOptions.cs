@@ -15,12 +15,6 @@ public sealed class VqaHeadOptions : TextHeadOptions
     /// <summary>Batch entry holding the question token ids [B, L] (int64, padded with <see cref="TextHeadOptions.PadId"/>). Default "question".</summary>
     public string QuestionInput { get; set; } = "question";
 
-    /// <summary>
-    /// Batch entry holding each question's type id [B] (int64). The head does not read it; metrics
-    /// do (per-type accuracy, AA, OA), so it travels with the batch. Default "question_type".
-    /// </summary>
-    public string QuestionTypeInput { get; set; } = "question_type";
-
     /// <summary>How question and image are combined. Default <see cref="VqaFusionKind.CrossAttention"/>.</summary>
     public VqaFusionKind Fusion { get; set; } = VqaFusionKind.CrossAttention;
 
@@ -67,7 +61,6 @@ public sealed class VqaHeadOptions : TextHeadOptions
         }
 
         CheckName(taskName, nameof(QuestionInput), QuestionInput, errors);
-        CheckName(taskName, nameof(QuestionTypeInput), QuestionTypeInput, errors);
         if (!Enum.IsDefined(Fusion))
         {
             errors.Add(Message(taskName, nameof(Fusion), Fusion, "CrossAttention or ElementwiseProduct"));
