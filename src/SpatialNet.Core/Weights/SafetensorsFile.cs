@@ -15,6 +15,8 @@ namespace SpatialNet.Weights;
 /// </summary>
 public static class SafetensorsFile
 {
+    /// <summary>Metadata key of the SHA-256 of the data section (lowercase hex); readers verify it when present.</summary>
+    internal const string ChecksumKey = "spatialnet.data_sha256";
     internal const long MaxHeaderBytes = 256L << 20;
     internal const long PortableHeaderBytes = 100_000_000;
     internal const int ChunkBytes = 64 << 20;

@@ -41,6 +41,12 @@ public static class StateDictFile
     private static StateDict ReadSafetensors(string path)
     {
         using var reader = SafetensorsFile.Open(path);
+        if (reader.Metadata.TryGetValue(SafetensorsFile.ChecksumKey, out var expected))
+        {
+            var actual = Convert.ToHexStringLower(reader.DataSha256());
+            if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+                throw new WeightFileException(path, $"Weight file '{path}' is damaged: the SHA-256 of its tensor data is {actual}, the file recorded {expected} when it was written.");
+        }
         var result = new StateDict();
         try
         {
@@ -158,6 +164,7 @@ public static class StateDictFile
     private static void WriteSafetensors(string path, IReadOnlyDictionary<string, Tensor> tensors)
     {
         var ordered = tensors.Keys.Order(StringComparer.Ordinal).Select(k => (k, tensors[k])).ToArray();
-        AtomicFile.Write(path, stream => SafetensorsFile.Write(stream, ordered, new Dictionary<string, string> { ["format"] = "pt" }));
+        var metadata = new Dictionary<string, string> { ["format"] = "pt", [SafetensorsFile.ChecksumKey] = Convert.ToHexStringLower(SafetensorsFile.DataSha256(ordered)) };
+        AtomicFile.Write(path, stream => SafetensorsFile.Write(stream, ordered, metadata));
     }
 }

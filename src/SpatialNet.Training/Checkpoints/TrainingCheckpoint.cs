@@ -48,7 +48,7 @@ internal static class TrainingCheckpoint
     public const int FormatVersion = 2;
 
     /// <summary>Metadata key of the SHA-256 (hex) of the file's tensor data, verified whenever a checkpoint's tensors are read.</summary>
-    public const string ChecksumKey = "spatialnet.data_sha256";
+    public const string ChecksumKey = SafetensorsFile.ChecksumKey;
 
     private const string ModelPrefix = "model.";
     private const string OptimizerPrefix = "optimizer.";

@@ -207,6 +207,24 @@ public sealed class ReliabilityTests : IDisposable
     }
 
     [Fact]
+    public void AFlippedBitInWrittenWeights_IsReportedOnEveryReadPath()
+    {
+        var path = File("model.safetensors");
+        using (var sd = new StateDict { ["weight"] = arange(6, dtype: ScalarType.Float32).reshape(3, 2), ["bias"] = zeros(3) })
+            StateDictFile.Write(path, sd);
+        using (var intact = StateDictFile.Read(path))
+            intact.Should().ContainKey("weight");
+        var bytes = System.IO.File.ReadAllBytes(path);
+        bytes[^1] ^= 0x01;   // the last byte of 'weight' (written after 'bias'): still a valid float, no shape or offset check can notice
+        System.IO.File.WriteAllBytes(path, bytes);
+        using var model = nn.Linear(2, 3);
+
+        FluentActions.Invoking(() => StateDictFile.Read(path)).Should().Throw<WeightFileException>()
+            .WithMessage($"Weight file '{path}' is damaged: the SHA-256 of its tensor data is *, the file recorded *");
+        FluentActions.Invoking(() => ModelWeights.Load(model, path)).Should().Throw<WeightFileException>().WithMessage("*is damaged*");
+    }
+
+    [Fact]
     public void TruncatedPth_NamesTheFile()
     {
         var path = File("w.pth");
