@@ -75,6 +75,21 @@ public sealed class ReliabilityTests : IDisposable
     }
 
     [Fact]
+    public void ACheckpointWhoseOptimizerStepsDisagreeWithGlobalStep_IsRefusedOnResume()
+    {
+        // Position epoch 0, batch 2, global_step 2 agrees with itself; the optimizer has taken no step.
+        var fixture = new TrainerFixture(initSeed: 1);
+        var options = TrainerFixture.Options();
+        options.MonitorMetric = null;
+        using var trainer = new Trainer(fixture.Trainable, fixture.Source, options);
+        var path = _dir.Combine("c.safetensors");
+        TrainingCheckpoint.Save(path, fixture.Trainable.Module, trainer.Optimizer, trainer.Schedule, new TrainingPosition(0, 2, 2), trainer.Random);
+
+        FluentActions.Invoking(() => trainer.ResumeFrom(path)).Should().Throw<CheckpointException>()
+            .WithMessage($"Checkpoint '{path}': the optimizer has taken 0 steps, the position says global_step 2*");
+    }
+
+    [Fact]
     public void RunDirectory_RefusesANonEmptyFolder_UnlessResumingOrOverwritingARun()
     {
         var run = _dir.Combine("run");
