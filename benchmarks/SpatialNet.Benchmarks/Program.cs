@@ -1,20 +1,16 @@
 using System.CommandLine;
 using SpatialNet;
 using SpatialNet.Benchmarks;
+using SpatialNet.Cli.Hosting;
 using SpatialNet.Runtime;
 using TorchSharp;
 using static SpatialNet.Benchmarks.Measurements;
 
-// Parsed as the spatialnet tool parses: per-option help, typo suggestions, exit code 2 for a bad command line.
+// Parsed and reported as the spatialnet tool does (the same source file): per-option help, the nearest
+// names for a misspelt word, exit code 2 for a bad command line.
 var parse = BenchmarkOptions.CreateCommand(Run).Parse(args);
-if (parse.Action is System.CommandLine.Invocation.ParseErrorAction errors)
-{
-    errors.ShowHelp = false;
-    errors.ShowTypoCorrections = true;
-    parse.Invoke(new System.CommandLine.InvocationConfiguration { Output = Console.Error });
-    Console.Error.WriteLine("Run 'spatialnet-benchmarks --help' for usage.");
-    return 2;
-}
+if (parse.Errors.Count > 0)
+    return CommandLineErrors.Report(parse, Console.Error, "spatialnet-benchmarks");
 return parse.Invoke();
 
 static int Run(BenchmarkOptions o)

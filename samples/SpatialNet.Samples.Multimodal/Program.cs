@@ -19,11 +19,14 @@ using SpatialNet.Training.Synthetic;
 using SpatialNet.Training.Pipeline;
 
 var clock = Stopwatch.StartNew();
-var root = Path.GetFullPath(args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal))
-    ?? Path.Combine(Path.GetTempPath(), "spatialnet-multimodal"));
-int epochs = OptionValue("--epochs") is { } e ? int.Parse(e, CultureInfo.InvariantCulture) : 12;
+var options = Args.Parse(args, "Trains captioning and VQA together on generated scenes: [FOLDER] [--epochs N] [--threads N].",
+    ["epochs", "threads"], out int exitCode, positional: "folder");
+if (options is null)
+    return exitCode;
+var root = Path.GetFullPath(options.GetValueOrDefault("folder") ?? Path.Combine(Path.GetTempPath(), "spatialnet-multimodal"));
+int epochs = options.TryGetValue("epochs", out var e) ? int.Parse(e, CultureInfo.InvariantCulture) : 12;
 // One torch thread by default: this model is small, and on a shared machine more threads mostly wait for each other.
-int threads = OptionValue("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : 1;
+int threads = options.TryGetValue("threads", out var t) ? int.Parse(t, CultureInfo.InvariantCulture) : 1;
 
 // 1. Synthetic scenes in both formats. The two datasets use different generator seeds, so no scene appears in both.
 var ucmRoot = Path.Combine(root, "ucm-caption");
@@ -91,9 +94,3 @@ foreach (var (task, passed, detail) in checks)
 Console.WriteLine();
 Console.WriteLine($"wall time {clock.Elapsed.TotalSeconds:F1} s (data {written:F1} s, training and evaluation {run.ElapsedSeconds:F1} s); report: {run.ReportMarkdown}");
 return checks.All(c => c.Passed) ? 0 : 1;
-
-string? OptionValue(string name)
-{
-    int at = Array.IndexOf(args, name);
-    return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
-}

@@ -18,12 +18,10 @@ using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Pipeline;
 using TorchSharp;
 
-var options = Args.Parse(args, ["data", "out", "epochs", "image-size", "device", "baseline"]);
-if (options is null || !options.ContainsKey("data"))
-{
-    Console.Error.WriteLine("usage: SpatialNet.Samples.Rsvqa --data PATH [--out DIR] [--epochs N] [--image-size 64] [--device cpu|cuda|auto] [--baseline true]");
-    return 2;
-}
+var options = Args.Parse(args, "Trains the VQA model on RSVQA-LR files: --data PATH [--out DIR] [--epochs N] [--image-size 64] [--device cpu|cuda|auto] [--baseline true].",
+    ["data", "out", "epochs", "image-size", "device", "baseline"], out int exitCode, required: ["data"]);
+if (options is null)
+    return exitCode;
 bool imageOnly = options.GetValueOrDefault("baseline", "false") == "true";
 
 TorchNativeRuntime.EnsureInitialized();

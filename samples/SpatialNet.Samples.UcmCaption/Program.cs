@@ -13,12 +13,10 @@ using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Pipeline;
 using TorchSharp;
 
-var options = Args.Parse(args, ["data", "out", "epochs", "image-size", "device"]);
-if (options is null || !options.ContainsKey("data"))
-{
-    Console.Error.WriteLine("usage: SpatialNet.Samples.UcmCaption --data PATH [--out DIR] [--epochs N] [--image-size 64] [--device cpu|cuda|auto]");
-    return 2;
-}
+var options = Args.Parse(args, "Trains the caption model on UCM-caption files: --data PATH [--out DIR] [--epochs N] [--image-size 64] [--device cpu|cuda|auto].",
+    ["data", "out", "epochs", "image-size", "device"], out int exitCode, required: ["data"]);
+if (options is null)
+    return exitCode;
 
 TorchNativeRuntime.EnsureInitialized();
 // One torch thread per physical core (half the logical processors on SMT machines); see the quickstart.

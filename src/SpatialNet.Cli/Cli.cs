@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using SpatialNet.Cli.Commands;
+using SpatialNet.Cli.Hosting;
 
 namespace SpatialNet.Cli;
 
@@ -57,7 +58,7 @@ public static class Cli
         // Signals are handled by the caller (Program), which owns the token; the parser must not exit on its own.
         var invocation = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         if (parse.Errors.Count > 0)
-            return ReportParseErrors(parse, error);
+            return CommandLineErrors.Report(parse, error, "spatialnet");
         try
         {
             return parse.InvokeAsync(invocation, cancellationToken).GetAwaiter().GetResult();
@@ -78,36 +79,6 @@ public static class Cli
             error.WriteLine($"spatialnet: {SpatialNet.ErrorBoundary.Describe(ex, parse.GetValue(verbose))}");
             return ExitCodes.Failure;
         }
-    }
-
-    /// <summary>One "spatialnet: …" line per error, the parser's typo suggestions, where to get help; exit code 2.</summary>
-    private static int ReportParseErrors(ParseResult parse, TextWriter error)
-    {
-        using var captured = new StringWriter();
-        if (parse.Action is ParseErrorAction action)
-        {
-            action.ShowHelp = false;
-            action.ShowTypoCorrections = true;
-            parse.Invoke(new InvocationConfiguration { Output = captured, Error = captured });
-        }
-        foreach (var e in parse.Errors)
-            error.WriteLine($"spatialnet: {e.Message}");
-        var messages = parse.Errors.Select(e => e.Message).ToHashSet(StringComparer.Ordinal);
-        foreach (var line in captured.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (!messages.Contains(line))
-                error.WriteLine(line);
-        }
-        error.WriteLine($"Run '{string.Join(' ', Path(parse.CommandResult.Command))} --help' for usage.");
-        return ExitCodes.Usage;
-    }
-
-    private static IEnumerable<string> Path(Command command)
-    {
-        var names = new List<string>();
-        for (Symbol? s = command; s is not null; s = s.Parents.FirstOrDefault())
-            names.Insert(0, s is RootCommand ? "spatialnet" : s.Name);
-        return names;
     }
 
     /// <summary>Prints the tool's informational version (version+commit).</summary>

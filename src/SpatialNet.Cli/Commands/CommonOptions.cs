@@ -1,6 +1,7 @@
+using System.CommandLine;
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.CommandLine;
 
 namespace SpatialNet.Cli.Commands;
 
@@ -24,22 +25,19 @@ internal static class CommonOptions
     /// <summary><c>--quiet</c>: warnings and errors only on standard error.</summary>
     public static Option<bool> Quiet() => new("--quiet", "-q") { Description = "Log warnings and errors only." };
 
-    /// <summary>Adds a check of the option's value; a value that does not convert is left to the parser's own error.</summary>
-    public static void Check<T>(this Option<T> option, Func<T, string?> error) =>
+    /// <summary>
+    /// Refuses a number below <paramref name="min"/> given to <paramref name="option"/>. Reads the token, not the
+    /// value: a word that is no number is the parser's error already, and reading its value would throw.
+    /// </summary>
+    public static T AtLeast<T>(this T option, long min, Func<long, string> message) where T : Option
+    {
         option.Validators.Add(r =>
         {
-            T value;
-            try
-            {
-                value = r.GetValueOrDefault<T>();
-            }
-            catch (InvalidOperationException)
-            {
-                return;
-            }
-            if (error(value) is { } message)
-                r.AddError(message);
+            if (r.Tokens.Count == 1 && long.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v < min)
+                r.AddError(message(v));
         });
+        return option;
+    }
 
     /// <summary>Where results go (standard output, or the writer a test passed in).</summary>
     public static TextWriter Output(this ParseResult parse) => parse.InvocationConfiguration.Output;

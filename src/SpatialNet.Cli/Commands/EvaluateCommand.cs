@@ -28,8 +28,8 @@ internal static class EvaluateCommand
             var configuration = SpatialNetConfiguration.Load(parse.GetRequiredValue(config), parse.GetValue(set));
             var c = TrainingRunOptions.Bind(configuration, parse.GetRequiredValue(config));
             var dir = parse.GetValue(output) is { } d ? Path.GetFullPath(d) : null;
-            SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
             using var logging = CliLogging.Create(parse.Error(), parse.GetValue(quiet));
+            CliLogging.InitializeNativeRuntime(logging);
             var report = TrainingPipeline.Evaluate(configuration, parse.GetRequiredValue(checkpoint), parse.GetValue(split), dir, logging.CreateLogger("spatialnet"));
             var reportPath = Path.Combine(dir ?? c.OutputDir, "report_" + report.Result.Split + ".md");
             var o = parse.Output();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SpatialNet.Cli.Hosting;
 using SpatialNet.Training.Inference;
 
 namespace SpatialNet.Cli.Commands;

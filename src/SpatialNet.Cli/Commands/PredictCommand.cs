@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using SpatialNet.Cli.Hosting;
 using SpatialNet.Heads;
 using SpatialNet.IO;
 using SpatialNet.Training.Imaging;

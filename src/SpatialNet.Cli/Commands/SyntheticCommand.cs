@@ -12,9 +12,9 @@ internal static class SyntheticCommand
         var format = new Option<string>("--format", "-f") { Description = "Dataset format.", Required = true }.AcceptOnlyFromAmong("ucm-caption", "rsvqa");
         var output = new Option<string>("--out", "-o") { Description = "Folder to write.", Required = true, HelpName = "DIR" };
         var count = new Option<int>("--count", "-n") { Description = "Number of scenes (ucm-caption: rounded up to a multiple of the 5 land-cover classes).", DefaultValueFactory = _ => 100, HelpName = "N" };
-        count.Check(v => v < 1 ? "--count must be a positive number of scenes" : null);
+        count.AtLeast(1, _ => "--count must be a positive number of scenes");
         var size = new Option<int>("--size") { Description = "Scene width and height in pixels (at least 32).", DefaultValueFactory = _ => 64, HelpName = "PIXELS" };
-        size.Check(v => v < 32 ? $"--size {v} is below the smallest scene size, 32" : null);
+        size.AtLeast(32, v => $"--size {v} is below the smallest scene size, 32");
         var seed = new Option<ulong>("--seed") { Description = "Generator seed.", DefaultValueFactory = _ => 1UL };
         var command = new Command("synthetic",
             "Write synthetic scenes in the UCM-caption format (dataset.json + imgs/; 80/10/10 % train/val/test per class) or the RSVQA-LR format "

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SpatialNet.Cli.Hosting;
 using SpatialNet.Cli.Output;
 using SpatialNet.Training.Checkpoints;
 using System.Text.Json.Nodes;
@@ -18,11 +19,11 @@ internal static class TrainCommand
         var set = CommonOptions.Set();
         var output = new Option<string?>("--output", "-o") { Description = "Output folder (overrides the configuration's output_dir).", HelpName = "DIR" };
         var epochs = new Option<int?>("--epochs") { Description = "Number of epochs (overrides the configuration).", HelpName = "N" };
-        epochs.Check(v => v is < 1 ? "--epochs must be a positive number of epochs" : null);
+        epochs.AtLeast(1, _ => "--epochs must be a positive number of epochs");
         var device = new Option<string?>("--device") { Description = "cpu, cuda, cuda:N or auto (overrides the configuration).", HelpName = "DEVICE" };
         var resume = new Option<string?>("--resume") { Description = "Continue a run from its checkpoint (checkpoints/last.safetensors or interrupted.safetensors) with the same configuration.", HelpName = "CHECKPOINT" };
         var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after N optimizer steps in all (saving checkpoints/last.safetensors, to resume later).", HelpName = "N" };
-        maxSteps.Check(v => v is < 1 ? "--max-steps must be a positive number of steps" : null);
+        maxSteps.AtLeast(1, _ => "--max-steps must be a positive number of steps");
         var noProgress = new Option<bool>("--no-progress") { Description = "No progress display." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace a previous run in the output folder (a non-empty folder is refused otherwise, unless resuming)." };
         var quiet = CommonOptions.Quiet();
@@ -43,11 +44,11 @@ internal static class TrainCommand
             var configuration = SpatialNetConfiguration.Load(configPath, shorthands.Concat(parse.GetValue(set) ?? []));
             var c = TrainingRunOptions.Bind(configuration, configPath);
 
-            SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
-            using var stopsCleanly = Interrupt.StopsCleanly();
             // Progress and logs on standard error; standard output carries the result only.
             var display = new TrainingDisplay(parse.Error(), c.Trainer.ShowProgress);
             using var logging = CliLogging.Create(display.WriteLog, parse.GetValue(quiet), display.Enabled ? ["EpochEnd", "BestCheckpoint"] : []);
+            CliLogging.InitializeNativeRuntime(logging);
+            using var stopsCleanly = Interrupt.StopsCleanly();
             TrainingRunResult result;
             try
             {

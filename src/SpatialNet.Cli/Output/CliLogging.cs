@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SpatialNet.Runtime;
 
 namespace SpatialNet.Cli.Output;
 
@@ -15,6 +16,16 @@ internal static class CliLogging
 
     /// <summary>A logger factory writing to <paramref name="error"/>.</summary>
     public static ILoggerFactory Create(TextWriter error, bool quiet) => Create(line => { lock (error) error.WriteLine(line); }, quiet);
+
+    /// <summary>
+    /// Loads libtorch now, its loader's line (if any) through <paramref name="logging"/>: <c>--quiet</c> hides it,
+    /// and so does <c>SPATIALNET_NATIVE_QUIET=1</c> as without a logger.
+    /// </summary>
+    public static void InitializeNativeRuntime(ILoggerFactory logging)
+    {
+        bool silenced = Environment.GetEnvironmentVariable(NativeRuntimeOptions.QuietVariable) is "1" or "true";
+        TorchNativeRuntime.EnsureInitialized(logger: silenced ? null : logging.CreateLogger(typeof(TorchNativeRuntime).FullName!));
+    }
 
     private sealed class Provider(Action<string> sink, HashSet<string> omit) : ILoggerProvider
     {

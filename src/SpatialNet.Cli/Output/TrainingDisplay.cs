@@ -95,7 +95,11 @@ internal sealed class TrainingDisplay : ITrainingProgress
     {
         ArgumentNullException.ThrowIfNull(record);
         if (!Enabled) return;
-        _task?.StopTask();
+        if (_task is not null)
+        {
+            _task.Value = _task.MaxValue;   // steps are reported every few steps: the last redraw showed less than 100 %
+            _task.StopTask();
+        }
         if (_columns is null)
         {
             _columns = Columns(record);

@@ -117,6 +117,13 @@ internal static class TrainingCharts
         Color.FromHex("#9467bd"), Color.FromHex("#8c564b"), Color.FromHex("#e377c2"), Color.FromHex("#7f7f7f"),
     ];
 
+    // Open markers larger than the filled one before them; dashes and dots over a solid line.
+    private static readonly (MarkerShape Shape, LinePattern Pattern, float Size)[] Looks =
+    [
+        (MarkerShape.FilledCircle, LinePattern.Solid, 7), (MarkerShape.OpenSquare, LinePattern.Dashed, 11),
+        (MarkerShape.OpenTriangleUp, LinePattern.Dotted, 13), (MarkerShape.OpenDiamond, LinePattern.DenselyDashed, 15),
+    ];
+
     private static Plot Plot(ChartPanel panel, string yLabel)
     {
         var plot = new Plot();
@@ -124,7 +131,7 @@ internal static class TrainingCharts
         plot.XLabel("epoch", size: 12);
         plot.YLabel(panel.Title == Trainer.GradientNormName ? "gradient norm" : yLabel, size: 12);
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-        int colour = 0;
+        int colour = 0, marked = 0;
         foreach (var s in panel.Series)
         {
             var points = s.X.Zip(s.Y).Where(p => double.IsFinite(p.First) && double.IsFinite(p.Second)).ToList();
@@ -146,9 +153,14 @@ internal static class TrainingCharts
                     colour++;
                     break;
                 default:
+                    // Equal curves (two task weights, say) must not hide each other: each marker shape
+                    // and dash leaves the one drawn before it visible.
+                    var (shape, pattern, size) = Looks[marked++ % Looks.Length];
                     line.Color = Palette[colour % Palette.Length];
                     line.LineWidth = 2;
-                    line.MarkerSize = 7;
+                    line.MarkerShape = shape;
+                    line.MarkerSize = size;
+                    line.LinePattern = pattern;
                     colour++;
                     break;
             }

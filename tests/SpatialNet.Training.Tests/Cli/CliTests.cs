@@ -156,13 +156,39 @@ public class CliTests
         captions.Should().Contain("--references").And.NotContain("--max-steps");
     }
 
-    [Fact]
-    public void AMisspeltOptionIsNamedWithASuggestion()
+    [Theory]
+    [InlineData("'--epoch'", "'--epochs'", "train", "--config", "x.json", "--epoch", "3")]
+    [InlineData("'--confg'", "'--config'", "train", "--confg", "x.json")]
+    [InlineData("'--refrences'", "'--references'", "metrics", "captions", "--refrences", "r.json", "--candidates", "c.json")]
+    [InlineData("'trian'", "'train'", "trian")]
+    [InlineData("'inspct'", "'inspect'", "weights", "inspct", "a.safetensors")]
+    public void AMisspeltWordIsNamedWithASuggestion_NotAsAMissingRequiredOne(string word, string suggestion, params string[] args)
     {
-        var (code, _, stderr) = Run("train", "--config", "x.json", "--epoch", "3");
+        var (code, stdout, stderr) = Run(args);
         code.Should().Be(2);
-        stderr.Should().Contain("'--epoch'").And.Contain("--epochs");
-        stderr.Should().NotContain("Required", "the misspelling is the error, not a missing option");
+        stdout.Should().BeEmpty();
+        stderr.Should().Contain(word).And.Contain(suggestion);
+        stderr.Should().NotContainEquivalentOf("required", "the misspelling is the error, not a missing option or command");
+        stderr.Should().NotContain(".json'", "the misspelt option's value is not a second unknown word");
+    }
+
+    [Theory]
+    [InlineData("kitten", "sitting", 3)]   // the textbook Levenshtein example
+    [InlineData("trian", "train", 1)]      // one adjacent transposition
+    [InlineData("--confg", "--config", 1)]
+    [InlineData("inspect", "inspect", 0)]
+    public void EditDistanceCountsEditsAndAdjacentTranspositions(string a, string b, int expected) =>
+        SpatialNet.Cli.Hosting.CommandLineErrors.EditDistance(a, b).Should().Be(expected);
+
+    [Theory]
+    [InlineData("'-3x'", "train", "--config", "x.json", "--epochs", "-3x")]
+    [InlineData("'many'", "train", "--config", "x.json", "--max-steps", "many")]
+    [InlineData("'big'", "synthetic", "--format", "rsvqa", "--out", "x", "--size", "big")]
+    public void ANumberOptionGivenAWordIsABadCommandLine_NotACrash(string word, params string[] args)
+    {
+        var (code, _, stderr) = Run(args);
+        code.Should().Be(2);
+        stderr.Should().StartWith("spatialnet: ").And.Contain(word).And.Contain("--help");
     }
 
     [Fact]

@@ -183,6 +183,90 @@ public sealed class TrainCliTests : IDisposable
         File.ReadAllBytes(_dir.Combine("interrupted", "model.safetensors")).Should().Equal(File.ReadAllBytes(_dir.Combine("straight", "model.safetensors")));
     }
 
+    [SkippableFact]
+    public void Signals_TheFirstStopsWithACheckpointAndTheResumeCommand_ASecondAbortsAtOnce()
+    {
+        // The installed tool as a child process, stopped by real signals. SIGTERM: SIGINT may arrive ignored
+        // (a background job of a script), and the tool treats both the same.
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
+        var config = TinyConfig("signals", epochs: 50, trainCount: 960);
+
+        var (code, stderr) = RunTool(["train", "--config", config, "--no-progress"], signals: 1);
+        code.Should().Be(130, stderr);
+        stderr.Should().Contain("resume with:").And.Contain("--resume");
+        File.Exists(_dir.Combine("signals", "checkpoints", Trainer.LastCheckpointName)).Should().BeTrue(stderr);
+
+        // The second signal races the clean stop it interrupts; whichever wins, the tool never crashes.
+        (code, stderr) = RunTool(["train", "--config", config, "--no-progress", "--overwrite"], signals: 2);
+        code.Should().BeOneOf([128 + 15, 130], $"killed by the second SIGTERM itself (or stopped cleanly first), not crashed in shutdown:\n{stderr}");
+        if (code == 128 + 15)
+            stderr.Should().Contain("spatialnet: aborted").And.NotContain("resume with:");
+        else
+            stderr.Should().Contain("resume with:");
+    }
+
+    [Fact]
+    public void TheNativeLoadersLineGoesThroughTheToolsLogging_AndQuietHidesIt()
+    {
+        var config = TinyConfig("native", epochs: 1);
+        var loud = RunTool(["train", "--config", config, "--max-steps", "1"], nativeQuiet: false);
+        var quiet = RunTool(["train", "--config", config, "--max-steps", "1", "--overwrite", "--quiet"], nativeQuiet: false);
+        var silenced = RunTool(["train", "--config", config, "--max-steps", "1", "--overwrite"], nativeQuiet: true);
+        (loud.Code, quiet.Code, silenced.Code).Should().Be((0, 0, 0), loud.Stderr + quiet.Stderr + silenced.Stderr);
+        loud.Stderr.Should().NotContain("[SpatialNet] native runtime", "not the loader's own console line");
+        quiet.Stderr.Should().NotContain("native runtime");
+        silenced.Stderr.Should().NotContain("native runtime", "SPATIALNET_NATIVE_QUIET=1 silences it as before");
+        // Where this machine needs the compatibility copy (or a named libtorch), the loader has a line to say.
+        var report = SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();
+        if (report.PatchedLibrary is not null || report.LibTorchDirectory is not null)
+            loud.Stderr.Should().MatchRegex(@"(?m)^\d\d:\d\d:\d\d SpatialNet native runtime: ");
+    }
+
+    /// <summary>Runs the tool as a child process; sends SIGTERM <paramref name="signals"/> times once training has started.</summary>
+    private (int Code, string Stderr) RunTool(string[] args, int signals = 0, bool nativeQuiet = true)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = _dir.Path,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "spatialnet.dll"));
+        foreach (var a in args)
+            start.ArgumentList.Add(a);
+        if (nativeQuiet) start.Environment["SPATIALNET_NATIVE_QUIET"] = "1";
+        else start.Environment.Remove("SPATIALNET_NATIVE_QUIET");
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var training = new ManualResetEventSlim();
+        using var stopping = new ManualResetEventSlim();
+        using var tool = new System.Diagnostics.Process { StartInfo = start };
+        tool.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lines.Enqueue(e.Data);
+            if (e.Data.Contains(" Training ", StringComparison.Ordinal)) training.Set();   // the step loop has started
+            if (e.Data.StartsWith("spatialnet: stopping", StringComparison.Ordinal)) stopping.Set();
+        };
+        tool.Start();
+        tool.BeginErrorReadLine();
+        tool.BeginOutputReadLine();
+        try
+        {
+            if (signals > 0)
+                training.Wait(TimeSpan.FromMinutes(2)).Should().BeTrue(string.Join("\n", lines));
+            for (int i = 0; i < signals; i++)
+            {
+                if (i > 0) stopping.Wait(TimeSpan.FromMinutes(1));   // the first was taken (not merged with the second)
+                System.Diagnostics.Process.Start("kill", ["-TERM", tool.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            }
+            tool.WaitForExit(TimeSpan.FromMinutes(2)).Should().BeTrue("the tool stops");
+            tool.WaitForExit();   // drains the redirected streams
+        }
+        finally
+        {
+            if (!tool.HasExited) tool.Kill(entireProcessTree: true);
+        }
+        return (tool.ExitCode, string.Join("\n", lines));
+    }
+
     [Fact]
     public void Train_PrintsOneRowPerEpochOnStandardError_AndTheResultOnStandardOutput()
     {

@@ -165,6 +165,28 @@ public class TrainingChartsTests
                 Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public void Write_EqualCurvesStayVisible_TheFirstIsNotHiddenUnderTheSecond()
+    {
+        // Two task weights with the same values: the first (#1f77b4) must show beyond its legend swatch.
+        double[] epochs = [1, 2, 3, 4, 5, 6], values = [1.0, 0.98, 0.97, 0.96, 0.955, 0.95];
+        int Blue(params ChartSeries[] series)
+        {
+            var path = Path.Combine(Path.GetTempPath(), "spatialnet-chart-" + Guid.NewGuid().ToString("N") + ".png");
+            try
+            {
+                TrainingCharts.Write(new ChartFigure("w.png", "weights", "weight", [new ChartPanel("task weights", series)]), path, 520, 380);
+                using var bitmap = SKBitmap.Decode(path);
+                return bitmap.Pixels.Count(p => Math.Abs(p.Red - 0x1f) < 40 && Math.Abs(p.Green - 0x77) < 40 && Math.Abs(p.Blue - 0xb4) < 40);
+            }
+            finally { File.Delete(path); }
+        }
+
+        int alone = Blue(new ChartSeries("a", epochs, values), new ChartSeries("b", epochs, values.Select(v => v - 0.5).ToArray()));
+        int covered = Blue(new ChartSeries("a", epochs, values), new ChartSeries("b", epochs, values));
+        covered.Should().BeGreaterThan(alone / 3, $"an equal second curve leaves the first visible ({covered} of {alone} pixels)");
+    }
 }
 
 public class ProgressDisplayTests

@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SpatialNet.Training.Checkpoints;
 
-namespace SpatialNet.Cli;
+namespace SpatialNet.Cli.Output;
 
 /// <summary>
 /// <c>spatialnet evaluate … --tables</c>: the paper's Table I (captioning, with the retrieval baseline

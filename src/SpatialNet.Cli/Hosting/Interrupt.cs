@@ -1,11 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace SpatialNet.Cli;
+namespace SpatialNet.Cli.Hosting;
 
 /// <summary>
 /// Ctrl+C and SIGTERM: the first stops a command that stops cleanly (<c>train</c>: at the next step
 /// boundary, with a checkpoint) by cancelling <see cref="Token"/>; a second, or the first during a
-/// command that cannot stop cleanly, ends the process at once with exit code 130.
+/// command that cannot stop cleanly, ends the process at once through the signal's default action
+/// (killed by SIGINT: shell status 130), running no shutdown code that libtorch's threads could crash.
 /// </summary>
 internal sealed class Interrupt : IDisposable
 {
@@ -34,9 +35,9 @@ internal sealed class Interrupt : IDisposable
 
     private void OnSignal(PosixSignalContext context)
     {
-        context.Cancel = true;
         if (Interlocked.Increment(ref _signals) == 1 && Volatile.Read(ref _graceful) > 0)
         {
+            context.Cancel = true;
             _error.WriteLine();
             _error.WriteLine("spatialnet: stopping at the next step and saving a checkpoint (Ctrl+C again to abort at once)");
             _source.Cancel();
@@ -44,7 +45,7 @@ internal sealed class Interrupt : IDisposable
         }
         _error.WriteLine();
         _error.WriteLine("spatialnet: aborted");
-        Environment.Exit(ExitCodes.Interrupted);
+        context.Cancel = false;   // not Environment.Exit: its shutdown crashed under a running libtorch step
     }
 
     /// <inheritdoc />

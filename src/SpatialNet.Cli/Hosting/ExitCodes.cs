@@ -1,4 +1,4 @@
-namespace SpatialNet.Cli;
+namespace SpatialNet.Cli.Hosting;
 
 /// <summary>The tool's exit codes.</summary>
 internal static class ExitCodes

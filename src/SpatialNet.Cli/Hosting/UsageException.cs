@@ -1,4 +1,4 @@
-namespace SpatialNet.Cli;
+namespace SpatialNet.Cli.Hosting;
 
 /// <summary>Thrown for a command line that parses but makes no sense (exit code 2); the message says what is wrong.</summary>
 public sealed class UsageException : Exception
