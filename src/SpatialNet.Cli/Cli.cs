@@ -45,7 +45,16 @@ public static class Cli
         // The tool's own version, also when it runs in-process (a test host is the entry assembly then).
         foreach (var version in root.Options.OfType<VersionOption>())
             version.Action = new VersionAction();
-        var parse = root.Parse(args);
+        ParseResult parse;
+        try
+        {
+            parse = root.Parse(args);
+        }
+        catch (Exception ex)
+        {
+            error.WriteLine($"spatialnet: {SpatialNet.ErrorBoundary.Describe(ex, args.Contains("--verbose"))}");
+            return ExitCodes.Failure;
+        }
         // Signals are handled by the caller (Program), which owns the token; the parser must not exit on its own.
         var invocation = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         if (parse.Errors.Count > 0)

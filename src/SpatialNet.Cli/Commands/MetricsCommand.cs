@@ -82,7 +82,8 @@ internal static class MetricsCommand
         var command = new Command("vqa", "Per-type accuracy, AA, OA and the confusion matrix of RSVQA answers.") { answers, noCountBins, output, json };
         command.SetAction(parse =>
         {
-            var result = VqaMetrics.Compute(ReadVqaAnswers(parse.GetRequiredValue(answers)), binCounts: !parse.GetValue(noCountBins));
+            bool bins = !parse.GetValue(noCountBins);
+            var result = VqaMetrics.Compute(ReadVqaAnswers(parse.GetRequiredValue(answers), bins), binCounts: bins);
             var perType = new JsonObject();
             foreach (var (type, acc) in result.PerType)
                 perType[type] = new JsonObject { ["accuracy"] = acc.Accuracy, ["correct"] = acc.Correct, ["total"] = acc.Total };
@@ -121,17 +122,19 @@ internal static class MetricsCommand
     }
 
     /// <summary>Reads VQA answers; errors name the file and the offending field.</summary>
-    internal static List<VqaAnswer> ReadVqaAnswers(string path)
+    /// <param name="path">The answers file.</param>
+    /// <param name="binCounts">Counts are scored in bins: a count truth must then be a count or a bin.</param>
+    internal static List<VqaAnswer> ReadVqaAnswers(string path, bool binCounts = true)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: answers file not found", path);
+        if (!File.Exists(path)) throw new DatasetFileNotFoundException(path, null, "answers file not found.");
         JsonNode? root;
         try { root = JsonNode.Parse(File.ReadAllText(path)); }
-        catch (JsonException ex) { throw new InvalidDataException($"{path}: malformed JSON ({ex.Message})", ex); }
+        catch (JsonException ex) { throw new DatasetFormatException(path, null, $"malformed JSON ({ex.Message}).", ex); }
         var list = root switch
         {
             JsonArray a => a,
             JsonObject o when o["answers"] is JsonArray a => a,
-            _ => throw new InvalidDataException($"{path}: expected a JSON array of answers or an object with an 'answers' array"),
+            _ => throw new DatasetFormatException(path, null, "expected a JSON array of answers or an object with an 'answers' array."),
         };
         var answers = new List<VqaAnswer>(list.Count);
         for (int i = 0; i < list.Count; i++)
@@ -141,14 +144,20 @@ internal static class MetricsCommand
                 {
                     JsonValue v when v.TryGetValue<string>(out var s) => s,
                     JsonValue v when v.TryGetValue<long>(out var n) => n.ToString(CultureInfo.InvariantCulture),
-                    _ => throw new InvalidDataException($"{path}: answers[{i}].{name} is missing or not a string"),
+                    _ => throw new DatasetFormatException(path, $"answers[{i}].{name}", "missing or not a string."),
                 };
             var type = Field("type");
             if (!RsvqaQuestionTypes.All.Contains(type))
-                throw new InvalidDataException($"{path}: answers[{i}].type '{type}' is not one of {string.Join(", ", RsvqaQuestionTypes.All)}");
-            answers.Add(new VqaAnswer(type, Field("expected"), Field("predicted")));
+                throw new DatasetFormatException(path, $"answers[{i}].type", $"'{type}' is not one of {string.Join(", ", RsvqaQuestionTypes.All)}.");
+            var expected = Field("expected");
+            // "many" == "many" compared as strings would score as right although counts are scored in bins.
+            if (binCounts && type == RsvqaQuestionTypes.Count && !CountAnswerBins.Labels.Contains(CountAnswerBins.Normalize(expected)))
+                throw new DatasetFormatException(path, $"answers[{i}].expected",
+                    $"count answer '{expected}' is neither a non-negative integer nor a count bin ({string.Join(", ", CountAnswerBins.Labels)}); " +
+                    "counts are scored in bins (--no-count-bins compares them exactly).");
+            answers.Add(new VqaAnswer(type, expected, Field("predicted")));
         }
-        if (answers.Count == 0) throw new InvalidDataException($"{path}: answers: the list is empty");
+        if (answers.Count == 0) throw new DatasetFormatException(path, "answers", "the list is empty.");
         return answers;
     }
 }

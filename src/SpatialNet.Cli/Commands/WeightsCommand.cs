@@ -82,6 +82,8 @@ internal static class WeightsCommand
         {
             using var reader = SafetensorsFile.Open(path);
             bool checkpoint = reader.Metadata.ContainsKey(Training.Checkpoints.TrainingCheckpoint.MetadataKey);
+            if (checkpoint)
+                Training.Checkpoints.TrainingCheckpoint.ReadInfo(path);   // a damaged checkpoint is reported, not listed
             return ([.. reader.Names.Select(n => new TensorEntry(n, reader.DType(n).ToString(), reader.Shape(n), checkpoint ? Group(n) : "model"))], checkpoint);
         }
         SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();

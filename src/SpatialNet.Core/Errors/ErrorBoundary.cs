@@ -29,6 +29,8 @@ public static class ErrorBoundary
             OverflowException => new ResourceLimitException(null,
                 $"A size or count is too large for its number type (arithmetic overflow: {e.Message.TrimEnd('.')}); check the values in the configuration and the files.", e),
             OperationCanceledException => new SpatialNetException("Cancelled.", e),
+            ArgumentException { ParamName: { } name } a when a.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal)
+                => new SpatialNetException(a.Message[..^$" (Parameter '{name}')".Length], e),
             IOException or UnauthorizedAccessException or InvalidDataException or FormatException or ArgumentException
                 or InvalidOperationException or NotSupportedException or KeyNotFoundException or System.Text.Json.JsonException
                 => new SpatialNetException(e.Message, e),

@@ -304,9 +304,7 @@ public static class TorchNativeRuntime
         if (OperatingSystem.IsWindows()) Directory.CreateDirectory(dir);
         else Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         // Atomic publish: concurrent processes (parallel test hosts) may race here.
-        string temp = Path.Combine(dir, $".{LinuxFileName}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        File.WriteAllBytes(temp, image);
-        File.Move(temp, target, overwrite: true);
+        SpatialNet.IO.AtomicFile.Write(target, s => s.Write(image));
         return target;
     }
 

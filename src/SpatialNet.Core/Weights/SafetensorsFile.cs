@@ -15,6 +15,8 @@ namespace SpatialNet.Weights;
 /// </summary>
 public static class SafetensorsFile
 {
+    /// <summary>Metadata key of the SHA-256 of the data section (lowercase hex); readers verify it when present.</summary>
+    internal const string ChecksumKey = "spatialnet.data_sha256";
     internal const long MaxHeaderBytes = 256L << 20;
     internal const long PortableHeaderBytes = 100_000_000;
     internal const int ChunkBytes = 64 << 20;
@@ -207,12 +209,18 @@ public sealed class SafetensorsReader : IDisposable
                 var match = SafetensorsFile.DTypes.FirstOrDefault(d => d.Name == dtypeName);
                 if (match.Name is null)
                     throw Corrupt($"tensor '{prop.Name}': dtype '{dtypeName}' is not one of {string.Join(", ", SafetensorsFile.DTypes.Select(d => d.Name))}");
-                var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                var shape = Integers(prop, "shape");
                 if (shape.Any(d => d < 0))
                     throw Corrupt($"tensor '{prop.Name}': shape [{string.Join(", ", shape)}] has a negative dimension");
-                var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                long numel = shape.Aggregate(1L, (a, b) => checked(a * b));
-                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != checked(numel * match.Size))
+                var offsets = Integers(prop, "data_offsets");
+                long bytes = match.Size;
+                foreach (var d in shape)
+                {
+                    if (d != 0 && bytes > long.MaxValue / d)
+                        throw Corrupt($"tensor '{prop.Name}': shape [{string.Join(", ", shape)}] {dtypeName} would be more than 2^63 bytes");
+                    bytes *= d;
+                }
+                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != bytes)
                     throw Corrupt($"tensor '{prop.Name}': data_offsets [{string.Join(", ", offsets)}] do not fit shape [{string.Join(", ", shape)}] {dtypeName} in {dataLength} data bytes");
                 if (!_entries.TryAdd(prop.Name, (match.Type, shape, offsets[0], offsets[1])))
                     throw Corrupt($"tensor '{prop.Name}' appears twice in the header");
@@ -299,6 +307,19 @@ public sealed class SafetensorsReader : IDisposable
 
     /// <summary>Closes the file.</summary>
     public void Dispose() => _stream.Dispose();
+
+    private long[] Integers(JsonProperty tensor, string field)
+    {
+        var value = tensor.Value.GetProperty(field);
+        var result = new long[value.GetArrayLength()];
+        int i = 0;
+        foreach (var e in value.EnumerateArray())
+        {
+            if (!e.TryGetInt64(out result[i++]))
+                throw Corrupt($"tensor '{tensor.Name}': {field} {value.GetRawText()} holds a value that is not a 64-bit integer");
+        }
+        return result;
+    }
 
     private WeightFileException Missing(string name) => new(Path, $"'{Path}' has no tensor '{name}'.");
 

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Collections;
 using System.Text;
 using System.Text.Json;
@@ -27,7 +26,9 @@ public static class StateDictFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
-            throw new WeightFileException(path, $"Weight file '{path}' does not exist.");
+            throw new WeightFileException(path, Directory.Exists(path)
+                ? $"Weight file '{path}' is a folder; name the weight file in it (e.g. model.safetensors)."
+                : $"Weight file '{path}' does not exist.");
         if (format == WeightFileFormat.Auto) format = DetectFormat(path);
         return format switch
         {
@@ -40,6 +41,12 @@ public static class StateDictFile
     private static StateDict ReadSafetensors(string path)
     {
         using var reader = SafetensorsFile.Open(path);
+        if (reader.Metadata.TryGetValue(SafetensorsFile.ChecksumKey, out var expected))
+        {
+            var actual = Convert.ToHexStringLower(reader.DataSha256());
+            if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+                throw new WeightFileException(path, $"Weight file '{path}' is damaged: the SHA-256 of its tensor data is {actual}, the file recorded {expected} when it was written.");
+        }
         var result = new StateDict();
         try
         {
@@ -110,12 +117,9 @@ public static class StateDictFile
         int read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         if (read >= 4 && head[0] == 0x50 && head[1] == 0x4B && head[2] == 0x03 && head[3] == 0x04)
             return WeightFileFormat.PyTorch;
+        // The reader then checks the header length, so an implausible one is reported as such.
         if (read == 9 && head[8] == (byte)'{')
-        {
-            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(head);
-            if (headerLength > 1 && (long)headerLength <= stream.Length - 8)
-                return WeightFileFormat.Safetensors;
-        }
+            return WeightFileFormat.Safetensors;
         throw new WeightFileException(path,
             $"Weight file '{path}' is neither safetensors nor a PyTorch zip checkpoint (legacy non-zip torch.save files are not supported; re-save with PyTorch ≥ 1.6).");
     }
@@ -160,6 +164,7 @@ public static class StateDictFile
     private static void WriteSafetensors(string path, IReadOnlyDictionary<string, Tensor> tensors)
     {
         var ordered = tensors.Keys.Order(StringComparer.Ordinal).Select(k => (k, tensors[k])).ToArray();
-        AtomicFile.Write(path, stream => SafetensorsFile.Write(stream, ordered, new Dictionary<string, string> { ["format"] = "pt" }));
+        var metadata = new Dictionary<string, string> { ["format"] = "pt", [SafetensorsFile.ChecksumKey] = Convert.ToHexStringLower(SafetensorsFile.DataSha256(ordered)) };
+        AtomicFile.Write(path, stream => SafetensorsFile.Write(stream, ordered, metadata));
     }
 }

@@ -48,7 +48,7 @@ internal static class TrainingCheckpoint
     public const int FormatVersion = 2;
 
     /// <summary>Metadata key of the SHA-256 (hex) of the file's tensor data, verified whenever a checkpoint's tensors are read.</summary>
-    public const string ChecksumKey = "spatialnet.data_sha256";
+    public const string ChecksumKey = SafetensorsFile.ChecksumKey;
 
     private const string ModelPrefix = "model.";
     private const string OptimizerPrefix = "optimizer.";
@@ -212,16 +212,13 @@ internal static class TrainingCheckpoint
         return result;
     }
 
-    /// <summary>Reads only the metadata of a checkpoint (position, precision, extra) without touching any model.</summary>
+    /// <summary>Reads the metadata of a checkpoint (position, precision, extra) without touching any model; checks it and the data's checksum.</summary>
     internal static CheckpointInfo ReadInfo(string path)
     {
         if (!File.Exists(path))
             throw new CheckpointException(path, $"Checkpoint '{path}' does not exist.");
         using var reader = SafetensorsFile.Open(path);
-        if (!reader.Metadata.TryGetValue(MetadataKey, out var json))
-            throw new CheckpointException(path, $"Checkpoint '{path}' has no '{MetadataKey}' metadata.");
-        var record = JsonSerializer.Deserialize<CheckpointRecord>(json, Json)
-            ?? throw new CheckpointException(path, $"Checkpoint '{path}': metadata '{MetadataKey}' is empty.");
+        var record = ReadRecord(path, reader);
         var extra = reader.Metadata.Where(kv => kv.Key != MetadataKey).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         return new CheckpointInfo(record.Position, record.Precision, record.CreatedUtc, extra);
     }

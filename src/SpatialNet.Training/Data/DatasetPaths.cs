@@ -46,7 +46,7 @@ internal sealed class ImageSplits(bool allowSeveral, string option)
         if (!allowSeveral)
             throw new DatasetFormatException(file, field,
                 $"{shown} (split '{split}') is the same image as {first.Shown} ({first.Field} of {first.File}, split '{first.Split}'); an image belongs to one split " +
-                $"(set {option} to allow it).");
+                $"(the data source's allow_images_in_several_splits, {option}, allows it).");
         return true;
     }
 }

@@ -152,6 +152,14 @@ public sealed partial class TrainingPipeline
             ? TrainingCheckpoint.ReadInfo(from).Precision
             : null;
         using var run = RunSetup.Create(configuration, config, logger, forTraining: true, precision);
+        // Split names are checked before training: a misspelt one would otherwise fail (or be skipped) after it.
+        var evaluator = run.Evaluator(config.Data.EvalSplit);
+        var testEvaluator = config.Data.TestSplit is { } testSplit
+            ? run.Evaluator(testSplit) ?? throw new ConfigurationException($"data:test_split = \"{testSplit}\": no source has this split; allowed: a split of a source, or no test_split.")
+            : null;
+        if (evaluator is null && testEvaluator is null)
+            throw new ConfigurationException(
+                $"data:eval_split = \"{config.Data.EvalSplit}\": no source has this split, so nothing can be evaluated; add the split (e.g. val_count for synthetic data).");
         RunDirectory.Prepare(config.OutputDir, resuming: options.ResumeFrom is not null, options.Overwrite);
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), ConfigurationJson.Write(configuration));
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(ConfigurationJson.Indented));
@@ -160,7 +168,6 @@ public sealed partial class TrainingPipeline
         using var deviceCache = config.Data.DeviceCache ? run.DeviceCache() : null;
         IBatchSource source = deviceCache is null ? batches.CreateTraining(trainBatches, config.Data.Prefetch)
             : config.Data.Prefetch > 0 ? new Prefetcher(deviceCache, config.Data.Prefetch) : deviceCache;
-        var evaluator = run.Evaluator(config.Data.EvalSplit);
         var hostEvaluators = evaluatorFactories.SelectMany(f => f.Create(run.Model, config.Data.EvalSplit)).ToList();
         var trainerOptions = run.TrainerOptions(evaluator is not null);
         trainerOptions.MaxSteps = options.MaxSteps;
@@ -206,14 +213,13 @@ public sealed partial class TrainingPipeline
             foreach (var host in hostEvaluators)
                 host.AddTo(report, trainer.PrepareBatch);
         }
-        if (config.Data.TestSplit is { } testSplit && run.Evaluator(testSplit) is { } testEvaluator)
+        if (testEvaluator is not null)
         {
             test = run.Report(testEvaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
-            foreach (var host in evaluatorFactories.SelectMany(f => f.Create(run.Model, testSplit)))
+            foreach (var host in evaluatorFactories.SelectMany(f => f.Create(run.Model, config.Data.TestSplit!)))
                 host.AddTo(test, trainer.PrepareBatch);
         }
-        report ??= test ?? throw new ConfigurationException(
-            $"data:eval_split = \"{config.Data.EvalSplit}\": no source has this split, so nothing can be evaluated; add the split (e.g. val_count for synthetic data).");
+        report ??= test!;
         var (json, markdown) = reports.Write(report, config.OutputDir, "report");
         if (test is not null)
             reports.Write(test, config.OutputDir, "report_test");
@@ -246,7 +252,7 @@ public sealed partial class TrainingPipeline
         using var run = RunSetup.Create(configuration, config, logger, forTraining: false);
         LoadWeights(run.Model, checkpoint);
         var evaluator = run.Evaluator(split)
-            ?? throw new ConfigurationException($"Split '{split}': no data source has it.");
+            ?? throw new ConfigurationException($"Split '{split}' (--split / data:eval_split): no data source has it.");
         var report = run.Report(evaluator.Run(), [new("weights", Path.GetFullPath(checkpoint))]);
         (reports ?? new EvaluationReportWriter()).Write(report, outputDirectory ?? config.OutputDir, "report_" + split);
         return report;
@@ -321,6 +327,42 @@ public sealed partial class TrainingPipeline
         AllowMissing = [.. allowMissing ?? []],
     };
 
+
+    /// <summary>
+    /// A Hugging Face checkpoint's <c>config.json</c> (beside it) records settings its weights were trained with
+    /// that no shape shows: <c>layer_norm_eps</c>, <c>qkv_bias</c>, <c>hidden_act</c>. Another value in the model options is refused.
+    /// </summary>
+    /// <exception cref="ConfigurationException">A setting differs (the message names the option, both values and the file).</exception>
+    internal static void CheckPretrainedSettings(string pretrained, VisionTransformerOptions model)
+    {
+        var hfConfig = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(pretrained)) ?? ".", "config.json");
+        if (!File.Exists(pretrained) || !File.Exists(hfConfig))
+            return;
+        IReadOnlyList<string> names;
+        if (StateDictFile.DetectFormat(pretrained) == WeightFileFormat.Safetensors)
+        {
+            using var reader = SafetensorsFile.Open(pretrained);
+            names = [.. reader.Names];
+        }
+        else
+        {
+            using var all = StateDictFile.Read(pretrained);
+            names = [.. all.Keys];
+        }
+        if (!HuggingFaceVit.LooksLikeHuggingFace(names))
+            return;
+        var trained = HuggingFaceVit.ReadOptions(hfConfig);
+        var problems = new List<string>();
+        if (trained.NormEps != model.NormEps)
+            problems.Add(FormattableString.Invariant($"model:norm_eps = {model.NormEps:R}, the checkpoint's layer_norm_eps = {trained.NormEps:R}"));
+        if (trained.QkvBias != model.QkvBias)
+            problems.Add($"model:qkv_bias = {(model.QkvBias ? "true" : "false")}, the checkpoint's qkv_bias = {(trained.QkvBias ? "true" : "false")}");
+        if (trained.Activation != model.Activation)
+            problems.Add($"model:activation = {model.Activation.ToString().ToLowerInvariant()}, the checkpoint's hidden_act = {trained.Activation.ToString().ToLowerInvariant()}");
+        if (problems.Count > 0)
+            throw new ConfigurationException(
+                $"pretrained = '{pretrained}' was trained with other settings ({hfConfig}): {string.Join("; ", problems)}. Set the model options to the checkpoint's values.");
+    }
 
     /// <summary>The device a configuration asks for.</summary>
     /// <exception cref="ConfigurationException">CUDA is asked for and not available.</exception>
@@ -422,6 +464,8 @@ public sealed partial class TrainingPipeline
                 }
                 if (config.Pretrained is { } pretrained)
                 {
+                    if (model.Encoder is VisionTransformer vit)
+                        CheckPretrainedSettings(pretrained, vit.Options);
                     var loaded = ModelWeights.Load((torch.nn.Module)model.Encoder, pretrained, PretrainedLoadOptions(config.PretrainedAllowMissing));
                     Log.Pretrained(logger, pretrained, loaded.Loaded.Count, loaded.Missing.Count, loaded.Unexpected.Count);
                 }

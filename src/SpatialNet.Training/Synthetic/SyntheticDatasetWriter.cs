@@ -35,7 +35,11 @@ public static class SyntheticDatasetWriter
         long free;
         try
         {
-            free = new DriveInfo(Path.GetFullPath(root)).AvailableFreeSpace;
+            // Measured at the nearest folder that exists, so nothing is created for a set that is refused.
+            var existing = new DirectoryInfo(Path.GetFullPath(root));
+            while (!existing.Exists && existing.Parent is { } parent)
+                existing = parent;
+            free = new DriveInfo(existing.FullName).AvailableFreeSpace;
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
         {
@@ -63,8 +67,8 @@ public static class SyntheticDatasetWriter
         if (valFraction < 0 || testFraction < 0 || valFraction + testFraction > 1)
             throw new ArgumentOutOfRangeException(nameof(valFraction), $"Need val ≥ 0, test ≥ 0 and val + test ≤ 1; got {valFraction} and {testFraction}.");
         var classes = SyntheticSceneGenerator.LandCoverClasses;
-        Directory.CreateDirectory(Path.Combine(root, imagesFolder));
         EnsureRoom(root, (long)imagesPerClass * classes.Count, generator.Options.ImageSize);
+        Directory.CreateDirectory(Path.Combine(root, imagesFolder));
 
         var scenes = new List<SyntheticScene>();
         var splits = new List<string>();
@@ -146,8 +150,8 @@ public static class SyntheticDatasetWriter
         if (trainImages < 0 || valImages < 0 || testImages < 0 || (long)trainImages + valImages + testImages == 0)
             throw new ArgumentOutOfRangeException(nameof(trainImages), $"Image counts must be non-negative with a positive total; got {trainImages}, {valImages}, {testImages}.");
         variant ??= RsvqaVariant.LowResolution;
-        Directory.CreateDirectory(Path.Combine(root, variant.ImageFolder));
         EnsureRoom(root, (long)trainImages + valImages + testImages, generator.Options.ImageSize);
+        Directory.CreateDirectory(Path.Combine(root, variant.ImageFolder));
         var scenes = new List<SyntheticScene>();
         var splits = new List<string>();
         var ids = new List<string>();

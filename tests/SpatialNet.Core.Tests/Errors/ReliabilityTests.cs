@@ -52,6 +52,8 @@ public sealed class ReliabilityTests : IDisposable
     {
         ErrorBoundary.Translate(new OverflowException("Arithmetic operation resulted in an overflow.")).Should().BeOfType<ResourceLimitException>()
             .Which.Message.Should().Contain("too large").And.Contain("overflow");
+        ErrorBoundary.Translate(new ArgumentException("Cannot tell the weight format from the extension '.txt'.", "path")).Message
+            .Should().Be("Cannot tell the weight format from the extension '.txt'.");
         ErrorBoundary.Translate(new IndexOutOfRangeException("Index was outside the bounds of the array."))
             .Message.Should().StartWith("Internal error (IndexOutOfRangeException: Index was outside");
         var own = new WeightFileException("a.pth", "Weight file 'a.pth' is bad.");
@@ -175,6 +177,53 @@ public sealed class ReliabilityTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1,4],\"data_offsets\":[0,16]}}", 16, "tensor 'a': shape [-1, 4] has a negative dimension")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1099511627776,1099511627776],\"data_offsets\":[0,16]}}", 16, "tensor 'a': shape [1099511627776, 1099511627776] F32 would be more than 2^63 bytes")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[9223372036854775808,9223372036854775816]}}", 8, "tensor 'a': data_offsets [9223372036854775808,9223372036854775816] holds a value that is not a 64-bit integer")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8, "tensor 'a': data_offsets [0, 16] do not fit shape [4] F32 in 8 data bytes")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 8, "tensor 'a': data_offsets [8, 0] do not fit shape [2] F32 in 8 data bytes")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 12, "the tensors cover 4 data bytes, the file holds 12")]
+    public void MalformedSafetensors_NameTheFileTheTensorAndTheField(string header, int dataBytes, string what)
+    {
+        var path = Handmade("bad.safetensors", header, dataBytes);
+
+        var act = () => StateDictFile.Read(path);
+
+        act.Should().Throw<WeightFileException>().Which.Message.Should().Be($"'{path}' is not a valid safetensors file: {what}.");
+    }
+
+    [Fact]
+    public void AHugeHeaderLength_IsReportedAsSuch_WithTheFile()
+    {
+        var path = Handmade("huge.safetensors", "{}", 0);
+        var bytes = System.IO.File.ReadAllBytes(path);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, 1UL << 60);
+        System.IO.File.WriteAllBytes(path, bytes);
+
+        var act = () => StateDictFile.Read(path);
+
+        act.Should().Throw<WeightFileException>().WithMessage($"'{path}' is not a valid safetensors file: header length 1152921504606846976 is not plausible for a file of 10 bytes.");
+    }
+
+    [Fact]
+    public void AFlippedBitInWrittenWeights_IsReportedOnEveryReadPath()
+    {
+        var path = File("model.safetensors");
+        using (var sd = new StateDict { ["weight"] = arange(6, dtype: ScalarType.Float32).reshape(3, 2), ["bias"] = zeros(3) })
+            StateDictFile.Write(path, sd);
+        using (var intact = StateDictFile.Read(path))
+            intact.Should().ContainKey("weight");
+        var bytes = System.IO.File.ReadAllBytes(path);
+        bytes[^1] ^= 0x01;   // the last byte of 'weight' (written after 'bias'): still a valid float, no shape or offset check can notice
+        System.IO.File.WriteAllBytes(path, bytes);
+        using var model = nn.Linear(2, 3);
+
+        FluentActions.Invoking(() => StateDictFile.Read(path)).Should().Throw<WeightFileException>()
+            .WithMessage($"Weight file '{path}' is damaged: the SHA-256 of its tensor data is *, the file recorded *");
+        FluentActions.Invoking(() => ModelWeights.Load(model, path)).Should().Throw<WeightFileException>().WithMessage("*is damaged*");
+    }
+
     [Fact]
     public void TruncatedPth_NamesTheFile()
     {
@@ -230,6 +279,12 @@ public sealed class ReliabilityTests : IDisposable
             FluentActions.Invoking(() => StateDictFile.Write(path, bad)).Should().Throw<NotSupportedException>().WithMessage("*'z'*");
 
         System.IO.File.ReadAllBytes(path).Should().Equal(before);
+        // A target that cannot be written (a folder of that name): the message names the target, not the temporary.
+        Directory.CreateDirectory(File("folder.safetensors"));
+        using (var sd = new StateDict { ["a"] = ones(3) })
+            FluentActions.Invoking(() => StateDictFile.Write(File("folder.safetensors"), sd)).Should().Throw<IOException>()
+                .WithMessage($"Cannot write '{File("folder.safetensors")}': *");
+        Directory.Delete(File("folder.safetensors"));
         System.IO.File.Exists(stale).Should().BeFalse("a temporary of a process that is gone is removed");
         System.IO.File.Exists(live).Should().BeTrue("a running writer's temporary is kept");
         Directory.GetFiles(_dir).Select(Path.GetFileName).Should().BeEquivalentTo("model.safetensors", Path.GetFileName(live));

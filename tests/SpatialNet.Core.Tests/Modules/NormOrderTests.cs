@@ -75,11 +75,13 @@ public class NormOrderTests
     {
         using var model = nn.Linear(2, 2);
         using var before = model.weight!.detach().clone();
-        var checkpoint = new Dictionary<string, Tensor> { ["weight"] = ones(3, 2), ["bias"] = zeros(2) };
+        using var beforeBias = model.bias!.detach().clone();
+        var checkpoint = new Dictionary<string, Tensor> { ["weight"] = ones(3, 2), ["bias"] = full(2, 7f) };
 
         var act = () => ModelWeights.Load(model, checkpoint, new WeightLoadOptions { Strict = true });
 
-        act.Should().Throw<Exception>().WithMessage("*weight*");
+        act.Should().Throw<WeightLoadException>().WithMessage("*loaded 1*shape mismatches 1*shape mismatch: weight: model [2, 2], checkpoint [3, 2]*");
         model.weight!.eq(before).all().item<bool>().Should().BeTrue("a refused strict load leaves the model unchanged");
+        model.bias!.eq(beforeBias).all().item<bool>().Should().BeTrue("nothing is copied, not even the matching bias");
     }
 }

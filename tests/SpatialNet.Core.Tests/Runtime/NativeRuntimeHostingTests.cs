@@ -87,9 +87,13 @@ public sealed class NativeRuntimeHostingTests : IDisposable
         var copy = TorchNativeRuntime.GetOrCreatePatchedCopy(shipped!, cache);
         var expected = File.ReadAllBytes(copy);
         File.WriteAllBytes(copy, [1, 2, 3]);
+        // A killed writer's temporary (a process id that cannot be running) is removed by the rewrite.
+        var stale = Path.Combine(Path.GetDirectoryName(copy)!, $"{SpatialNet.IO.AtomicFile.TempPrefix}{Path.GetFileName(copy)}.{int.MaxValue - 1}.0123");
+        File.WriteAllBytes(stale, [4, 5]);
 
         TorchNativeRuntime.GetOrCreatePatchedCopy(shipped!, cache).Should().Be(copy);
         File.ReadAllBytes(copy).Should().Equal(expected);
+        Directory.GetFiles(Path.GetDirectoryName(copy)!).Should().Equal(copy);
     }
 
     [Fact]

@@ -98,6 +98,24 @@ public class CliTests
         finally { File.Delete(file); }
     }
 
+    [Fact]
+    public void MetricsVqaRefusesACountTruthThatIsNotACount_NamingTheFileAndField()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, """[{"type":"count","expected":"3","predicted":"3"},{"type":"count","expected":"many","predicted":"many"}]""");
+            var (code, _, stderr) = Run("metrics", "vqa", "--answers", file);
+            code.Should().Be(1);
+            stderr.Should().Contain(file).And.Contain("answers[1].expected").And.Contain("'many'").And.NotContain("Parameter");
+            // Scored exactly, strings are compared as asked: both right.
+            var (exact, stdout, _) = Run("metrics", "vqa", "--answers", file, "--no-count-bins", "--json");
+            exact.Should().Be(0);
+            JsonDocument.Parse(stdout).RootElement.GetProperty("OA").GetDouble().Should().Be(1);
+        }
+        finally { File.Delete(file); }
+    }
+
     [Theory]
     [InlineData("bogus")]
     [InlineData("metrics", "captions", "--references")]

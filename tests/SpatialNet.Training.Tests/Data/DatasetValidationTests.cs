@@ -55,7 +55,7 @@ public sealed class DatasetValidationTests : IDisposable
         Write(Image(0, "2.tif", "train"), Image(1, "./2.tif", "val"));
         Refused("images[1].filename").Detail.Should().Contain(
             $"'./2.tif' (split 'val') is the same image as '2.tif' (images[0].filename of {_dir.Combine("dataset.json")}, split 'train')")
-            .And.Contain("UcmCaptionOptions.AllowImagesInSeveralSplits");
+            .And.Contain("allow_images_in_several_splits").And.Contain("UcmCaptionOptions.AllowImagesInSeveralSplits");
     }
 
     [Fact]

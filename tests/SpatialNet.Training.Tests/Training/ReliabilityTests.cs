@@ -52,6 +52,11 @@ public sealed class ReliabilityTests : IDisposable
         FluentActions.Invoking(() => TrainingCheckpoint.Restore(path, model, opt)).Should().Throw<CheckpointException>()
             .WithMessage($"Checkpoint '{path}' is damaged: the SHA-256 of its tensor data*");
         FluentActions.Invoking(() => TrainingCheckpoint.ReadModelWeights(path)).Should().Throw<CheckpointException>().WithMessage("*damaged*");
+        FluentActions.Invoking(() => TrainingCheckpoint.ReadInfo(path)).Should().Throw<CheckpointException>().WithMessage("*damaged*");
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        SpatialNet.Cli.Cli.Run(["weights", "inspect", path], o, e).Should().Be(1, "inspecting a damaged checkpoint reports it");
+        e.ToString().Should().Contain($"Checkpoint '{path}' is damaged");
     }
 
     [Theory]
@@ -67,6 +72,21 @@ public sealed class ReliabilityTests : IDisposable
             act.Should().NotThrow();
         else
             act.Should().Throw<CheckpointException>().WithMessage($"Checkpoint 'c.safetensors': global_step {step} does not match epoch {epoch} and batch_in_epoch {batch}*");
+    }
+
+    [Fact]
+    public void ACheckpointWhoseOptimizerStepsDisagreeWithGlobalStep_IsRefusedOnResume()
+    {
+        // Position epoch 0, batch 2, global_step 2 agrees with itself; the optimizer has taken no step.
+        var fixture = new TrainerFixture(initSeed: 1);
+        var options = TrainerFixture.Options();
+        options.MonitorMetric = null;
+        using var trainer = new Trainer(fixture.Trainable, fixture.Source, options);
+        var path = _dir.Combine("c.safetensors");
+        TrainingCheckpoint.Save(path, fixture.Trainable.Module, trainer.Optimizer, trainer.Schedule, new TrainingPosition(0, 2, 2), trainer.Random);
+
+        FluentActions.Invoking(() => trainer.ResumeFrom(path)).Should().Throw<CheckpointException>()
+            .WithMessage($"Checkpoint '{path}': the optimizer has taken 0 steps, the position says global_step 2*");
     }
 
     [Fact]
@@ -131,6 +151,26 @@ public sealed class ReliabilityTests : IDisposable
     }
 
     [Fact]
+    public void Pretrained_HuggingFaceCheckpoint_WithOtherNormEpsOrQkvBias_IsRefused()
+    {
+        // HF ViTConfig: layer_norm_eps 1e-12 when config.json leaves it out; qkv_bias true. Shapes cannot tell eps apart.
+        var folder = Directory.CreateDirectory(_dir.Combine("hf")).FullName;
+        var weights = Path.Combine(folder, "model.safetensors");
+        using (var scope = NewDisposeScope())
+            StateDictFile.Write(weights, new Dictionary<string, Tensor> { ["vit.embeddings.cls_token"] = zeros(1, 1, 64) });
+        File.WriteAllText(Path.Combine(folder, "config.json"), """{ "hidden_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4 }""");
+        var o = VisionTransformerOptions.Tiny();
+
+        FluentActions.Invoking(() => TrainingPipeline.CheckPretrainedSettings(weights, o)).Should().Throw<ConfigurationException>()
+            .WithMessage($"pretrained = '{weights}'*model:norm_eps = 1E-06, the checkpoint's layer_norm_eps = 1E-12*");
+        o.NormEps = 1e-12;
+        TrainingPipeline.CheckPretrainedSettings(weights, o);
+        o.QkvBias = false;
+        FluentActions.Invoking(() => TrainingPipeline.CheckPretrainedSettings(weights, o)).Should().Throw<ConfigurationException>()
+            .WithMessage("*model:qkv_bias = false, the checkpoint's qkv_bias = true*");
+    }
+
+    [Fact]
     public void ATrainingBatchWhoseActivationsCannotFit_IsRefusedBeforeTheDataIsReadOrTheModelBuilt()
     {
         // Activations by hand: 10⁶ images × (256/16)² + 1 = 257 tokens × 256 channels × 8 blocks × 17 values
@@ -157,6 +197,29 @@ public sealed class ReliabilityTests : IDisposable
             .And.Contain("model:depth = 8").And.Contain("activations 32.6 TiB").And.Contain("free memory");
         error.Message.Should().MatchRegex("at most data:batch_size = [0-9]+ fits|not even data:batch_size = 1 fits");
         Directory.Exists(output).Should().BeFalse("the run folder is prepared only after the checks");
+    }
+
+    [Theory]
+    [InlineData("\"eval_split\": \"vall\"", "data:eval_split = \"vall\": no source has this split*")]
+    [InlineData("\"test_split\": \"tset\"", "data:test_split = \"tset\": no source has this split*")]
+    public void AMisspeltSplitName_IsRefusedBeforeTraining(string split, string message)
+    {
+        var output = _dir.Combine("run");
+        var config = SpatialNetConfiguration.FromJson($$"""
+            {
+              "output_dir": "{{output.Replace("\\", "/", StringComparison.Ordinal)}}",
+              "device": "cpu",
+              "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
+              "tasks": [ { "name": "land_cover", "kind": "classification", "target": "label" } ],
+              "trainer": { "epochs": 1, "show_progress": false, "write_charts": false },
+              "data": { "batch_size": 4, "sources": [ { "kind": "synthetic", "train_count": 8, "val_count": 4, "test_count": 4 } ], {{split}} }
+            }
+            """);
+
+        var run = () => TrainingPipeline.Run(config);
+
+        run.Should().Throw<ConfigurationException>().WithMessage(message);
+        Directory.Exists(output).Should().BeFalse("nothing is trained or written");
     }
 
     [Fact]
@@ -196,6 +259,26 @@ public sealed class ReliabilityTests : IDisposable
         code.Should().Be(1);
         e.ToString().Should().StartWith("spatialnet: ").And.NotContain("   at ").And.NotContain("-429496729");
         e.ToString().Should().Contain(size == "64" ? "2147483650 scenes of 64×64 would need up to" : $"= {size}; allowed: 32 to 4096");
+        Directory.Exists(_dir.Combine("s")).Should().BeFalse("a refused set writes nothing");
+    }
+
+    [Theory]
+    [InlineData("synthetic", "--size", "abc")]
+    [InlineData("synthetic", "--count", "4294967297")]
+    [InlineData("train", "--epochs", "many")]
+    [InlineData("train", "--max-steps", "1e99")]
+    public void Cli_AValueThatIsNotANumber_IsAUsageError_NotACrash(string command, string option, string value)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        string[] args = command == "synthetic"
+            ? ["synthetic", "--format", "ucm-caption", "--out", _dir.Combine("s"), option, value]
+            : ["train", "--config", _dir.Combine("none.json"), option, value];
+
+        int code = SpatialNet.Cli.Cli.Run(args, o, e);
+
+        code.Should().Be(2);
+        e.ToString().Should().Contain($"'{value}'").And.Contain(option).And.NotContain("   at ");
     }
 
     [Fact]

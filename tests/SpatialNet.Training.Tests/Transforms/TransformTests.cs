@@ -127,6 +127,29 @@ public sealed class TransformTests
     }
 
     [Fact]
+    public void Random_flip_rotate_draws_the_eight_transforms_equally_often()
+    {
+        // Flips with p = 0.5 and a uniform quarter turn give each of the 8 transforms p = 1/8: 512 of 4096
+        // (σ ≈ 21). Turns of 0–2 only would still reach all 8 through flips, but at 2/24 and 4/24 (341 and 683).
+        using var transform = new RandomFlipRotate(11);
+        var counts = new Dictionary<string, int>();
+        for (int round = 0; round < 64; round++)
+        {
+            using var batch = BatchOf(arange(4, ScalarType.Float32).reshape(1, 1, 2, 2).expand(64, 1, 2, 2).contiguous());
+            transform.Apply(batch);
+            var values = batch[SampleKeys.Image].reshape(64, 4).data<float>().ToArray();
+            for (int i = 0; i < 64; i++)
+            {
+                var key = string.Concat(values.Skip(4 * i).Take(4).Select(v => (int)v));
+                counts[key] = counts.GetValueOrDefault(key) + 1;
+            }
+        }
+
+        counts.Should().HaveCount(8);
+        counts.Values.Should().OnlyContain(c => c > 512 - 85 && c < 512 + 85, "each transform is drawn with p = 1/8 (4σ band)");
+    }
+
+    [Fact]
     public void Generator_state_restores_the_same_draws()
     {
         using var transform = new RandomFlipRotate(9);
