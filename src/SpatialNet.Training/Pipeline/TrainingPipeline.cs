@@ -152,11 +152,15 @@ public sealed partial class TrainingPipeline
             ? TrainingCheckpoint.ReadInfo(from).Precision
             : null;
         using var run = RunSetup.Create(configuration, config, logger, forTraining: true, precision);
-        // Split names are checked before training: a misspelt one would otherwise fail (or be skipped) after it.
+        // Split names are checked before training. A test split is evaluated when the data has it (a
+        // configuration may name one that only the held-out copy of a data set carries): said at start and in the report.
         var evaluator = run.Evaluator(config.Data.EvalSplit);
-        var testEvaluator = config.Data.TestSplit is { } testSplit
-            ? run.Evaluator(testSplit) ?? throw new ConfigurationException($"data:test_split = \"{testSplit}\": no source has this split; allowed: a split of a source, or no test_split.")
+        var testEvaluator = config.Data.TestSplit is { } testSplit ? run.Evaluator(testSplit) : null;
+        string? missingTest = config.Data.TestSplit is { } named && testEvaluator is null
+            ? $"data:test_split = \"{named}\": no source has this split, so no report_test is written"
             : null;
+        if (missingTest is not null)
+            Log.NoTestSplit(logger, missingTest);
         if (evaluator is null && testEvaluator is null)
             throw new ConfigurationException(
                 $"data:eval_split = \"{config.Data.EvalSplit}\": no source has this split, so nothing can be evaluated; add the split (e.g. val_count for synthetic data).");
@@ -207,6 +211,8 @@ public sealed partial class TrainingPipeline
                 ? "bf16-mixed (evaluated with the bfloat16 model; model.safetensors holds the float32 master weights)"
                 : "float32"),
         };
+        if (missingTest is not null)
+            facts.Add(new("test split", missingTest));
         if (evaluator is not null)
         {
             report = run.Report(evaluator.Run(trainer.PrepareBatch), facts, trainer.PrepareBatch);
@@ -864,5 +870,8 @@ public sealed partial class TrainingPipeline
 
         [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Run written to {Folder} in {Seconds:F1} s")]
         public static partial void Finished(ILogger logger, string folder, double seconds);
+
+        [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "{Problem}")]
+        public static partial void NoTestSplit(ILogger logger, string problem);
     }
 }
