@@ -39,10 +39,33 @@ internal static class CommandLineErrors
                     || (unknownCommand && c.Command.Subcommands.Count > 0));   // "required command" after an unknown one
             if (reported || (e.SymbolResult is OptionResult o && meant.Contains(o.Option)))
                 continue;
-            error.WriteLine($"{program}: {e.Message}");
+            error.WriteLine($"{program}: {Plain(e)}");
         }
         error.WriteLine($"Run '{string.Join(' ', Path(command, program))} --help' for usage.");
         return ExitCodes.Usage;
+    }
+
+    /// <summary>
+    /// A parse error in the user's words: a value of the wrong type says what the option takes
+    /// ("option '--epochs': 'abc' is not a whole number") instead of naming a .NET type.
+    /// </summary>
+    public static string Plain(ParseError error)
+    {
+        if (error.SymbolResult is OptionResult { Option: var option } && option.ValueType is var type
+            && error.Message.StartsWith("Cannot parse argument '", StringComparison.Ordinal))
+        {
+            var start = "Cannot parse argument '".Length;
+            var end = error.Message.IndexOf("' for ", start, StringComparison.Ordinal);
+            var value = end > start ? error.Message[start..end] : "";
+            var t = Nullable.GetUnderlyingType(type) ?? type;
+            var takes = t == typeof(int) || t == typeof(long) || t == typeof(uint) || t == typeof(ulong) ? "a whole number"
+                : t == typeof(double) || t == typeof(float) ? "a number"
+                : t == typeof(bool) ? "true or false"
+                : null;
+            if (takes is not null)
+                return $"option '{option.Name}': '{value}' is not {takes}";
+        }
+        return error.Message;
     }
 
     /// <summary>"unknown option '--epoch'; did you mean '--epochs'?"</summary>

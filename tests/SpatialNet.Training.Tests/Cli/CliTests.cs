@@ -189,6 +189,7 @@ public class CliTests
         var (code, _, stderr) = Run(args);
         code.Should().Be(2);
         stderr.Should().StartWith("spatialnet: ").And.Contain(word).And.Contain("--help");
+        stderr.Should().Contain($"{word} is not a whole number").And.NotContain("System.", "the user is told what the option takes, not a .NET type");
     }
 
     [Fact]
