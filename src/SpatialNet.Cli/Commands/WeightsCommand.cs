@@ -84,6 +84,8 @@ internal static class WeightsCommand
             bool checkpoint = reader.Metadata.ContainsKey(Training.Checkpoints.TrainingCheckpoint.MetadataKey);
             if (checkpoint)
                 Training.Checkpoints.TrainingCheckpoint.ReadInfo(path);   // a damaged checkpoint is reported, not listed
+            else
+                StateDictFile.VerifyChecksum(reader, path);                // so is damaged model.safetensors
             return ([.. reader.Names.Select(n => new TensorEntry(n, reader.DType(n).ToString(), reader.Shape(n), checkpoint ? Group(n) : "model"))], checkpoint);
         }
         SpatialNet.Runtime.TorchNativeRuntime.EnsureInitialized();

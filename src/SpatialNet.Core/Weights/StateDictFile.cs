@@ -38,15 +38,21 @@ public static class StateDictFile
         };
     }
 
+    /// <summary>Checks the SHA-256 of the data that files written by the library record; files without one pass.</summary>
+    /// <exception cref="WeightFileException">The data differs from what was written.</exception>
+    internal static void VerifyChecksum(SafetensorsReader reader, string path)
+    {
+        if (!reader.Metadata.TryGetValue(SafetensorsFile.ChecksumKey, out var expected))
+            return;
+        var actual = Convert.ToHexStringLower(reader.DataSha256());
+        if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+            throw new WeightFileException(path, $"Weight file '{path}' is damaged: the SHA-256 of its tensor data is {actual}, the file recorded {expected} when it was written.");
+    }
+
     private static StateDict ReadSafetensors(string path)
     {
         using var reader = SafetensorsFile.Open(path);
-        if (reader.Metadata.TryGetValue(SafetensorsFile.ChecksumKey, out var expected))
-        {
-            var actual = Convert.ToHexStringLower(reader.DataSha256());
-            if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
-                throw new WeightFileException(path, $"Weight file '{path}' is damaged: the SHA-256 of its tensor data is {actual}, the file recorded {expected} when it was written.");
-        }
+        VerifyChecksum(reader, path);
         var result = new StateDict();
         try
         {

@@ -253,6 +253,34 @@ public class CliTests
     }
 
     [Fact]
+    public void WeightsInspectReportsAFlippedBitInAWrittenModelFile()
+    {
+        var dir = Directory.CreateTempSubdirectory("spatialnet-cli-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "model.safetensors");
+            SpatialNet.Weights.StateDictFile.Write(path, new Dictionary<string, TorchSharp.torch.Tensor>
+            {
+                ["head.bias"] = TorchSharp.torch.zeros(2),
+                ["head.weight"] = TorchSharp.torch.arange(6, dtype: TorchSharp.torch.float32).reshape(2, 3),
+            });
+            Run("weights", "inspect", path).Code.Should().Be(0);
+
+            var bytes = File.ReadAllBytes(path);
+            bytes[^1] ^= 0x01;   // still a valid float: only the recorded checksum can tell
+            File.WriteAllBytes(path, bytes);
+            var (code, _, stderr) = Run("weights", "inspect", path);
+
+            code.Should().Be(1);
+            stderr.Should().Contain(path).And.Contain("is damaged");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void WeightsInspectListsTensorsAndConvertRoundTrips()
     {
         var dir = Directory.CreateTempSubdirectory("spatialnet-cli-");
