@@ -88,7 +88,7 @@ public sealed class CaptionSet
     public string CandidateOf(string imageId) => _candidates[imageId];
 
     /// <summary>Each image's candidate and references, in <see cref="ImageIds"/> order.</summary>
-    public IEnumerable<(string Candidate, IReadOnlyList<string> References)> Pairs() =>
+    internal IEnumerable<(string Candidate, IReadOnlyList<string> References)> Pairs() =>
         ImageIds.Select(id => (CandidateOf(id), ReferencesOf(id)));
 
     /// <summary>Applies a text transform (e.g. a tokenizer) to every reference and candidate.</summary>
