@@ -2,6 +2,7 @@ using FluentAssertions;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 using SpatialNet.Training.Configuration;
+using SpatialNet.Training.Tests.Support;
 using Xunit;
 
 namespace SpatialNet.Training.Tests.Configuration;
@@ -9,15 +10,7 @@ namespace SpatialNet.Training.Tests.Configuration;
 /// <summary>The paper-protocol configurations in configs/ bind, validate and carry ARCHITECTURE.md's hyper-parameters.</summary>
 public sealed class PaperConfigTests
 {
-    private static string ConfigFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SpatialNet.sln")))
-                return Path.Combine(dir.FullName, "configs");
-        }
-        throw new DirectoryNotFoundException("The repository root (SpatialNet.sln) is not above the test output folder.");
-    }
+    private static string ConfigFolder() => Path.Combine(Repository.Root(), "configs");
 
     [Theory]
     [InlineData("paper-ucm-caption.json", new[] { "land_use", "caption" }, new[] { "ucm-caption" })]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using SpatialNet.Training.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -22,7 +23,7 @@ public sealed partial class ReadmeTests(ITestOutputHelper log)
     {
         var dotnet = FindOnPath("dotnet");
         Skip.If(dotnet is null, "dotnet is not on PATH: the README test needs the SDK to pack, build and run a console app.");
-        var root = RepositoryRoot();
+        var root = Repository.Root();
         var readme = File.ReadAllText(Path.Combine(root, "README.md"));
 
         var packages = BashBlocks().Matches(readme).SelectMany(m => m.Groups[1].Value.Split('\n'))
@@ -156,15 +157,6 @@ public sealed partial class ReadmeTests(ITestOutputHelper log)
             .SelectMany(d => new[] { Path.Combine(d, name), Path.Combine(d, name + ".exe") })
             .FirstOrDefault(File.Exists);
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SpatialNet.sln"))) return dir.FullName;
-        }
-
-        throw new InvalidOperationException($"No SpatialNet.sln above {AppContext.BaseDirectory}.");
-    }
 
     private static void TryDelete(string path)
     {

@@ -35,7 +35,7 @@ public sealed class PaperConfigRunTests(SyntheticMultimodalFixture data) : IClas
         for (var i = 0; i < paths.Length; i++) overrides.Add($"data:sources:{i}:path={paths[i]}");
         if (tasks.Contains("caption")) overrides.Add("tasks:1:head:depth=1");
 
-        var config = SpatialNetConfiguration.Load(Path.Combine(RepositoryRoot(), "configs", file), overrides, environment: false);
+        var config = SpatialNetConfiguration.Load(Path.Combine(Repository.Root(), "configs", file), overrides, environment: false);
         var run = TrainingPipeline.Run(config);
 
         run.Training.History.Epochs.Should().HaveCount(1);
@@ -43,15 +43,5 @@ public sealed class PaperConfigRunTests(SyntheticMultimodalFixture data) : IClas
         var markdown = File.ReadAllText(Path.Combine(folder.Combine("run"), "report.md"));
         foreach (var task in tasks.Where(t => t != "caption")) markdown.Should().Contain($"| {task} |");
         if (tasks.Contains("caption")) run.Report.Captioning.Should().NotBeEmpty();
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SpatialNet.sln"))) return dir.FullName;
-        }
-
-        throw new DirectoryNotFoundException("The repository root (SpatialNet.sln) is not above the test output folder.");
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using FluentAssertions;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Training.Configuration;
@@ -199,25 +200,27 @@ public sealed class ReliabilityTests : IDisposable
         Directory.Exists(output).Should().BeFalse("the run folder is prepared only after the checks");
     }
 
-    [Theory]
-    [InlineData("\"eval_split\": \"vall\"", "data:eval_split = \"vall\": no source has this split*")]
-    public void AMisspeltSplitName_IsRefusedBeforeTraining(string split, string message)
+    /// <summary>A one-epoch classification run on synthetic scenes, with <paramref name="data"/> added to its data section.</summary>
+    private static IConfiguration SmallRun(string output, string data) => SpatialNetConfiguration.FromJson($$"""
+        {
+          "output_dir": "{{output.Replace("\\", "/", StringComparison.Ordinal)}}",
+          "device": "cpu",
+          "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
+          "tasks": [ { "name": "land_cover", "kind": "classification", "target": "label" } ],
+          "trainer": { "epochs": 1, "show_progress": false, "write_charts": false },
+          "data": { "batch_size": 4, {{data}} }
+        }
+        """);
+
+    [Fact]
+    public void AMisspeltEvalSplit_IsRefusedBeforeTraining()
     {
         var output = _dir.Combine("run");
-        var config = SpatialNetConfiguration.FromJson($$"""
-            {
-              "output_dir": "{{output.Replace("\\", "/", StringComparison.Ordinal)}}",
-              "device": "cpu",
-              "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
-              "tasks": [ { "name": "land_cover", "kind": "classification", "target": "label" } ],
-              "trainer": { "epochs": 1, "show_progress": false, "write_charts": false },
-              "data": { "batch_size": 4, "sources": [ { "kind": "synthetic", "train_count": 8, "val_count": 4, "test_count": 4 } ], {{split}} }
-            }
-            """);
+        var config = SmallRun(output, "\"sources\": [ { \"kind\": \"synthetic\", \"train_count\": 8, \"val_count\": 4, \"test_count\": 4 } ], \"eval_split\": \"vall\"");
 
         var run = () => TrainingPipeline.Run(config);
 
-        run.Should().Throw<ConfigurationException>().WithMessage(message);
+        run.Should().Throw<ConfigurationException>().WithMessage("data:eval_split = \"vall\": no source has this split*");
         Directory.Exists(output).Should().BeFalse("nothing is trained or written");
     }
 
@@ -226,16 +229,7 @@ public sealed class ReliabilityTests : IDisposable
     {
         // A configuration may name a test split that only the held-out copy of a data set has.
         var output = _dir.Combine("run");
-        var config = SpatialNetConfiguration.FromJson($$"""
-            {
-              "output_dir": "{{output.Replace("\\", "/", StringComparison.Ordinal)}}",
-              "device": "cpu",
-              "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
-              "tasks": [ { "name": "land_cover", "kind": "classification", "target": "label" } ],
-              "trainer": { "epochs": 1, "show_progress": false, "write_charts": false },
-              "data": { "batch_size": 4, "sources": [ { "kind": "synthetic", "train_count": 8, "val_count": 4 } ], "test_split": "tset" }
-            }
-            """);
+        var config = SmallRun(output, "\"sources\": [ { \"kind\": \"synthetic\", \"train_count\": 8, \"val_count\": 4 } ], \"test_split\": \"tset\"");
 
         var run = TrainingPipeline.Run(config);
 
