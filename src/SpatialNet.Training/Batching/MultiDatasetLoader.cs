@@ -1,5 +1,4 @@
 using SpatialNet.Training.Data;
-using SpatialNet.Training.Randomness;
 
 namespace SpatialNet.Training.Batching;
 

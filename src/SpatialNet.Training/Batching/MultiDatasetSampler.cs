@@ -1,4 +1,3 @@
-using SpatialNet.Training.Data;
 using SpatialNet.Training.Randomness;
 
 namespace SpatialNet.Training.Batching;

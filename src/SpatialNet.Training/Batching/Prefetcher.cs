@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Batching;

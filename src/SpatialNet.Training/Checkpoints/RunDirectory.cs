@@ -1,6 +1,5 @@
 using SpatialNet.IO;
 using SpatialNet.DependencyInjection;
-using SpatialNet.Training.Pipeline;
 
 namespace SpatialNet.Training.Checkpoints;
 

@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using SpatialNet.Training.Metrics;
 using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Text;
-using SpatialNet.Training.Transforms;
 using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Data;

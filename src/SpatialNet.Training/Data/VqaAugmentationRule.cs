@@ -1,4 +1,3 @@
-using SpatialNet.Training.Transforms;
 
 namespace SpatialNet.Training.Data;
 

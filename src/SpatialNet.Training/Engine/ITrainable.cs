@@ -1,5 +1,4 @@
 using SpatialNet.Training.Checkpoints;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Engine;

@@ -3,7 +3,6 @@ using System.Text.Json;
 using SpatialNet.Losses;
 using SpatialNet.Models;
 using SpatialNet.Training.Checkpoints;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Engine;

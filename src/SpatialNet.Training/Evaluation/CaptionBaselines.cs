@@ -1,4 +1,3 @@
-using SpatialNet.Heads;
 using SpatialNet.Training.Data;
 
 namespace SpatialNet.Training.Evaluation;

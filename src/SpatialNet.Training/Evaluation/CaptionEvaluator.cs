@@ -7,7 +7,6 @@ using SpatialNet.Training.Data;
 using SpatialNet.Training.Metrics.Captioning;
 using SpatialNet.Training.Text;
 using SpatialNet.Training.Transforms;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Evaluation;

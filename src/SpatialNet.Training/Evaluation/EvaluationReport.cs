@@ -5,8 +5,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SpatialNet.Heads;
-using SpatialNet.Training.Checkpoints;
-using SpatialNet.Training.Evaluation;
 
 namespace SpatialNet.Training.Evaluation;
 

@@ -1,7 +1,6 @@
 using SpatialNet.Training.Batching;
 using SpatialNet.Heads;
 using SpatialNet.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Evaluation;

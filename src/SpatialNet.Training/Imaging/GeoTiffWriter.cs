@@ -1,7 +1,6 @@
 using SpatialNet.IO;
 using System.Runtime.InteropServices;
 using BitMiracle.LibTiff.Classic;
-using SpatialNet.Training.Checkpoints;
 
 namespace SpatialNet.Training.Imaging;
 

@@ -1,4 +1,3 @@
-using SpatialNet.Training.Data;
 
 namespace SpatialNet.Training.Imaging;
 

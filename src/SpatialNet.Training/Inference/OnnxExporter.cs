@@ -1,12 +1,10 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using SpatialNet.Heads;
 using SpatialNet.Models;
 using SpatialNet.Modules;
 using SpatialNet.IO;
 using SpatialNet.Training.Inference.Onnx;
-using TorchSharp;
 using static TorchSharp.torch;
 using A = SpatialNet.Training.Inference.Onnx.OnnxGraph.Attribute;
 

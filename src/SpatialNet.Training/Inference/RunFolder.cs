@@ -5,7 +5,6 @@ using SpatialNet.Models;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.Training.Configuration;
-using SpatialNet.Training.Data;
 using SpatialNet.Training.Text;
 using SpatialNet.Training.Pipeline;
 

@@ -1,11 +1,3 @@
-using SpatialNet.IO;
-using System.Globalization;
-using System.Security;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using SpatialNet.Heads;
-using SpatialNet.Training.Checkpoints;
 using SpatialNet.Training.Imaging;
 
 namespace SpatialNet.Training.Inference;

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace SpatialNet.Training.Metrics;
 

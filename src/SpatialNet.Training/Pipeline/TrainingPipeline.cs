@@ -21,7 +21,6 @@ using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Optimization;
 using SpatialNet.Training.Randomness;
-using SpatialNet.Training.Text;
 using SpatialNet.Training.Transforms;
 using SpatialNet.Weights;
 using TorchSharp;

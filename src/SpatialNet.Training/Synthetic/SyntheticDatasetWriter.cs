@@ -1,6 +1,5 @@
 using SpatialNet.IO;
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Imaging;

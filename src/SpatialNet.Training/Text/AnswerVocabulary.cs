@@ -1,7 +1,6 @@
 using SpatialNet.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SpatialNet.Training.Data;
 
 namespace SpatialNet.Training.Text;
 

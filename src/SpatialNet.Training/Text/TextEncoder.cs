@@ -2,7 +2,6 @@ using SpatialNet.IO;
 using SpatialNet.Training.Batching;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SpatialNet.Training.Data;
 
 namespace SpatialNet.Training.Text;
 

@@ -1,8 +1,4 @@
-using SpatialNet.Modules;
 using SpatialNet.Training.Data;
-using SpatialNet.Training.Imaging;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Transforms;
 

@@ -1,6 +1,5 @@
 using SpatialNet.Training.Devices;
 using SpatialNet.Training.Data;
-using SpatialNet.Training.Pipeline;
 using static TorchSharp.torch;
 
 namespace SpatialNet.Training.Transforms;
