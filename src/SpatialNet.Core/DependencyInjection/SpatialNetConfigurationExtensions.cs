@@ -14,7 +14,8 @@ public static class SpatialNetConfigurationExtensions
     /// <summary>
     /// Registers the SpatialNet services as <see cref="SpatialNetServiceCollectionExtensions.AddSpatialNet(IServiceCollection, Action{SpatialNetBuilder})"/>
     /// does, configured from <paramref name="configuration"/>: <c>model</c> binds onto
-    /// <see cref="VisionTransformerOptions"/>, <c>loss</c> onto <see cref="SpatialNetOptions"/> (composer, λ_reg),
+    /// <see cref="VisionTransformerOptions"/>, <c>loss</c> onto <see cref="SpatialNetOptions"/> (composer, λ_reg) and each
+    /// registered loss composer's section <c>loss:&lt;name&gt;</c> onto its options,
     /// and each <c>tasks:N</c> entry (<c>name</c>, <c>kind</c>, <c>head</c>) adds a task whose <c>head</c>
     /// binds onto the kind's head options. Keys match ignoring case, <c>_</c> and <c>-</c>.
     /// </summary>
@@ -22,7 +23,7 @@ public static class SpatialNetConfigurationExtensions
     /// <param name="configuration">The root configuration (a JSON file, environment variables, overrides).</param>
     /// <param name="configure">Further builder calls after the configured ones (a host's own heads or composer).</param>
     /// <param name="otherTaskKeys">Task keys that other components read (normalised, e.g. <c>target</c>); others are unknown.</param>
-    /// <exception cref="ConfigurationException">An unknown key, a value that does not convert or an unknown task kind, each named by its path.</exception>
+    /// <exception cref="ConfigurationException">An unknown key, a value that does not convert, an unknown task kind or loss composer, each named by its path.</exception>
     public static IServiceCollection AddSpatialNet(this IServiceCollection services, IConfiguration configuration,
         Action<SpatialNetBuilder>? configure = null, IReadOnlySet<string>? otherTaskKeys = null)
     {
@@ -32,18 +33,22 @@ public static class SpatialNetConfigurationExtensions
         var builder = services.AddSpatialNet();
         var model = configuration.GetSection("model");
         var loss = configuration.GetSection("loss");
-        IReadOnlySet<string> lossSkip = new HashSet<string> { "tasks" };
         // Bound once now so that problems surface at registration, and again by the options system.
         StrictConfigurationBinder.Bind(model, new VisionTransformerOptions(), "model", problems);
-        StrictConfigurationBinder.Bind(loss, new SpatialNetOptions(), "loss", problems, lossSkip);
         builder.UseVisionTransformer(o => StrictConfigurationBinder.Bind(model, o, "model"));
-        builder.Configure(o => StrictConfigurationBinder.Bind(loss, o, "loss", lossSkip));
 
         foreach (var task in configuration.GetSection("tasks").GetChildren())
             AddTask(builder, task, problems, otherTaskKeys);
+        configure?.Invoke(builder);
+
+        // Every registered composer (built-in, or the host's, also from configure) binds its own section loss:<name>.
+        var sections = LossComposerRegistry.Bind(loss, new SpatialNetOptions(), LossComposerRegistry.Of(services), "loss", problems);
         if (problems.Count > 0)
             throw new ConfigurationException(null, problems);
-        configure?.Invoke(builder);
+        IReadOnlySet<string> lossSkip = new HashSet<string>(sections.Select(s => StrictConfigurationBinder.Normalize(s.Section.Key))) { "tasks" };
+        builder.Configure(o => StrictConfigurationBinder.Bind(loss, o, "loss", lossSkip));
+        foreach (var (composer, section) in sections)
+            composer.BindConfiguration(services, section, "loss:" + section.Key);
         return services;
     }
 

@@ -47,7 +47,7 @@ public sealed class TrainingRunOptions
     /// <summary>The tasks (at least one), in head order.</summary>
     public List<TaskOptions> Tasks { get; set; } = [];
 
-    /// <summary>Loss composer and the L2 term (Eq. 6, 10–11).</summary>
+    /// <summary>Loss composer name and the L2 term (Eq. 6, 10–11); each composer's settings are bound from <c>loss:&lt;name&gt;</c> by the model's registrations.</summary>
     public SpatialNetOptions Loss { get; set; } = new();
 
     /// <summary>Optimizer, schedule, precision, seed, epochs, early stopping and checkpoints.</summary>
@@ -80,7 +80,10 @@ public sealed class TrainingRunOptions
     internal static void BindInto(IConfiguration configuration, TrainingRunOptions options, List<string> problems)
     {
         var path = (configuration as IConfigurationSection)?.Path ?? string.Empty;
-        StrictConfigurationBinder.Bind(configuration, options, path, problems, new HashSet<string> { "tasks" });
+        StrictConfigurationBinder.Bind(configuration, options, path, problems, new HashSet<string> { "tasks", "loss" });
+        // The loss section: composer, λ_reg, and each built-in composer's own section loss:<name>.
+        var loss = StrictConfigurationBinder.Child(configuration, "loss") ?? configuration.GetSection("loss");
+        LossComposerRegistry.Bind(loss, options.Loss, LossComposerRegistry.BuiltIn, loss.Path, problems);
         if (StrictConfigurationBinder.Child(configuration, "trainer") is { } trainer)
         {
             foreach (var key in trainer.GetChildren().Where(k => RunManagedTrainerKeys.Contains(StrictConfigurationBinder.Normalize(k.Key))))
@@ -147,7 +150,7 @@ public sealed class TrainingRunOptions
     // SpatialNetOptions with this run's task list, for its validator.
     private SpatialNetOptions WithTasks()
     {
-        var o = new SpatialNetOptions { L2Lambda = Loss.L2Lambda, LossComposer = Loss.LossComposer, DwaTemperature = Loss.DwaTemperature };
+        var o = new SpatialNetOptions { L2Lambda = Loss.L2Lambda, LossComposer = Loss.LossComposer };
         foreach (var t in Tasks.Where(t => t.ParsedKind is not null))
             o.Tasks.Add(new TaskDefinition(t.Name, t.ParsedKind!.Value) { HeadOptionsType = t.Head.GetType() });
         return o;
