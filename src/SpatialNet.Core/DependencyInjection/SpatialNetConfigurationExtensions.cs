@@ -24,6 +24,7 @@ public static class SpatialNetConfigurationExtensions
     /// <param name="configure">Further builder calls after the configured ones (a host's own heads or composer).</param>
     /// <param name="otherTaskKeys">Task keys that other components read (normalised, e.g. <c>target</c>); others are unknown.</param>
     /// <exception cref="ConfigurationException">An unknown key, a value that does not convert, an unknown task kind or loss composer, each named by its path.</exception>
+    /// <remarks>A task's <c>kind</c> names a registered <see cref="TaskKindRegistration"/> (the built-ins, or a host's registered with <c>AddTaskKind</c> before this call).</remarks>
     public static IServiceCollection AddSpatialNet(this IServiceCollection services, IConfiguration configuration,
         Action<SpatialNetBuilder>? configure = null, IReadOnlySet<string>? otherTaskKeys = null)
     {
@@ -52,28 +53,6 @@ public static class SpatialNetConfigurationExtensions
         return services;
     }
 
-    /// <summary>The head options type of a task kind as written in configuration (<c>classification</c>, <c>regression</c>, <c>multi_label</c>, <c>vqa</c>, <c>caption</c>), or null.</summary>
-    public static TaskKind? ParseTaskKind(string? kind) => kind is null ? null : StrictConfigurationBinder.Normalize(kind) switch
-    {
-        "classification" => TaskKind.Classification,
-        "regression" => TaskKind.Regression,
-        "multilabel" => TaskKind.MultiLabel,
-        "vqa" or "visualquestionanswering" => TaskKind.VisualQuestionAnswering,
-        "caption" or "captioning" => TaskKind.Captioning,
-        _ => null,
-    };
-
-    /// <summary>A new head options object for <paramref name="kind"/>.</summary>
-    public static TaskHeadOptions NewHeadOptions(TaskKind kind) => kind switch
-    {
-        TaskKind.Classification => new ClassificationHeadOptions(),
-        TaskKind.Regression => new RegressionHeadOptions(),
-        TaskKind.MultiLabel => new MultiLabelHeadOptions(),
-        TaskKind.VisualQuestionAnswering => new VqaHeadOptions(),
-        TaskKind.Captioning => new CaptionHeadOptions(),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No built-in head for this kind."),
-    };
-
     private static void AddTask(SpatialNetBuilder builder, IConfigurationSection task, List<string> problems, IReadOnlySet<string>? otherTaskKeys)
     {
         foreach (var key in task.GetChildren())
@@ -91,32 +70,15 @@ public static class SpatialNetConfigurationExtensions
             return;
         }
 
-        if (ParseTaskKind(kindText) is not { } kind)
+        var kinds = TaskKindRegistry.Of(builder.Services);
+        if (TaskKindRegistry.Find(kinds, kindText) is not { } kind)
         {
-            problems.Add($"{task.Path}:kind = \"{kindText}\": allowed classification, regression, multi_label, vqa or caption.");
+            problems.Add(TaskKindRegistry.Unknown($"{task.Path}:kind", kindText, kinds));
             return;
         }
 
         var head = StrictConfigurationBinder.Child(task, "head") ?? task.GetSection("head");
-        StrictConfigurationBinder.Bind(head, NewHeadOptions(kind), $"{task.Path}:head", problems);
-        void Bind(TaskHeadOptions o) => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head");
-        switch (kind)
-        {
-            case TaskKind.Classification:
-                builder.AddClassificationTask(name, 0, Bind);
-                break;
-            case TaskKind.Regression:
-                builder.AddRegressionTask(name, Bind);
-                break;
-            case TaskKind.MultiLabel:
-                builder.AddMultiLabelTask(name, 0, Bind);
-                break;
-            case TaskKind.VisualQuestionAnswering:
-                builder.AddVqaTask(name, 0, 0, Bind);
-                break;
-            default:
-                builder.AddCaptionTask(name, 0, new CaptionHeadOptions().MaxLength, Bind);
-                break;
-        }
+        StrictConfigurationBinder.Bind(head, kind.NewHeadOptions(), $"{task.Path}:head", problems);
+        kind.AddTask(builder, name, o => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head"));
     }
 }

@@ -20,6 +20,8 @@ public static class SpatialNetServiceCollectionExtensions
     /// Registered (singletons; each with <c>TryAdd</c>, so a host can register its own first or
     /// replace it afterwards): <see cref="IImageEncoderFactory"/> (Vision Transformer),
     /// <see cref="TaskCatalog"/>, <see cref="IMultiTaskModelFactory"/>, <see cref="MultiTaskModel"/>,
+    /// the built-in task kinds by name (<see cref="TaskKindRegistration"/>: <c>classification</c>, <c>regression</c>, <c>multi_label</c>, <c>vqa</c>,
+    /// <c>caption</c>, through <see cref="TaskKindServiceCollectionExtensions.AddTaskKind"/>),
     /// the built-in loss composers by name (<c>weighted_sum</c>, <c>uncertainty</c>, <c>dwa</c>, <c>pcgrad</c>, <c>gradnorm</c>, through
     /// <see cref="LossComposerServiceCollectionExtensions.AddLossComposer{TComposer, TOptions}(IServiceCollection, string, Func{IServiceProvider, TOptions, TComposer})"/>),
     /// <see cref="ILossComposer"/> (the one <see cref="SpatialNetOptions.LossComposer"/> names; default <see cref="WeightedSum"/>, Eq. 6), <see cref="L2Regularization"/>
@@ -52,6 +54,7 @@ public static class SpatialNetServiceCollectionExtensions
                 sp.GetService<ILogger<MultiTaskModelFactory>>());
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<IMultiTaskModelFactory>().Create());
+        services.AddBuiltInTaskKinds();
         services.AddBuiltInLossComposers();
         services.TryAddSingleton(sp =>
         {

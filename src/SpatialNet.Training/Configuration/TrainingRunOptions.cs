@@ -160,13 +160,15 @@ public sealed class TrainingRunOptions
     {
         var task = new TaskOptions();
         StrictConfigurationBinder.Bind(section, task, section.Path, problems, new HashSet<string> { "head" });
-        if (task.ParsedKind is not { } kind)
+        var kinds = TaskKindRegistry.BuiltIn;
+        if (TaskKindRegistry.Find(kinds, task.Kind) is not { } kind)
         {
-            problems.Add($"{section.Path}:kind = \"{task.Kind}\": allowed classification, regression, multi_label, vqa or caption.");
+            problems.Add(TaskKindRegistry.Unknown($"{section.Path}:kind", task.Kind, kinds));
             return task;
         }
 
-        task.Head = SpatialNetConfigurationExtensions.NewHeadOptions(kind);
+        task.KindRegistration = kind;
+        task.Head = kind.NewHeadOptions();
         var head = StrictConfigurationBinder.Child(section, "head");
         int before = problems.Count;
         if (head is not null)
@@ -175,29 +177,10 @@ public sealed class TrainingRunOptions
             return task;
 
         // The head's own rules, on a copy whose data-decided sizes (classes, vocabularies) hold valid placeholders.
-        var probe = SpatialNetConfigurationExtensions.NewHeadOptions(kind);
+        var probe = kind.NewHeadOptions();
         if (head is not null)
             StrictConfigurationBinder.Bind(head, probe, head.Path, problems);
-        switch (probe)
-        {
-            case ClassificationHeadOptions c when c.NumClasses == 0:
-                c.NumClasses = 2;
-                break;
-            case MultiLabelHeadOptions l:
-                l.NumLabels = Math.Max(l.NumLabels, 1);
-                break;
-            case VqaHeadOptions v:
-                v.NumAnswers = 2;
-                v.VocabSize = 8;
-                if (StrictConfigurationBinder.Child(head ?? section, "num_heads") is null)
-                    v.NumHeads = model.NumHeads;
-                break;
-            case CaptionHeadOptions c:
-                c.VocabSize = 8;
-                if (StrictConfigurationBinder.Child(head ?? section, "num_heads") is null)
-                    c.NumHeads = model.NumHeads;
-                break;
-        }
+        kind.UsePlaceholderSizes(probe, model.NumHeads, key => StrictConfigurationBinder.Child(head ?? section, key) is not null);
         var layout = model.Validate().Count == 0 ? new TokenLayout(model.EmbedDim, model.ClassToken ? 1 : 0) : (TokenLayout?)null;
         problems.AddRange(probe.Validate(task.Name, layout).Select(e => $"{section.Path}:head: {e}"));
         return task;
