@@ -131,7 +131,7 @@ public sealed class TrainingRunOptions
                 p.Add($"{at}:name = \"{t.Name}\": allowed a name not used by another task.");
             Check(t.Target is null || (t.Target.Count > 0 && t.Target.All(x => !string.IsNullOrWhiteSpace(x))), $"{at}:target",
                 t.Target is null ? null : "[" + string.Join(", ", t.Target) + "]", "a sample entry name or a non-empty list of them");
-            if (t.ParsedKind is TaskKind.Classification or TaskKind.VisualQuestionAnswering or TaskKind.Captioning && t.Target is { Count: > 1 })
+            if ((t.ParsedKind == TaskKind.Classification || t.ParsedKind == TaskKind.VisualQuestionAnswering || t.ParsedKind == TaskKind.Captioning) && t.Target is { Count: > 1 })
                 p.Add($"{at}:target = [{string.Join(", ", t.Target)}]: allowed one entry for a {t.Kind} task (class indices).");
             if (t.Metrics is { } metrics && t.ParsedKind is { } k)
             {
