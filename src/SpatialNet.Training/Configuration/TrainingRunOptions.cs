@@ -140,6 +140,11 @@ public sealed class TrainingRunOptions
                 Check(false, $"{at}:head:num_classes", c.NumClasses, "an integer >= 2, or 0 for the dataset's class list");
         }
 
+        // A monitored metric "<task>/<metric>" names a task of this run (checked before training, not after the first epoch).
+        if (Trainer.MonitorMetric is { } monitored && monitored.Contains('/', StringComparison.Ordinal) && !monitored.StartsWith("train_", StringComparison.Ordinal)
+            && !Tasks.Any(t => monitored.StartsWith(t.Name + "/", StringComparison.Ordinal)))
+            Check(false, "trainer:monitor_metric", monitored,
+                $"\"<task>/<metric>\" with one of the tasks {string.Join(", ", Tasks.Select(t => t.Name))}, \"loss\", \"train_loss\" or a metric of a host evaluator");
         Data.Collect(p, Check, Tasks);
         return p;
     }

@@ -679,11 +679,6 @@ public sealed partial class TrainingPipeline
                 // task's accuracy saturates early on easy tasks and would freeze the best checkpoint).
                 metric = hasEvaluator ? TaskMetricNames.Loss : "train_loss";
             }
-            else if (metric.Contains('/', StringComparison.Ordinal) && !metric.StartsWith("train_", StringComparison.Ordinal)
-                && !_tasks.Any(t => metric.StartsWith(t.Name + "/", StringComparison.Ordinal)))
-            {
-                throw new ConfigurationException($"trainer:monitor_metric = \"{metric}\": allowed \"<task>/<metric>\" with one of the tasks {string.Join(", ", _tasks.Select(t => t.Name))}, \"loss\" or \"train_loss\".");
-            }
             var mode = es.MonitorMode ?? MetricModes.Of(metric);
             return (metric, mode);
         }
