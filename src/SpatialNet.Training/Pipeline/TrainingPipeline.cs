@@ -41,7 +41,7 @@ public sealed class TrainingPipelineOptions
     /// </summary>
     public string? ResumeFrom { get; init; }
 
-    /// <summary>Replace a previous run in the output folder (a non-empty folder is refused otherwise, unless resuming); docs/reliability.md.</summary>
+    /// <summary>Remove what a previous run wrote in the output folder (the entries its <c>spatialnet-run.json</c> names; a folder without one is refused); docs/reliability.md.</summary>
     public bool Overwrite { get; init; }
 
     /// <summary>Stop after this many optimizer steps in total (saving <c>last.safetensors</c>, to resume later), or null.</summary>
@@ -259,7 +259,10 @@ public sealed partial class TrainingPipeline
         var evaluator = run.Evaluator(split)
             ?? throw new ConfigurationException($"Split '{split}' (--split / data:eval_split): no data source has it.");
         var report = run.Report(evaluator.Run(), [new("weights", Path.GetFullPath(checkpoint))]);
-        (reports ?? new EvaluationReportWriter()).Write(report, outputDirectory ?? config.OutputDir, "report_" + split);
+        var folder = outputDirectory ?? config.OutputDir;
+        (reports ?? new EvaluationReportWriter()).Write(report, folder, "report_" + split);
+        if (RunDirectory.IsRun(folder))
+            RunDirectory.Record(folder, ["report_" + split + ".json", "report_" + split + ".md"]);
         return report;
     }
 
