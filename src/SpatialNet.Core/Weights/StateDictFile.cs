@@ -81,8 +81,9 @@ public static class StateDictFile
             var why = e is InvalidCastException || e.Message.Contains("IObjectConstructor", StringComparison.Ordinal) || e.Message.Contains("ClassDict", StringComparison.Ordinal)
                 ? "it holds Python objects other than tensors (only a plain state dict, torch.save(model.state_dict()), is read; nothing in the file is executed)"
                 : e is EndOfStreamException or InvalidDataException or OverflowException or ArgumentException or IndexOutOfRangeException
-                    ? $"the file is truncated or damaged ({e.GetType().Name}: {e.Message.TrimEnd('.')})"
-                    : $"{e.GetType().Name}: {e.Message.TrimEnd('.')}";
+                    or System.Runtime.InteropServices.ExternalException
+                    ? $"the file is truncated or damaged ({e.GetType().Name}: {ErrorBoundary.NativeMessage(e.Message).TrimEnd('.')})"
+                    : $"{e.GetType().Name}: {ErrorBoundary.NativeMessage(e.Message).TrimEnd('.')}";
             throw new WeightFileException(path, $"Weight file '{path}' could not be read as a PyTorch checkpoint: {why}.", e);
         }
         return FromHashtable(table, path);

@@ -797,6 +797,22 @@ public sealed partial class TrainingPipeline
                 $"parameters with gradients and AdamW moments {MemoryBudget.Format(parameters)}), more than the {MemoryBudget.Format(free)} of free memory; {advice}.");
         }
 
+        // A class label beyond tasks:N:head:num_classes: named with the task, the source's split file and the option.
+        private static void CheckClassLabels(OpenedSource source, List<TaskDefinition> tasks, string task, Tensor labels)
+        {
+            int i = tasks.FindIndex(t => t.Name == task);
+            if (tasks[i].Kind != TaskKind.Classification || labels.numel() == 0)
+                return;
+            long max = labels.max().to(ScalarType.Int64).item<long>();
+            int classes = Classes(tasks[i]);
+            if (max < classes)
+                return;
+            var file = source.Config.Path is { } path ? $"{path}, " : string.Empty;
+            throw new ConfigurationException(
+                $"tasks:{i}:head:num_classes = {classes} (task \"{task}\"): the training split of data:sources:{source.Index} ({file}split \"{source.Config.TrainSplit}\", {source.Train.Name}) " +
+                $"has label {max}; allowed num_classes > {max}, or 0 to take the data set's class list.");
+        }
+
         private static void Scan(TrainingRunOptions config, List<OpenedSource> sources, List<TaskDefinition> tasks)
         {
             // Caption targets are token sequences: no target statistics (their baselines are the retrieval captions).
@@ -838,7 +854,10 @@ public sealed partial class TrainingPipeline
                     foreach (var task in s.Targets.Keys)
                     {
                         if (builders.TryGetValue(task, out var builder))
+                        {
+                            CheckClassLabels(s, tasks, task, batch[task]);
                             builder.Add(batch[task], vqa.Contains(task) ? batch[SampleKeys.QuestionType] : null);
+                        }
                     }
                 }
                 var mean = sum.Select(v => v / pixels).ToArray();
