@@ -38,6 +38,12 @@ public sealed class TrainingRunOptions
     /// </summary>
     public string? Pretrained { get; set; }
 
+    /// <summary>
+    /// The published SHA-256 of <see cref="Pretrained"/> (64 hexadecimal digits; a hub lists it beside the file,
+    /// docs/weights.md): the file is verified before it is loaded. Null loads it unverified.
+    /// </summary>
+    public string? PretrainedSha256 { get; set; }
+
     /// <summary>Encoder key prefixes <see cref="Pretrained"/> may lack (e.g. <c>pos_embed</c>); they keep their random initialisation.</summary>
     public IList<string> PretrainedAllowMissing { get; set; } = [];
 
@@ -105,6 +111,8 @@ public sealed class TrainingRunOptions
         Check(Device is "cpu" or "cuda" or "auto" || (Device?.StartsWith("cuda:", StringComparison.Ordinal) == true && int.TryParse(Device[5..], out var n) && n >= 0),
             "device", Device, "cpu, cuda, cuda:N or auto");
         Check(Threads is null or > 0, "threads", Threads, "a positive integer or null");
+        Check(PretrainedSha256 is null || SpatialNet.Weights.StateDictFile.IsSha256(PretrainedSha256), "pretrained_sha256", PretrainedSha256, "64 hexadecimal digits (the file's published SHA-256) or null");
+        Check(PretrainedSha256 is null || Pretrained is not null, "pretrained_sha256", PretrainedSha256, "only with a pretrained file");
         p.AddRange(Model.Validate().Select(e => "model: " + e));
         p.AddRange(new SpatialNetOptionsValidator().Validate(null, WithTasks()).Failures ?? []);
         try

@@ -472,6 +472,8 @@ public sealed partial class TrainingPipeline
                 }
                 if (config.Pretrained is { } pretrained)
                 {
+                    if (config.PretrainedSha256 is { } sha256)
+                        StateDictFile.VerifySha256(pretrained, sha256);
                     if (model.Encoder is VisionTransformer vit)
                         CheckPretrainedSettings(pretrained, vit.Options);
                     var loaded = ModelWeights.Load((torch.nn.Module)model.Encoder, pretrained, PretrainedLoadOptions(config.PretrainedAllowMissing));
