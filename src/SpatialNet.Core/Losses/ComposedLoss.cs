@@ -125,6 +125,25 @@ public class ComposedLoss
         return this;
     }
 
+    /// <summary>
+    /// Replaces the reported weights in place (the tensors <see cref="WeightTensor"/> returned included),
+    /// for gradient strategies whose combination weights are known only in <see cref="Backward"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The loss was created with constant weights.</exception>
+    protected void ReportWeights(IReadOnlyDictionary<string, double> applied)
+    {
+        ArgumentNullException.ThrowIfNull(applied);
+        if (weightTensors is null)
+            throw new InvalidOperationException("Only a loss created with weight tensors can report new weights.");
+        using (no_grad())
+        {
+            foreach (var (task, weight) in applied)
+                weightTensors[task].fill_(weight);
+        }
+
+        values = null;
+    }
+
     /// <summary>Computes gradients of the objective. The default is <c>Total.backward()</c>.</summary>
     public virtual void Backward() => Total.backward();
 
