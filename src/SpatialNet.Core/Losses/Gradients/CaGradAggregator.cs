@@ -99,16 +99,23 @@ internal sealed class CaGradAggregator : GradientAggregator
         }
 
         var best = Inner(Math.Exp(0.5 * (lo + hi)));
-        var polished = Polish(g, b, phi, best);
-        return polished is not null && Objective(polished) <= Objective(best) + 1e-15 * Math.Abs(Objective(best)) ? polished : best;
+        double bound = Objective(best) + 1e-14 * Math.Abs(Objective(best));
+        foreach (double threshold in new[] { 1e-9, 1e-6, 1e-3 })
+        {
+            var polished = Polish(g, b, phi, best, threshold);
+            if (polished is not null && Objective(polished) <= bound)
+                return polished;
+        }
+
+        return best;
     }
 
-    // The KKT solution on the support of w, or null when it does not exist or is not optimal.
-    private static double[]? Polish(double[,] g, double[] b, double phi, double[] w)
+    // The KKT solution on the support {i : w_i > threshold·max w}, or null when it does not exist or is not optimal.
+    private static double[]? Polish(double[,] g, double[] b, double phi, double[] w, double threshold)
     {
         int n = b.Length;
         double wmax = w.Max();
-        var support = Enumerable.Range(0, n).Where(i => w[i] > 1e-9 * wmax).ToArray();
+        var support = Enumerable.Range(0, n).Where(i => w[i] > threshold * wmax).ToArray();
         int s = support.Length;
         var gs = new double[s, s];
         for (int i = 0; i < s; i++)

@@ -48,21 +48,18 @@ internal sealed class FairGradAggregator : GradientAggregator
         }
 
         double exponent = 1 / alpha;
-        double Merit(double[] w)
+        double[] Residual(double[] w)
         {
-            double h = 0;
-            foreach (double x in w)
-                h += alpha == 1 ? Math.Log(x) : Math.Pow(x, 1 - exponent) / (1 - exponent);
-            return 0.5 * DenseMath.Quadratic(g, w) - h;
+            var gw = DenseMath.Multiply(g, w);
+            return w.Select((x, i) => gw[i] - Math.Pow(x, -exponent)).ToArray();
         }
 
         var w = Enumerable.Repeat(1.0 / total, n).ToArray();
+        var residual = Residual(w);
         for (int iteration = 0; iteration < maxIterations; iteration++)
         {
-            var gw = DenseMath.Multiply(g, w);
-            var residual = w.Select((x, i) => gw[i] - Math.Pow(x, -exponent)).ToArray();
-            double scale = gw.Select(Math.Abs).Max() + w.Select(x => Math.Pow(x, -exponent)).Max();
-            if (residual.Select(Math.Abs).Max() <= 1e-15 * scale)
+            double size = DenseMath.Dot(residual, residual);
+            if (size == 0)
                 break;
             var hessian = DenseMath.ScaleShift(g, 1);
             for (int i = 0; i < n; i++)
@@ -70,7 +67,7 @@ internal sealed class FairGradAggregator : GradientAggregator
             var direction = DenseMath.Solve(hessian, residual.Select(r => -r).ToArray());
             if (direction is null)
                 break;
-            // Stay inside w > 0, then backtrack on the convex merit function.
+            // The Jacobian is positive definite, so the Newton step descends ‖F‖²: backtrack on it, staying inside w > 0.
             double t = 1;
             for (int i = 0; i < n; i++)
             {
@@ -78,20 +75,18 @@ internal sealed class FairGradAggregator : GradientAggregator
                     t = Math.Min(t, -0.99 * w[i] / direction[i]);
             }
 
-            double current = Merit(w), slope = DenseMath.Dot(residual, direction);
-            double[] next = w;
-            for (int k = 0; k < 60; k++)
+            double[]? accepted = null, acceptedResidual = null;
+            for (int k = 0; k < 60 && accepted is null; k++, t *= 0.5)
             {
-                next = w.Select((x, i) => x + t * direction[i]).ToArray();
-                if (Merit(next) <= current + 1e-4 * t * slope || t < 1e-12)
-                    break;
-                t *= 0.5;
+                var next = w.Select((x, i) => x + t * direction[i]).ToArray();
+                var r = Residual(next);
+                if (DenseMath.Dot(r, r) < size)
+                    (accepted, acceptedResidual) = (next, r);
             }
 
-            bool moved = next.Where((x, i) => x != w[i]).Any();
-            w = next;
-            if (!moved)
-                break;
+            if (accepted is null)
+                break;   // no further decrease in double precision: converged
+            (w, residual) = (accepted, acceptedResidual!);
         }
 
         for (int i = 0; i < n; i++)
