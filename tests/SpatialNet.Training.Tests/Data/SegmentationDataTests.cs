@@ -169,4 +169,38 @@ public sealed class SegmentationDataTests
         batch[SampleKeys.Mask].dtype.Should().Be(ScalarType.Int64);
         Values(batch[SampleKeys.Mask]).Should().Equal(0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 255, 255, 2, 2, 255, 255);
     }
+
+    [Fact]
+    public void Synthetic_segmentation_set_has_three_splits_and_masks_on_the_object_footprints()
+    {
+        using var dir = new TempDirectory();
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        SpatialNet.Cli.Cli.Run(["synthetic", "--format", "segmentation", "--out", dir.Path, "--count", "10", "--size", "32"], o, e).Should().Be(0, e.ToString());
+        o.ToString().Should().Contain("train 8, val 1, test 1");
+        SegmentationFolderDataset.Splits(dir.Path).Should().Equal("test", "train", "val");
+        var train = new SegmentationFolderDataset(dir.Path, "train");
+        train.Count.Should().Be(8);
+        train.ClassNames.Should().Equal("background", "building", "tree", "water_area", "road");
+        new SegmentationFolderDataset(dir.Path, "val").Count.Should().Be(1);
+        // Buildings are painted red and water blue: the mask must sit on those colours.
+        double[] redMinusBlue = new double[5];
+        long[] pixels = new long[5];
+        for (int i = 0; i < train.Count; i++)
+        {
+            using var sample = train.GetSample(i);
+            var image = sample[SampleKeys.Image].to(ScalarType.Float32);
+            var mask = sample[SampleKeys.Mask];
+            for (int c = 0; c < 5; c++)
+            {
+                using var where = mask.eq(c);
+                pixels[c] += where.sum().item<long>();
+                redMinusBlue[c] += (image[0] - image[2]).masked_select(where).sum().item<float>();
+            }
+        }
+        pixels[1].Should().BeGreaterThan(0);
+        pixels[3].Should().BeGreaterThan(0);
+        (redMinusBlue[1] / pixels[1]).Should().BeGreaterThan(50, "building pixels are red");
+        (redMinusBlue[3] / pixels[3]).Should().BeLessThan(-50, "water pixels are blue");
+    }
 }
