@@ -39,6 +39,12 @@ public sealed class TrainingRunOptions
     /// </summary>
     public string? Pretrained { get; set; }
 
+    /// <summary>
+    /// The published SHA-256 of <see cref="Pretrained"/> (64 hexadecimal digits; a hub lists it beside the file,
+    /// docs/weights.md): the file is verified before it is loaded. Null loads it unverified.
+    /// </summary>
+    public string? PretrainedSha256 { get; set; }
+
     /// <summary>Encoder key prefixes <see cref="Pretrained"/> may lack (e.g. <c>pos_embed</c>); they keep their random initialisation.</summary>
     public IList<string> PretrainedAllowMissing { get; set; } = [];
 
@@ -109,6 +115,8 @@ public sealed class TrainingRunOptions
         Check(Device is "cpu" or "cuda" or "auto" || (Device?.StartsWith("cuda:", StringComparison.Ordinal) == true && int.TryParse(Device[5..], out var n) && n >= 0),
             "device", Device, "cpu, cuda, cuda:N or auto");
         Check(Threads is null or > 0, "threads", Threads, "a positive integer or null");
+        Check(PretrainedSha256 is null || SpatialNet.Weights.StateDictFile.IsSha256(PretrainedSha256), "pretrained_sha256", PretrainedSha256, "64 hexadecimal digits (the file's published SHA-256) or null");
+        Check(PretrainedSha256 is null || Pretrained is not null, "pretrained_sha256", PretrainedSha256, "only with a pretrained file");
         p.AddRange(Model.Validate().Select(e => "model: " + e));
         p.AddRange(new SpatialNetOptionsValidator().Validate(null, WithTasks()).Failures ?? []);
         try
@@ -145,6 +153,11 @@ public sealed class TrainingRunOptions
                 Check(false, $"{at}:head:num_classes", c.NumClasses, "an integer >= 2, or 0 for the dataset's class list");
         }
 
+        // A monitored metric "<task>/<metric>" names a task of this run (checked before training, not after the first epoch).
+        if (Trainer.MonitorMetric is { } monitored && monitored.Contains('/', StringComparison.Ordinal) && !monitored.StartsWith("train_", StringComparison.Ordinal)
+            && !Tasks.Any(t => monitored.StartsWith(t.Name + "/", StringComparison.Ordinal)))
+            Check(false, "trainer:monitor_metric", monitored,
+                $"\"<task>/<metric>\" with one of the tasks {string.Join(", ", Tasks.Select(t => t.Name))}, \"loss\", \"train_loss\" or a metric of a host evaluator");
         Data.Collect(p, Check, Tasks);
         return p;
     }
