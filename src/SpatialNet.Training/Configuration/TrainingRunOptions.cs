@@ -70,12 +70,15 @@ public sealed class TrainingRunOptions
     /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
     /// <param name="source">Name of the configuration for messages (its file), or null.</param>
     /// <exception cref="ConfigurationException">Unknown keys, values that do not convert or are out of range, each named by its path.</exception>
-    public static TrainingRunOptions Bind(IConfiguration configuration, string? source = null)
+    public static TrainingRunOptions Bind(IConfiguration configuration, string? source = null) => Bind(configuration, source, RunComponents.BuiltIn);
+
+    /// <summary>Binds <paramref name="configuration"/>, whose tasks and loss may name <paramref name="components"/>, and validates the result.</summary>
+    internal static TrainingRunOptions Bind(IConfiguration configuration, string? source, RunComponents components)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var options = new TrainingRunOptions();
         var problems = new List<string>();
-        BindInto(configuration, options, problems);
+        BindInto(configuration, options, problems, components);
         if (problems.Count == 0)
             problems.AddRange(options.Problems());
         if (problems.Count > 0)
@@ -83,14 +86,14 @@ public sealed class TrainingRunOptions
         return options;
     }
 
-    /// <summary>Binds <paramref name="configuration"/> onto <paramref name="options"/> without validating the values.</summary>
-    internal static void BindInto(IConfiguration configuration, TrainingRunOptions options, List<string> problems)
+    /// <summary>Binds <paramref name="configuration"/> onto <paramref name="options"/> without validating the values; tasks and loss may name <paramref name="components"/>.</summary>
+    internal static void BindInto(IConfiguration configuration, TrainingRunOptions options, List<string> problems, RunComponents components)
     {
         var path = (configuration as IConfigurationSection)?.Path ?? string.Empty;
         StrictConfigurationBinder.Bind(configuration, options, path, problems, new HashSet<string> { "tasks", "loss" });
         // The loss section: composer, λ_reg, and each built-in composer's own section loss:<name>.
         var loss = StrictConfigurationBinder.Child(configuration, "loss") ?? configuration.GetSection("loss");
-        LossComposerRegistry.Bind(loss, options.Loss, LossComposerRegistry.BuiltIn, loss.Path, problems);
+        LossComposerRegistry.Bind(loss, options.Loss, components.Composers, loss.Path, problems);
         if (StrictConfigurationBinder.Child(configuration, "trainer") is { } trainer)
         {
             foreach (var key in trainer.GetChildren().Where(k => RunManagedTrainerKeys.Contains(StrictConfigurationBinder.Normalize(k.Key))))
@@ -98,7 +101,7 @@ public sealed class TrainingRunOptions
         }
 
         foreach (var task in (StrictConfigurationBinder.Child(configuration, "tasks") ?? configuration.GetSection("tasks")).GetChildren())
-            options.Tasks.Add(BindTask(task, problems, options.Model));
+            options.Tasks.Add(BindTask(task, problems, options.Model, components.Kinds));
     }
 
     /// <summary>Every problem with the values, each naming its configuration path, value and what is allowed; empty when valid.</summary>
@@ -171,11 +174,11 @@ public sealed class TrainingRunOptions
         return o;
     }
 
-    private static TaskOptions BindTask(IConfigurationSection section, List<string> problems, VisionTransformerOptions model)
+    private static TaskOptions BindTask(IConfigurationSection section, List<string> problems, VisionTransformerOptions model,
+        IReadOnlyList<TaskKindRegistration> kinds)
     {
         var task = new TaskOptions();
         StrictConfigurationBinder.Bind(section, task, section.Path, problems, new HashSet<string> { "head" });
-        var kinds = TrainingTaskKinds.BuiltIn;
         if (TaskKindRegistry.Find(kinds, task.Kind) is not { } kind)
         {
             problems.Add(TaskKindRegistry.Unknown($"{section.Path}:kind", task.Kind, kinds));
