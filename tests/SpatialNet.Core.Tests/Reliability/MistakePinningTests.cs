@@ -1,5 +1,6 @@
 using FluentAssertions;
 using SpatialNet.Heads;
+using SpatialNet.Losses;
 using SpatialNet.Modules;
 using SpatialNet.Weights;
 using TorchSharp;
@@ -83,5 +84,47 @@ public sealed class MistakePinningTests : IDisposable
         using var rest = attention.ForwardCached(x.narrow(1, 2, 3), cache);
 
         rest.allclose(full.narrow(1, 2, 3), rtol: 0, atol: 1e-12).Should().BeTrue();
+    }
+
+    // Survivors of the Stryker.NET run on Losses (docs/reliability.md), killed here.
+
+    [Fact]
+    public void DynamicWeightAverage_LargeLossRatios_GiveFiniteWeights()
+    {
+        // w_k = K·exp(r_k/T) / Σ exp(r_j/T) with r = L(t−1)/L(t−2) (Liu et al. 2019, Eq. 6). r = 800 and 1 at T = 0.5:
+        // exp(1600) overflows a double unless the largest r/T is subtracted first; the weights are then 2 and 2·e^−1598 ≈ 0.
+        var dwa = new DynamicWeightAverage(temperature: 0.5);
+        Epoch(dwa, 1, 1);
+        Epoch(dwa, 800, 1);
+
+        dwa.WeightOf("a").Should().Be(2.0);
+        dwa.WeightOf("b").Should().Be(0.0);
+    }
+
+    [Fact]
+    public void DynamicWeightAverage_ATaskWhoseEarlierLossWasZero_HasTheRatioOne()
+    {
+        // L(t−2) = 0 gives no ratio (it would be ∞ or NaN): r = 1. With the other task's r = 1 too, both weights are 1.
+        var dwa = new DynamicWeightAverage();
+        Epoch(dwa, 0, 1);
+        Epoch(dwa, 3, 1);
+
+        dwa.WeightOf("a").Should().Be(1.0);
+        dwa.WeightOf("b").Should().Be(1.0);
+    }
+
+    [Fact]
+    public void AZeroLossWeight_IsAllowed_ANegativeOneIsNot()
+    {
+        // LossChecks.RequireWeight: λ = 0 switches a task off; only negative or non-finite weights are refused.
+        new WeightedSum(new Dictionary<string, double> { ["a"] = 0.0 }).WeightOf("a").Should().Be(0.0);
+        FluentActions.Invoking(() => new WeightedSum(new Dictionary<string, double> { ["a"] = -1e-9 })).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    private static void Epoch(DynamicWeightAverage dwa, float a, float b)
+    {
+        using (var scope = NewDisposeScope())
+            dwa.Compose(new Dictionary<string, Tensor> { ["a"] = tensor(a), ["b"] = tensor(b) }, LossContext.None);
+        dwa.OnEpochEnd();
     }
 }
