@@ -93,6 +93,6 @@ public sealed class MessageTests : IDisposable
         int code = SpatialNet.Cli.Cli.Run(["synthetic", "--format", "coco", "--out", _dir.Combine("syn")], o, e);
 
         code.Should().Be(2);
-        e.ToString().Should().Contain("'--format': 'coco' is not allowed; allowed ucm-caption, rsvqa").And.NotContain("unknown option");
+        e.ToString().Should().Contain("'--format': 'coco' is not allowed; allowed ucm-caption, rsvqa, segmentation.").And.NotContain("unknown option");
     }
 }
