@@ -153,3 +153,31 @@ internal sealed class Famo : ILossComposer
         public long Steps;
     }
 }
+
+/// <summary>Settings of <see cref="Famo"/> (configuration <c>loss:famo</c>).</summary>
+internal sealed class FamoOptions : LossComposerOptions
+{
+    /// <summary>Learning rate of the logits' Adam; > 0. Default 0.025.</summary>
+    public double Lr { get; set; } = 0.025;
+    /// <summary>L2 weight decay of the logits' Adam; ≥ 0. Default 1e-3.</summary>
+    public double WeightDecay { get; set; } = 1e-3;
+    /// <summary>Lower bound b of every loss. Default 0.</summary>
+    public double MinLosses { get; set; } = 0;
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (!(Lr > 0) || !double.IsFinite(Lr))
+            errors.Add(Message(nameof(Lr), Lr, "a finite number > 0"));
+        NonNegative(errors, nameof(WeightDecay), WeightDecay);
+        if (!double.IsFinite(MinLosses))
+            errors.Add(Message(nameof(MinLosses), MinLosses, "a finite number"));
+    }
+
+    private static void NonNegative(ICollection<string> errors, string option, double value)
+    {
+        if (!(value >= 0) || !double.IsFinite(value))
+            errors.Add(Message(option, value, "a finite number >= 0"));
+    }
+}

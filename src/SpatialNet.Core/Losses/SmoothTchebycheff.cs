@@ -108,3 +108,22 @@ internal sealed class SmoothTchebycheff : ILossComposer
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"stch(mu={Mu}, warmup_epochs={WarmupEpochs})");
 }
+
+/// <summary>Settings of <see cref="SmoothTchebycheff"/> (configuration <c>loss:stch</c>).</summary>
+internal sealed class SmoothTchebycheffOptions : LossComposerOptions
+{
+    /// <summary>Smoothing μ; > 0. Default 1.</summary>
+    public double Mu { get; set; } = 1.0;
+    /// <summary>0: TorchJD's form; W &gt; 0: LibMTL's warm-up and nadir form.</summary>
+    public int WarmupEpochs { get; set; } = 0;
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (!(Mu > 0) || !double.IsFinite(Mu))
+            errors.Add(Message(nameof(Mu), Mu, "a finite number > 0"));
+        if (WarmupEpochs < 0)
+            errors.Add(Message(nameof(WarmupEpochs), WarmupEpochs, "a whole number >= 0"));
+    }
+}
