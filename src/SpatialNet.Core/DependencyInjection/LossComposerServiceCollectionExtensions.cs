@@ -92,6 +92,8 @@ public static class LossComposerServiceCollectionExtensions
             Gradient<GradVacOptions>("gradvac", o => new GradVacAggregator(o.Beta, o.Eps, o.Seed)),
             Gradient<FairGradOptions>("fairgrad", o => new FairGradAggregator(o.Alpha)),
             Gradient<NashMtlOptions>("nash_mtl", o => new NashMtlAggregator(o.MaxNorm, o.UpdateWeightsEvery, o.OptimNiter)),
+            Gradient<ExcessMtlOptions>("excess_mtl", o => new ExcessMtlAggregator(o.RobustStepSize, o.NWarmupSteps)),
+            Gradient<GradDropOptions>("graddrop", o => new GradDropAggregator(o.Leak, o.Seed)),
         ];
         foreach (var (name, add) in builtIn)
         {

@@ -49,6 +49,8 @@ public class StrategyRegistrationTests
     [InlineData("gradvac", typeof(GradVacAggregator))]
     [InlineData("fairgrad", typeof(FairGradAggregator))]
     [InlineData("nash_mtl", typeof(NashMtlAggregator))]
+    [InlineData("excess_mtl", typeof(ExcessMtlAggregator))]
+    [InlineData("graddrop", typeof(GradDropAggregator))]
     public void EachStrategy_IsChosenByItsName(string name, Type expected)
     {
         using var sp = Provider(("loss_composer", name));

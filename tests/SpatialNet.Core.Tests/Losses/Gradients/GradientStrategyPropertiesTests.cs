@@ -17,7 +17,7 @@ public class GradientStrategyPropertiesTests
     private static readonly double[,] GBase = { { 18, -22 }, { -22, 38 } };
 
     public static TheoryData<string> Names() => new(
-        "upgrad", "dualproj", "mgda", "imtl_g", "cagrad", "aligned_mtl", "con_fig", "pcgrad", "gradvac", "fairgrad", "nash_mtl");
+        "upgrad", "dualproj", "mgda", "imtl_g", "cagrad", "aligned_mtl", "con_fig", "pcgrad", "gradvac", "fairgrad", "nash_mtl", "excess_mtl", "graddrop");
 
     private static double[,] RandomGramian(Random random, int n, int p = 9)
     {

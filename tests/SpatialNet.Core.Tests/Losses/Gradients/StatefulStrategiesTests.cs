@@ -1,0 +1,155 @@
+using FluentAssertions;
+using SpatialNet.Losses;
+using SpatialNet.Losses.Gradients;
+using TorchSharp;
+using TorchSharp.Modules;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Core.Tests.Losses.Gradients;
+
+/// <summary>Strategies that read the gradients themselves or keep state: published values, hand derivations, exact resume.</summary>
+public class StatefulStrategiesTests
+{
+    private static (double[] Update, double[] Weights) Step(GradientAggregator aggregator, double[][] rows, long step = 0)
+    {
+        using var scope = NewDisposeScope();
+        var j = stack(rows.Select(r => tensor(r, dtype: ScalarType.Float64)).ToArray());
+        var g = matmul(j, j.t());
+        int n = rows.Length;
+        var gram = new double[n, n];
+        var flat = g.data<double>().ToArray();
+        for (int a = 0; a < n; a++)
+            for (int b = 0; b < n; b++)
+                gram[a, b] = flat[a * n + b];
+        var info = new GradientStep { Tasks = Enumerable.Range(0, n).Select(i => $"t{i}").ToArray(), Gramian = gram, Losses = new double[n], Step = step };
+        var update = aggregator.Update(j, info, out var weights);
+        return (update.data<double>().ToArray(), weights);
+    }
+
+    [Fact]
+    public void ExcessMtl_TwoConsecutiveSteps_AreTorchJDs()
+    {
+        // TorchJD tests/unit/aggregation/test_excess_mtl.py, test_two_consecutive_steps (atol 1e-6).
+        var excess = new ExcessMtlAggregator(robustStepSize: 1.0, nWarmupSteps: 0);
+
+        var (_, first) = Step(excess, [[2, 0], [1, 0]]);
+        var (_, second) = Step(excess, [[1, 0], [2, 0]]);
+
+        first[0].Should().BeApproximately(0.7310585786300049, 1e-6);
+        first[1].Should().BeApproximately(0.2689414213699951, 1e-6);
+        second[0].Should().BeApproximately(0.36233414155522425, 1e-6);
+        second[1].Should().BeApproximately(0.6376658584447756, 1e-6);
+    }
+
+    [Fact]
+    public void ExcessMtl_WarmupBaselineIsTheAverage_TorchJDsValue()
+    {
+        // test_warmup_baseline_is_average: two warm-up calls, then J1 again.
+        var excess = new ExcessMtlAggregator(robustStepSize: 1.0, nWarmupSteps: 2);
+
+        Step(excess, [[2, 0], [1, 0]]).Weights.Should().Equal(0.5, 0.5);
+        Step(excess, [[1, 0], [2, 0]]).Weights.Should().Equal(0.5, 0.5);
+        var (_, third) = Step(excess, [[2, 0], [1, 0]]);
+
+        third[0].Should().BeApproximately(0.6893116740112976, 1e-12);
+        third[1].Should().BeApproximately(0.3106883259887024, 1e-12);
+    }
+
+    [Fact]
+    public void GradDrop_KeepsAgreeingElements_AndPicksOneSignWhereTasksConflict()
+    {
+        // Element 0: both positive (P = 1 > U): both kept. Element 1: both negative (P = 0 < U): both kept.
+        // Element 2: +3 and −1: P = ½(1 + 2/4) = 0.75; positive kept when U < 0.75, else the negative one.
+        double[][] rows = [[1, -2, 3], [2, -1, -1]];
+        var graddrop = new GradDropAggregator(seed: 5);
+        foreach (long step in new long[] { 0, 1, 2, 3, 4, 5 })
+        {
+            var (update, _) = Step(graddrop, rows, step);
+            double u = graddrop.Draws(step, 3, ScalarType.Float64, CPU)[2].item<double>();
+
+            update[0].Should().Be(3);
+            update[1].Should().Be(-3);
+            update[2].Should().Be(u < 0.75 ? 3 : -1, $"step {step}, U = {u}");
+        }
+    }
+
+    [Fact]
+    public void GradDrop_WithLeak_PassesThatShareOfWhatItDrops()
+    {
+        double[][] rows = [[3], [-1]];   // P = 0.75
+        var graddrop = new GradDropAggregator(leak: 0.25, seed: 2);
+        var (update, _) = Step(graddrop, rows, 0);
+        double u = graddrop.Draws(0, 1, ScalarType.Float64, CPU)[0].item<double>();
+
+        update[0].Should().BeApproximately(u < 0.75 ? 3 - 0.25 : 0.75 - 1, 1e-15);
+    }
+
+    public static TheoryData<string> Stateful() => new("gradvac", "nash_mtl");
+
+    private static GradientAggregator Create(string name) => name switch
+    {
+        "gradvac" => new GradVacAggregator(beta: 0.3, seed: 4),
+        "nash_mtl" => new NashMtlAggregator(maxNorm: 0, updateWeightsEvery: 3),
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(Stateful))]
+    public void Resume_RestoresTheStateExactly(string name)
+    {
+        // Six steps of three gradients drifting apart: g₁ = (1, 0, 0), g₂, g₃ at angles ±θ_k with θ_k growing, plus noise,
+        // so cosines fall below their running targets; state saved after three steps and restored into a fresh instance.
+        var random = new Random(9);
+        var gramians = Enumerable.Range(0, 6).Select(k =>
+        {
+            double theta = 0.3 + 0.25 * k;
+            double[][] j =
+            [
+                [1, 0, 0.1 * random.NextDouble()],
+                [Math.Cos(theta), Math.Sin(theta), 0.1 * random.NextDouble()],
+                [Math.Cos(theta), -Math.Sin(theta), 0.1 * random.NextDouble()],
+            ];
+            var g = new double[3, 3];
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    g[a, b] = j[a].Zip(j[b], (x, y) => x * y).Sum();
+            return g;
+        }).ToArray();
+
+        var straight = Create(name);
+        var expected = gramians.Select((g, k) => straight.Weights(GradientStep.Of(g, step: k))).ToArray();
+
+        var first = Create(name);
+        for (int k = 0; k < 3; k++)
+            first.Weights(GradientStep.Of(gramians[k], step: k));
+        var state = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, double[]>>(System.Text.Json.JsonSerializer.Serialize(first.SaveState()))!;
+        var resumed = Create(name);
+        resumed.LoadState(state);
+
+        for (int k = 3; k < 6; k++)
+            resumed.Weights(GradientStep.Of(gramians[k], step: k)).Should().Equal(expected[k], $"{name}, step {k}");
+        expected[4].Should().NotEqual(Create(name).Weights(GradientStep.Of(gramians[4], step: 4)), "the state matters");
+    }
+
+    [Fact]
+    public void PCGrad_InFloat64_IsExactToDoublePrecision()
+    {
+        // The update of J_base in float64 against the closed form: g₁·g₂ = −22 < 0, so
+        // g₁' = g₁ + 22/38·g₂ and g₂' = g₂ + 22/18·g₁; sum = (1 + 22/18)g₁ + (1 + 22/38)g₂.
+        using var scope = NewDisposeScope();
+        using var theta = new Parameter(zeros(3, dtype: ScalarType.Float64));
+        var losses = new Dictionary<string, Tensor>
+        {
+            ["a"] = (theta * tensor(new double[] { -4, 1, 1 }, dtype: ScalarType.Float64)).sum(),
+            ["b"] = (theta * tensor(new double[] { 6, 1, 1 }, dtype: ScalarType.Float64)).sum(),
+        };
+
+        new PCGrad().Compose(losses, new LossContext { SharedParameters = [theta] }).Backward();
+
+        double c1 = 1 + 22.0 / 18, c2 = 1 + 22.0 / 38;
+        var update = theta.grad!.data<double>().ToArray();
+        update[0].Should().BeApproximately(-4 * c1 + 6 * c2, 1e-14);
+        update[1].Should().BeApproximately(c1 + c2, 1e-14);
+    }
+}
