@@ -93,6 +93,6 @@ public sealed class MessageTests : IDisposable
         int code = SpatialNet.Cli.Cli.Run(["synthetic", "--format", "coco", "--output", _dir.Combine("syn")], o, e);
 
         code.Should().Be(2);
-        e.ToString().Should().Contain("'--format': 'coco' is not allowed; allowed ucm-caption, rsvqa.");
+        e.ToString().Should().Contain("'--format': 'coco' is not allowed; allowed ucm-caption, rsvqa, segmentation.");
     }
 }
