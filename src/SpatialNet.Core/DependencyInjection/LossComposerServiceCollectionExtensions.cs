@@ -76,7 +76,7 @@ public static class LossComposerServiceCollectionExtensions
             ("uncertainty", s => s.AddLossComposer<UncertaintyWeighting, UncertaintyWeightingOptions>("uncertainty", (sp, o) => new UncertaintyWeighting(sp.GetRequiredService<TaskCatalog>(), o.InitialLogVariance))),
             ("dwa", s => s.AddLossComposer<DynamicWeightAverage, DynamicWeightAverageOptions>("dwa", (_, o) => new DynamicWeightAverage(o.Temperature))),
             ("pcgrad", s => s.AddLossComposer<PCGrad, PCGradOptions>("pcgrad", (sp, o) => new PCGrad(sp.GetRequiredService<TaskCatalog>(), o.Seed))),
-            ("gradnorm", s => s.AddLossComposer<GradNorm, GradNormOptions>("gradnorm", (sp, o) => new GradNorm(sp.GetRequiredService<TaskCatalog>(), o.Alpha))),
+            ("gradnorm", s => s.AddLossComposer<GradNorm, GradNormOptions>("gradnorm", (sp, o) => new GradNorm(sp.GetRequiredService<TaskCatalog>(), o.Alpha, o.Weighting))),
             ("imtl_l", s => s.AddLossComposer<ImtlL, LossComposerOptions>("imtl_l", (sp, _) => new ImtlL(sp.GetRequiredService<TaskCatalog>()))),
             ("rlw", s => s.AddLossComposer<RandomLossWeighting, RandomLossWeightingOptions>("rlw", (_, o) => new RandomLossWeighting(o.Seed))),
             ("gls", s => s.AddLossComposer<GeometricLossStrategy, LossComposerOptions>("gls", (_, _) => new GeometricLossStrategy())),

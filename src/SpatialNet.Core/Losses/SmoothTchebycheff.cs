@@ -52,7 +52,7 @@ internal sealed class SmoothTchebycheff : ILossComposer
             var y = losses / (n * Mu);
             total = Mu * y.logsumexp(0);
             using (no_grad())
-                derivative = y.detach().softmax(0) / n;
+                derivative = y.detach().softmax(dim: 0) / n;
         }
         else if (context.Epoch <= WarmupEpochs)
         {
@@ -80,7 +80,7 @@ internal sealed class SmoothTchebycheff : ILossComposer
             var scaled = (logs - logs.detach().max()) / Mu;
             total = n * Mu * scaled.logsumexp(0);
             using (no_grad())
-                derivative = n * scaled.detach().softmax(0) / (losses.detach() + 1e-20 * point);
+                derivative = n * scaled.detach().softmax(dim: 0) / (losses.detach() + 1e-20 * point);
         }
 
         var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
