@@ -13,6 +13,8 @@ namespace SpatialNet.Losses.Gradients;
 /// their mean e; with 0 the first call's e is the baseline and is used undivided (the official code's
 /// behaviour). Stateful: S (one P-vector per task, on the device), the weights, the baseline and the
 /// call count; the host part is checkpointed, S is not (a resumed run restarts its squared-gradient sums).
+/// The exponentiated step runs in log space: where η·e is large (e grows with the parameter count
+/// on the first call without warm-up) TorchJD's exp overflows to NaN, here the weights stay finite.
 /// </remarks>
 internal sealed class ExcessMtlAggregator : GradientAggregator, IDisposable
 {
@@ -98,7 +100,10 @@ internal sealed class ExcessMtlAggregator : GradientAggregator, IDisposable
                 }
             }
 
-            var next = step.Tasks.Select((t, i) => weights[t] * Math.Exp(excess[i] * RobustStepSize)).ToArray();
+            // w·exp(η e) renormalised, computed in log space: the same numbers, without overflow for large e.
+            var logs = step.Tasks.Select((t, i) => Math.Log(weights[t]) + excess[i] * RobustStepSize).ToArray();
+            double max = logs.Max();
+            var next = logs.Select(l => Math.Exp(l - max)).ToArray();
             double total = next.Sum();
             for (int i = 0; i < n; i++)
                 weights[step.Tasks[i]] = next[i] / total;

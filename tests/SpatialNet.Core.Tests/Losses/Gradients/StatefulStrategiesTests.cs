@@ -57,6 +57,18 @@ public class StatefulStrategiesTests
     }
 
     [Fact]
+    public void ExcessMtl_LargeExcessRisks_GiveFiniteWeights()
+    {
+        // First call without warm-up: e ≈ (1000, 1); e^1000 overflows in the reference (NaN weights);
+        // the log-space step gives the limit (1, e^−999 ≈ 0).
+        var (update, weights) = Step(new ExcessMtlAggregator(), [[1000, 0], [1, 0]]);
+
+        weights[0].Should().BeApproximately(1, 1e-12);
+        weights[1].Should().BeApproximately(0, 1e-12);
+        update.Should().OnlyContain(x => double.IsFinite(x));
+    }
+
+    [Fact]
     public void GradDrop_KeepsAgreeingElements_AndPicksOneSignWhereTasksConflict()
     {
         // Element 0: both positive (P = 1 > U): both kept. Element 1: both negative (P = 0 < U): both kept.
