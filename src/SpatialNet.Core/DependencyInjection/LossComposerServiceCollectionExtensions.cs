@@ -94,6 +94,8 @@ public static class LossComposerServiceCollectionExtensions
             Gradient<NashMtlOptions>("nash_mtl", o => new NashMtlAggregator(o.MaxNorm, o.UpdateWeightsEvery, o.OptimNiter)),
             Gradient<ExcessMtlOptions>("excess_mtl", o => new ExcessMtlAggregator(o.RobustStepSize, o.NWarmupSteps)),
             Gradient<GradDropOptions>("graddrop", o => new GradDropAggregator(o.Leak, o.Seed)),
+            Gradient<MocoOptions>("moco", o => new MocoAggregator(o.Beta, o.BetaSigma, o.Gamma, o.GammaSigma, o.Rho)),
+            Gradient<DbMtlOptions>("db_mtl", o => new DbMtlAggregator(o.Beta, o.BetaSigma)),
         ];
         foreach (var (name, add) in builtIn)
         {

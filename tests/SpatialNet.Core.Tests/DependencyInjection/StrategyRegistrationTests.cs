@@ -51,6 +51,8 @@ public class StrategyRegistrationTests
     [InlineData("nash_mtl", typeof(NashMtlAggregator))]
     [InlineData("excess_mtl", typeof(ExcessMtlAggregator))]
     [InlineData("graddrop", typeof(GradDropAggregator))]
+    [InlineData("moco", typeof(MocoAggregator))]
+    [InlineData("db_mtl", typeof(DbMtlAggregator))]
     public void EachStrategy_IsChosenByItsName(string name, Type expected)
     {
         using var sp = Provider(("loss_composer", name));

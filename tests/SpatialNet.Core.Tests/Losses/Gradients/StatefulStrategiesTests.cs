@@ -164,4 +164,58 @@ public class StatefulStrategiesTests
         update[0].Should().BeApproximately(-4 * c1 + 6 * c2, 1e-14);
         update[1].Should().BeApproximately(c1 + c2, 1e-14);
     }
+
+    private static (double[] Update, double[] Weights) StepWithLosses(GradientAggregator aggregator, double[][] rows, double[] losses, long step)
+    {
+        using var scope = NewDisposeScope();
+        var j = stack(rows.Select(r => tensor(r, dtype: ScalarType.Float64)).ToArray());
+        var info = new GradientStep { Tasks = Enumerable.Range(0, rows.Length).Select(i => $"t{i}").ToArray(), Gramian = new double[rows.Length, rows.Length], Losses = losses, Step = step };
+        var update = aggregator.Update(j, info, out var weights);
+        return (update.data<double>().ToArray(), weights);
+    }
+
+    [Fact]
+    public void Moco_TwoSteps_FollowLibMtlsRecursion_ByHand()
+    {
+        // g₁ = (3, 4), g₂ = (0, −2), L = (2, 1): ĝ = g/(‖g‖ + 1e-8)·L ≈ (1.2, 1.6), (0, −1).
+        // Step 1 (k = 1): y = ½ĝ; λ = softmax(½ − 0.1·YYᵀ·½). Step 2 (k = 2): β₂ = 0.5/√2, γ₂ = 0.1/√2.
+        double[] h0 = [3 * 2 / (5 + 1e-8), 4 * 2 / (5 + 1e-8)], h1 = [0, -2 / (2 + 1e-8)];
+        static double Softmax0(double a, double b) => Math.Exp(a) / (Math.Exp(a) + Math.Exp(b));
+        var moco = new MocoAggregator();
+
+        var (update, lambda) = StepWithLosses(moco, [[3, 4], [0, -2]], [2, 1], 0);
+
+        double[] y0 = [0.5 * h0[0], 0.5 * h0[1]], y1 = [0, 0.5 * h1[1]];
+        double g00 = y0[0] * y0[0] + y0[1] * y0[1], g01 = y0[1] * y1[1], g11 = y1[1] * y1[1];
+        double l0 = Softmax0(0.5 - 0.1 * (g00 + g01) * 0.5, 0.5 - 0.1 * (g01 + g11) * 0.5);
+        lambda[0].Should().BeApproximately(l0, 1e-12);
+        update[0].Should().BeApproximately(l0 * y0[0], 1e-12);
+        update[1].Should().BeApproximately(l0 * y0[1] + (1 - l0) * y1[1], 1e-12);
+
+        var (update2, lambda2) = StepWithLosses(moco, [[3, 4], [0, -2]], [2, 1], 1);
+
+        double beta2 = 0.5 / Math.Sqrt(2), gamma2 = 0.1 / Math.Sqrt(2);
+        y0 = [y0[0] - beta2 * (y0[0] - h0[0]), y0[1] - beta2 * (y0[1] - h0[1])];
+        y1 = [0, y1[1] - beta2 * (y1[1] - h1[1])];
+        g00 = y0[0] * y0[0] + y0[1] * y0[1];
+        g01 = y0[1] * y1[1];
+        g11 = y1[1] * y1[1];
+        double m0 = Softmax0(l0 - gamma2 * (g00 * l0 + g01 * (1 - l0)), (1 - l0) - gamma2 * (g01 * l0 + g11 * (1 - l0)));
+        lambda2[0].Should().BeApproximately(m0, 1e-12);
+        update2[1].Should().BeApproximately(m0 * y0[1] + (1 - m0) * y1[1], 1e-12);
+    }
+
+    [Fact]
+    public void DbMtl_FirstStep_BalancesTheLogLossGradientsToTheLargestNorm_ByHand()
+    {
+        // h = g/(L + 1e-8): g₁ = (3, 4), L₁ = 1 → h₁ = (3, 4)/(1 + 1e-8), ‖·‖ ≈ 5; g₂ = (0, −2), L₂ = 4 → h₂ ≈ (0, −0.5).
+        // b = (1 − β)h = 0.1h; α = max‖b‖/(‖b_t‖ + 1e-8); update = Σ α_t b_t.
+        var (update, _) = StepWithLosses(new DbMtlAggregator(), [[3, 4], [0, -2]], [1, 4], 0);
+
+        double s1 = 1 / (1 + 1e-8), s2 = 1 / (4 + 1e-8);
+        double n1 = 0.1 * 5 * s1, n2 = 0.1 * 2 * s2;
+        double a1 = n1 / (n1 + 1e-8), a2 = n1 / (n2 + 1e-8);
+        update[0].Should().BeApproximately(a1 * 0.1 * 3 * s1, 1e-12);
+        update[1].Should().BeApproximately(a1 * 0.1 * 4 * s1 + a2 * 0.1 * -2 * s2, 1e-12);
+    }
 }

@@ -41,6 +41,8 @@ public class TorchJDValuesTests
         "nash_mtl" => new NashMtlAggregator(),
         "excess_mtl" => new ExcessMtlAggregator(),
         "graddrop" => new GradDropAggregator(),
+        "moco" => new MocoAggregator(),
+        "db_mtl" => new DbMtlAggregator(),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
