@@ -64,8 +64,21 @@ internal sealed class OpenedSource
         return dataset;
     }
 
+    /// <summary>The run's seed (synthetic scenes, the image folder's stratified split).</summary>
+    public ulong Seed { get; private set; }
+
+    /// <summary>Where split <paramref name="name"/> came from, its size and files; null when this source has no such split.</summary>
+    public SplitRecord? Record(string name) => Split(name) is { } dataset ? SplitRecord.Of(Config, name, dataset, Seed) : null;
+
     /// <summary>Opens a source for a model with square inputs of <paramref name="imageSize"/> and <paramref name="bands"/> bands.</summary>
     public static OpenedSource Open(DataSourceOptions config, int index, int imageSize, int bands, ulong seed)
+    {
+        var opened = OpenKind(config, index, imageSize, bands, seed);
+        opened.Seed = seed;
+        return opened;
+    }
+
+    private static OpenedSource OpenKind(DataSourceOptions config, int index, int imageSize, int bands, ulong seed)
     {
         var at = $"data:sources:{index}";
         switch (config.Kind)

@@ -72,7 +72,7 @@ public sealed record TrainingRunResult(TrainingResult Training, EvaluationReport
 /// </summary>
 /// <remarks>
 /// Output folder: <c>checkpoints/last.safetensors</c>, <c>checkpoints/best.safetensors</c>,
-/// <c>model.safetensors</c> (the model alone), <c>config.json</c> (the configuration as run), <c>data.json</c> (normalisation
+/// <c>model.safetensors</c> (the model alone), <c>config.json</c> (the configuration as run), <c>splits.json</c> (each split's origin, size and files), <c>data.json</c> (normalisation
 /// statistics, class lists, answer vocabularies, target statistics), <c>history.json</c>/<c>.csv</c>,
 /// <c>steps.csv</c>, curves as PNG, <c>report.json</c>/<c>report.md</c> (and <c>report_test.*</c>).
 /// </remarks>
@@ -166,6 +166,8 @@ public sealed partial class TrainingPipeline
         RunDirectory.Prepare(config.OutputDir, resuming: options.ResumeFrom is not null, options.Overwrite);
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), ConfigurationJson.Write(configuration));
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(ConfigurationJson.Indented));
+        var splits = run.SplitRecords(config.Data.EvalSplit, config.Data.TestSplit);
+        AtomicFile.WriteAllText(Path.Combine(config.OutputDir, SplitsFileName), RunSetup.SplitsJson(splits).ToJsonString(ConfigurationJson.Indented));
 
         var trainBatches = run.TrainBatches();
         using var deviceCache = config.Data.DeviceCache ? run.DeviceCache() : null;
@@ -210,6 +212,7 @@ public sealed partial class TrainingPipeline
                 ? "bf16-mixed (evaluated with the bfloat16 model; model.safetensors holds the float32 master weights)"
                 : "float32"),
         };
+        facts.AddRange(RunSetup.SplitFacts(splits));
         if (missingTest is not null)
             facts.Add(new("test split", missingTest));
         if (evaluator is not null)
