@@ -93,8 +93,9 @@ public static class SpatialNetConfigurationExtensions
         }
 
         var head = StrictConfigurationBinder.Child(task, "head") ?? task.GetSection("head");
-        StrictConfigurationBinder.Bind(head, NewHeadOptions(kind), $"{task.Path}:head", problems);
-        void Bind(TaskHeadOptions o) => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head");
+        var dataDecided = kind == TaskKind.Classification ? ClassificationHeadOptions.DataDecidedKeys(head) : null;
+        StrictConfigurationBinder.Bind(head, NewHeadOptions(kind), $"{task.Path}:head", problems, dataDecided);
+        void Bind(TaskHeadOptions o) => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head", dataDecided);
         switch (kind)
         {
             case TaskKind.Classification:

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Configuration;
+using SpatialNet.DependencyInjection;
+
 namespace SpatialNet.Heads;
 
 /// <summary>Settings of a <see cref="ClassificationHead"/>.</summary>
@@ -9,8 +12,18 @@ public sealed class ClassificationHeadOptions : TaskHeadOptions
     /// <summary>Label smoothing ε in [0, 1): the target puts 1 − ε on the true class and ε/C on every class.</summary>
     public double LabelSmoothing { get; set; }
 
-    /// <summary>Per-class loss weights w_c (length C, each ≥ 0, not all 0); <c>null</c> weighs every class 1.</summary>
+    /// <summary>
+    /// Per-class loss weights w_c (length C, each ≥ 0, not all 0); <c>null</c> weighs every class 1. In a configuration,
+    /// <c>"class_weights": "balanced"</c> leaves them to the training data (SpatialNet.Training fills them in).
+    /// </summary>
     public IList<double>? ClassWeights { get; set; }
+
+    /// <summary>The configuration value of <c>class_weights</c> that asks for weights from the training split's class counts.</summary>
+    internal const string BalancedWeights = "balanced";
+
+    /// <summary>Head keys the binder leaves alone: <c>class_weights</c> when it is <c>"balanced"</c> (the data decides them).</summary>
+    internal static IReadOnlySet<string>? DataDecidedKeys(IConfiguration? head) =>
+        head is not null && StrictConfigurationBinder.Child(head, "class_weights")?.Value == BalancedWeights ? new HashSet<string> { "classweights" } : null;
 
     /// <summary>Target value that marks a sample without a label for this task (it adds nothing to the loss). Default −100.</summary>
     public long IgnoreIndex { get; set; } = -100;

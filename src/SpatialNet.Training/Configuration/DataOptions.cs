@@ -1,3 +1,5 @@
+using SpatialNet.Heads;
+
 namespace SpatialNet.Training.Configuration;
 
 /// <summary>Records a problem when a condition fails: (ok, configuration path, value, what is allowed).</summary>
@@ -29,6 +31,13 @@ public sealed class DataOptions
 
     /// <summary>Random 90° rotations during training (same rule).</summary>
     public bool Rotate90 { get; set; } = true;
+
+    /// <summary>
+    /// Training sampler: <c>shuffle</c> (default: every sample once per epoch, in a seeded order) or <c>class_balanced</c>
+    /// (as many draws with replacement, sample i with probability ∝ 1 / training count of its class, for the first
+    /// classification task; one source only, not with the device cache).
+    /// </summary>
+    public string Sampler { get; set; } = "shuffle";
 
     /// <summary>
     /// Training batches made ahead on a background thread (<see cref="SpatialNet.Training.Batching.Prefetcher"/>), this many
@@ -66,6 +75,13 @@ public sealed class DataOptions
         check(Prefetch >= 0, "data:prefetch", Prefetch, "an integer >= 0 (0: off)");
         check(LengthBuckets >= 0, "data:length_buckets", LengthBuckets, "an integer >= 0 (0: off)");
         check(ImageDrop is >= 0 and <= 1, "data:image_drop", ImageDrop, "a number in [0, 1]");
+        check(Sampler is "shuffle" or "class_balanced", "data:sampler", Sampler, "shuffle or class_balanced");
+        if (Sampler == "class_balanced")
+        {
+            check(Sources is null || Sources.Count <= 1, "data:sampler", Sampler, $"class_balanced only with one source (there are {Sources?.Count})");
+            check(!DeviceCache, "data:sampler", Sampler, "class_balanced not with data:device_cache (the device cache draws its own batches)");
+            check(tasks.Any(t => t?.ParsedKind == TaskKind.Classification), "data:sampler", Sampler, "class_balanced needs a classification task");
+        }
         foreach (var (type, times) in Repeats ?? [])
             check(times >= 0, $"data:repeats:{type}", times, "an integer >= 0");
         if ((Repeats is { Count: > 0 } || LengthBuckets > 0) && Sources is { Count: > 1 })

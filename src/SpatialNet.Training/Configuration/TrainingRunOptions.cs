@@ -165,20 +165,23 @@ public sealed class TrainingRunOptions
 
         task.Head = SpatialNetConfigurationExtensions.NewHeadOptions(kind);
         var head = StrictConfigurationBinder.Child(section, "head");
+        var dataDecided = kind == TaskKind.Classification ? ClassificationHeadOptions.DataDecidedKeys(head) : null;
+        task.BalancedClassWeights = dataDecided is not null;
         int before = problems.Count;
         if (head is not null)
-            StrictConfigurationBinder.Bind(head, task.Head, head.Path, problems);
+            StrictConfigurationBinder.Bind(head, task.Head, head.Path, problems, dataDecided);
         if (problems.Count > before)
             return task;
 
         // The head's own rules, on a copy whose data-decided sizes (classes, vocabularies) hold valid placeholders.
         var probe = SpatialNetConfigurationExtensions.NewHeadOptions(kind);
         if (head is not null)
-            StrictConfigurationBinder.Bind(head, probe, head.Path, problems);
+            StrictConfigurationBinder.Bind(head, probe, head.Path, problems, dataDecided);
         switch (probe)
         {
+            // Without num_classes the data decides the class count; class_weights is checked against it when the data is opened.
             case ClassificationHeadOptions c when c.NumClasses == 0:
-                c.NumClasses = 2;
+                c.NumClasses = c.ClassWeights is { Count: > 0 } w ? w.Count : 2;
                 break;
             case MultiLabelHeadOptions l:
                 l.NumLabels = Math.Max(l.NumLabels, 1);

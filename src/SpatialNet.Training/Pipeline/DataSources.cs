@@ -51,6 +51,9 @@ internal sealed class OpenedSource
     /// <summary>Task name → sample entries, for the tasks this source serves.</summary>
     public Dictionary<string, IReadOnlyList<string>> Targets { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Classification task → the training split's labels in sample order (set by the pipeline's scan).</summary>
+    public Dictionary<string, long[]> TrainLabels { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Normalisation statistics of the training split (set by the pipeline's scan).</summary>
     public NormalizationStatistics? Normalization { get; set; }
 

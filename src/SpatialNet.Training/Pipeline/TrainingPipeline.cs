@@ -499,7 +499,10 @@ public sealed partial class TrainingPipeline
             var augmentationSeed = SeededRandom.DeriveSeed(_config.Seed, 0x4155_4731); // "AUG1"
             if (_sources.Count == 1)
             {
-                var loader = new DataLoader(_sources[0].Train, _config.Data.BatchSize, shuffle: true, seed: seed);
+                var loader = new DataLoader(_sources[0].Train, _config.Data.BatchSize, shuffle: true, seed: seed)
+                {
+                    SampleWeights = _config.Data.Sampler == "class_balanced" ? ClassBalancedSampleWeights(_sources[0], _tasks) : null,
+                };
                 return new DatasetBatchSource(loader, preparations[0], Device, augmentationSeed);
             }
             var multi = new MultiDatasetLoader(_sources.Select(s => s.Train).ToArray(), _sources.Select(s => s.Config.Proportion).ToArray(),
@@ -663,6 +666,8 @@ public sealed partial class TrainingPipeline
                     o["target_mean"] = Array(mean);
                 if (t.Statistics?.Std is { } std)
                     o["target_std"] = Array(std);
+                if (Options(t).Head is ClassificationHeadOptions { ClassWeights: { } weights })
+                    o["class_weights"] = Array(weights);
                 if (t.Statistics?.ClassCounts is { } counts)
                     o["class_counts"] = new JsonArray(counts.Select(x => (JsonNode?)x).ToArray());
                 tasks.Add(o);
@@ -748,6 +753,7 @@ public sealed partial class TrainingPipeline
                     if (labels is not null && labels.Count != classes)
                         throw new ConfigurationException($"{at}:class_names: {labels.Count} names for {classes} classes.");
                     FillHead(task, classes, 1, null, null);
+                    CheckClassWeights(task, at, classes, labels, first.Train.Name);
                     return Describe(task, labels);
                 }
                 case TaskKind.VisualQuestionAnswering:
@@ -818,6 +824,8 @@ public sealed partial class TrainingPipeline
                 long pixels = 0;
                 // Samples that share an image (RSVQA: ~100 questions per image) count it once.
                 var seenImages = new HashSet<long>();
+                var labels = tasks.Where(t => t.Kind == TaskKind.Classification && s.Targets.ContainsKey(t.Name))
+                    .ToDictionary(t => t.Name, _ => new List<long>(), StringComparer.Ordinal);
                 foreach (var planned in batches.Plan(0))
                 {
                     using var scope = NewDisposeScope();
@@ -844,17 +852,22 @@ public sealed partial class TrainingPipeline
                     {
                         if (builders.TryGetValue(task, out var builder))
                             builder.Add(batch[task], vqa.Contains(task) ? batch[SampleKeys.QuestionType] : null);
+                        if (labels.TryGetValue(task, out var list))
+                            list.AddRange(batch[task].to(ScalarType.Int64).cpu().data<long>().ToArray());
                     }
                 }
                 var mean = sum.Select(v => v / pixels).ToArray();
                 var std = sumSq.Select((v, c) => Math.Sqrt(Math.Max(0, v / pixels - mean[c] * mean[c]))).Select(v => Math.Max(v, 1.0 / 255)).ToArray();
                 s.Normalization = new NormalizationStatistics(mean, std, pixels);
+                foreach (var (task, list) in labels)
+                    s.TrainLabels[task] = [.. list];
             }
             for (int i = 0; i < tasks.Count; i++)
             {
                 var statistics = builders.TryGetValue(tasks[i].Name, out var builder) ? builder.Build() : null;
                 tasks[i] = tasks[i] with { Statistics = statistics };
                 NormalizeTargets(config.Tasks[i], statistics?.Mean, statistics?.Std);
+                BalanceClassWeights(config.Tasks[i], $"tasks:{i}", statistics, tasks[i].Labels);
             }
         }
     }
