@@ -166,6 +166,32 @@ public sealed class DataSourceOptions
     /// <summary>UCM-caption: words seen fewer times in the training captions become &lt;unk&gt;.</summary>
     public int CaptionMinCount { get; set; } = 1;
 
+    /// <summary>
+    /// Files (not synthetic): the image bands to read, 1-based, in the model's input order (e.g. <c>[4, 3, 2, 8]</c> for
+    /// Sentinel-2 B4, B3, B2, B8); null reads every band. As many as <c>model:in_channels</c>.
+    /// </summary>
+    public List<int>? Bands { get; set; }
+
+    /// <summary>
+    /// Files (not synthetic): the raw values [low, high] mapped to 0 and 1 before normalisation (clamped), one pair for
+    /// every band (<c>[0, 10000]</c>) or one per band (<c>[[0, 10000], [0, 8000], …]</c>); null: the sample type's range
+    /// (0–255 for 8-bit, 0–65535 for 16-bit images). Images are kept at their own precision either way.
+    /// </summary>
+    public List<List<double>>? InputRange { get; set; }
+
+    /// <summary>
+    /// <see cref="InputRange"/> as [low, high] pairs: <c>[0, 10000]</c> binds as two one-value lists and is one pair;
+    /// null when unset or malformed.
+    /// </summary>
+    internal IReadOnlyList<(double Low, double High)>? InputRangePairs()
+    {
+        if (InputRange is not { Count: > 0 } r || r.Any(p => p is null))
+            return null;
+        if (r.Count == 2 && r.All(p => p.Count == 1))
+            return [(r[0][0], r[1][0])];
+        return r.All(p => p.Count == 2) ? r.Select(p => (p[0], p[1])).ToArray() : null;
+    }
+
     /// <summary>The targets of <paramref name="task"/> on this source, or null when it does not serve the task.</summary>
     public IReadOnlyList<string>? TargetsOf(TaskOptions task)
     {
@@ -191,6 +217,22 @@ public sealed class DataSourceOptions
         check(CaptionMinCount >= 1, $"{at}:caption_min_count", CaptionMinCount, "an integer >= 1");
         check(ValFraction is >= 0 and < 1 && TestFraction is >= 0 and < 1 && ValFraction + TestFraction < 1, $"{at}:val_fraction", ValFraction,
             $"fractions in [0, 1) whose sum with test_fraction ({TestFraction}) is < 1");
+        if (Bands is not null)
+        {
+            check(Kind != "synthetic", $"{at}:bands", "[" + string.Join(", ", Bands) + "]", "null for synthetic scenes (they are RGB)");
+            check(Bands.Count > 0 && Bands.All(b => b >= 1), $"{at}:bands", "[" + string.Join(", ", Bands) + "]", "1-based band numbers (1 is the first band)");
+        }
+        if (InputRange is not null)
+        {
+            var pairs = InputRangePairs();
+            var shown = "[" + string.Join(", ", InputRange.Select(p => p is null ? "null" : p.Count == 1 ? p[0].ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : "[" + string.Join(", ", p.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]")) + "]";
+            check(Kind != "synthetic", $"{at}:input_range", shown, "null for synthetic scenes");
+            check(pairs is not null && pairs.All(p => double.IsFinite(p.Low) && double.IsFinite(p.High) && p.High > p.Low), $"{at}:input_range", shown,
+                "[low, high] for every band or [[low, high], …] one per band, with high > low");
+            if (pairs is { Count: > 1 } && Bands is { Count: > 0 })
+                check(pairs.Count == Bands.Count, $"{at}:input_range", shown, $"one pair, or one per selected band ({Bands.Count})");
+        }
         if (Targets is not null)
         {
             foreach (var (task, keys) in Targets)

@@ -532,6 +532,8 @@ public sealed partial class TrainingPipeline
                     list.Add(batch[task]);
             }
             var all = cat(images, 0);
+            if (all.dtype != ScalarType.Byte)
+                throw new ConfigurationException($"data:device_cache: {s.Train.Name} has images read at more than 8 bits or with an input_range (float32); the device cache holds uint8 images. Turn device_cache off.");
             var perSample = targets.ToDictionary(kv => kv.Key, kv => cat(kv.Value, 0), StringComparer.Ordinal);
             return new DeviceBatchCache(all, perSample, new DeviceBatchCacheOptions
             {
@@ -637,6 +639,14 @@ public sealed partial class TrainingPipeline
                 var o = new JsonObject { ["name"] = s.Train.Name, ["kind"] = s.Config.Kind, ["train_samples"] = s.Train.Count };
                 if (s.Normalization is { } n)
                     o["normalization"] = new JsonObject { ["mean"] = Array(n.Mean), ["std"] = Array(n.Std) };
+                if (s.ImageOptions is { } image)
+                {
+                    // 1-based, as configured; null: every band, the sample type's range.
+                    o["bands"] = image.SelectBands is { } bands ? new JsonArray(bands.Select(b => (JsonNode?)(b + 1)).ToArray()) : null;
+                    o["input_range"] = image.InputRange is { } range
+                        ? new JsonArray(range.Select(r => (JsonNode?)new JsonArray(r.Low, r.High)).ToArray())
+                        : null;
+                }
                 if (s.ClassNames is { } names)
                     o["class_names"] = new JsonArray(names.Select(x => (JsonNode?)x).ToArray());
                 if (s.Answers is { } answers)
@@ -839,7 +849,8 @@ public sealed partial class TrainingPipeline
                         var firsts = Enumerable.Range(0, idList.Length).Where(i => seenImages.Add(idList[i])).Select(i => (long)i).ToArray();
                         image = image.index_select(0, tensor(firsts));
                     }
-                    var x = image.to(ScalarType.Float64).div(255.0);
+                    // In [0, 1]: uint8 images are v/255; images read at their own precision are float32 through the input range already.
+                    var x = image.is_floating_point() ? image.to(ScalarType.Float64) : image.to(ScalarType.Float64).div(255.0);
                     var sums = x.sum([0, 2, 3]).data<double>().ToArray();
                     var squares = x.square().sum([0, 2, 3]).data<double>().ToArray();
                     for (int c = 0; c < channels; c++)
