@@ -24,6 +24,7 @@ public static class Cli
         AskCommand.Create(),
         CaptionCommand.Create(),
         ExportCommand.Create(),
+        CompareCommand.Create(),
     ];
 
     /// <summary>Runs the tool; returns the process exit code.</summary>

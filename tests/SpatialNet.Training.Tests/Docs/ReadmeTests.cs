@@ -10,8 +10,8 @@ namespace SpatialNet.Training.Tests.Docs;
 
 /// <summary>
 /// The README's C# blocks, pasted in order into a new console app after the README's
-/// <c>dotnet add package</c> lines, build and run against freshly packed packages (a local feed).
-/// Takes minutes: packs SpatialNet.Core and SpatialNet.Training, restores TorchSharp-cpu, builds and runs.
+/// <c>dotnet add package</c> lines, build and run against packages packed as the README's install section says
+/// (its bash blocks run verbatim: pack to a local folder, add it as a source). Takes minutes.
 /// </summary>
 public sealed partial class ReadmeTests(ITestOutputHelper log)
 {
@@ -37,44 +37,42 @@ public sealed partial class ReadmeTests(ITestOutputHelper log)
         Assert.Contains("Microsoft.Extensions.DependencyInjection", packages);
         Assert.Contains("ModelWeights.Load", code);
 
-        // A unique version, so that the global packages folder never serves an older pack.
-        var version = $"0.0.0-readme.{DateTime.UtcNow:yyyyMMddHHmmss}";
+        // The install section's two bash blocks, as written: packing in a clone, then the application's commands.
+        var install = readme[readme.IndexOf("## Install in your application", StringComparison.Ordinal)..];
+        install = install[..install.IndexOf("\n## ", 1, StringComparison.Ordinal)];
+        var installBlocks = BashBlocks().Matches(install).Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(2, installBlocks.Count);
+        Assert.Contains("dotnet pack src/SpatialNet.Training", installBlocks[0]);
+        Assert.Contains("dotnet nuget add source", installBlocks[1]);
+
+        var version = XDocument.Load(Path.Combine(root, "Directory.Build.props")).Descendants("Version").First().Value;
         var work = Path.Combine(Path.GetTempPath(), "spatialnet-readme-" + Guid.NewGuid().ToString("N")[..8]);
-        var feed = Path.Combine(work, "feed");
-        var app = Path.Combine(work, "app");
-        Directory.CreateDirectory(feed);
-        Directory.CreateDirectory(app);
+        var clone = Path.Combine(work, "clone");
+        var home = Path.Combine(work, "home");
+        var apps = Path.Combine(work, "apps");
+        Directory.CreateDirectory(home);
+        Directory.CreateDirectory(apps);
+        var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        // '~' is a scratch home; restored packages stay in the machine's cache, minus any earlier pack of this version.
+        var environment = new Dictionary<string, string> { ["HOME"] = home, ["NUGET_PACKAGES"] = cache };
+        void ForgetPackedVersion()
+        {
+            TryDelete(Path.Combine(cache, "spatialnet.core", version));
+            TryDelete(Path.Combine(cache, "spatialnet.training", version));
+        }
+
+        ForgetPackedVersion();
         var passed = false;
         try
         {
-            // Own artifacts path: the repository's bin/obj (loaded by this test run) stay untouched.
-            foreach (var project in new[] { "src/SpatialNet.Core", "src/SpatialNet.Training" })
-            {
-                Run(dotnet!, root, ["pack", Path.Combine(root, project), "-c", "Release", "-o", feed, $"-p:Version={version}",
-                    "--artifacts-path", Path.Combine(work, "artifacts"), "--disable-build-servers"]);
-            }
-
-            File.WriteAllText(Path.Combine(app, "nuget.config"), NuGetConfig(root, feed));
-            File.WriteAllText(Path.Combine(app, "ReadmeApp.csproj"), """
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <OutputType>Exe</OutputType>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <ImplicitUsings>enable</ImplicitUsings>
-                    <Nullable>enable</Nullable>
-                  </PropertyGroup>
-                </Project>
-                """);
-            foreach (var package in packages)
-            {
-                string[] args = package.StartsWith("SpatialNet.", StringComparison.Ordinal)
-                    ? ["add", "package", package, "--version", version]
-                    : ["add", "package", package];
-                Run(dotnet!, app, args);
-            }
-
+            // A copy of the working tree's libraries stands in for the clone: the repository's bin/obj (loaded by this test run) stay untouched.
+            CopyClone(root, clone);
+            Run("bash", clone, ["-euc", installBlocks[0]], environment);
+            Run("bash", apps, ["-euc", installBlocks[1]], environment);
+            var app = Path.Combine(apps, "MyApp");
             File.WriteAllText(Path.Combine(app, "Program.cs"), code);
-            var output = Run(dotnet!, app, ["run", "-c", "Release", "--disable-build-servers"]);
+            var output = Run(dotnet!, app, ["run", "-c", "Release"], environment);
             log.WriteLine(output);
 
             Assert.Contains("land_use classes:", output);
@@ -85,12 +83,30 @@ public sealed partial class ReadmeTests(ITestOutputHelper log)
         finally
         {
             // The app folder holds a copy of libtorch (~600 MB): kept only on request (SPATIALNET_KEEP_README_APP=1)
-            // after a failure; the packed versions always leave the cache.
+            // after a failure; the packed version always leaves the cache.
             if (passed || Environment.GetEnvironmentVariable("SPATIALNET_KEEP_README_APP") != "1") TryDelete(work);
-            var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-            TryDelete(Path.Combine(cache, "spatialnet.core", version));
-            TryDelete(Path.Combine(cache, "spatialnet.training", version));
+            ForgetPackedVersion();
+        }
+    }
+
+    /// <summary>The repository's root files and the two library projects, without build outputs: what packing reads.</summary>
+    private static void CopyClone(string root, string clone)
+    {
+        Directory.CreateDirectory(clone);
+        foreach (var file in Directory.GetFiles(root))
+            File.Copy(file, Path.Combine(clone, Path.GetFileName(file)));
+        foreach (var project in new[] { "SpatialNet.Core", "SpatialNet.Training" })
+        {
+            var source = Path.Combine(root, "src", project);
+            foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            {
+                var relative = Path.GetRelativePath(source, file);
+                var top = relative.Split(Path.DirectorySeparatorChar)[0];
+                if (top is "bin" or "obj") continue;
+                var target = Path.Combine(clone, "src", project, relative);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
         }
     }
 
@@ -100,20 +116,7 @@ public sealed partial class ReadmeTests(ITestOutputHelper log)
     [GeneratedRegex(@"```csharp\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex CSharpBlocks();
 
-    /// <summary>The local feed first, then the repository's own package sources (the machine's registry).</summary>
-    private static string NuGetConfig(string root, string feed)
-    {
-        var sources = XDocument.Load(Path.Combine(root, "nuget.config")).Descendants("packageSources").Elements("add")
-            .Select(e => new XElement("add", e.Attributes()));
-        var config = new XElement("configuration",
-            new XElement("packageSources",
-                new XElement("clear"),
-                new XElement("add", new XAttribute("key", "readme-local"), new XAttribute("value", feed)),
-                sources));
-        return config.ToString();
-    }
-
-    private static string Run(string file, string workingDirectory, IEnumerable<string> args)
+    private static string Run(string file, string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
     {
         var info = new ProcessStartInfo(file)
         {
@@ -130,6 +133,9 @@ public sealed partial class ReadmeTests(ITestOutputHelper log)
         info.Environment["DOTNET_CLI_DO_NOT_USE_MSBUILD_SERVER"] = "1";
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
+        info.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+        info.Environment["UseSharedCompilation"] = "false";   // an MSBuild property: no compiler server outlives the test
+        foreach (var (key, value) in environment) info.Environment[key] = value;
 
         var output = new StringBuilder();
         using var process = new Process { StartInfo = info };
@@ -142,13 +148,13 @@ public sealed partial class ReadmeTests(ITestOutputHelper log)
         {
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
-            Assert.Fail($"'dotnet {string.Join(' ', args)}' in {workingDirectory} ran past {StepTimeout.TotalMinutes} minutes:\n{output}");
+            Assert.Fail($"'{file} {string.Join(' ', args)}' in {workingDirectory} ran past {StepTimeout.TotalMinutes} minutes:\n{output}");
         }
 
         process.WaitForExit(); // flushes the redirected streams
         string text;
         lock (output) text = output.ToString();
-        Assert.True(process.ExitCode == 0, $"'dotnet {string.Join(' ', args)}' in {workingDirectory} exited with {process.ExitCode}:\n{text}");
+        Assert.True(process.ExitCode == 0, $"'{file} {string.Join(' ', args)}' in {workingDirectory} exited with {process.ExitCode}:\n{text}");
         return text;
     }
 
