@@ -69,6 +69,13 @@ public static class SpatialNetConfigurationExtensions
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No built-in head for this kind."),
     };
 
+    /// <summary>The configuration value of a classification head's <c>class_weights</c> that asks for weights from the training split's class counts.</summary>
+    internal const string BalancedClassWeights = "balanced";
+
+    /// <summary>Head keys the binder leaves alone: <c>class_weights</c> when it is <c>"balanced"</c> (the training data decides them).</summary>
+    internal static IReadOnlySet<string>? DataDecidedKeys(IConfiguration? head) =>
+        head is not null && StrictConfigurationBinder.Child(head, "class_weights")?.Value == BalancedClassWeights ? new HashSet<string> { "classweights" } : null;
+
     private static void AddTask(SpatialNetBuilder builder, IConfigurationSection task, List<string> problems, IReadOnlySet<string>? otherTaskKeys)
     {
         foreach (var key in task.GetChildren())
@@ -93,7 +100,7 @@ public static class SpatialNetConfigurationExtensions
         }
 
         var head = StrictConfigurationBinder.Child(task, "head") ?? task.GetSection("head");
-        var dataDecided = kind == TaskKind.Classification ? ClassificationHeadOptions.DataDecidedKeys(head) : null;
+        var dataDecided = kind == TaskKind.Classification ? DataDecidedKeys(head) : null;
         StrictConfigurationBinder.Bind(head, NewHeadOptions(kind), $"{task.Path}:head", problems, dataDecided);
         void Bind(TaskHeadOptions o) => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head", dataDecided);
         switch (kind)

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Configuration;
-using SpatialNet.DependencyInjection;
-
 namespace SpatialNet.Heads;
 
 /// <summary>Settings of a <see cref="ClassificationHead"/>.</summary>
@@ -17,13 +14,6 @@ public sealed class ClassificationHeadOptions : TaskHeadOptions
     /// <c>"class_weights": "balanced"</c> leaves them to the training data (SpatialNet.Training fills them in).
     /// </summary>
     public IList<double>? ClassWeights { get; set; }
-
-    /// <summary>The configuration value of <c>class_weights</c> that asks for weights from the training split's class counts.</summary>
-    internal const string BalancedWeights = "balanced";
-
-    /// <summary>Head keys the binder leaves alone: <c>class_weights</c> when it is <c>"balanced"</c> (the data decides them).</summary>
-    internal static IReadOnlySet<string>? DataDecidedKeys(IConfiguration? head) =>
-        head is not null && StrictConfigurationBinder.Child(head, "class_weights")?.Value == BalancedWeights ? new HashSet<string> { "classweights" } : null;
 
     /// <summary>Target value that marks a sample without a label for this task (it adds nothing to the loss). Default −100.</summary>
     public long IgnoreIndex { get; set; } = -100;

@@ -165,7 +165,7 @@ public sealed class TrainingRunOptions
 
         task.Head = SpatialNetConfigurationExtensions.NewHeadOptions(kind);
         var head = StrictConfigurationBinder.Child(section, "head");
-        var dataDecided = kind == TaskKind.Classification ? ClassificationHeadOptions.DataDecidedKeys(head) : null;
+        var dataDecided = kind == TaskKind.Classification ? SpatialNetConfigurationExtensions.DataDecidedKeys(head) : null;
         task.BalancedClassWeights = dataDecided is not null;
         int before = problems.Count;
         if (head is not null)
