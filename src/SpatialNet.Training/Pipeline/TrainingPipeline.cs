@@ -125,8 +125,9 @@ public sealed partial class TrainingPipeline
     /// <exception cref="ConfigurationException">The configuration is invalid or does not fit the data.</exception>
     public TrainingRunResult Run(TrainingPipelineOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var config = TrainingRunOptions.Bind(_configuration);
-        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches, _evaluators);
+        var configuration = PretrainedByName.WithModel(_configuration);
+        var config = TrainingRunOptions.Bind(configuration);
+        return RunValidated(configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches, _evaluators);
     }
 
     /// <summary>Trains and evaluates <paramref name="configuration"/> (a run without a container).</summary>
@@ -135,6 +136,7 @@ public sealed partial class TrainingPipeline
         TrainingPipelineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        configuration = PretrainedByName.WithModel(configuration);
         var config = TrainingRunOptions.Bind(configuration);
         return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(),
             Trainer.StandardCallbacks(), new EvaluationReportWriter(), new BatchSourceFactory(), []);
@@ -251,6 +253,7 @@ public sealed partial class TrainingPipeline
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(checkpoint);
+        configuration = PretrainedByName.WithModel(configuration);
         var config = TrainingRunOptions.Bind(configuration);
         if (!File.Exists(checkpoint))
             throw new FileNotFoundException($"Checkpoint '{checkpoint}' not found.", checkpoint);
@@ -455,6 +458,13 @@ public sealed partial class TrainingPipeline
             if (forTraining)
                 EnsureTrainingFits(config, sources.Select(s => (long)s.Train.Count).DefaultIfEmpty(0).Max(), precision, device);
             Scan(config, sources, tasks);
+            // A model named in the hub cache brings the normalisation it was trained with (timm pretrained_cfg, HF preprocessor_config).
+            var byName = PretrainedByName.IsHubId(config.Pretrained) && !File.Exists(config.Pretrained) ? PretrainedByName.Resolve(config.Pretrained!) : null;
+            if (byName is { Mean: { } pretrainedMean, Std: { } pretrainedStd } && pretrainedMean.Count == m.InChannels && pretrainedStd.Count == m.InChannels)
+            {
+                foreach (var s in sources)
+                    s.Normalization = new NormalizationStatistics(pretrainedMean, pretrainedStd);
+            }
             Log.DataReady(logger, string.Join("; ", sources.Select(s => $"{s.Train.Name}: {s.Train.Count} samples, tasks {string.Join(", ", s.Targets.Keys)}")));
 
             var provider = BuildModelServices(configuration, config.Tasks, tasks, m, config.Seed);
@@ -470,7 +480,7 @@ public sealed partial class TrainingPipeline
                 {
                     throw new ConfigurationException(null, e.Failures.ToList());
                 }
-                if (config.Pretrained is { } pretrained)
+                if ((byName?.WeightsPath ?? config.Pretrained) is { } pretrained)
                 {
                     if (model.Encoder is VisionTransformer vit)
                         CheckPretrainedSettings(pretrained, vit.Options);
