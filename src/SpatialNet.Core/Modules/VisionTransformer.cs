@@ -108,6 +108,14 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
                 $"input batch [{string.Join(", ", images.shape)}] ({tokens} tokens, {options.NumHeads} heads)", "the attention scores of one block");
         }
         using var scope = NewDisposeScope();
+        var x = Encode(images, rows, cols, null, null);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    // Patch embedding, prefix tokens, position embedding, the blocks and the final norm; the output of every
+    // block in `collect` is added to `outputs` (before the final norm).
+    private Tensor Encode(Tensor images, int rows, int cols, ISet<int>? collect, List<Tensor>? outputs)
+    {
         var x = patch_embed.call(images);
         var pos = (rows, cols) == options.GridSize
             ? pos_embed
@@ -115,10 +123,45 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IImageEncoder
         if (cls_token is not null)
             x = cat(new[] { cls_token.expand(x.shape[0], -1, -1), x }, 1);
         x = pos_drop.call(x + pos);
-        foreach (var block in blocks)
-            x = block.call(x);
-        x = norm.call(x);
-        return x.MoveToOuterDisposeScope();
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            x = blocks[i].call(x);
+            if (collect is not null && collect.Contains(i)) outputs!.Add(x);
+        }
+        return norm.call(x);
+    }
+
+    /// <summary>
+    /// timm's <c>forward_intermediates</c>: the outputs of the blocks <paramref name="indices"/> (0-based; negative
+    /// counts from the last block, −1 = last) as patch grids <c>[B, D, H/p, W/p]</c> (prefix tokens dropped), in
+    /// the order given, and the tokens of <see cref="ForwardTokens"/>. With <paramref name="normalize"/> each
+    /// intermediate goes through the final norm (timm's <c>norm=True</c>; <c>fc_norm</c> in the average-pooling layout).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside [−Depth, Depth).</exception>
+    public (Tensor Tokens, IReadOnlyList<Tensor> Intermediates) ForwardIntermediates(Tensor images, IReadOnlyList<int> indices, bool normalize = false)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(indices);
+        int depth = blocks.Count;
+        var resolved = indices.Select(i => i < 0 ? depth + i : i).ToArray();
+        for (int k = 0; k < resolved.Length; k++)
+            if (resolved[k] < 0 || resolved[k] >= depth)
+                throw new ArgumentOutOfRangeException(nameof(indices), indices[k], $"Block index {indices[k]} is outside [-{depth}, {depth}) of this {depth}-block encoder.");
+        var (rows, cols) = patch_embed.GridFor(images);
+        using var scope = NewDisposeScope();
+        var collected = new List<Tensor>();
+        var tokens = Encode(images, rows, cols, resolved.ToHashSet(), collected);
+        if (options.UsesFcNorm) tokens = fc_norm.call(tokens);
+        // Blocks run in order, so `collected` is in block order: pick each requested index from it.
+        var order = resolved.Distinct().Order().ToList();
+        var grids = resolved.Select(i =>
+        {
+            var t = collected[order.IndexOf(i)];
+            if (normalize) t = options.UsesFcNorm ? fc_norm.call(t) : norm.call(t);
+            return t.narrow(1, NumPrefixTokens, t.shape[1] - NumPrefixTokens)
+                .transpose(1, 2).reshape(t.shape[0], t.shape[2], rows, cols).MoveToOuterDisposeScope();
+        }).ToList();
+        return (tokens.MoveToOuterDisposeScope(), grids);
     }
 
     /// <summary>

@@ -38,6 +38,12 @@ public sealed class TrainingRunOptions
     /// </summary>
     public string? Pretrained { get; set; }
 
+    /// <summary>
+    /// The published SHA-256 of <see cref="Pretrained"/> (64 hexadecimal digits; a hub lists it beside the file,
+    /// docs/weights.md): the file is verified before it is loaded. Null loads it unverified.
+    /// </summary>
+    public string? PretrainedSha256 { get; set; }
+
     /// <summary>Encoder key prefixes <see cref="Pretrained"/> may lack (e.g. <c>pos_embed</c>); they keep their random initialisation.</summary>
     public IList<string> PretrainedAllowMissing { get; set; } = [];
 
@@ -47,7 +53,7 @@ public sealed class TrainingRunOptions
     /// <summary>The tasks (at least one), in head order.</summary>
     public List<TaskOptions> Tasks { get; set; } = [];
 
-    /// <summary>Loss composer and the L2 term (Eq. 6, 10–11).</summary>
+    /// <summary>Loss composer name and the L2 term (Eq. 6, 10–11); each composer's settings are bound from <c>loss:&lt;name&gt;</c> by the model's registrations.</summary>
     public SpatialNetOptions Loss { get; set; } = new();
 
     /// <summary>Optimizer, schedule, precision, seed, epochs, early stopping and checkpoints.</summary>
@@ -80,7 +86,10 @@ public sealed class TrainingRunOptions
     internal static void BindInto(IConfiguration configuration, TrainingRunOptions options, List<string> problems)
     {
         var path = (configuration as IConfigurationSection)?.Path ?? string.Empty;
-        StrictConfigurationBinder.Bind(configuration, options, path, problems, new HashSet<string> { "tasks" });
+        StrictConfigurationBinder.Bind(configuration, options, path, problems, new HashSet<string> { "tasks", "loss" });
+        // The loss section: composer, λ_reg, and each built-in composer's own section loss:<name>.
+        var loss = StrictConfigurationBinder.Child(configuration, "loss") ?? configuration.GetSection("loss");
+        LossComposerRegistry.Bind(loss, options.Loss, LossComposerRegistry.BuiltIn, loss.Path, problems);
         if (StrictConfigurationBinder.Child(configuration, "trainer") is { } trainer)
         {
             foreach (var key in trainer.GetChildren().Where(k => RunManagedTrainerKeys.Contains(StrictConfigurationBinder.Normalize(k.Key))))
@@ -105,6 +114,8 @@ public sealed class TrainingRunOptions
         Check(Device is "cpu" or "cuda" or "auto" || (Device?.StartsWith("cuda:", StringComparison.Ordinal) == true && int.TryParse(Device[5..], out var n) && n >= 0),
             "device", Device, "cpu, cuda, cuda:N or auto");
         Check(Threads is null or > 0, "threads", Threads, "a positive integer or null");
+        Check(PretrainedSha256 is null || SpatialNet.Weights.StateDictFile.IsSha256(PretrainedSha256), "pretrained_sha256", PretrainedSha256, "64 hexadecimal digits (the file's published SHA-256) or null");
+        Check(PretrainedSha256 is null || Pretrained is not null, "pretrained_sha256", PretrainedSha256, "only with a pretrained file");
         p.AddRange(Model.Validate().Select(e => "model: " + e));
         p.AddRange(new SpatialNetOptionsValidator().Validate(null, WithTasks()).Failures ?? []);
         try
@@ -140,6 +151,11 @@ public sealed class TrainingRunOptions
                 Check(false, $"{at}:head:num_classes", c.NumClasses, "an integer >= 2, or 0 for the dataset's class list");
         }
 
+        // A monitored metric "<task>/<metric>" names a task of this run (checked before training, not after the first epoch).
+        if (Trainer.MonitorMetric is { } monitored && monitored.Contains('/', StringComparison.Ordinal) && !monitored.StartsWith("train_", StringComparison.Ordinal)
+            && !Tasks.Any(t => monitored.StartsWith(t.Name + "/", StringComparison.Ordinal)))
+            Check(false, "trainer:monitor_metric", monitored,
+                $"\"<task>/<metric>\" with one of the tasks {string.Join(", ", Tasks.Select(t => t.Name))}, \"loss\", \"train_loss\" or a metric of a host evaluator");
         Data.Collect(p, Check, Tasks);
         return p;
     }
@@ -147,7 +163,7 @@ public sealed class TrainingRunOptions
     // SpatialNetOptions with this run's task list, for its validator.
     private SpatialNetOptions WithTasks()
     {
-        var o = new SpatialNetOptions { L2Lambda = Loss.L2Lambda, LossComposer = Loss.LossComposer, DwaTemperature = Loss.DwaTemperature };
+        var o = new SpatialNetOptions { L2Lambda = Loss.L2Lambda, LossComposer = Loss.LossComposer };
         foreach (var t in Tasks.Where(t => t.ParsedKind is not null))
             o.Tasks.Add(new TaskDefinition(t.Name, t.ParsedKind!.Value) { HeadOptionsType = t.Head.GetType() });
         return o;
@@ -157,15 +173,17 @@ public sealed class TrainingRunOptions
     {
         var task = new TaskOptions();
         StrictConfigurationBinder.Bind(section, task, section.Path, problems, new HashSet<string> { "head" });
-        if (task.ParsedKind is not { } kind)
+        var kinds = TaskKindRegistry.BuiltIn;
+        if (TaskKindRegistry.Find(kinds, task.Kind) is not { } kind)
         {
-            problems.Add($"{section.Path}:kind = \"{task.Kind}\": allowed classification, regression, multi_label, vqa or caption.");
+            problems.Add(TaskKindRegistry.Unknown($"{section.Path}:kind", task.Kind, kinds));
             return task;
         }
 
-        task.Head = SpatialNetConfigurationExtensions.NewHeadOptions(kind);
+        task.KindRegistration = kind;
+        task.Head = kind.NewHeadOptions();
         var head = StrictConfigurationBinder.Child(section, "head");
-        var dataDecided = kind == TaskKind.Classification ? SpatialNetConfigurationExtensions.DataDecidedKeys(head) : null;
+        var dataDecided = kind.Kind == TaskKind.Classification ? SpatialNetConfigurationExtensions.DataDecidedKeys(head) : null;
         task.BalancedClassWeights = dataDecided is not null;
         int before = problems.Count;
         if (head is not null)
@@ -174,30 +192,10 @@ public sealed class TrainingRunOptions
             return task;
 
         // The head's own rules, on a copy whose data-decided sizes (classes, vocabularies) hold valid placeholders.
-        var probe = SpatialNetConfigurationExtensions.NewHeadOptions(kind);
+        var probe = kind.NewHeadOptions();
         if (head is not null)
             StrictConfigurationBinder.Bind(head, probe, head.Path, problems, dataDecided);
-        switch (probe)
-        {
-            // Without num_classes the data decides the class count; class_weights is checked against it when the data is opened.
-            case ClassificationHeadOptions c when c.NumClasses == 0:
-                c.NumClasses = c.ClassWeights is { Count: > 0 } w ? w.Count : 2;
-                break;
-            case MultiLabelHeadOptions l:
-                l.NumLabels = Math.Max(l.NumLabels, 1);
-                break;
-            case VqaHeadOptions v:
-                v.NumAnswers = 2;
-                v.VocabSize = 8;
-                if (StrictConfigurationBinder.Child(head ?? section, "num_heads") is null)
-                    v.NumHeads = model.NumHeads;
-                break;
-            case CaptionHeadOptions c:
-                c.VocabSize = 8;
-                if (StrictConfigurationBinder.Child(head ?? section, "num_heads") is null)
-                    c.NumHeads = model.NumHeads;
-                break;
-        }
+        kind.UsePlaceholderSizes(probe, model.NumHeads, key => StrictConfigurationBinder.Child(head ?? section, key) is not null);
         var layout = model.Validate().Count == 0 ? new TokenLayout(model.EmbedDim, model.ClassToken ? 1 : 0) : (TokenLayout?)null;
         problems.AddRange(probe.Validate(task.Name, layout).Select(e => $"{section.Path}:head: {e}"));
         return task;

@@ -145,6 +145,9 @@ public static class SampleKeys
     /// <summary>int64 [B] in an image-deduplicated batch: the row of <see cref="Image"/> [U, C, H, W] each sample reads.</summary>
     public const string ImageIndex = Models.MultiTaskModel.ImageIndexInput;
 
+    /// <summary>int64 <c>[H, W]</c>: class index per pixel (semantic segmentation); 255 where the pixel has no label.</summary>
+    public const string Mask = "mask";
+
     /// <summary>int64 scalar: the sample's index in its dataset, to find its record (references, ids) after batching.</summary>
     public const string Index = "index";
 }

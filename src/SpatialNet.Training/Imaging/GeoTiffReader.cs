@@ -39,7 +39,7 @@ public sealed class GeoTiffReader : IDisposable
     private readonly int _bytesPerSample;
     private byte[] _raw = [];
 
-    private GeoTiffReader(Tiff tif, string path)
+    private GeoTiffReader(Tiff tif, string path, bool paletteIndices)
     {
         _tif = tif;
         Path = path;
@@ -64,7 +64,7 @@ public sealed class GeoTiffReader : IDisposable
                 $"{bits}-bit {format} samples are not supported; allowed: 8/16/32-bit integer, 32/64-bit float"),
         };
         var photometric = (Photometric)Defaulted(TiffTag.PHOTOMETRIC, (int)Photometric.MINISBLACK);
-        if (photometric is Photometric.PALETTE or Photometric.YCBCR or Photometric.MINISWHITE)
+        if ((photometric == Photometric.PALETTE && !paletteIndices) || photometric is Photometric.YCBCR or Photometric.MINISWHITE)
             throw TiffImageCodec.Fail(path, "PhotometricInterpretation", $"{photometric} scenes are not supported; allowed: MinIsBlack, RGB, Separated");
         _bytesPerSample = bits / 8;
         Planar = (PlanarConfig)Defaulted(TiffTag.PLANARCONFIG, (int)PlanarConfig.CONTIG) == PlanarConfig.SEPARATE;
@@ -115,7 +115,10 @@ public sealed class GeoTiffReader : IDisposable
     /// <summary>Opens a scene; the file stays open until <see cref="Dispose"/>.</summary>
     /// <exception cref="SpatialNet.DatasetFileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ImageDecodeException">Not a readable TIFF, or an unsupported sample type or layout.</exception>
-    public static GeoTiffReader Open(string path)
+    public static GeoTiffReader Open(string path) => Open(path, paletteIndices: false);
+
+    /// <summary>Opens a scene; with <paramref name="paletteIndices"/> a palette image is read as its indices (class maps, masks).</summary>
+    internal static GeoTiffReader Open(string path, bool paletteIndices)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new SpatialNet.DatasetFileNotFoundException(path, null, "scene file not found.");
@@ -124,7 +127,7 @@ public sealed class GeoTiffReader : IDisposable
             var tif = Tiff.Open(path, "r") ?? throw TiffImageCodec.Fail(path, "header", "not a readable TIFF file");
             try
             {
-                return new GeoTiffReader(tif, path);
+                return new GeoTiffReader(tif, path, paletteIndices);
             }
             catch
             {

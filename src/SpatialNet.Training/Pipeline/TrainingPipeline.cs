@@ -41,7 +41,7 @@ public sealed class TrainingPipelineOptions
     /// </summary>
     public string? ResumeFrom { get; init; }
 
-    /// <summary>Replace a previous run in the output folder (a non-empty folder is refused otherwise, unless resuming); docs/reliability.md.</summary>
+    /// <summary>Remove what a previous run wrote in the output folder (the entries its <c>spatialnet-run.json</c> names; a folder without one is refused); docs/reliability.md.</summary>
     public bool Overwrite { get; init; }
 
     /// <summary>Stop after this many optimizer steps in total (saving <c>last.safetensors</c>, to resume later), or null.</summary>
@@ -265,7 +265,10 @@ public sealed partial class TrainingPipeline
         var evaluator = run.Evaluator(split)
             ?? throw new ConfigurationException($"Split '{split}' (--split / data:eval_split): no data source has it.");
         var report = run.Report(evaluator.Run(), [new("weights", Path.GetFullPath(checkpoint))]);
-        (reports ?? new EvaluationReportWriter()).Write(report, outputDirectory ?? config.OutputDir, "report_" + split);
+        var folder = outputDirectory ?? config.OutputDir;
+        (reports ?? new EvaluationReportWriter()).Write(report, folder, "report_" + split);
+        if (RunDirectory.IsRun(folder))
+            RunDirectory.Record(folder, ["report_" + split + ".json", "report_" + split + ".md"]);
         return report;
     }
 
@@ -482,6 +485,8 @@ public sealed partial class TrainingPipeline
                 }
                 if ((byName?.WeightsPath ?? config.Pretrained) is { } pretrained)
                 {
+                    if (config.PretrainedSha256 is { } sha256)
+                        StateDictFile.VerifySha256(pretrained, sha256);
                     if (model.Encoder is VisionTransformer vit)
                         CheckPretrainedSettings(pretrained, vit.Options);
                     var loaded = ModelWeights.Load((torch.nn.Module)model.Encoder, pretrained, PretrainedLoadOptions(config.PretrainedAllowMissing));
@@ -707,11 +712,6 @@ public sealed partial class TrainingPipeline
                 // task's accuracy saturates early on easy tasks and would freeze the best checkpoint).
                 metric = hasEvaluator ? TaskMetricNames.Loss : "train_loss";
             }
-            else if (metric.Contains('/', StringComparison.Ordinal) && !metric.StartsWith("train_", StringComparison.Ordinal)
-                && !_tasks.Any(t => metric.StartsWith(t.Name + "/", StringComparison.Ordinal)))
-            {
-                throw new ConfigurationException($"trainer:monitor_metric = \"{metric}\": allowed \"<task>/<metric>\" with one of the tasks {string.Join(", ", _tasks.Select(t => t.Name))}, \"loss\" or \"train_loss\".");
-            }
             var mode = es.MonitorMode ?? MetricModes.Of(metric);
             return (metric, mode);
         }
@@ -828,6 +828,22 @@ public sealed partial class TrainingPipeline
                 $"parameters with gradients and AdamW moments {MemoryBudget.Format(parameters)}), more than the {MemoryBudget.Format(free)} of free memory; {advice}.");
         }
 
+        // A class label beyond tasks:N:head:num_classes: named with the task, the source's split file and the option.
+        private static void CheckClassLabels(OpenedSource source, List<TaskDefinition> tasks, string task, Tensor labels)
+        {
+            int i = tasks.FindIndex(t => t.Name == task);
+            if (tasks[i].Kind != TaskKind.Classification || labels.numel() == 0)
+                return;
+            long max = labels.max().to(ScalarType.Int64).item<long>();
+            int classes = Classes(tasks[i]);
+            if (max < classes)
+                return;
+            var file = source.Config.Path is { } path ? $"{path}, " : string.Empty;
+            throw new ConfigurationException(
+                $"tasks:{i}:head:num_classes = {classes} (task \"{task}\"): the training split of data:sources:{source.Index} ({file}split \"{source.Config.TrainSplit}\", {source.Train.Name}) " +
+                $"has label {max}; allowed num_classes > {max}, or 0 to take the data set's class list.");
+        }
+
         private static void Scan(TrainingRunOptions config, List<OpenedSource> sources, List<TaskDefinition> tasks)
         {
             // Caption targets are token sequences: no target statistics (their baselines are the retrieval captions).
@@ -872,7 +888,10 @@ public sealed partial class TrainingPipeline
                     foreach (var task in s.Targets.Keys)
                     {
                         if (builders.TryGetValue(task, out var builder))
+                        {
+                            CheckClassLabels(s, tasks, task, batch[task]);
                             builder.Add(batch[task], vqa.Contains(task) ? batch[SampleKeys.QuestionType] : null);
+                        }
                         if (labels.TryGetValue(task, out var list))
                             list.AddRange(batch[task].to(ScalarType.Int64).cpu().data<long>().ToArray());
                     }

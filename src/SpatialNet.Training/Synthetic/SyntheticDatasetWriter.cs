@@ -204,6 +204,56 @@ public static class SyntheticDatasetWriter
         return new SyntheticWriteResult(root, scenes, splits, ids);
     }
 
+    /// <summary>Names of the segmentation classes: "background", then each <see cref="SceneObjectKind"/> (label = 1 + kind).</summary>
+    internal static IReadOnlyList<string> SegmentationClassNames { get; } = ["background", .. SceneObjectKinds.All.Select(k => k.Identifier())];
+
+    // Background, building, tree, water area, road: close to the colours the generator paints.
+    private static readonly int[][] SegmentationPalette = [[128, 128, 128], [200, 40, 40], [20, 110, 30], [40, 90, 220], [60, 60, 60]];
+
+    /// <summary>
+    /// Writes a segmentation dataset in mmsegmentation's custom layout: <c>img_dir/{split}/n.png</c> (RGB),
+    /// <c>ann_dir/{split}/n.png</c> (one band: 0 background, 1 + <see cref="SceneObjectKind"/> for each object's
+    /// footprint), <c>classes.json</c> (names, palette); scenes 0…N−1 in train, then val, then test.
+    /// </summary>
+    internal static SyntheticWriteResult WriteSegmentation(string root, SyntheticSceneGenerator generator, int trainImages, int valImages, int testImages = 0)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(generator);
+        if (trainImages < 1 || valImages < 0 || testImages < 0)
+            throw new ArgumentOutOfRangeException(nameof(trainImages), $"At least one training image and non-negative val/test counts are needed; got {trainImages}, {valImages}, {testImages}.");
+        EnsureRoom(root, (long)trainImages + valImages + testImages, generator.Options.ImageSize);
+        var scenes = new List<SyntheticScene>();
+        var splits = new List<string>();
+        var ids = new List<string>();
+        var index = 0;
+        foreach (var (split, count) in new[] { ("train", trainImages), ("val", valImages), ("test", testImages) })
+        {
+            if (count == 0) continue;
+            var images = Directory.CreateDirectory(Path.Combine(root, "img_dir", split)).FullName;
+            var masks = Directory.CreateDirectory(Path.Combine(root, "ann_dir", split)).FullName;
+            for (var i = 0; i < count; i++, index++)
+            {
+                var scene = generator.Generate(index);
+                var id = index.ToString(CultureInfo.InvariantCulture);
+                int size = scene.Image.Height;
+                var png = SkiaImageCodec.EncodePng(scene.Image);
+                AtomicFile.Write(Path.Combine(images, id + ".png"), s => s.Write(png));
+                var mask = SkiaImageCodec.EncodePng(RasterImage.FromBytes(scene.LabelMap, 1, size, size));
+                AtomicFile.Write(Path.Combine(masks, id + ".png"), s => s.Write(mask));
+                scenes.Add(scene);
+                splits.Add(split);
+                ids.Add(id);
+            }
+        }
+        WriteJson(Path.Combine(root, SegmentationClasses.FileName), new JsonObject
+        {
+            ["classes"] = new JsonArray([.. SegmentationClassNames.Select(n => (JsonNode?)n)]),
+            ["palette"] = new JsonArray([.. SegmentationPalette.Select(c => (JsonNode?)new JsonArray([.. c.Select(v => (JsonNode?)v)]))]),
+        });
+        WriteTruth(root, generator, scenes, ids);
+        return new SyntheticWriteResult(root, scenes, splits, ids);
+    }
+
     private static JsonObject OptionsJson(SyntheticSceneOptions o) => new()
     {
         ["image_size"] = o.ImageSize,
