@@ -371,8 +371,10 @@ public static class SceneMapper
                         ? task.Labels.Select((name, k) => new SceneClassArea(name, _classPixels[t][k], _classPixels[t][k] * pixelArea,
                             _validPixels > 0 ? (double)_classPixels[t][k] / _validPixels : 0)).ToArray()
                         : null,
-                    Values = task.Labels.Select((name, k) => new SceneValueTotal(name,
-                        _validCells > 0 ? _valueSums[t][k] / _validCells : 0, _valueTotals[t][k])).ToArray(),
+                    // Regression values add up over the scene (e.g. building counts); probabilities do not, so class and label tasks have none.
+                    Values = task.Kind == TaskKind.Regression
+                        ? task.Labels.Select((name, k) => new SceneValueTotal(name, _validCells > 0 ? _valueSums[t][k] / _validCells : 0, _valueTotals[t][k])).ToArray()
+                        : null,
                 });
             }
             return new SceneSummary

@@ -44,3 +44,19 @@ public sealed partial class TrainingPipeline
         }
     }
 }
+
+public sealed partial class TrainingPipeline
+{
+    /// <summary>The report's line of the optimiser, schedule and data settings a result depends on.</summary>
+    internal static string Hyperparameters(Configuration.TrainingRunOptions config)
+    {
+        var t = config.Trainer;
+        var d = config.Data;
+        return System.FormattableString.Invariant(
+            $"learning_rate {t.LearningRate:R}, weight_decay {t.WeightDecay:R}, epochs {t.Epochs}, batch_size {d.BatchSize}, warmup_steps {t.WarmupSteps}, warmup_fraction {t.WarmupFraction:R}, ") +
+            System.FormattableString.Invariant(
+            $"min_lr_ratio {t.MinLrRatio:R}, gradient_clip_norm {(t.GradientClipNorm is double g ? g.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "none")}, ") +
+            System.FormattableString.Invariant(
+            $"precision {t.Precision}, loss_composer {config.Loss.LossComposer}, l2_lambda {config.Loss.L2Lambda:R}, sampler {d.Sampler}, flip {d.Flip}, rotate90 {d.Rotate90}, normalize {d.Normalize}, seed {config.Seed}");
+    }
+}

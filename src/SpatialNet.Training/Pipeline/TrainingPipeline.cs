@@ -215,6 +215,8 @@ public sealed partial class TrainingPipeline
                 : "float32"),
         };
         facts.AddRange(RunSetup.SplitFacts(splits));
+        facts.Add(new("hyperparameters", Hyperparameters(config)));
+        facts.Add(new("reproduce", $"spatialnet train --config \"{Path.GetFullPath(Path.Combine(config.OutputDir, "config.json"))}\" --output <new folder>"));
         if (missingTest is not null)
             facts.Add(new("test split", missingTest));
         if (evaluator is not null)

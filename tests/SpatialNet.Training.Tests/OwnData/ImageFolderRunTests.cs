@@ -57,6 +57,9 @@ public sealed class ImageFolderRunTests : IDisposable
         facts["train split"].Should().Contain("70% of each class").And.EndWith("21 samples");
         facts["test split"].Should().Contain("10% of each class").And.EndWith("3 samples");
         File.ReadAllText(run.ReportMarkdown).Should().Contain("carved out of the training folder");
+        // The configuration's optimiser settings (configs/image-folder.json: lr 0.001, weight decay 0.05; the test's batch 8) and how to run it again.
+        facts["hyperparameters"].Should().Contain("learning_rate 0.001").And.Contain("weight_decay 0.05").And.Contain("batch_size 8").And.Contain("seed 1");
+        facts["reproduce"].Should().Be($"spatialnet train --config \"{Path.Combine(output, "config.json")}\" --output <new folder>");
     }
 
     [Fact]

@@ -84,6 +84,7 @@ public sealed class MultispectralRunTests : IDisposable
         var map = SceneMapper.Map(predictor, chip, _dir.Combine("map.tif"));
         var expected = byHand[1] > byHand[0] ? "water" : "bare";
         map.Summary.Tasks[0].Classes!.Single(c => c.Fraction == 1.0).Class.Should().Be(expected);
+        map.Summary.Tasks[0].Values.Should().BeNull("class probabilities do not add up over a scene");
     }
 
     [Fact]
