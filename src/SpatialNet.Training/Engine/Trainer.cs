@@ -105,6 +105,8 @@ public sealed partial class Trainer : IDisposable
         _callbacks.Add(new ProgressCallback(progress ?? (_options.ShowProgress ? new ConsoleProgressDisplay() : NullTrainingProgress.Instance)));
         if (_options.OutputDirectory is { } outputs)
             _callbacks.Add(new HistoryCallback(outputs, _options.WriteCharts, _logger));
+        if (_options.TensorBoard && _options.OutputDirectory is { } board)
+            _callbacks.Add(new TensorBoardCallback(Path.Combine(board, TensorBoardCallback.FolderName), evaluator?.Split));
         _callbacks.AddRange(callbacks ?? StandardCallbacks());
 
         if (_options.Seed is ulong seed)
