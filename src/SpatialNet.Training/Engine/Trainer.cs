@@ -166,6 +166,9 @@ public sealed partial class Trainer : IDisposable
     /// <summary>Settings.</summary>
     public TrainerOptions Options => _options;
 
+    /// <summary>The split the evaluator scores each epoch (charts and TensorBoard name it), or null without one.</summary>
+    internal string? EvaluatedSplit => _evaluator?.Split;
+
     /// <summary>
     /// The precision this trainer runs in: <see cref="TrainerOptions.Precision"/> with
     /// <see cref="PrecisionMode.Auto"/> resolved against the model's device (bf16 mixed on CUDA, float32 elsewhere).
