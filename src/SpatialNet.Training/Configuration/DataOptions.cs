@@ -32,6 +32,15 @@ public sealed class DataOptions
     /// <summary>Random 90° rotations during training (same rule).</summary>
     public bool Rotate90 { get; set; } = true;
 
+    /// <summary>Random resized crop during training: smallest crop area fraction in (0, 1]; 1 (default): off. Not with rsvqa sources.</summary>
+    public double CropScale { get; set; } = 1.0;
+
+    /// <summary>Per-band brightness jitter during training: largest offset in normalised units; 0 (default): off.</summary>
+    public double JitterBrightness { get; set; }
+
+    /// <summary>Per-band contrast jitter during training: largest relative change in [0, 1); 0 (default): off.</summary>
+    public double JitterContrast { get; set; }
+
     /// <summary>
     /// Training sampler: <c>shuffle</c> (default: every sample once per epoch, in a seeded order) or <c>class_balanced</c>
     /// (as many draws with replacement, sample i with probability ∝ 1 / training count of its class, for the first
@@ -76,6 +85,13 @@ public sealed class DataOptions
         check(LengthBuckets >= 0, "data:length_buckets", LengthBuckets, "an integer >= 0 (0: off)");
         check(ImageDrop is >= 0 and <= 1, "data:image_drop", ImageDrop, "a number in [0, 1]");
         check(Sampler is "shuffle" or "class_balanced", "data:sampler", Sampler, "shuffle or class_balanced");
+        check(CropScale is > 0 and <= 1, "data:crop_scale", CropScale, "a number in (0, 1] (1: off)");
+        check(JitterBrightness >= 0 && double.IsFinite(JitterBrightness), "data:jitter_brightness", JitterBrightness, "a finite number >= 0 (0: off)");
+        check(JitterContrast is >= 0 and < 1, "data:jitter_contrast", JitterContrast, "a number in [0, 1) (0: off)");
+        if (CropScale < 1 && Sources is { Count: > 0 })
+            check(Sources.All(s => s?.Kind != "rsvqa"), "data:crop_scale", CropScale, "1 with rsvqa sources (a crop changes counts and positions that questions ask about)");
+        if ((CropScale < 1 || JitterBrightness > 0 || JitterContrast > 0) && DeviceCache)
+            p.Add("data:crop_scale / data:jitter_*: not with data:device_cache (its batches are augmented on the device by flips and rotations only).");
         if (Sampler == "class_balanced")
         {
             check(Sources is null || Sources.Count <= 1, "data:sampler", Sampler, $"class_balanced only with one source (there are {Sources?.Count})");

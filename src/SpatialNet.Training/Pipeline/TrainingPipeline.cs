@@ -740,6 +740,10 @@ public sealed partial class TrainingPipeline
                 _owned.Add(flipRotate);
                 transforms.Add(flipRotate);
             }
+            if (augment && _config.Data.CropScale < 1)
+                transforms.Add(new RandomResizedCrop(_config.Seed, _config.Data.CropScale));
+            if (augment && (_config.Data.JitterBrightness > 0 || _config.Data.JitterContrast > 0))
+                transforms.Add(new RandomBandJitter(_config.Seed, _config.Data.JitterBrightness, _config.Data.JitterContrast));
             if (blankImages)
                 transforms.Add(new BlankImages());
             var d = _config.Data;

@@ -63,6 +63,24 @@ public sealed class ImageFolderRunTests : IDisposable
     }
 
     [Fact]
+    public void Crop_and_jitter_change_the_training_batches_and_repeat_with_the_seed()
+    {
+        var chips = _dir.Combine("chips");
+        ChipFolder.Write(chips, ["a", "b"], [10, 10], 32, 3, 8, (k, i, c, y, x) => (k * 90 + c * 30 + 4 * x + i) % 256);
+        double[] Losses(string name, params string[] sets) => [.. TrainingPipeline.Run(SpatialNetConfiguration.Load(Path.Combine(Repository.Root(), "configs", "image-folder.json"),
+            [.. Small(_dir.Combine(name)), $"data:sources:0:path={chips}", "data:sources:0:test_fraction=0", "data:flip=false", "data:rotate90=false", .. sets],
+            environment: false)).Training.History.Steps.Select(s => s.Losses["loss"])];
+        string[] augment = ["data:crop_scale=0.5", "data:jitter_brightness=0.3", "data:jitter_contrast=0.3"];
+
+        var plain = Losses("plain");
+        var augmented = Losses("augmented", augment);
+        var again = Losses("again", augment);
+
+        augmented.Should().NotEqual(plain, "the crops and jitter reach the model");
+        again.Should().Equal(augmented, "seeded by the run's seed, batch by batch");
+    }
+
+    [Fact]
     public void Docs_list_every_data_source_key()
     {
         var docs = File.ReadAllText(Path.Combine(Repository.Root(), "docs", "datasets.md"));
