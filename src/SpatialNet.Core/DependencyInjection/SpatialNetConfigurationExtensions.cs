@@ -87,6 +87,15 @@ public static class SpatialNetConfigurationExtensions
         var head = StrictConfigurationBinder.Child(task, "head") ?? task.GetSection("head");
         var dataDecided = kind.Kind == TaskKind.Classification ? DataDecidedKeys(head) : null;
         StrictConfigurationBinder.Bind(head, kind.NewHeadOptions(), $"{task.Path}:head", problems, dataDecided);
-        kind.AddTask(builder, name, o => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head", dataDecided));
+        kind.AddTo(new Registrar(builder), name, o => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head", dataDecided));
+    }
+
+    // Adds a configured task of a registered kind to the builder, with the kind's own head options type.
+    private sealed class Registrar(SpatialNetBuilder builder) : ITaskKindRegistrar
+    {
+        public void Add<TOptions>(TaskKindRegistration<TOptions> kind, string taskName, Action<TaskHeadOptions>? configure)
+            where TOptions : TaskHeadOptions, new() =>
+            builder.AddRegisteredTask<TOptions>(taskName, kind.Kind, kind, (sp, layout, o) => kind.CreateHead(sp, taskName, layout, o),
+                configure is null ? null : o => configure(o));
     }
 }
