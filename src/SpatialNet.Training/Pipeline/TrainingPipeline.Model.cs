@@ -165,7 +165,11 @@ public sealed partial class TrainingPipeline
                 services.PostConfigure<MultiLabelHeadOptions>(task.Name, o => o.NumLabels = h.NumLabels);
                 break;
             case ClassificationHeadOptions h:
-                services.PostConfigure<ClassificationHeadOptions>(task.Name, o => o.NumClasses = h.NumClasses);
+                services.PostConfigure<ClassificationHeadOptions>(task.Name, o =>
+                {
+                    o.NumClasses = h.NumClasses;
+                    o.ClassWeights = h.ClassWeights;
+                });
                 break;
         }
     }
