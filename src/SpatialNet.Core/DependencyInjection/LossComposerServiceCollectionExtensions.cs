@@ -43,7 +43,8 @@ public static class LossComposerServiceCollectionExtensions
         }
 
         services.AddSingleton(new LossComposerRegistration(name, typeof(TOptions), () => new TOptions(),
-            (s, section, path) => s.AddOptions<TOptions>(name).Configure(o => StrictConfigurationBinder.Bind(section, o, path))));
+            (s, section, path) => s.AddOptions<TOptions>(name).Configure(o => StrictConfigurationBinder.Bind(section, o, path)),
+            s => s.AddLossComposer(name, create)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, LossComposerOptionsValidator<TOptions>>());
         services.AddKeyedSingleton<ILossComposer>(name, (sp, _) => create(sp, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name)));
         return services.AddOptions<TOptions>(name).ValidateOnStart();
