@@ -38,7 +38,7 @@ internal sealed class RandomLossWeighting(int seed = 0) : ILossComposer
 }
 
 /// <summary>Settings of <see cref="RandomLossWeighting"/> (configuration <c>loss:rlw</c>).</summary>
-internal sealed class RandomLossWeightingOptions : LossComposerOptions
+internal sealed class RandomLossWeightingOptions : LossComposerOptions, Gradients.ISeededComposerOptions
 {
     /// <summary>Seed of the normal draws.</summary>
     public int Seed { get; set; } = 0;

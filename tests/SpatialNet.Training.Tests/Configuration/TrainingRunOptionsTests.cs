@@ -206,6 +206,34 @@ public sealed class TrainingRunOptionsTests
         sp.GetRequiredService<Losses.ILossComposer>().Should().BeOfType<Losses.PCGrad>().Which.Seed.Should().Be(expected);
     }
 
+    [Theory]
+    [InlineData("gradvac", null, 3)]
+    [InlineData("gradvac", "5", 5)]
+    [InlineData("graddrop", null, 3)]
+    [InlineData("rlw", null, 3)]
+    [InlineData("rlw", "8", 8)]
+    public void EveryRandomStrategysSeed_IsTheRunsSeed_UnlessItsSectionSetsIt(string name, string? seed, int expected)
+    {
+        var sets = new List<string> { "loss:loss_composer=" + name, "tasks:0:head:num_classes=4", "tasks:1:head:num_labels=2" };
+        if (seed is not null)
+            sets.Add($"loss:{name}:seed=" + seed);
+        var configuration = SpatialNetConfiguration.FromJson(Valid, "/cfg", [.. sets]);
+        var config = TrainingRunOptions.Bind(configuration);
+        var tasks = config.Tasks.Select(t => SpatialNet.Training.Pipeline.TrainingPipeline.Describe(t, null)).ToList();
+
+        using var sp = SpatialNet.Training.Pipeline.TrainingPipeline.BuildModelServices(configuration, config.Tasks, tasks, config.Model, config.Seed);
+
+        var composer = sp.GetRequiredService<Losses.ILossComposer>();
+        int actual = composer switch
+        {
+            Losses.RandomLossWeighting r => r.Seed,
+            Losses.Gradients.GradientComposer { Aggregator: Losses.Gradients.GradVacAggregator g } => g.Seed,
+            Losses.Gradients.GradientComposer { Aggregator: Losses.Gradients.GradDropAggregator d } => d.Seed,
+            _ => throw new InvalidOperationException(composer.Name),
+        };
+        actual.Should().Be(expected);
+    }
+
     [Fact]
     public void AFormerLossKey_NamesItsNewKey()
     {

@@ -61,3 +61,10 @@ internal static class TaskOrders
         }
     }
 }
+
+/// <summary>Options of a composer that draws random numbers: a configured run seeds them with its own seed unless <c>seed</c> is set.</summary>
+internal interface ISeededComposerOptions
+{
+    /// <summary>The seed of the draws.</summary>
+    int Seed { get; set; }
+}
