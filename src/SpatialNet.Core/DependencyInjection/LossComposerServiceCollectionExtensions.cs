@@ -87,9 +87,9 @@ public static class LossComposerServiceCollectionExtensions
             Gradient<DualProjOptions>("dualproj", o => new DualProjAggregator(o.NormEps, o.RegEps)),
             Gradient<MgdaOptions>("mgda", o => new MgdaAggregator(o.Epsilon, o.MaxIters, o.GradientNormalization)),
             Gradient<CaGradOptions>("cagrad", o => new CaGradAggregator(o.C, o.NormEps, o.Rescale)),
-            Gradient<LossComposerOptions>("imtl_g", _ => new ImtlGAggregator()),
+            Gradient<GradientStrategyOptions>("imtl_g", _ => new ImtlGAggregator()),
             Gradient<AlignedMtlOptions>("aligned_mtl", o => new AlignedMtlAggregator(o.ScaleMode)),
-            Gradient<LossComposerOptions>("con_fig", _ => new ConFigAggregator()),
+            Gradient<GradientStrategyOptions>("con_fig", _ => new ConFigAggregator()),
             Gradient<GradVacOptions>("gradvac", o => new GradVacAggregator(o.Beta, o.Eps, o.Seed)),
             Gradient<FairGradOptions>("fairgrad", o => new FairGradAggregator(o.Alpha)),
             Gradient<NashMtlOptions>("nash_mtl", o => new NashMtlAggregator(o.MaxNorm, o.UpdateWeightsEvery, o.OptimNiter)),
@@ -109,6 +109,6 @@ public static class LossComposerServiceCollectionExtensions
 
     // A gradient strategy (per-task gradients of the shared parameters combined by the aggregator), λ_t from the task catalog.
     private static (string Name, Action<IServiceCollection> Add) Gradient<TOptions>(string name, Func<TOptions, GradientAggregator> aggregator)
-        where TOptions : LossComposerOptions, new() =>
-        (name, s => s.AddLossComposer<GradientComposer, TOptions>(name, (sp, o) => new GradientComposer(name, aggregator(o), sp.GetRequiredService<TaskCatalog>())));
+        where TOptions : GradientStrategyOptions, new() =>
+        (name, s => s.AddLossComposer<GradientComposer, TOptions>(name, (sp, o) => new GradientComposer(name, aggregator(o), sp.GetRequiredService<TaskCatalog>(), o.RepGrad)));
 }

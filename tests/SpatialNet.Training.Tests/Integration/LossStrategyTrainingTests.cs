@@ -145,4 +145,29 @@ public sealed class LossStrategyTrainingTests
                 Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void RepresentationMode_TrainsThroughTheTrainer_WithTheEncodersOutputAsRepresentation()
+    {
+        // The trainable passes the encoder's tokens; one step in representation mode equals, for the heads, the plain
+        // weighted-sum gradients (each head gets its own task's gradient), and the encoder moves.
+        var model = TinyModel(4);
+        var trainable = new MultiTaskTrainable(model, new GradientComposer("upgrad", new UPGradAggregator(), representation: true));
+        var batch = Data(6);
+        using var scope = NewDisposeScope();
+
+        var losses = trainable.ComputeLosses(batch);
+        losses.Backward();
+
+        var reference = TinyModel(4);
+        var plain = new MultiTaskTrainable(reference, new WeightedSum()).ComputeLosses(batch);
+        plain.Backward();
+        var expected = reference.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad);
+        foreach (var (name, p) in model.named_parameters().Where(p => p.name.StartsWith("heads.", StringComparison.Ordinal)))
+            p.grad!.data<float>().ToArray().Should().Equal(expected[name]!.data<float>().ToArray(), (a, b) => Math.Abs(a - b) <= 1e-6f, name);
+        double encoderGradient = model.named_parameters().Where(p => !p.name.StartsWith("heads.", StringComparison.Ordinal) && p.parameter.grad is not null)
+            .Sum(p => (double)p.parameter.grad!.abs().sum().item<float>());
+        encoderGradient.Should().BePositive("the encoder gets the update");
+        losses.Terms["cls/weight"].item<float>().Should().BePositive();
+    }
 }

@@ -61,7 +61,7 @@ internal sealed class GradDropAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="GradDropAggregator"/> (configuration <c>loss:graddrop</c>).</summary>
-internal sealed class GradDropOptions : LossComposerOptions, ISeededComposerOptions
+internal sealed class GradDropOptions : GradientStrategyOptions, ISeededComposerOptions
 {
     /// <summary>The share of a dropped gradient that still passes, in [0, 1]. Default 0.</summary>
     public double Leak { get; set; }

@@ -95,7 +95,7 @@ internal sealed class GradVacAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="GradVacAggregator"/> (configuration <c>loss:gradvac</c>).</summary>
-internal sealed class GradVacOptions : LossComposerOptions, ISeededComposerOptions
+internal sealed class GradVacOptions : GradientStrategyOptions, ISeededComposerOptions
 {
     /// <summary>EMA rate of the cosine targets, in [0, 1]. Default 0.5.</summary>
     public double Beta { get; set; } = 0.5;

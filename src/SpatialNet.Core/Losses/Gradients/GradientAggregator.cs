@@ -75,3 +75,21 @@ internal abstract class GradientAggregator
         ? value
         : throw new ArgumentOutOfRangeException(option, value, $"loss:{strategy}:{option} must be {rule}; got {value}.");
 }
+
+/// <summary>Settings every gradient strategy has (configuration <c>loss:&lt;name&gt;</c>).</summary>
+internal class GradientStrategyOptions : LossComposerOptions
+{
+    /// <summary>
+    /// LibMTL's <c>rep_grad</c>: take the task gradients on the shared representation (the encoder's output) instead
+    /// of the encoder's parameters; T cheap passes through the heads and one full backward. Default false.
+    /// </summary>
+    public bool RepGrad { get; set; }
+
+    /// <summary>Refuses <see cref="RepGrad"/> for strategies whose state follows the parameters.</summary>
+    protected void RefuseRepGrad(ICollection<string> errors, string why)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (RepGrad)
+            errors.Add(Message(nameof(RepGrad), RepGrad, "false (" + why + ")"));
+    }
+}

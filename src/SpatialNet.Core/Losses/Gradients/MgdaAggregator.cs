@@ -100,7 +100,7 @@ internal sealed class MgdaAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="MgdaAggregator"/> (configuration <c>loss:mgda</c>).</summary>
-internal sealed class MgdaOptions : LossComposerOptions
+internal sealed class MgdaOptions : GradientStrategyOptions
 {
     /// <summary>Frank–Wolfe stops when its step is below this; > 0. Default 1e-3 (TorchJD).</summary>
     public double Epsilon { get; set; } = 1e-3;
