@@ -103,8 +103,12 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
     /// <param name="tasks">Tasks to run (a batch from one dataset carries only its own); null runs all.</param>
     /// <returns>Task name → the head's <c>forward</c> output.</returns>
     /// <exception cref="KeyNotFoundException">An unknown task, or a head's input missing from <paramref name="inputs"/>.</exception>
-    public Dictionary<string, Tensor> Forward(Tensor images, IReadOnlyDictionary<string, Tensor>? inputs = null, IEnumerable<string>? tasks = null) =>
-        Forward(images, inputs, tasks, out _);
+    public Dictionary<string, Tensor> Forward(Tensor images, IReadOnlyDictionary<string, Tensor>? inputs = null, IEnumerable<string>? tasks = null)
+    {
+        var predictions = Forward(images, inputs, tasks, out var representation);
+        representation.Dispose();   // the heads' graph keeps what it needs
+        return predictions;
+    }
 
     /// <summary>
     /// As <see cref="Forward(Tensor, IReadOnlyDictionary{string, Tensor}?, IEnumerable{string}?)"/>, also returning
