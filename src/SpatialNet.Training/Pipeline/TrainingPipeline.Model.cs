@@ -6,7 +6,6 @@ using SpatialNet.Modules;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Evaluation;
-using SpatialNet.Training.Tasks;
 using SpatialNet.Training.Text;
 
 namespace SpatialNet.Training.Pipeline;
@@ -127,7 +126,7 @@ public sealed partial class TrainingPipeline
         for (int i = 0; i < options.Count; i++)
             FillFromData(services, options[i], StrictConfigurationBinder.Child(taskSections[i], "head"), m);
         // The random draws of PCGrad, GradVac, GradDrop and RLW follow the run's seed unless loss:<name>:seed sets them.
-        void SeedFromRun<TOptions>(string name) where TOptions : class, Losses.Gradients.ISeededComposerOptions
+        void SeedFromRun<TOptions>(string name) where TOptions : class, Losses.ISeededComposerOptions
         {
             var composer = LossComposerRegistry.Find(LossComposerRegistry.Of(services), name);
             if (composer is null || composer.OptionsType != typeof(TOptions))
@@ -138,8 +137,8 @@ public sealed partial class TrainingPipeline
         }
 
         SeedFromRun<Losses.PCGradOptions>("pcgrad");
-        SeedFromRun<Losses.Gradients.GradVacOptions>("gradvac");
-        SeedFromRun<Losses.Gradients.GradDropOptions>("graddrop");
+        SeedFromRun<Losses.GradVacOptions>("gradvac");
+        SeedFromRun<Losses.GradDropOptions>("graddrop");
         SeedFromRun<Losses.RandomLossWeightingOptions>("rlw");
         return services.BuildServiceProvider();
     }

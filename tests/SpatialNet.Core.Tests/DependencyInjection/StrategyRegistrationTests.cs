@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.Core.Tests.Models;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Losses;
-using SpatialNet.Losses.Gradients;
 using Xunit;
 
 namespace SpatialNet.Core.Tests.DependencyInjection;

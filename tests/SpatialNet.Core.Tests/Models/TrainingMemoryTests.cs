@@ -34,7 +34,7 @@ public class TrainingMemoryTests
         "gls" => new GeometricLossStrategy(),
         "famo" => new Famo(),
         "stch" => new SmoothTchebycheff(),
-        _ => new SpatialNet.Losses.Gradients.GradientComposer(name, SpatialNet.Core.Tests.Losses.Gradients.TorchJDValuesTests.Create(name), tasks),
+        _ => new SpatialNet.Losses.GradientComposer(name, SpatialNet.Core.Tests.Losses.Gradients.TorchJDValuesTests.Create(name), tasks),
     };
 
     [Theory]

@@ -227,8 +227,8 @@ public sealed class TrainingRunOptionsTests
         int actual = composer switch
         {
             Losses.RandomLossWeighting r => r.Seed,
-            Losses.Gradients.GradientComposer { Aggregator: Losses.Gradients.GradVacAggregator g } => g.Seed,
-            Losses.Gradients.GradientComposer { Aggregator: Losses.Gradients.GradDropAggregator d } => d.Seed,
+            Losses.GradientComposer { Aggregator: Losses.GradVacAggregator g } => g.Seed,
+            Losses.GradientComposer { Aggregator: Losses.GradDropAggregator d } => d.Seed,
             _ => throw new InvalidOperationException(composer.Name),
         };
         actual.Should().Be(expected);

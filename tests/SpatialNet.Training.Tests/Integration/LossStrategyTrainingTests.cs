@@ -1,7 +1,6 @@
 using SpatialNet.Training.Batching;
 using FluentAssertions;
 using SpatialNet.Losses;
-using SpatialNet.Losses.Gradients;
 using SpatialNet.Models;
 using SpatialNet.Modules;
 using SpatialNet.Heads;

@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// Aligned-MTL (Senushkin et al., "Independent Component Alignment for Multi-Task Learning",

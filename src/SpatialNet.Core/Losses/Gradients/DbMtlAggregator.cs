@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// DB-MTL (Lin et al., "Dual-Balancing for Multi-Task Learning", 2023), as LibMTL's DB_MTL: the

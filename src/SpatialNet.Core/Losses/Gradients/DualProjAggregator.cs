@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// DualProj (Quinton and Rey 2024), as TorchJD v0.17: the mean gradient projected onto the dual

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// ExcessMTL (He et al., "Robust Multi-Task Learning with Excess Risks", ICML 2024), as TorchJD

@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// FairGrad (Ban and Ji, "Fair Resource Allocation in Multi-Task Learning", ICML 2024), as TorchJD

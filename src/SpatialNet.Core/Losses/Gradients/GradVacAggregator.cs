@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// Gradient Vaccine (Wang, Tsvetkov, Firat and Cao, ICLR 2021), whole-model form, as TorchJD

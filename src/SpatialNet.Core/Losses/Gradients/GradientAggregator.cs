@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// What a gradient strategy sees in one step: the present tasks, the Gramian G·Gᵀ of their

@@ -3,7 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// The composer of every gradient strategy: the objective is Σ_t λ_t·L_t; in

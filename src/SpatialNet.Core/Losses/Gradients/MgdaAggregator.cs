@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// MGDA (Désidéri 2012; Sener and Koltun, NeurIPS 2018, Algorithm 2), as TorchJD v0.17: the

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// MoCo (Fernando et al., "Mitigating Gradient Bias in Multi-objective Learning: A Provably

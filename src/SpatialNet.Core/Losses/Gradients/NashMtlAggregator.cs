@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// Nash-MTL (Navon et al., "Multi-Task Learning as a Bargaining Game", ICML 2022), as TorchJD

@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// Reproducible random numbers of the stochastic strategies (PCGrad's and GradVac's task orders,

@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// UPGrad (Quinton and Rey, "Jacobian Descent for Multi-Objective Optimization", 2024), as
