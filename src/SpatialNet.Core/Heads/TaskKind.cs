@@ -20,10 +20,4 @@ public enum TaskKind
 
     /// <summary>A token sequence describing the image.</summary>
     Captioning,
-
-    /// <summary>One class out of C for every pixel (semantic segmentation).</summary>
-    Segmentation,
-
-    /// <summary>One or more real values for every pixel (a height, an index).</summary>
-    PixelRegression,
 }
