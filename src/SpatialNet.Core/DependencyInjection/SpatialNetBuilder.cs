@@ -134,6 +134,25 @@ public sealed class SpatialNetBuilder
         return this;
     }
 
+    /// <summary>
+    /// Registers the loss composer <typeparamref name="TComposer"/> under <paramref name="name"/> (see
+    /// <see cref="LossComposerServiceCollectionExtensions.AddLossComposer{TComposer, TOptions}(IServiceCollection, string, Func{IServiceProvider, TOptions, TComposer})"/>);
+    /// <c>loss:loss_composer = &lt;name&gt;</c> or <see cref="SpatialNetOptions.LossComposer"/> chooses it.
+    /// </summary>
+    /// <param name="name">The name configuration uses.</param>
+    /// <param name="create">Builds the composer from the services and its options.</param>
+    /// <param name="configure">Configures its options (after configuration's <c>loss:&lt;name&gt;</c>).</param>
+    public SpatialNetBuilder AddLossComposer<TComposer, TOptions>(string name, Func<IServiceProvider, TOptions, TComposer> create,
+        Action<TOptions>? configure = null)
+        where TComposer : class, ILossComposer
+        where TOptions : LossComposerOptions, new()
+    {
+        var options = Services.AddLossComposer(name, create);
+        if (configure is not null)
+            options.Configure(configure);
+        return this;
+    }
+
     /// <summary>Uses <typeparamref name="TComposer"/> (built by <see cref="ActivatorUtilities"/>; it may take the <see cref="TaskCatalog"/>).</summary>
     public SpatialNetBuilder UseLossComposer<TComposer>() where TComposer : class, ILossComposer
     {

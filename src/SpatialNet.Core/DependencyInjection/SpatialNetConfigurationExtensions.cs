@@ -14,7 +14,8 @@ public static class SpatialNetConfigurationExtensions
     /// <summary>
     /// Registers the SpatialNet services as <see cref="SpatialNetServiceCollectionExtensions.AddSpatialNet(IServiceCollection, Action{SpatialNetBuilder})"/>
     /// does, configured from <paramref name="configuration"/>: <c>model</c> binds onto
-    /// <see cref="VisionTransformerOptions"/>, <c>loss</c> onto <see cref="SpatialNetOptions"/> (composer, λ_reg),
+    /// <see cref="VisionTransformerOptions"/>, <c>loss</c> onto <see cref="SpatialNetOptions"/> (composer, λ_reg) and each
+    /// registered loss composer's section <c>loss:&lt;name&gt;</c> onto its options,
     /// and each <c>tasks:N</c> entry (<c>name</c>, <c>kind</c>, <c>head</c>) adds a task whose <c>head</c>
     /// binds onto the kind's head options. Keys match ignoring case, <c>_</c> and <c>-</c>.
     /// </summary>
@@ -22,7 +23,8 @@ public static class SpatialNetConfigurationExtensions
     /// <param name="configuration">The root configuration (a JSON file, environment variables, overrides).</param>
     /// <param name="configure">Further builder calls after the configured ones (a host's own heads or composer).</param>
     /// <param name="otherTaskKeys">Task keys that other components read (normalised, e.g. <c>target</c>); others are unknown.</param>
-    /// <exception cref="ConfigurationException">An unknown key, a value that does not convert or an unknown task kind, each named by its path.</exception>
+    /// <exception cref="ConfigurationException">An unknown key, a value that does not convert, an unknown task kind or loss composer, each named by its path.</exception>
+    /// <remarks>A task's <c>kind</c> names a registered <see cref="TaskKindRegistration"/> (the built-ins, or a host's registered with <c>AddTaskKind</c> before this call).</remarks>
     public static IServiceCollection AddSpatialNet(this IServiceCollection services, IConfiguration configuration,
         Action<SpatialNetBuilder>? configure = null, IReadOnlySet<string>? otherTaskKeys = null)
     {
@@ -32,42 +34,24 @@ public static class SpatialNetConfigurationExtensions
         var builder = services.AddSpatialNet();
         var model = configuration.GetSection("model");
         var loss = configuration.GetSection("loss");
-        IReadOnlySet<string> lossSkip = new HashSet<string> { "tasks" };
         // Bound once now so that problems surface at registration, and again by the options system.
         StrictConfigurationBinder.Bind(model, new VisionTransformerOptions(), "model", problems);
-        StrictConfigurationBinder.Bind(loss, new SpatialNetOptions(), "loss", problems, lossSkip);
         builder.UseVisionTransformer(o => StrictConfigurationBinder.Bind(model, o, "model"));
-        builder.Configure(o => StrictConfigurationBinder.Bind(loss, o, "loss", lossSkip));
 
         foreach (var task in configuration.GetSection("tasks").GetChildren())
             AddTask(builder, task, problems, otherTaskKeys);
+        configure?.Invoke(builder);
+
+        // Every registered composer (built-in, or the host's, also from configure) binds its own section loss:<name>.
+        var sections = LossComposerRegistry.Bind(loss, new SpatialNetOptions(), LossComposerRegistry.Of(services), "loss", problems);
         if (problems.Count > 0)
             throw new ConfigurationException(null, problems);
-        configure?.Invoke(builder);
+        IReadOnlySet<string> lossSkip = new HashSet<string>(sections.Select(s => StrictConfigurationBinder.Normalize(s.Section.Key))) { "tasks" };
+        builder.Configure(o => StrictConfigurationBinder.Bind(loss, o, "loss", lossSkip));
+        foreach (var (composer, section) in sections)
+            composer.BindConfiguration(services, section, "loss:" + section.Key);
         return services;
     }
-
-    /// <summary>The head options type of a task kind as written in configuration (<c>classification</c>, <c>regression</c>, <c>multi_label</c>, <c>vqa</c>, <c>caption</c>), or null.</summary>
-    public static TaskKind? ParseTaskKind(string? kind) => kind is null ? null : StrictConfigurationBinder.Normalize(kind) switch
-    {
-        "classification" => TaskKind.Classification,
-        "regression" => TaskKind.Regression,
-        "multilabel" => TaskKind.MultiLabel,
-        "vqa" or "visualquestionanswering" => TaskKind.VisualQuestionAnswering,
-        "caption" or "captioning" => TaskKind.Captioning,
-        _ => null,
-    };
-
-    /// <summary>A new head options object for <paramref name="kind"/>.</summary>
-    public static TaskHeadOptions NewHeadOptions(TaskKind kind) => kind switch
-    {
-        TaskKind.Classification => new ClassificationHeadOptions(),
-        TaskKind.Regression => new RegressionHeadOptions(),
-        TaskKind.MultiLabel => new MultiLabelHeadOptions(),
-        TaskKind.VisualQuestionAnswering => new VqaHeadOptions(),
-        TaskKind.Captioning => new CaptionHeadOptions(),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No built-in head for this kind."),
-    };
 
     private static void AddTask(SpatialNetBuilder builder, IConfigurationSection task, List<string> problems, IReadOnlySet<string>? otherTaskKeys)
     {
@@ -86,32 +70,15 @@ public static class SpatialNetConfigurationExtensions
             return;
         }
 
-        if (ParseTaskKind(kindText) is not { } kind)
+        var kinds = TaskKindRegistry.Of(builder.Services);
+        if (TaskKindRegistry.Find(kinds, kindText) is not { } kind)
         {
-            problems.Add($"{task.Path}:kind = \"{kindText}\": allowed classification, regression, multi_label, vqa or caption.");
+            problems.Add(TaskKindRegistry.Unknown($"{task.Path}:kind", kindText, kinds));
             return;
         }
 
         var head = StrictConfigurationBinder.Child(task, "head") ?? task.GetSection("head");
-        StrictConfigurationBinder.Bind(head, NewHeadOptions(kind), $"{task.Path}:head", problems);
-        void Bind(TaskHeadOptions o) => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head");
-        switch (kind)
-        {
-            case TaskKind.Classification:
-                builder.AddClassificationTask(name, 0, Bind);
-                break;
-            case TaskKind.Regression:
-                builder.AddRegressionTask(name, Bind);
-                break;
-            case TaskKind.MultiLabel:
-                builder.AddMultiLabelTask(name, 0, Bind);
-                break;
-            case TaskKind.VisualQuestionAnswering:
-                builder.AddVqaTask(name, 0, 0, Bind);
-                break;
-            default:
-                builder.AddCaptionTask(name, 0, new CaptionHeadOptions().MaxLength, Bind);
-                break;
-        }
+        StrictConfigurationBinder.Bind(head, kind.NewHeadOptions(), $"{task.Path}:head", problems);
+        kind.AddTask(builder, name, o => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head"));
     }
 }

@@ -19,34 +19,9 @@ public sealed class SpatialNetOptions
     /// <summary>Parameter selection of the L2 term; null uses the model's <see cref="SpatialNet.Modules.NoWeightDecay"/> rule (S = what it does not exclude).</summary>
     public Func<string, Parameter, bool>? L2Selection { get; set; }
 
-    /// <summary>How task losses are combined when no composer is registered explicitly (default: the paper's weighted sum, Eq. 6).</summary>
-    public LossComposerKind LossComposer { get; set; } = LossComposerKind.WeightedSum;
-
-    /// <summary>Temperature T of Dynamic Weight Average (Liu et al. 2019); finite and &gt; 0.</summary>
-    public double DwaTemperature { get; set; } = 2.0;
-
-    /// <summary>Seed of PCGrad's random task order (Yu et al. 2020).</summary>
-    public int PCGradSeed { get; set; }
-
-    /// <summary>α of GradNorm (Chen et al. 2018), the strength of the restoring force.</summary>
-    public double GradNormAlpha { get; set; } = 1.5;
-}
-
-/// <summary>The built-in loss composers.</summary>
-public enum LossComposerKind
-{
-    /// <summary>Σ_t λ_t·L_t (paper Eq. 6), <see cref="WeightedSum"/>.</summary>
-    WeightedSum,
-
-    /// <summary>Homoscedastic uncertainty weighting (Kendall et al. 2018), <see cref="UncertaintyWeighting"/>.</summary>
-    Uncertainty,
-
-    /// <summary>Dynamic Weight Average (Liu et al. 2019), <see cref="DynamicWeightAverage"/>.</summary>
-    Dwa,
-
-    /// <summary>Projected conflicting gradients (Yu et al. 2020), <see cref="PCGrad"/>.</summary>
-    PCGrad,
-
-    /// <summary>Gradient normalisation (Chen et al. 2018), <see cref="GradNorm"/>.</summary>
-    GradNorm,
+    /// <summary>
+    /// The name of the loss composer that combines task losses, as registered by <c>AddLossComposer</c> (configuration
+    /// <c>loss:loss_composer</c>; its settings are in <c>loss:&lt;name&gt;</c>). Default <c>weighted_sum</c>: the paper's Eq. (6).
+    /// </summary>
+    public string LossComposer { get; set; } = "weighted_sum";
 }

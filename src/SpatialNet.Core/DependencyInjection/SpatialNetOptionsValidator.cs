@@ -4,8 +4,9 @@ using SpatialNet.Heads;
 
 namespace SpatialNet.DependencyInjection;
 
-/// <summary>Validates <see cref="SpatialNetOptions"/>: at least one task, valid and unique task names, λ_reg ≥ 0.</summary>
-internal sealed class SpatialNetOptionsValidator : IValidateOptions<SpatialNetOptions>
+/// <summary>Validates <see cref="SpatialNetOptions"/>: at least one task, valid and unique task names, λ_reg ≥ 0, a registered loss composer.</summary>
+/// <param name="composers">The registered loss composers, to check that <see cref="SpatialNetOptions.LossComposer"/> names one; null skips the check.</param>
+internal sealed class SpatialNetOptionsValidator(IEnumerable<LossComposerRegistration>? composers = null) : IValidateOptions<SpatialNetOptions>
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, SpatialNetOptions options)
@@ -37,15 +38,13 @@ internal sealed class SpatialNetOptionsValidator : IValidateOptions<SpatialNetOp
                 $"SpatialNetOptions.L2Lambda = {options.L2Lambda}; allowed: a finite number >= 0 (λ_reg of Eq. 10–11; paper: 0.01)."));
         }
 
-        if (!Enum.IsDefined(options.LossComposer))
+        if (string.IsNullOrWhiteSpace(options.LossComposer))
         {
-            errors.Add($"SpatialNetOptions.LossComposer = {options.LossComposer}; allowed: weighted_sum, uncertainty, dwa or pcgrad.");
+            errors.Add("SpatialNetOptions.LossComposer is empty; allowed: the name of a registered loss composer (default weighted_sum).");
         }
-
-        if (!(options.DwaTemperature > 0) || double.IsInfinity(options.DwaTemperature))
+        else if (composers?.ToList() is { Count: > 0 } registered && LossComposerRegistry.Find(registered, options.LossComposer) is null)
         {
-            errors.Add(string.Create(CultureInfo.InvariantCulture,
-                $"SpatialNetOptions.DwaTemperature = {options.DwaTemperature}; allowed: a finite number > 0."));
+            errors.Add($"SpatialNetOptions.LossComposer = \"{options.LossComposer}\"; allowed: {LossComposerRegistry.Names(registered)} (the registered loss composers).");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

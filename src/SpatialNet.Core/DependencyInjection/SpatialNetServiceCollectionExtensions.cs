@@ -20,7 +20,11 @@ public static class SpatialNetServiceCollectionExtensions
     /// Registered (singletons; each with <c>TryAdd</c>, so a host can register its own first or
     /// replace it afterwards): <see cref="IImageEncoderFactory"/> (Vision Transformer),
     /// <see cref="TaskCatalog"/>, <see cref="IMultiTaskModelFactory"/>, <see cref="MultiTaskModel"/>,
-    /// <see cref="ILossComposer"/> (<see cref="SpatialNetOptions.LossComposer"/>; default <see cref="WeightedSum"/>, Eq. 6), <see cref="L2Regularization"/>
+    /// the built-in task kinds by name (<see cref="TaskKindRegistration"/>: <c>classification</c>, <c>regression</c>, <c>multi_label</c>, <c>vqa</c>,
+    /// <c>caption</c>, through <see cref="TaskKindServiceCollectionExtensions.AddTaskKind"/>),
+    /// the built-in loss composers by name (<c>weighted_sum</c>, <c>uncertainty</c>, <c>dwa</c>, <c>pcgrad</c>, <c>gradnorm</c>, through
+    /// <see cref="LossComposerServiceCollectionExtensions.AddLossComposer{TComposer, TOptions}(IServiceCollection, string, Func{IServiceProvider, TOptions, TComposer})"/>),
+    /// <see cref="ILossComposer"/> (the one <see cref="SpatialNetOptions.LossComposer"/> names; default <see cref="WeightedSum"/>, Eq. 6), <see cref="L2Regularization"/>
     /// (Eq. 10–11), and validators for <see cref="SpatialNetOptions"/>, <see cref="VisionTransformerOptions"/>
     /// and every task's named head options, all run at start (<c>ValidateOnStart</c>) and when the
     /// model is first resolved; a failure throws <see cref="OptionsValidationException"/> whose
@@ -50,18 +54,17 @@ public static class SpatialNetServiceCollectionExtensions
                 sp.GetService<ILogger<MultiTaskModelFactory>>());
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<IMultiTaskModelFactory>().Create());
+        services.AddBuiltInTaskKinds();
+        services.AddBuiltInLossComposers();
         services.TryAddSingleton(sp =>
         {
-            var options = sp.GetRequiredService<IOptions<SpatialNetOptions>>().Value;
-            var tasks = sp.GetRequiredService<TaskCatalog>();
-            return options.LossComposer switch
-            {
-                LossComposerKind.Uncertainty => new UncertaintyWeighting(tasks),
-                LossComposerKind.Dwa => new DynamicWeightAverage(options.DwaTemperature),
-                LossComposerKind.PCGrad => new PCGrad(tasks, options.PCGradSeed),
-                LossComposerKind.GradNorm => new GradNorm(tasks, options.GradNormAlpha),
-                _ => (ILossComposer)new WeightedSum(tasks),
-            };
+            // The composer loss:loss_composer names (SpatialNetOptions.LossComposer), as registered by AddLossComposer.
+            var name = sp.GetRequiredService<IOptions<SpatialNetOptions>>().Value.LossComposer;
+            var composers = sp.GetServices<LossComposerRegistration>().ToList();
+            var registration = LossComposerRegistry.Find(composers, name)
+                ?? throw new OptionsValidationException(nameof(SpatialNetOptions), typeof(SpatialNetOptions),
+                    [$"SpatialNetOptions.LossComposer = \"{name}\"; allowed: {LossComposerRegistry.Names(composers)} (the registered loss composers)."]);
+            return sp.GetRequiredKeyedService<ILossComposer>(registration.Name);
         });
         services.TryAddSingleton(sp =>
         {

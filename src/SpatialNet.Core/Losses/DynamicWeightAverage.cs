@@ -210,3 +210,18 @@ public sealed class DynamicWeightAverage : ILossComposer
         return result;
     }
 }
+
+/// <summary>Settings of <see cref="DynamicWeightAverage"/> (configuration <c>loss:dwa</c>).</summary>
+public sealed class DynamicWeightAverageOptions : LossComposerOptions
+{
+    /// <summary>Softmax temperature T (Liu et al. 2019, Eq. 1); finite and &gt; 0. Default 2 (the paper).</summary>
+    public double Temperature { get; set; } = 2.0;
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (!(Temperature > 0) || double.IsInfinity(Temperature))
+            errors.Add(Message(nameof(Temperature), Temperature, "a finite number > 0 (the paper uses 2)"));
+    }
+}

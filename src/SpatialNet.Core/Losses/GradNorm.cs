@@ -141,3 +141,18 @@ public sealed class GradNorm : nn.Module, ILossComposer
         }
     }
 }
+
+/// <summary>Settings of <see cref="GradNorm"/> (configuration <c>loss:gradnorm</c>).</summary>
+public sealed class GradNormOptions : LossComposerOptions
+{
+    /// <summary>The asymmetry α (Chen et al. 2018, Eq. 2); finite and ≥ 0. Default 1.5 (the paper's NYUv2 setting).</summary>
+    public double Alpha { get; set; } = 1.5;
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (!(Alpha >= 0) || double.IsInfinity(Alpha))
+            errors.Add(Message(nameof(Alpha), Alpha, "a finite number >= 0 (paper: 1.5)"));
+    }
+}

@@ -203,3 +203,10 @@ public sealed class PCGrad : ILossComposer
         }
     }
 }
+
+/// <summary>Settings of <see cref="PCGrad"/> (configuration <c>loss:pcgrad</c>).</summary>
+public sealed class PCGradOptions : LossComposerOptions
+{
+    /// <summary>Seed of the random task orders of the projections; configured training uses the run's seed when it is not set.</summary>
+    public int Seed { get; set; }
+}

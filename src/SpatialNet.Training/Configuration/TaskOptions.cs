@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 
 namespace SpatialNet.Training.Configuration;
@@ -50,6 +51,15 @@ public sealed class TaskOptions
     /// <summary>caption: generate and score captions after every epoch (<c>{task}/cider</c> etc. become epoch metrics); false: only for the reports.</summary>
     public bool EvaluateEveryEpoch { get; set; } = true;
 
-    /// <summary>The kind, or null when <see cref="Kind"/> is unknown.</summary>
-    public TaskKind? ParsedKind => SpatialNetConfigurationExtensions.ParseTaskKind(Kind);
+    /// <summary>The kind, or null when <see cref="Kind"/> names no registered kind.</summary>
+    public TaskKind? ParsedKind => KindRegistration?.Kind;
+
+    /// <summary>The registration <see cref="Kind"/> names (set when configuration is bound; otherwise looked up among the built-in kinds), or null.</summary>
+    internal TaskKindRegistration? KindRegistration
+    {
+        get => _kind is not null && _kind.IsNamed(Kind) ? _kind : TaskKindRegistry.Find(TaskKindRegistry.BuiltIn, Kind);
+        set => _kind = value;
+    }
+
+    private TaskKindRegistration? _kind;
 }

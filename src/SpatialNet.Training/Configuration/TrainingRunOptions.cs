@@ -47,7 +47,7 @@ public sealed class TrainingRunOptions
     /// <summary>The tasks (at least one), in head order.</summary>
     public List<TaskOptions> Tasks { get; set; } = [];
 
-    /// <summary>Loss composer and the L2 term (Eq. 6, 10–11).</summary>
+    /// <summary>Loss composer name and the L2 term (Eq. 6, 10–11); each composer's settings are bound from <c>loss:&lt;name&gt;</c> by the model's registrations.</summary>
     public SpatialNetOptions Loss { get; set; } = new();
 
     /// <summary>Optimizer, schedule, precision, seed, epochs, early stopping and checkpoints.</summary>
@@ -80,7 +80,10 @@ public sealed class TrainingRunOptions
     internal static void BindInto(IConfiguration configuration, TrainingRunOptions options, List<string> problems)
     {
         var path = (configuration as IConfigurationSection)?.Path ?? string.Empty;
-        StrictConfigurationBinder.Bind(configuration, options, path, problems, new HashSet<string> { "tasks" });
+        StrictConfigurationBinder.Bind(configuration, options, path, problems, new HashSet<string> { "tasks", "loss" });
+        // The loss section: composer, λ_reg, and each built-in composer's own section loss:<name>.
+        var loss = StrictConfigurationBinder.Child(configuration, "loss") ?? configuration.GetSection("loss");
+        LossComposerRegistry.Bind(loss, options.Loss, LossComposerRegistry.BuiltIn, loss.Path, problems);
         if (StrictConfigurationBinder.Child(configuration, "trainer") is { } trainer)
         {
             foreach (var key in trainer.GetChildren().Where(k => RunManagedTrainerKeys.Contains(StrictConfigurationBinder.Normalize(k.Key))))
@@ -128,7 +131,7 @@ public sealed class TrainingRunOptions
                 p.Add($"{at}:name = \"{t.Name}\": allowed a name not used by another task.");
             Check(t.Target is null || (t.Target.Count > 0 && t.Target.All(x => !string.IsNullOrWhiteSpace(x))), $"{at}:target",
                 t.Target is null ? null : "[" + string.Join(", ", t.Target) + "]", "a sample entry name or a non-empty list of them");
-            if (t.ParsedKind is TaskKind.Classification or TaskKind.VisualQuestionAnswering or TaskKind.Captioning && t.Target is { Count: > 1 })
+            if ((t.ParsedKind == TaskKind.Classification || t.ParsedKind == TaskKind.VisualQuestionAnswering || t.ParsedKind == TaskKind.Captioning) && t.Target is { Count: > 1 })
                 p.Add($"{at}:target = [{string.Join(", ", t.Target)}]: allowed one entry for a {t.Kind} task (class indices).");
             if (t.Metrics is { } metrics && t.ParsedKind is { } k)
             {
@@ -147,7 +150,7 @@ public sealed class TrainingRunOptions
     // SpatialNetOptions with this run's task list, for its validator.
     private SpatialNetOptions WithTasks()
     {
-        var o = new SpatialNetOptions { L2Lambda = Loss.L2Lambda, LossComposer = Loss.LossComposer, DwaTemperature = Loss.DwaTemperature };
+        var o = new SpatialNetOptions { L2Lambda = Loss.L2Lambda, LossComposer = Loss.LossComposer };
         foreach (var t in Tasks.Where(t => t.ParsedKind is not null))
             o.Tasks.Add(new TaskDefinition(t.Name, t.ParsedKind!.Value) { HeadOptionsType = t.Head.GetType() });
         return o;
@@ -157,13 +160,15 @@ public sealed class TrainingRunOptions
     {
         var task = new TaskOptions();
         StrictConfigurationBinder.Bind(section, task, section.Path, problems, new HashSet<string> { "head" });
-        if (task.ParsedKind is not { } kind)
+        var kinds = TaskKindRegistry.BuiltIn;
+        if (TaskKindRegistry.Find(kinds, task.Kind) is not { } kind)
         {
-            problems.Add($"{section.Path}:kind = \"{task.Kind}\": allowed classification, regression, multi_label, vqa or caption.");
+            problems.Add(TaskKindRegistry.Unknown($"{section.Path}:kind", task.Kind, kinds));
             return task;
         }
 
-        task.Head = SpatialNetConfigurationExtensions.NewHeadOptions(kind);
+        task.KindRegistration = kind;
+        task.Head = kind.NewHeadOptions();
         var head = StrictConfigurationBinder.Child(section, "head");
         int before = problems.Count;
         if (head is not null)
@@ -172,29 +177,10 @@ public sealed class TrainingRunOptions
             return task;
 
         // The head's own rules, on a copy whose data-decided sizes (classes, vocabularies) hold valid placeholders.
-        var probe = SpatialNetConfigurationExtensions.NewHeadOptions(kind);
+        var probe = kind.NewHeadOptions();
         if (head is not null)
             StrictConfigurationBinder.Bind(head, probe, head.Path, problems);
-        switch (probe)
-        {
-            case ClassificationHeadOptions c when c.NumClasses == 0:
-                c.NumClasses = 2;
-                break;
-            case MultiLabelHeadOptions l:
-                l.NumLabels = Math.Max(l.NumLabels, 1);
-                break;
-            case VqaHeadOptions v:
-                v.NumAnswers = 2;
-                v.VocabSize = 8;
-                if (StrictConfigurationBinder.Child(head ?? section, "num_heads") is null)
-                    v.NumHeads = model.NumHeads;
-                break;
-            case CaptionHeadOptions c:
-                c.VocabSize = 8;
-                if (StrictConfigurationBinder.Child(head ?? section, "num_heads") is null)
-                    c.NumHeads = model.NumHeads;
-                break;
-        }
+        kind.UsePlaceholderSizes(probe, model.NumHeads, key => StrictConfigurationBinder.Child(head ?? section, key) is not null);
         var layout = model.Validate().Count == 0 ? new TokenLayout(model.EmbedDim, model.ClassToken ? 1 : 0) : (TokenLayout?)null;
         problems.AddRange(probe.Validate(task.Name, layout).Select(e => $"{section.Path}:head: {e}"));
         return task;

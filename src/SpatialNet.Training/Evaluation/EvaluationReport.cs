@@ -59,10 +59,10 @@ public sealed class EvaluationReport
     /// <summary>What the baseline of a task kind is.</summary>
     public static string BaselineDescription(TaskKind kind) => kind switch
     {
-        TaskKind.Classification => "majority class of the training split",
-        TaskKind.Regression => "mean of the training split",
-        TaskKind.MultiLabel => "label frequencies of the training split",
-        TaskKind.VisualQuestionAnswering => "majority answer per question type (training split)",
+        var kind_ when kind_ == TaskKind.Classification => "majority class of the training split",
+        var kind_ when kind_ == TaskKind.Regression => "mean of the training split",
+        var kind_ when kind_ == TaskKind.MultiLabel => "label frequencies of the training split",
+        var kind_ when kind_ == TaskKind.VisualQuestionAnswering => "majority answer per question type (training split)",
         _ => "none",
     };
 
@@ -312,14 +312,8 @@ public sealed class EvaluationReport
         return o;
     }
 
-    private static string KindName(TaskKind kind) => kind switch
-    {
-        TaskKind.Classification => "classification",
-        TaskKind.Regression => "regression",
-        TaskKind.MultiLabel => "multi-label",
-        TaskKind.VisualQuestionAnswering => "vqa",
-        _ => "captioning",
-    };
+    // The kind as configuration names it (one spelling: multi_label).
+    private static string KindName(TaskKind kind) => kind.Name;
 
     private static string Number(double value) => double.IsFinite(value) ? value.ToString("F4", CultureInfo.InvariantCulture) : "—";
 }

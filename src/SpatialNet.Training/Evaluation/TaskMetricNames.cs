@@ -69,18 +69,18 @@ public static class TaskMetricNames
     /// <summary>The metrics a kind supports, in the order reports list them.</summary>
     public static IReadOnlyList<string> Supported(TaskKind kind) => kind switch
     {
-        TaskKind.Classification => [Accuracy, MacroF1],
-        TaskKind.Regression => [MeanAbsoluteError, RootMeanSquaredError],
-        TaskKind.MultiLabel => [Accuracy, MicroF1, MacroF1, MeanAveragePrecision],
-        TaskKind.VisualQuestionAnswering => [OverallAccuracy, AverageAccuracy, PerTypeAccuracy, Accuracy, AverageOverallMean],
-        TaskKind.Captioning => CaptionMetricNames.All,
+        var kind_ when kind_ == TaskKind.Classification => [Accuracy, MacroF1],
+        var kind_ when kind_ == TaskKind.Regression => [MeanAbsoluteError, RootMeanSquaredError],
+        var kind_ when kind_ == TaskKind.MultiLabel => [Accuracy, MicroF1, MacroF1, MeanAveragePrecision],
+        var kind_ when kind_ == TaskKind.VisualQuestionAnswering => [OverallAccuracy, AverageAccuracy, PerTypeAccuracy, Accuracy, AverageOverallMean],
+        var kind_ when kind_ == TaskKind.Captioning => CaptionMetricNames.All,
         _ => [],
     };
 
     /// <summary>The metrics a task of <paramref name="kind"/> reports when its configuration names none.</summary>
     public static IReadOnlyList<string> Defaults(TaskKind kind) => kind switch
     {
-        TaskKind.VisualQuestionAnswering => [OverallAccuracy, AverageAccuracy, PerTypeAccuracy],
+        var kind_ when kind_ == TaskKind.VisualQuestionAnswering => [OverallAccuracy, AverageAccuracy, PerTypeAccuracy],
         _ => Supported(kind),
     };
 

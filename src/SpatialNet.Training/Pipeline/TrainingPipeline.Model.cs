@@ -116,8 +116,11 @@ public sealed partial class TrainingPipeline
         var taskSections = (StrictConfigurationBinder.Child(configuration, "tasks") ?? configuration.GetSection("tasks")).GetChildren().ToList();
         for (int i = 0; i < options.Count; i++)
             FillFromData(services, options[i], StrictConfigurationBinder.Child(taskSections[i], "head"), m);
-        if (StrictConfigurationBinder.Child(configuration.GetSection("loss"), "pc_grad_seed") is null)
-            services.PostConfigure<SpatialNetOptions>(o => o.PCGradSeed = unchecked((int)seed));
+        // PCGrad's task orders follow the run's seed unless loss:pcgrad:seed sets them.
+        var pcgrad = LossComposerRegistry.Find(LossComposerRegistry.Of(services), "pcgrad");
+        var pcgradSection = pcgrad is null ? null : configuration.GetSection("loss").GetChildren().FirstOrDefault(c => pcgrad.IsNamed(c.Key));
+        if (pcgrad is not null && (pcgradSection is null || StrictConfigurationBinder.Child(pcgradSection, "seed") is null))
+            services.PostConfigure<Losses.PCGradOptions>(pcgrad.Name, o => o.Seed = unchecked((int)seed));
         return services.BuildServiceProvider();
     }
 

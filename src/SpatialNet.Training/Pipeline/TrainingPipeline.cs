@@ -567,7 +567,7 @@ public sealed partial class TrainingPipeline
             var (metric, mode) = Monitor(hasEvaluator);
             o.Precision = Precision;
             // Regression and multi-label targets, and VQA count targets (bf16 holds integers exactly only up to 256), stay float32.
-            o.KeepFloat32Inputs = _tasks.Where(t => t.Kind is TaskKind.Regression or TaskKind.MultiLabel).Select(t => t.Name)
+            o.KeepFloat32Inputs = _tasks.Where(t => (t.Kind == TaskKind.Regression || t.Kind == TaskKind.MultiLabel)).Select(t => t.Name)
                 .Append(SampleKeys.Count).ToHashSet(StringComparer.Ordinal);
             o.Seed = _config.Seed;
             o.MonitorMetric = metric;
@@ -735,7 +735,7 @@ public sealed partial class TrainingPipeline
 
             switch (kind)
             {
-                case TaskKind.Classification:
+                case var kind_ when kind_ == TaskKind.Classification:
                 {
                     var datasetNames = keys[0] == SampleKeys.Label ? first.ClassNames : null;
                     int? configured = task.Head is ClassificationHeadOptions { NumClasses: > 0 } h ? h.NumClasses : null;
@@ -747,14 +747,14 @@ public sealed partial class TrainingPipeline
                     FillHead(task, classes, 1, null, null);
                     return Describe(task, labels);
                 }
-                case TaskKind.VisualQuestionAnswering:
+                case var kind_ when kind_ == TaskKind.VisualQuestionAnswering:
                 {
                     var answers = first.Answers
                         ?? throw new ConfigurationException($"{at}:kind = \"vqa\": the task's source ({first.Train.Name}) has no answer vocabulary; vqa tasks train on rsvqa sources.");
                     FillHead(task, answers.Count, 1, first.Questions, null);
                     return Describe(task, answers.Answers);
                 }
-                case TaskKind.Captioning:
+                case var kind_ when kind_ == TaskKind.Captioning:
                 {
                     var captions = first.CaptionEncoder
                         ?? throw new ConfigurationException($"{at}:kind = \"caption\": the task's source ({first.Train.Name}) has no captions; caption tasks train on ucm-caption sources.");

@@ -31,7 +31,7 @@ public sealed class PaperConfigTests
         config.Trainer.LearningRate.Should().Be(1e-4);
         config.Data.BatchSize.Should().Be(32);
         config.Trainer.Epochs.Should().Be(50);
-        config.Loss.LossComposer.Should().Be(LossComposerKind.WeightedSum);
+        config.Loss.LossComposer.Should().Be("weighted_sum");
         config.Loss.L2Lambda.Should().Be(0.01);
         config.Tasks.Select(t => t.Name).Should().Equal(tasks);
         config.Tasks.Should().OnlyContain(t => t.Head.LossWeight == 1.0);

@@ -43,7 +43,7 @@ public sealed class TrainingRunOptionsTests
         o.Tasks[0].Head.Pooling.Should().Be(PoolingKind.Mean);
         o.Tasks[1].Head.Should().BeOfType<MultiLabelHeadOptions>();
         o.Tasks[0].Metrics.Should().BeNull("a task without metrics gets its kind's defaults");
-        o.Loss.LossComposer.Should().Be(LossComposerKind.Uncertainty);
+        o.Loss.LossComposer.Should().Be("uncertainty");
         o.Loss.L2Lambda.Should().Be(0);
         o.Trainer.Epochs.Should().Be(2);
         o.Trainer.Precision.Should().Be(PrecisionMode.BFloat16Mixed);
@@ -86,9 +86,9 @@ public sealed class TrainingRunOptionsTests
 
     [Theory]
     [InlineData("\"batch_size\": 8", "\"batch_size\": 0", "data:batch_size = 0: allowed an integer >= 1")]
-    [InlineData("\"kind\": \"classification\"", "\"kind\": \"detection\"", "tasks:0:kind = \"detection\": allowed classification, regression, multi_label, vqa or caption")]
+    [InlineData("\"kind\": \"classification\"", "\"kind\": \"detection\"", "tasks:0:kind = \"detection\": allowed classification, regression, multi_label, vqa, caption (the registered task kinds).")]
     [InlineData("\"num_heads\": 2", "\"num_heads\": 3", "model: VisionTransformerOptions.NumHeads = 3")]
-    [InlineData("\"loss_composer\": \"uncertainty\"", "\"loss_composer\": \"magic\"", "loss:loss_composer = \"magic\": allowed weighted_sum, uncertainty, dwa, pc_grad")]
+    [InlineData("\"loss_composer\": \"uncertainty\"", "\"loss_composer\": \"magic\"", "loss:loss_composer = \"magic\": allowed weighted_sum, uncertainty, dwa, pcgrad, gradnorm (the registered loss composers).")]
     [InlineData("\"train_count\": 20", "\"train_count\": 0", "data:sources:0:train_count = 0")]
     [InlineData("\"kind\": \"synthetic\"", "\"kind\": \"rsvqa\"", "data:sources:0:path = null: allowed the dataset folder")]
     [InlineData("\"name\": \"presence\"", "\"name\": \"land_cover\"", "tasks:1:name = \"land_cover\": allowed a name not used by another task")]
@@ -159,7 +159,7 @@ public sealed class TrainingRunOptionsTests
                 { "name": "land_use", "kind": "classification", "head": { "num_classes": 5, "loss_weight": 0.5 } },
                 { "name": "count", "kind": "regression", "head": { "outputs": 2 } }
               ],
-              "loss": { "l2_lambda": 0.02, "loss_composer": "dwa", "dwa_temperature": 3 }
+              "loss": { "l2_lambda": 0.02, "loss_composer": "dwa", "dwa": { "temperature": 3 } }
             }
             """;
         var fromConfig = new ServiceCollection()
@@ -170,7 +170,8 @@ public sealed class TrainingRunOptionsTests
                 .AddClassificationTask("land_use", 5, o => o.LossWeight = 0.5)
                 .AddRegressionTask("count", o => o.Outputs = 2)
                 .UseL2(0.02)
-                .Configure(o => { o.LossComposer = LossComposerKind.Dwa; o.DwaTemperature = 3; }))
+                .Configure(o => o.LossComposer = "dwa"))
+            .Configure<Losses.DynamicWeightAverageOptions>("dwa", o => o.Temperature = 3)
             .BuildServiceProvider();
 
         static IEnumerable<(string, long[])> Shapes(IServiceProvider sp)
@@ -181,8 +182,35 @@ public sealed class TrainingRunOptionsTests
 
         Shapes(fromConfig).Should().BeEquivalentTo(Shapes(fromBuilder), o => o.WithStrictOrdering());
         fromConfig.GetRequiredService<Losses.ILossComposer>()
-            .Should().BeOfType<Losses.DynamicWeightAverage>();
+            .Should().BeOfType<Losses.DynamicWeightAverage>().Which.Temperature.Should().Be(3);
+        fromBuilder.GetRequiredService<Losses.ILossComposer>()
+            .Should().BeOfType<Losses.DynamicWeightAverage>().Which.Temperature.Should().Be(3);
         fromConfig.GetRequiredService<Losses.L2Regularization>()
             .Lambda.Should().Be(0.02);
+    }
+
+    [Theory]
+    [InlineData(null, 3)]
+    [InlineData("5", 5)]
+    public void PCGradsSeed_IsTheRunsSeed_UnlessItsSectionSetsIt(string? seed, int expected)
+    {
+        var sets = new List<string> { "loss:loss_composer=pcgrad", "tasks:0:head:num_classes=4", "tasks:1:head:num_labels=2" };
+        if (seed is not null)
+            sets.Add("loss:pcgrad:seed=" + seed);
+        var configuration = SpatialNetConfiguration.FromJson(Valid, "/cfg", [.. sets]);
+        var config = TrainingRunOptions.Bind(configuration);
+        var tasks = config.Tasks.Select(t => SpatialNet.Training.Pipeline.TrainingPipeline.Describe(t, null)).ToList();
+
+        using var sp = SpatialNet.Training.Pipeline.TrainingPipeline.BuildModelServices(configuration, config.Tasks, tasks, config.Model, config.Seed);
+
+        sp.GetRequiredService<Losses.ILossComposer>().Should().BeOfType<Losses.PCGrad>().Which.Seed.Should().Be(expected);
+    }
+
+    [Fact]
+    public void AFormerLossKey_NamesItsNewKey()
+    {
+        var act = () => Bind(Valid, "loss:dwa_temperature=3");
+
+        act.Should().Throw<ConfigurationException>().WithMessage("*loss:dwa_temperature: moved; write loss:dwa:temperature*");
     }
 }

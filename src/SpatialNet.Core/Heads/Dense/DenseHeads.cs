@@ -65,7 +65,7 @@ internal sealed class SegmentationHead : DenseHead
     public SegmentationHeadOptions Options { get; }
 
     /// <inheritdoc />
-    public override TaskKind Kind => TaskKind.Segmentation;
+    public override TaskKind Kind => SegmentationTaskKind.Kind;
 
     /// <summary>Cross-entropy (ignore value left out, class weights) + DiceWeight × soft Dice of logits against masks <c>[B, H, W]</c>.</summary>
     public override Tensor Loss(Tensor predictions, Tensor targets, IReadOnlyDictionary<string, Tensor>? inputs = null)
@@ -112,7 +112,7 @@ internal sealed class PixelRegressionHead : DenseHead
     public PixelRegressionHeadOptions Options { get; }
 
     /// <inheritdoc />
-    public override TaskKind Kind => TaskKind.PixelRegression;
+    public override TaskKind Kind => PixelRegressionTaskKind.Kind;
 
     /// <summary>Mean L1 or squared error of normalised outputs against targets <c>[B, K, H, W]</c> (or <c>[B, H, W]</c> for K = 1); non-finite targets are left out.</summary>
     public override Tensor Loss(Tensor predictions, Tensor targets, IReadOnlyDictionary<string, Tensor>? inputs = null)

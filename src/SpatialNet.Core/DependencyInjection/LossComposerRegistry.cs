@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SpatialNet.Losses;
+
+namespace SpatialNet.DependencyInjection;
+
+/// <summary>
+/// One loss composer registered by <c>AddLossComposer</c>: its name as configuration writes it, its options type and
+/// how configuration binds them (section <c>loss:&lt;name&gt;</c>). The composer itself is a keyed <see cref="ILossComposer"/> under <see cref="Name"/>.
+/// </summary>
+internal sealed class LossComposerRegistration(string name, Type optionsType, Func<LossComposerOptions> newOptions,
+    Action<IServiceCollection, IConfiguration, string> bindConfiguration)
+{
+    /// <summary>The name configuration uses (<c>loss:loss_composer</c>, section <c>loss:&lt;name&gt;</c>); also the options name and the service key.</summary>
+    public string Name { get; } = name;
+
+    /// <summary>The composer's options type.</summary>
+    public Type OptionsType { get; } = optionsType;
+
+    /// <summary>A new options object with its defaults.</summary>
+    public LossComposerOptions NewOptions() => newOptions();
+
+    /// <summary>Configures the composer's named options from <paramref name="section"/> (path <paramref name="path"/> for messages).</summary>
+    public void BindConfiguration(IServiceCollection services, IConfiguration section, string path) => bindConfiguration(services, section, path);
+
+    /// <summary>Whether configuration's <paramref name="name"/> names this composer (case, <c>_</c> and <c>-</c> ignored).</summary>
+    public bool IsNamed(string? name) => name is not null && StrictConfigurationBinder.Normalize(name) == StrictConfigurationBinder.Normalize(Name);
+}
+
+/// <summary>The loss composers a service collection registers, found by the names configuration uses.</summary>
+internal static class LossComposerRegistry
+{
+    private static readonly Lazy<IReadOnlyList<LossComposerRegistration>> BuiltInList =
+        new(() => Of(new ServiceCollection().AddBuiltInLossComposers()));
+
+    // Keys of the settings that moved into each composer's own section.
+    private static readonly Dictionary<string, string> MovedKeys = new(StringComparer.Ordinal)
+    {
+        ["dwatemperature"] = "dwa:temperature",
+        ["pcgradseed"] = "pcgrad:seed",
+        ["gradnormalpha"] = "gradnorm:alpha",
+    };
+
+    /// <summary>The built-in composers (<c>weighted_sum</c>, <c>uncertainty</c>, <c>dwa</c>, <c>pcgrad</c>, <c>gradnorm</c>), as <c>AddSpatialNet</c> registers them.</summary>
+    public static IReadOnlyList<LossComposerRegistration> BuiltIn => BuiltInList.Value;
+
+    /// <summary>The composers registered in <paramref name="services"/>, in registration order.</summary>
+    public static IReadOnlyList<LossComposerRegistration> Of(IServiceCollection services) =>
+        [.. services.Where(d => d.ServiceType == typeof(LossComposerRegistration) && !d.IsKeyedService)
+            .Select(d => (LossComposerRegistration)d.ImplementationInstance!)];
+
+    /// <summary>The registration configuration's <paramref name="name"/> names, or null.</summary>
+    public static LossComposerRegistration? Find(IEnumerable<LossComposerRegistration> composers, string? name) =>
+        composers.LastOrDefault(c => c.IsNamed(name));
+
+    /// <summary>The registered names, for messages.</summary>
+    public static string Names(IEnumerable<LossComposerRegistration> composers) => string.Join(", ", composers.Select(c => c.Name));
+
+    /// <summary>
+    /// Binds the <c>loss</c> section: <see cref="SpatialNetOptions"/> (<c>loss_composer</c>, <c>l2_lambda</c>) onto
+    /// <paramref name="target"/>, and each composer's own section <c>loss:&lt;name&gt;</c> onto a new options object
+    /// of its type, validated. Adds a problem for a composer name that is not registered (listing those that are),
+    /// for a setting that moved into a composer's section (naming the new key) and for every unknown key or invalid value.
+    /// </summary>
+    /// <returns>The composer sections found, with their registrations, for the caller to register.</returns>
+    public static IReadOnlyList<(LossComposerRegistration Composer, IConfigurationSection Section)> Bind(IConfiguration loss, SpatialNetOptions target,
+        IReadOnlyList<LossComposerRegistration> composers, string path, ICollection<string> problems)
+    {
+        var skip = new HashSet<string>(StringComparer.Ordinal) { "tasks" };
+        var sections = new List<(LossComposerRegistration, IConfigurationSection)>();
+        foreach (var child in loss.GetChildren())
+        {
+            var key = StrictConfigurationBinder.Normalize(child.Key);
+            if (MovedKeys.TryGetValue(key, out var moved))
+            {
+                problems.Add($"{path}:{child.Key}: moved; write {path}:{moved} (each loss composer reads its own section {path}:<name>).");
+                skip.Add(key);
+            }
+            else if (Find(composers, child.Key) is { } composer)
+            {
+                skip.Add(key);
+                var at = $"{path}:{child.Key}";
+                var options = composer.NewOptions();
+                int before = problems.Count;
+                StrictConfigurationBinder.Bind(child, options, at, problems);
+                if (problems.Count == before)
+                {
+                    foreach (var e in options.Validate(composer.Name))
+                        problems.Add(e);
+                }
+                sections.Add((composer, child));
+            }
+        }
+
+        StrictConfigurationBinder.Bind(loss, target, path, problems, skip);
+        if (Find(composers, target.LossComposer) is null)
+            problems.Add($"{path}:loss_composer = \"{target.LossComposer}\": allowed {Names(composers)} (the registered loss composers).");
+        return sections;
+    }
+}
+
+/// <summary>Validates a composer's named options (<see cref="LossComposerOptions.Validate"/>); other names of the type are skipped.</summary>
+/// <typeparam name="TOptions">The composer's options type.</typeparam>
+internal sealed class LossComposerOptionsValidator<TOptions>(IEnumerable<LossComposerRegistration> composers) : IValidateOptions<TOptions>
+    where TOptions : LossComposerOptions
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, TOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (name is null || !composers.Any(c => c.Name == name && c.OptionsType == typeof(TOptions)))
+            return ValidateOptionsResult.Skip;
+        var errors = options.Validate(name);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
