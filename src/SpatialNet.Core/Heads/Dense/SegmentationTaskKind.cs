@@ -5,7 +5,7 @@ using SpatialNet.Modules;
 namespace SpatialNet.Heads.Dense;
 
 /// <summary>The <c>segmentation</c> kind: one class out of C for every pixel, <see cref="SegmentationHead"/>.</summary>
-internal sealed class SegmentationTaskKind() : TaskKindRegistration<SegmentationHeadOptions>("segmentation", Kind)
+internal class SegmentationTaskKind() : TaskKindRegistration<SegmentationHeadOptions>("segmentation", Kind)
 {
     /// <summary>The kind's value.</summary>
     public static new TaskKind Kind { get; } = new("segmentation");
@@ -23,7 +23,7 @@ internal sealed class SegmentationTaskKind() : TaskKindRegistration<Segmentation
 }
 
 /// <summary>The <c>pixel_regression</c> kind: one or more values for every pixel, <see cref="PixelRegressionHead"/>.</summary>
-internal sealed class PixelRegressionTaskKind() : TaskKindRegistration<PixelRegressionHeadOptions>("pixel_regression", Kind)
+internal class PixelRegressionTaskKind() : TaskKindRegistration<PixelRegressionHeadOptions>("pixel_regression", Kind)
 {
     /// <summary>The kind's value.</summary>
     public static new TaskKind Kind { get; } = new("pixel_regression");
