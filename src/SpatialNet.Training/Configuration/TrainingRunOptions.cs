@@ -5,6 +5,7 @@ using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 using SpatialNet.Modules;
 using SpatialNet.Training.Engine;
+using SpatialNet.Training.Tasks;
 
 namespace SpatialNet.Training.Configuration;
 
@@ -131,14 +132,15 @@ public sealed class TrainingRunOptions
                 p.Add($"{at}:name = \"{t.Name}\": allowed a name not used by another task.");
             Check(t.Target is null || (t.Target.Count > 0 && t.Target.All(x => !string.IsNullOrWhiteSpace(x))), $"{at}:target",
                 t.Target is null ? null : "[" + string.Join(", ", t.Target) + "]", "a sample entry name or a non-empty list of them");
-            if ((t.ParsedKind == TaskKind.Classification || t.ParsedKind == TaskKind.VisualQuestionAnswering || t.ParsedKind == TaskKind.Captioning) && t.Target is { Count: > 1 })
-                p.Add($"{at}:target = [{string.Join(", ", t.Target)}]: allowed one entry for a {t.Kind} task (class indices).");
-            if (t.Metrics is { } metrics && t.ParsedKind is { } k)
+            if (t.KindRegistration is { } registration)
             {
-                var supported = Evaluation.TaskMetricNames.Supported(k);
-                foreach (var m in metrics)
-                    Check(supported.Contains(m), $"{at}:metrics", m, string.Join(", ", supported));
+                var kind = TrainingTaskKinds.Of(registration);
+                if (kind.ClassIndexTargets && t.Target is { Count: > 1 })
+                    p.Add($"{at}:target = [{string.Join(", ", t.Target)}]: allowed one entry for a {t.Kind} task (class indices).");
+                foreach (var m in t.Metrics ?? [])
+                    Check(kind.Metrics.Contains(m), $"{at}:metrics", m, string.Join(", ", kind.Metrics));
             }
+
             if (t.Head is ClassificationHeadOptions { NumClasses: not 0 and < 2 } c)
                 Check(false, $"{at}:head:num_classes", c.NumClasses, "an integer >= 2, or 0 for the dataset's class list");
         }
@@ -160,7 +162,7 @@ public sealed class TrainingRunOptions
     {
         var task = new TaskOptions();
         StrictConfigurationBinder.Bind(section, task, section.Path, problems, new HashSet<string> { "head" });
-        var kinds = TaskKindRegistry.BuiltIn;
+        var kinds = TrainingTaskKinds.BuiltIn;
         if (TaskKindRegistry.Find(kinds, task.Kind) is not { } kind)
         {
             problems.Add(TaskKindRegistry.Unknown($"{section.Path}:kind", task.Kind, kinds));

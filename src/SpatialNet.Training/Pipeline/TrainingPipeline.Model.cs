@@ -33,7 +33,10 @@ public sealed partial class TrainingPipeline
                 LossWeight = vqa.LossWeight,
             };
         }
-        return new TaskDefinition(options.Name, kind, head.LossWeight) { Head = head, Metrics = options.Metrics?.ToArray(), Labels = labels };
+        return new TaskDefinition(options.Name, kind, head.LossWeight)
+        {
+            Head = head, Metrics = options.Metrics?.ToArray(), Labels = labels, KindRegistration = options.KindRegistration,
+        };
     }
 
     /// <summary>Writes the sizes the data decides into the task's head options: classes or answers, outputs, text vocabularies.</summary>
@@ -108,6 +111,8 @@ public sealed partial class TrainingPipeline
         VisionTransformerOptions m, ulong seed)
     {
         var services = new ServiceCollection();
+        foreach (var kind in Tasks.TrainingTaskKinds.BuiltIn)
+            services.AddTaskKind(kind);
         services.AddSpatialNet(configuration, sn =>
         {
             foreach (var t in tasks.Where(TaskPredictionSet.AnswersFromImageOnly))
