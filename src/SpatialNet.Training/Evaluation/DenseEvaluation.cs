@@ -133,3 +133,40 @@ internal sealed class DenseEvaluation
         [TaskMetricNames.RootMeanSquaredError] = r.Rmse,
     };
 }
+
+/// <summary>Training-split summary of per-pixel targets: pixels per class (masks, 255 left out) or the mean and spread of the finite values.</summary>
+internal sealed class DenseTargetSummary(int classes)
+{
+    private readonly long[] _counts = new long[Math.Max(0, classes)];
+    private long _values;
+    private double _sum, _sumSq;
+
+    /// <summary>Adds a batch of masks <c>[B, H, W]</c> (with classes) or values.</summary>
+    public void Add(Tensor targets)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        using var scope = NewDisposeScope();
+        if (_counts.Length > 0)
+        {
+            var labels = targets.reshape(-1).to(ScalarType.Int64);
+            var kept = labels.masked_select(labels.ge(0).logical_and(labels.lt(_counts.Length)));
+            var counts = kept.bincount(null, _counts.Length).cpu().data<long>().ToArray();
+            for (int c = 0; c < _counts.Length; c++) _counts[c] += counts[c];
+            return;
+        }
+        var values = targets.to(ScalarType.Float64).reshape(-1);
+        var finite = values.masked_select(values.isfinite());
+        _values += finite.shape[0];
+        _sum += finite.sum().item<double>();
+        _sumSq += finite.square().sum().item<double>();
+    }
+
+    /// <summary>The statistics (class counts, or one mean and standard deviation).</summary>
+    public Heads.TargetStatistics Build()
+    {
+        if (_counts.Length > 0) return Heads.TargetStatistics.FromSummary(_counts.Sum(), _counts, null, null);
+        double mean = _values > 0 ? _sum / _values : double.NaN;
+        double std = _values > 0 ? Math.Sqrt(Math.Max(0, _sumSq / _values - mean * mean)) : double.NaN;
+        return Heads.TargetStatistics.FromSummary(_values, null, [mean], [std]);
+    }
+}
