@@ -17,7 +17,7 @@ namespace SpatialNet.Training.Inference;
 /// classification/multi-label task, float32 maps per regression task, and a JSON summary. Cells with
 /// no valid scene pixel are no-data. Memory is bounded independently of the scene (docs/scene-mapping.md).
 /// </summary>
-public static class SceneMapper
+public static partial class SceneMapper
 {
     /// <summary>No-data value of class maps (colour-table entry 255).</summary>
     public const byte ClassNoData = 255;
@@ -98,17 +98,9 @@ public static class SceneMapper
             _offsets = new int[model.Tasks.Count + 1];
             for (var t = 0; t < model.Tasks.Count; t++) _offsets[t + 1] = _offsets[t] + model.Tasks[t].Labels.Count;
             _values = _offsets[^1];
-            var (low, high) = options.InputRange ?? reader.SampleType switch
-            {
-                RasterSampleType.UInt8 => (0, 255),
-                RasterSampleType.UInt16 => (0, 65535),
-                RasterSampleType.Int8 => (0, 127),
-                RasterSampleType.Int16 => (0, 32767),
-                RasterSampleType.UInt32 or RasterSampleType.Int32 => (0, 65535),
-                _ => (0.0, 1.0),
-            };
+            (var low, var scale) = InputScale(reader, options);
             _low = low;
-            _scale = 255.0 / (high - low);
+            _scale = scale;
             _noData = options.NoData ?? reader.NoData;
             _batch = new float[checked((long)options.BatchSize * _bands.Length * _window * _window)];
             _batchWindows = new (int, int, bool[])[options.BatchSize];
@@ -398,6 +390,8 @@ public static class SceneMapper
         }
 
         // GDAL_METADATA: band descriptions and the value names, readable with gdalinfo.
+        internal static string GdalMetadata(WindowTask task, bool classMap) => Metadata(task, classMap);
+
         private static string Metadata(WindowTask task, bool classMap)
         {
             var xml = new StringBuilder("<GDALMetadata>");
@@ -419,6 +413,8 @@ public static class SceneMapper
         }
 
         // Distinct colours for the classes (evenly spaced hues), black for the rest and for no-data.
+        internal static (byte, byte, byte)[] DefaultPalette(int classes) => Palette(classes);
+
         private static (byte, byte, byte)[] Palette(int classes)
         {
             var palette = new (byte, byte, byte)[256];

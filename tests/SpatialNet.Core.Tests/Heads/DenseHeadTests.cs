@@ -86,4 +86,11 @@ public sealed class DenseHeadTests
         act.Should().Throw<ArgumentException>().WithMessage("*'land'*Decoder = fpn*linear or mla*")
             .And.Message.Should().Contain("IgnoreIndex = 1").And.Contain("ClassWeights = [1, 2]");
     }
+
+    [Theory]
+    [InlineData(12, new[] { 2, 5, 8, 11 })]
+    [InlineData(24, new[] { 5, 11, 17, 23 })]
+    [InlineData(2, new[] { 0, 1 })]
+    public void Default_mla_levels_are_the_last_block_of_each_quarter(int depth, int[] expected) =>
+        DenseHeadOptions.QuarterLevels(depth).Should().Equal(expected);
 }

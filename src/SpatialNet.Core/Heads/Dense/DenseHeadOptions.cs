@@ -9,8 +9,11 @@ internal abstract class DenseHeadOptions : TaskHeadOptions
     /// </summary>
     public string Decoder { get; set; } = "linear";
 
-    /// <summary>Encoder blocks the <c>mla</c> decoder reads (0-based; negative from the end). Default the last four.</summary>
-    public IReadOnlyList<int> Levels { get; set; } = [-4, -3, -2, -1];
+    /// <summary>
+    /// Encoder blocks the <c>mla</c> decoder reads (0-based; negative from the end). Null: the last block of each quarter of
+    /// the encoder (SETR-MLA's choice; blocks 2, 5, 8, 11 of 12).
+    /// </summary>
+    public IReadOnlyList<int>? Levels { get; set; }
 
     /// <summary>Width of the <c>mla</c> decoder (SETR: 256).</summary>
     public int DecoderChannels { get; set; } = 256;
@@ -25,7 +28,7 @@ internal abstract class DenseHeadOptions : TaskHeadOptions
         ArgumentNullException.ThrowIfNull(errors);
         if (Decoder is not ("linear" or "mla"))
             errors.Add(Message(taskName, nameof(Decoder), Decoder, "linear or mla"));
-        if (Decoder == "mla" && (Levels is null || Levels.Count == 0 || Levels.Distinct().Count() != Levels.Count))
+        if (Decoder == "mla" && Levels is not null && (Levels.Count == 0 || Levels.Distinct().Count() != Levels.Count))
             errors.Add(Message(taskName, nameof(Levels), Levels is null ? null : $"[{string.Join(", ", Levels)}]", "one or more distinct block indices (negative from the last block)"));
         if (DecoderChannels < 2)
             errors.Add(Message(taskName, nameof(DecoderChannels), DecoderChannels, "an integer >= 2"));
@@ -33,8 +36,12 @@ internal abstract class DenseHeadOptions : TaskHeadOptions
             errors.Add(Message(taskName, nameof(PatchSize), PatchSize, "0 (the model's) or the encoder's patch size"));
     }
 
+    /// <summary>The last block of each quarter of a <paramref name="depth"/>-block encoder, without repeats.</summary>
+    internal static IReadOnlyList<int> QuarterLevels(int depth) =>
+        [.. new[] { depth / 4 - 1, depth / 2 - 1, 3 * depth / 4 - 1, depth - 1 }.Where(i => i >= 0).Distinct()];
+
     internal DenseDecoder CreateDecoder(TokenLayout layout, int outChannels, int patchSize) => Decoder == "mla"
-        ? new MultiLevelDenseDecoder(layout.EmbedDim, patchSize, outChannels, Levels, DecoderChannels)
+        ? new MultiLevelDenseDecoder(layout.EmbedDim, patchSize, outChannels, Levels ?? [-1], DecoderChannels)
         : new LinearDenseDecoder(layout.EmbedDim, patchSize, outChannels);
 }
 

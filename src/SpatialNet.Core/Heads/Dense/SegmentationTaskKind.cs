@@ -35,7 +35,11 @@ internal class PixelRegressionTaskKind() : TaskKindRegistration<PixelRegressionH
 
 internal static class DenseTaskKinds
 {
-    /// <summary>The head's patch size, else the configured encoder's.</summary>
-    public static int PatchSize(IServiceProvider services, DenseHeadOptions options) =>
-        options.PatchSize > 0 ? options.PatchSize : services.GetRequiredService<IOptions<VisionTransformerOptions>>().Value.PatchSize;
+    /// <summary>The head's patch size, else the configured encoder's; unset levels become the encoder's quarter ends.</summary>
+    public static int PatchSize(IServiceProvider services, DenseHeadOptions options)
+    {
+        var encoder = services.GetRequiredService<IOptions<VisionTransformerOptions>>().Value;
+        options.Levels ??= DenseHeadOptions.QuarterLevels(encoder.Depth);
+        return options.PatchSize > 0 ? options.PatchSize : encoder.PatchSize;
+    }
 }
