@@ -72,9 +72,30 @@ public sealed class DenseRunTests(DenseRunFixture run) : IClassFixture<DenseRunF
     {
         using var folder = new TempDirectory();
         using var predictor = Predictor.Open(run.Directory);
-        // A 70×45 scene (not a multiple of the window or the stride) cut from a validation image tiled 3×2.
-        var tile = ImageDecoder.Decode(new SegmentationFolderDataset(run.Data, "val").Entries[0].Image).Pixels8!;
         int w = 70, h = 45;
+        var (scene, planar) = WriteScene(folder, w, h);
+
+        var result = SceneMapper.MapDense(predictor.DenseModel(), scene, folder.Combine("map.tif"), new SceneMappingOptions { Stride = 12 }, probabilities: true);
+        result.Files.Should().HaveCount(2);
+        using (var map = GeoTiffReader.Open(result.Files[0], paletteIndices: true))
+        {
+            (map.Width, map.Height, map.BandCount, map.SampleType).Should().Be((w, h, 1, RasterSampleType.UInt8));
+            map.Georeference!.Transform.Should().Be(GeoTiffReader.Open(scene).Georeference!.Transform);
+        }
+        using (var probabilities = GeoTiffReader.Open(result.Files[1]))
+            probabilities.BandCount.Should().Be(5);
+        var classes = LabelMask.Read(result.Files[0]).Values;
+        var inMemory = predictor.PredictMap(RasterImage.FromBytes(planar, 3, h, w), stride: 12);
+        classes.Should().Equal(inMemory.Classes!.Select(c => (int)c), "the scene path and the one-image path blend the same windows");
+        result.ValidPixels.Should().Be(w * h);
+        // Pending rows: at most a window plus a stride of rows, K values and a weight per pixel.
+        result.PeakBlendBytes.Should().BeLessThanOrEqualTo((32L + 12) * w * (5 + 1) * sizeof(float));
+    }
+
+    // A w×h georeferenced scene (not a multiple of the window or the stride) cut from a validation image tiled.
+    private (string Path, byte[] Planar) WriteScene(TempDirectory folder, int w, int h)
+    {
+        var tile = ImageDecoder.Decode(new SegmentationFolderDataset(run.Data, "val").Entries[0].Image).Pixels8!;
         var planar = new byte[3 * h * w];
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < h; y++)
@@ -94,21 +115,22 @@ public sealed class DenseRunTests(DenseRunFixture run) : IClassFixture<DenseRunF
             }
             writer.Commit();
         }
+        return (scene, planar);
+    }
 
-        var result = SceneMapper.MapDense(predictor.DenseModel(), scene, folder.Combine("map.tif"), new SceneMappingOptions { Stride = 12 }, probabilities: true);
-        result.Files.Should().HaveCount(2);
-        using (var map = GeoTiffReader.Open(result.Files[0], paletteIndices: true))
-        {
-            (map.Width, map.Height, map.BandCount, map.SampleType).Should().Be((w, h, 1, RasterSampleType.UInt8));
-            map.Georeference!.Transform.Should().Be(GeoTiffReader.Open(scene).Georeference!.Transform);
-        }
-        using (var probabilities = GeoTiffReader.Open(result.Files[1]))
-            probabilities.BandCount.Should().Be(5);
-        var classes = LabelMask.Read(result.Files[0]).Values;
-        var inMemory = predictor.PredictMap(RasterImage.FromBytes(planar, 3, h, w), stride: 12);
-        classes.Should().Equal(inMemory.Classes!.Select(c => (int)c), "the scene path and the one-image path blend the same windows");
-        result.ValidPixels.Should().Be(w * h);
-        // Pending rows: at most a window plus a stride of rows, K values and a weight per pixel.
-        result.PeakBlendBytes.Should().BeLessThanOrEqualTo((32L + 12) * w * (5 + 1) * sizeof(float));
+    [Fact]
+    public void Predict_cli_writes_a_full_resolution_class_map_for_a_segmentation_run()
+    {
+        using var folder = new TempDirectory();
+        var (scene, _) = WriteScene(folder, 40, 33);
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        var map = folder.Combine("map.tif");
+        SpatialNet.Cli.Cli.Run(["predict", "--run", run.Directory, "--input", scene, "--output", map, "--probabilities"], o, e).Should().Be(0, e.ToString());
+        o.ToString().Should().Contain(map).And.Contain("map.probabilities.tif");
+        e.ToString().Should().Contain("mapped 40×33 pixels");
+        var classes = LabelMask.Read(map);
+        (classes.Width, classes.Height).Should().Be((40, 33));
+        classes.Values.Should().OnlyContain(v => v >= 0 && v < 5);
     }
 }
