@@ -39,6 +39,25 @@ internal static class CommonOptions
         return option;
     }
 
+    /// <summary>
+    /// Accepts only <paramref name="allowed"/> for <paramref name="option"/>; anything else is an error naming the
+    /// option, the value and the allowed values (the parser's own message names neither option nor values).
+    /// </summary>
+    public static Option<string> OneOf(this Option<string> option, params string[] allowed)
+    {
+        option.CompletionSources.Add(allowed);
+        option.HelpName = string.Join("|", allowed);
+        option.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+            {
+                if (!allowed.Contains(token.Value, StringComparer.Ordinal))
+                    r.AddError($"'{option.Name}': '{token.Value}' is not allowed; allowed {string.Join(", ", allowed)}.");
+            }
+        });
+        return option;
+    }
+
     /// <summary>Where results go (standard output, or the writer a test passed in).</summary>
     public static TextWriter Output(this ParseResult parse) => parse.InvocationConfiguration.Output;
 

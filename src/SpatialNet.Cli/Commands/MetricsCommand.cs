@@ -24,7 +24,7 @@ internal static class MetricsCommand
         var referencesKey = new Option<string>("--references-key") { Description = "Key of the references inside the file.", DefaultValueFactory = _ => "refs", HelpName = "KEY" };
         var candidatesKey = new Option<string>("--candidates-key") { Description = "Key of the candidates inside the file.", DefaultValueFactory = _ => "cands", HelpName = "KEY" };
         var tokenization = new Option<string>("--tokenization") { Description = "simple (lower-case, strip punctuation) or pretokenized (the text is PTB-tokenised already).", DefaultValueFactory = _ => "simple" }
-            .AcceptOnlyFromAmong("simple", "pretokenized", "ptb");
+            .OneOf("simple", "pretokenized", "ptb");
         var noMeteor = new Option<bool>("--no-meteor") { Description = "Skip METEOR." };
         var synsets = new Option<string?>("--wordnet-synsets") { Description = "Meteor's english.synsets (adds the synonym module; with --wordnet-exceptions).", HelpName = "FILE" };
         var exceptions = new Option<string?>("--wordnet-exceptions") { Description = "Meteor's english.exceptions (with --wordnet-synsets).", HelpName = "FILE" };

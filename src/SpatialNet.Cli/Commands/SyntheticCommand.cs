@@ -9,7 +9,7 @@ internal static class SyntheticCommand
 {
     public static Command Create()
     {
-        var format = new Option<string>("--format", "-f") { Description = "Dataset format.", Required = true }.AcceptOnlyFromAmong("ucm-caption", "rsvqa", "segmentation");
+        var format = new Option<string>("--format", "-f") { Description = "Dataset format.", Required = true }.OneOf("ucm-caption", "rsvqa", "segmentation");
         var output = new Option<string>("--out", "-o") { Description = "Folder to write.", Required = true, HelpName = "DIR" };
         var count = new Option<int>("--count", "-n") { Description = "Number of scenes (ucm-caption: rounded up to a multiple of the 5 land-cover classes).", DefaultValueFactory = _ => 100, HelpName = "N" };
         count.AtLeast(1, _ => "--count must be a positive number of scenes");

@@ -25,7 +25,7 @@ internal static class TrainCommand
         var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after N optimizer steps in all (saving checkpoints/last.safetensors, to resume later).", HelpName = "N" };
         maxSteps.AtLeast(1, _ => "--max-steps must be a positive number of steps");
         var noProgress = new Option<bool>("--no-progress") { Description = "No progress display." };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Replace a previous run in the output folder (a non-empty folder is refused otherwise, unless resuming)." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Remove what a previous run wrote in the output folder (the entries its spatialnet-run.json names; a folder without one is refused, a non-empty folder is refused without this option unless resuming)." };
         var quiet = CommonOptions.Quiet();
         var json = CommonOptions.Json();
         var command = new Command("train", "Train the multi-task model a configuration describes; writes checkpoints, history, curves, model.safetensors and report.json/report.md into the output folder.")

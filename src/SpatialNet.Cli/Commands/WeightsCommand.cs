@@ -36,9 +36,21 @@ internal static class WeightsCommand
         var file = new Argument<string>("file") { Description = "A safetensors or PyTorch weight file, or a training checkpoint." };
         var format = FormatOption();
         var json = CommonOptions.Json();
-        var command = new Command("inspect", "List every tensor (name, dtype, shape; natural order), the parameter count and the naming scheme (timm or Hugging Face ViT). Safetensors files are read from the header alone; a training checkpoint's optimizer state is counted apart from the model.") { file, format, json };
+        var sha256 = new Option<string>("--sha256")
+        {
+            Description = "The file's published SHA-256 (64 hex digits; Hugging Face lists it on the file's page): the file is verified before it is read.",
+            HelpName = "HASH",
+        };
+        sha256.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 1 && !StateDictFile.IsSha256(r.Tokens[0].Value))
+                r.AddError($"'--sha256': '{r.Tokens[0].Value}' is not a SHA-256; allowed 64 hexadecimal digits.");
+        });
+        var command = new Command("inspect", "List every tensor (name, dtype, shape; natural order), the parameter count and the naming scheme (timm or Hugging Face ViT). Safetensors files are read from the header alone; a training checkpoint's optimizer state is counted apart from the model.") { file, format, sha256, json };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(sha256) is { } expected)
+                StateDictFile.VerifySha256(parse.GetRequiredValue(file), expected);
             InspectFile(parse.GetRequiredValue(file), parse.GetValue(format), parse.GetValue(json), parse.Output());
             return 0;
         });

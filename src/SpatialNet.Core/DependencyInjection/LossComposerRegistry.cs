@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using SpatialNet.Heads;
 using SpatialNet.Losses;
 
 namespace SpatialNet.DependencyInjection;
@@ -10,7 +12,7 @@ namespace SpatialNet.DependencyInjection;
 /// how configuration binds them (section <c>loss:&lt;name&gt;</c>). The composer itself is a keyed <see cref="ILossComposer"/> under <see cref="Name"/>.
 /// </summary>
 internal sealed class LossComposerRegistration(string name, Type optionsType, Func<LossComposerOptions> newOptions,
-    Action<IServiceCollection, IConfiguration, string> bindConfiguration)
+    Action<IServiceCollection, IConfiguration, string> bindConfiguration, Action<IServiceCollection> register)
 {
     /// <summary>The name configuration uses (<c>loss:loss_composer</c>, section <c>loss:&lt;name&gt;</c>); also the options name and the service key.</summary>
     public string Name { get; } = name;
@@ -24,6 +26,9 @@ internal sealed class LossComposerRegistration(string name, Type optionsType, Fu
     /// <summary>Configures the composer's named options from <paramref name="section"/> (path <paramref name="path"/> for messages).</summary>
     public void BindConfiguration(IServiceCollection services, IConfiguration section, string path) => bindConfiguration(services, section, path);
 
+    /// <summary>Registers the same composer (name, options type, factory) in <paramref name="services"/>.</summary>
+    public void RegisterIn(IServiceCollection services) => register(services);
+
     /// <summary>Whether configuration's <paramref name="name"/> names this composer (case, <c>_</c> and <c>-</c> ignored).</summary>
     public bool IsNamed(string? name) => name is not null && StrictConfigurationBinder.Normalize(name) == StrictConfigurationBinder.Normalize(Name);
 }
@@ -32,7 +37,7 @@ internal sealed class LossComposerRegistration(string name, Type optionsType, Fu
 internal static class LossComposerRegistry
 {
     private static readonly Lazy<IReadOnlyList<LossComposerRegistration>> BuiltInList =
-        new(() => Of(new ServiceCollection().AddBuiltInLossComposers()));
+        new(() => Of(AddBuiltIn(new ServiceCollection())));
 
     // Keys of the settings that moved into each composer's own section.
     private static readonly Dictionary<string, string> MovedKeys = new(StringComparer.Ordinal)
@@ -44,6 +49,56 @@ internal static class LossComposerRegistry
 
     /// <summary>The built-in composers (<c>weighted_sum</c>, <c>uncertainty</c>, <c>dwa</c>, <c>pcgrad</c>, <c>gradnorm</c>), as <c>AddSpatialNet</c> registers them.</summary>
     public static IReadOnlyList<LossComposerRegistration> BuiltIn => BuiltInList.Value;
+
+    /// <summary>Registers a composer under <paramref name="name"/> (the body of <c>AddLossComposer</c>); a later registration of a name replaces an earlier one.</summary>
+    public static OptionsBuilder<TOptions> Add<TComposer, TOptions>(IServiceCollection services, string name, Func<IServiceProvider, TOptions, TComposer> create)
+        where TComposer : class, ILossComposer
+        where TOptions : LossComposerOptions, new()
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(create);
+        if (string.IsNullOrEmpty(name) || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+            throw new ArgumentException($"Loss composer name '{name}' is not allowed; allowed: letters, digits and '_'.", nameof(name));
+
+        var existing = LossComposerRegistry.Find(LossComposerRegistry.Of(services), name);
+        for (int i = services.Count - 1; existing is not null && i >= 0; i--)
+        {
+            var d = services[i];
+            if ((d.ServiceType == typeof(LossComposerRegistration) && !d.IsKeyedService && ReferenceEquals(d.ImplementationInstance, existing))
+                || (d.ServiceType == typeof(ILossComposer) && d.IsKeyedService && Equals(d.ServiceKey, existing.Name)))
+                services.RemoveAt(i);
+        }
+
+        services.AddSingleton(new LossComposerRegistration(name, typeof(TOptions), () => new TOptions(),
+            (s, section, path) => s.AddOptions<TOptions>(name).Configure(o => StrictConfigurationBinder.Bind(section, o, path)),
+            s => Add(s, name, create)));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, LossComposerOptionsValidator<TOptions>>());
+        services.AddKeyedSingleton<ILossComposer>(name, (sp, _) => create(sp, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name)));
+        return services.AddOptions<TOptions>(name).ValidateOnStart();
+    }
+
+    /// <summary>
+    /// The built-in composers, registered as a host registers its own; a name the collection already has keeps
+    /// its registration (a host's composer registered before <c>AddSpatialNet</c> stays).
+    /// </summary>
+    public static IServiceCollection AddBuiltIn(IServiceCollection services)
+    {
+        (string Name, Action<IServiceCollection> Add)[] builtIn =
+        [
+            ("weighted_sum", s => Add<WeightedSum, LossComposerOptions>(s, "weighted_sum", (sp, _) => new WeightedSum(sp.GetRequiredService<TaskCatalog>()))),
+            ("uncertainty", s => Add<UncertaintyWeighting, LossComposerOptions>(s, "uncertainty", (sp, _) => new UncertaintyWeighting(sp.GetRequiredService<TaskCatalog>()))),
+            ("dwa", s => Add<DynamicWeightAverage, DynamicWeightAverageOptions>(s, "dwa", (_, o) => new DynamicWeightAverage(o.Temperature))),
+            ("pcgrad", s => Add<PCGrad, PCGradOptions>(s, "pcgrad", (sp, o) => new PCGrad(sp.GetRequiredService<TaskCatalog>(), o.Seed))),
+            ("gradnorm", s => Add<GradNorm, GradNormOptions>(s, "gradnorm", (sp, o) => new GradNorm(sp.GetRequiredService<TaskCatalog>(), o.Alpha))),
+        ];
+        foreach (var (name, add) in builtIn)
+        {
+            if (Find(Of(services), name) is null)
+                add(services);
+        }
+
+        return services;
+    }
 
     /// <summary>The composers registered in <paramref name="services"/>, in registration order.</summary>
     public static IReadOnlyList<LossComposerRegistration> Of(IServiceCollection services) =>

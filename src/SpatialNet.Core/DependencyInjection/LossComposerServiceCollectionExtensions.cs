@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
@@ -25,28 +24,8 @@ public static class LossComposerServiceCollectionExtensions
     public static OptionsBuilder<TOptions> AddLossComposer<TComposer, TOptions>(this IServiceCollection services, string name,
         Func<IServiceProvider, TOptions, TComposer> create)
         where TComposer : class, ILossComposer
-        where TOptions : LossComposerOptions, new()
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(create);
-        if (string.IsNullOrEmpty(name) || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
-            throw new ArgumentException($"Loss composer name '{name}' is not allowed; allowed: letters, digits and '_'.", nameof(name));
-
-        var existing = LossComposerRegistry.Find(LossComposerRegistry.Of(services), name);
-        for (int i = services.Count - 1; existing is not null && i >= 0; i--)
-        {
-            var d = services[i];
-            if ((d.ServiceType == typeof(LossComposerRegistration) && !d.IsKeyedService && ReferenceEquals(d.ImplementationInstance, existing))
-                || (d.ServiceType == typeof(ILossComposer) && d.IsKeyedService && Equals(d.ServiceKey, existing.Name)))
-                services.RemoveAt(i);
-        }
-
-        services.AddSingleton(new LossComposerRegistration(name, typeof(TOptions), () => new TOptions(),
-            (s, section, path) => s.AddOptions<TOptions>(name).Configure(o => StrictConfigurationBinder.Bind(section, o, path))));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, LossComposerOptionsValidator<TOptions>>());
-        services.AddKeyedSingleton<ILossComposer>(name, (sp, _) => create(sp, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name)));
-        return services.AddOptions<TOptions>(name).ValidateOnStart();
-    }
+        where TOptions : LossComposerOptions, new() =>
+        LossComposerRegistry.Add(services, name, create);
 
     /// <summary>
     /// Registers <typeparamref name="TComposer"/> under <paramref name="name"/> as
@@ -62,27 +41,4 @@ public static class LossComposerServiceCollectionExtensions
         where TComposer : class, ILossComposer
         where TOptions : LossComposerOptions, new() =>
         services.AddLossComposer<TComposer, TOptions>(name, (sp, o) => ActivatorUtilities.CreateInstance<TComposer>(sp, o));
-
-    /// <summary>
-    /// The built-in composers, registered as a host registers its own; a name the collection already has keeps
-    /// its registration (a host's composer registered before <c>AddSpatialNet</c> stays).
-    /// </summary>
-    internal static IServiceCollection AddBuiltInLossComposers(this IServiceCollection services)
-    {
-        (string Name, Action<IServiceCollection> Add)[] builtIn =
-        [
-            ("weighted_sum", s => s.AddLossComposer<WeightedSum, LossComposerOptions>("weighted_sum", (sp, _) => new WeightedSum(sp.GetRequiredService<TaskCatalog>()))),
-            ("uncertainty", s => s.AddLossComposer<UncertaintyWeighting, LossComposerOptions>("uncertainty", (sp, _) => new UncertaintyWeighting(sp.GetRequiredService<TaskCatalog>()))),
-            ("dwa", s => s.AddLossComposer<DynamicWeightAverage, DynamicWeightAverageOptions>("dwa", (_, o) => new DynamicWeightAverage(o.Temperature))),
-            ("pcgrad", s => s.AddLossComposer<PCGrad, PCGradOptions>("pcgrad", (sp, o) => new PCGrad(sp.GetRequiredService<TaskCatalog>(), o.Seed))),
-            ("gradnorm", s => s.AddLossComposer<GradNorm, GradNormOptions>("gradnorm", (sp, o) => new GradNorm(sp.GetRequiredService<TaskCatalog>(), o.Alpha))),
-        ];
-        foreach (var (name, add) in builtIn)
-        {
-            if (LossComposerRegistry.Find(LossComposerRegistry.Of(services), name) is null)
-                add(services);
-        }
-
-        return services;
-    }
 }

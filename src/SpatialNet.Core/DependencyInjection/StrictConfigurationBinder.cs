@@ -47,8 +47,13 @@ internal static class StrictConfigurationBinder
             return;
         try
         {
+            var nulls = flat.Where(kv => kv.Value is null).Select(kv => kv.Key).ToList();
+            foreach (var key in nulls)
+                flat.Remove(key);
             new ConfigurationBuilder().AddInMemoryCollection(flat).Build()
                 .Bind(instance, o => o.ErrorOnUnknownConfiguration = true);
+            foreach (var key in nulls)
+                SetNull(instance, key);
         }
         catch (InvalidOperationException e)
         {
@@ -124,12 +129,40 @@ internal static class StrictConfigurationBinder
                 continue;
             }
 
-            WalkValue(child, property.PropertyType, Join(key, property.Name), childPath, flat, problems);
+            WalkValue(child, property.PropertyType, Join(key, property.Name), childPath, flat, problems, IsNullable(property));
         }
     }
 
+    // A JSON null (or an empty value) for a nullable option sets it to null; the binder would leave the default.
+    private static void SetNull(object instance, string key)
+    {
+        var parts = key.Split(':');
+        object? target = instance;
+        for (int i = 0; i < parts.Length - 1 && target is not null; i++)
+            target = Step(target, parts[i]);
+        if (target is null)
+            return;
+        var last = parts[^1];
+        if (target is IList list && int.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+        {
+            if (index < list.Count)
+                list[index] = null;
+            return;
+        }
+
+        target.GetType().GetProperty(last, BindingFlags.Public | BindingFlags.Instance)?.SetValue(target, null);
+    }
+
+    private static object? Step(object target, string part) =>
+        target is IList list && int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? (i < list.Count ? list[i] : null)
+        : target.GetType().GetProperty(part, BindingFlags.Public | BindingFlags.Instance)?.GetValue(target);
+
+    private static bool IsNullable(PropertyInfo property) =>
+        Nullable.GetUnderlyingType(property.PropertyType) is not null
+        || (!property.PropertyType.IsValueType && new NullabilityInfoContext().Create(property).WriteState == NullabilityState.Nullable);
+
     private static void WalkValue(IConfigurationSection section, Type type, string key, string path, Dictionary<string, string?> flat,
-        ICollection<string> problems)
+        ICollection<string> problems, bool nullable)
     {
         var underlying = Nullable.GetUnderlyingType(type) ?? type;
         var children = section.GetChildren().ToList();
@@ -141,8 +174,19 @@ internal static class StrictConfigurationBinder
                 return;
             }
 
-            if (section.Value is null || (section.Value.Length == 0 && underlying != typeof(string)))
+            if (section.Value is null)
                 return;
+            if (section.Value.Length == 0)
+            {
+                // JSON null (read as an empty value) or an empty override: null where the option allows it, refused otherwise.
+                if (nullable)
+                    flat[key] = null;
+                else if (underlying != typeof(string))
+                    problems.Add($"{path} = null: allowed {(underlying.IsEnum ? string.Join(", ", Enum.GetNames(underlying).Select(SnakeCase)) : Describe(underlying))}; this option has no null value.");
+                else
+                    flat[key] = string.Empty;
+                return;
+            }
             if (underlying.IsEnum)
             {
                 var wanted = Normalize(section.Value);
@@ -170,7 +214,7 @@ internal static class StrictConfigurationBinder
         if (DictionaryValueType(underlying) is { } valueType)
         {
             foreach (var child in children)
-                WalkValue(child, valueType, Join(key, child.Key), Join(path, child.Key), flat, problems);
+                WalkValue(child, valueType, Join(key, child.Key), Join(path, child.Key), flat, problems, Nullable.GetUnderlyingType(valueType) is not null);
             return;
         }
 
@@ -180,7 +224,7 @@ internal static class StrictConfigurationBinder
             {
                 // "target": "label" for a list of names: a list of one.
                 if (!string.IsNullOrEmpty(section.Value) && IsScalar(Nullable.GetUnderlyingType(elementType) ?? elementType))
-                    WalkValue(section, elementType, Join(key, "0"), path, flat, problems);
+                    WalkValue(section, elementType, Join(key, "0"), path, flat, problems, false);
                 return;
             }
 
@@ -192,7 +236,7 @@ internal static class StrictConfigurationBinder
                     continue;
                 }
 
-                WalkValue(child, elementType, Join(key, child.Key), Join(path, child.Key), flat, problems);
+                WalkValue(child, elementType, Join(key, child.Key), Join(path, child.Key), flat, problems, Nullable.GetUnderlyingType(elementType) is not null);
             }
 
             return;

@@ -14,8 +14,12 @@ internal static class JsonFile
         if (!File.Exists(path)) throw new DatasetFileNotFoundException(path, null, "file not found.");
         try
         {
-            using var stream = File.OpenRead(path);
-            return JsonNode.Parse(stream) ?? throw new DatasetFormatException(path, "$", "the file holds JSON null.");
+            var bytes = File.ReadAllBytes(path);
+            if (InvalidUtf8Offset(bytes) is var bad and >= 0)
+                throw new DatasetFormatException(path, "$", $"invalid UTF-8 at byte offset {bad}; the file must be UTF-8 text.");
+            ReadOnlySpan<byte> text = bytes.AsSpan().StartsWith(Utf8Bom) ? bytes.AsSpan(Utf8Bom.Length) : bytes;
+            // Duplicate keys are refused while parsing (a JsonObject would otherwise fail on first access, naming neither file nor key).
+            return JsonNode.Parse(text, documentOptions: NoDuplicates) ?? throw new DatasetFormatException(path, "$", "the file holds JSON null.");
         }
         catch (JsonException ex)
         {
@@ -27,6 +31,27 @@ internal static class JsonFile
         {
             throw new DatasetFormatException(path, "$", $"invalid JSON object: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>Parser options that refuse a key given twice in one object.</summary>
+    public static JsonDocumentOptions NoDuplicates { get; } = new() { AllowDuplicateProperties = false };
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    /// <summary>Byte offset of the first byte that is not valid UTF-8, or -1 when all of <paramref name="bytes"/> is.</summary>
+    public static long InvalidUtf8Offset(ReadOnlySpan<byte> bytes)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(bytes))
+            return -1;
+        int at = 0;
+        while (at < bytes.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[at..], out _, out int used) != System.Buffers.OperationStatus.Done)
+                return at;
+            at += used;
+        }
+
+        return -1;
     }
 
     public static JsonObject Object(JsonNode? node, string file, string field) =>

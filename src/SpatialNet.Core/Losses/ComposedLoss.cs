@@ -23,6 +23,7 @@ public class ComposedLoss
     private readonly Dictionary<string, Tensor>? weightTensors;
     private readonly Dictionary<string, Tensor> penaltyTensors = new(StringComparer.Ordinal);
     private Values? values;
+    private Dictionary<string, double>? reportedWeights;
 
     /// <summary>A composed loss whose weights are plain numbers.</summary>
     /// <param name="total">The objective, a 0-dim tensor with its graph.</param>
@@ -72,7 +73,7 @@ public class ComposedLoss
     public IReadOnlyDictionary<string, double> TaskLosses => Materialise().TaskLosses;
 
     /// <summary>Each present task's effective weight (the factor on its loss in <see cref="Total"/>).</summary>
-    public IReadOnlyDictionary<string, double> Weights => constantWeights ?? Materialise().Weights!;
+    public IReadOnlyDictionary<string, double> Weights => constantWeights ?? reportedWeights ?? Materialise().Weights!;
 
     /// <summary>
     /// Task <paramref name="task"/>'s effective weight as a detached 0-dim float32 tensor on the device of
@@ -123,6 +124,26 @@ public class ComposedLoss
         Total = Total + penalty;
         values = null;
         return this;
+    }
+
+    /// <summary>
+    /// Replaces the reported weights in place (the tensors <see cref="WeightTensor"/> returned included),
+    /// for gradient strategies whose combination weights are known only in <see cref="Backward"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The loss was created with constant weights.</exception>
+    protected void ReportWeights(IReadOnlyDictionary<string, double> applied)
+    {
+        ArgumentNullException.ThrowIfNull(applied);
+        if (weightTensors is null)
+            throw new InvalidOperationException("Only a loss created with weight tensors can report new weights.");
+        using (no_grad())
+        {
+            foreach (var (task, weight) in applied)
+                weightTensors[task].fill_(weight);
+        }
+
+        reportedWeights = new Dictionary<string, double>(applied, StringComparer.Ordinal);
+        values = null;
     }
 
     /// <summary>Computes gradients of the objective. The default is <c>Total.backward()</c>.</summary>

@@ -8,7 +8,7 @@ namespace SpatialNet.Losses;
 /// <summary>
 /// Homoscedastic-uncertainty weighting: Kendall, Gal and Cipolla, "Multi-Task Learning Using
 /// Uncertainty to Weigh Losses for Scene Geometry and Semantics", CVPR 2018. Each task t has a
-/// learnable log-variance s_t = log σ_t² (parameter <c>log_vars</c>, initialised to 0, i.e. σ = 1).
+/// learnable log-variance s_t = log σ_t² (parameter <c>log_vars</c>, initialised to 0, i.e. σ = 1, unless configured).
 /// </summary>
 /// <remarks>
 /// <para>Forms, following the paper's derivation (its Eq. 7 and Eq. 10), written in s_t so training stays stable:</para>
@@ -29,10 +29,22 @@ public sealed class UncertaintyWeighting : nn.Module, ILossComposer
     private readonly Dictionary<string, int> index;
     private readonly double[] factors;
 
-    /// <summary>Creates one log-variance per task of <paramref name="tasks"/>.</summary>
+    /// <summary>Creates one log-variance per task of <paramref name="tasks"/>, each starting at 0 (σ = 1).</summary>
     /// <exception cref="ArgumentException">No tasks.</exception>
-    public UncertaintyWeighting(TaskCatalog tasks) : base(nameof(UncertaintyWeighting))
+    public UncertaintyWeighting(TaskCatalog tasks) : this(tasks, 0.0)
     {
+    }
+
+    /// <summary>
+    /// Creates one log-variance per task of <paramref name="tasks"/>, each starting at
+    /// <paramref name="initialLogVariance"/> (option <c>initial_log_variance</c>; TorchJD starts at 0, LibMTL at −0.5).
+    /// </summary>
+    /// <exception cref="ArgumentException">No tasks.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A non-finite initial value.</exception>
+    public UncertaintyWeighting(TaskCatalog tasks, double initialLogVariance) : base(nameof(UncertaintyWeighting))
+    {
+        if (!double.IsFinite(initialLogVariance))
+            throw new ArgumentOutOfRangeException(nameof(initialLogVariance), initialLogVariance, $"loss:uncertainty:initial_log_variance must be a finite number; got {initialLogVariance}.");
         ArgumentNullException.ThrowIfNull(tasks);
         if (tasks.Count == 0)
         {
@@ -42,7 +54,7 @@ public sealed class UncertaintyWeighting : nn.Module, ILossComposer
         Tasks = tasks;
         index = tasks.Select((t, i) => (t.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
         factors = tasks.Select(t => t.Kind == TaskKind.Regression ? 0.5 : 1.0).ToArray();
-        log_vars = nn.Parameter(zeros(tasks.Count));
+        log_vars = nn.Parameter(full(tasks.Count, initialLogVariance, ScalarType.Float32));
         RegisterComponents();
     }
 

@@ -38,6 +38,33 @@ public static class StateDictFile
         };
     }
 
+    /// <summary>
+    /// Checks that the whole file's SHA-256 is <paramref name="expectedSha256"/>, the hash a model hub publishes
+    /// for a download (Hugging Face: the LFS SHA-256 on the file's page, <c>lfs.sha256</c> in its API); call it before reading.
+    /// </summary>
+    /// <param name="path">The weight file.</param>
+    /// <param name="expectedSha256">64 hexadecimal digits (either case).</param>
+    /// <exception cref="ArgumentException"><paramref name="expectedSha256"/> is not 64 hexadecimal digits.</exception>
+    /// <exception cref="WeightFileException">The file is missing, or its SHA-256 differs (the message names the file and both hashes).</exception>
+    public static void VerifySha256(string path, string expectedSha256)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(expectedSha256);
+        if (!IsSha256(expectedSha256))
+            throw new ArgumentException($"'{expectedSha256}' is not a SHA-256 (64 hexadecimal digits).", nameof(expectedSha256));
+        if (!File.Exists(path))
+            throw new WeightFileException(path, $"Weight file '{path}' does not exist.");
+        string actual;
+        using (var stream = File.OpenRead(path))
+            actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+        if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+            throw new WeightFileException(path,
+                $"Weight file '{path}' is not the published file: its SHA-256 is {actual}, expected {expectedSha256.ToLowerInvariant()}. The download is corrupt or another file; download it again.");
+    }
+
+    /// <summary>Whether <paramref name="text"/> is a SHA-256 written as 64 hexadecimal digits.</summary>
+    public static bool IsSha256(string? text) => text is { Length: 64 } && text.All(char.IsAsciiHexDigit);
+
     /// <summary>Checks the SHA-256 of the data that files written by the library record; files without one pass.</summary>
     /// <exception cref="WeightFileException">The data differs from what was written.</exception>
     internal static void VerifyChecksum(SafetensorsReader reader, string path)
@@ -81,8 +108,9 @@ public static class StateDictFile
             var why = e is InvalidCastException || e.Message.Contains("IObjectConstructor", StringComparison.Ordinal) || e.Message.Contains("ClassDict", StringComparison.Ordinal)
                 ? "it holds Python objects other than tensors (only a plain state dict, torch.save(model.state_dict()), is read; nothing in the file is executed)"
                 : e is EndOfStreamException or InvalidDataException or OverflowException or ArgumentException or IndexOutOfRangeException
-                    ? $"the file is truncated or damaged ({e.GetType().Name}: {e.Message.TrimEnd('.')})"
-                    : $"{e.GetType().Name}: {e.Message.TrimEnd('.')}";
+                    or System.Runtime.InteropServices.ExternalException
+                    ? $"the file is truncated or damaged ({e.GetType().Name}: {ErrorBoundary.NativeMessage(e.Message).TrimEnd('.')})"
+                    : $"{e.GetType().Name}: {ErrorBoundary.NativeMessage(e.Message).TrimEnd('.')}";
             throw new WeightFileException(path, $"Weight file '{path}' could not be read as a PyTorch checkpoint: {why}.", e);
         }
         return FromHashtable(table, path);

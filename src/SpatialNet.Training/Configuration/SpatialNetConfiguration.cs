@@ -72,8 +72,13 @@ public static class SpatialNetConfiguration
         try
         {
             using var stream = new MemoryStream(Encoding.UTF8.GetBytes(json));
-            return new ConfigurationBuilder().AddJsonStream(stream).Build().AsEnumerable()
-                .Where(kv => kv.Value is not null).ToList();
+            var all = new ConfigurationBuilder().AddJsonStream(stream).Build().AsEnumerable().ToList();
+            // A JSON null (a key without value and without children) stays, as an empty value: the binder sets a
+            // nullable option to null and refuses it for any other; dropping it would keep the default silently.
+            var parents = all.Select(kv => kv.Key).Where(k => k.Contains(':', StringComparison.Ordinal))
+                .Select(k => k[..k.LastIndexOf(':')]).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            return all.Where(kv => kv.Value is not null || !parents.Contains(kv.Key))
+                .Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value ?? string.Empty)).ToList();
         }
         catch (Exception e) when (e is FormatException or InvalidDataException or System.Text.Json.JsonException)
         {

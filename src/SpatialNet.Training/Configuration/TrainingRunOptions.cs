@@ -5,7 +5,7 @@ using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 using SpatialNet.Modules;
 using SpatialNet.Training.Engine;
-using SpatialNet.Training.Tasks;
+using SpatialNet.Training.Evaluation;
 
 namespace SpatialNet.Training.Configuration;
 
@@ -39,6 +39,12 @@ public sealed class TrainingRunOptions
     /// </summary>
     public string? Pretrained { get; set; }
 
+    /// <summary>
+    /// The published SHA-256 of <see cref="Pretrained"/> (64 hexadecimal digits; a hub lists it beside the file,
+    /// docs/weights.md): the file is verified before it is loaded. Null loads it unverified.
+    /// </summary>
+    public string? PretrainedSha256 { get; set; }
+
     /// <summary>Encoder key prefixes <see cref="Pretrained"/> may lack (e.g. <c>pos_embed</c>); they keep their random initialisation.</summary>
     public IList<string> PretrainedAllowMissing { get; set; } = [];
 
@@ -64,12 +70,15 @@ public sealed class TrainingRunOptions
     /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
     /// <param name="source">Name of the configuration for messages (its file), or null.</param>
     /// <exception cref="ConfigurationException">Unknown keys, values that do not convert or are out of range, each named by its path.</exception>
-    public static TrainingRunOptions Bind(IConfiguration configuration, string? source = null)
+    public static TrainingRunOptions Bind(IConfiguration configuration, string? source = null) => Bind(configuration, source, RunComponents.BuiltIn);
+
+    /// <summary>Binds <paramref name="configuration"/>, whose tasks and loss may name <paramref name="components"/>, and validates the result.</summary>
+    internal static TrainingRunOptions Bind(IConfiguration configuration, string? source, RunComponents components)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var options = new TrainingRunOptions();
         var problems = new List<string>();
-        BindInto(configuration, options, problems);
+        BindInto(configuration, options, problems, components);
         if (problems.Count == 0)
             problems.AddRange(options.Problems());
         if (problems.Count > 0)
@@ -77,14 +86,14 @@ public sealed class TrainingRunOptions
         return options;
     }
 
-    /// <summary>Binds <paramref name="configuration"/> onto <paramref name="options"/> without validating the values.</summary>
-    internal static void BindInto(IConfiguration configuration, TrainingRunOptions options, List<string> problems)
+    /// <summary>Binds <paramref name="configuration"/> onto <paramref name="options"/> without validating the values; tasks and loss may name <paramref name="components"/>.</summary>
+    internal static void BindInto(IConfiguration configuration, TrainingRunOptions options, List<string> problems, RunComponents components)
     {
         var path = (configuration as IConfigurationSection)?.Path ?? string.Empty;
         StrictConfigurationBinder.Bind(configuration, options, path, problems, new HashSet<string> { "tasks", "loss" });
         // The loss section: composer, λ_reg, and each built-in composer's own section loss:<name>.
         var loss = StrictConfigurationBinder.Child(configuration, "loss") ?? configuration.GetSection("loss");
-        LossComposerRegistry.Bind(loss, options.Loss, LossComposerRegistry.BuiltIn, loss.Path, problems);
+        LossComposerRegistry.Bind(loss, options.Loss, components.Composers, loss.Path, problems);
         if (StrictConfigurationBinder.Child(configuration, "trainer") is { } trainer)
         {
             foreach (var key in trainer.GetChildren().Where(k => RunManagedTrainerKeys.Contains(StrictConfigurationBinder.Normalize(k.Key))))
@@ -92,7 +101,7 @@ public sealed class TrainingRunOptions
         }
 
         foreach (var task in (StrictConfigurationBinder.Child(configuration, "tasks") ?? configuration.GetSection("tasks")).GetChildren())
-            options.Tasks.Add(BindTask(task, problems, options.Model));
+            options.Tasks.Add(BindTask(task, problems, options.Model, components.Kinds));
     }
 
     /// <summary>Every problem with the values, each naming its configuration path, value and what is allowed; empty when valid.</summary>
@@ -109,6 +118,8 @@ public sealed class TrainingRunOptions
         Check(Device is "cpu" or "cuda" or "auto" || (Device?.StartsWith("cuda:", StringComparison.Ordinal) == true && int.TryParse(Device[5..], out var n) && n >= 0),
             "device", Device, "cpu, cuda, cuda:N or auto");
         Check(Threads is null or > 0, "threads", Threads, "a positive integer or null");
+        Check(PretrainedSha256 is null || SpatialNet.Weights.StateDictFile.IsSha256(PretrainedSha256), "pretrained_sha256", PretrainedSha256, "64 hexadecimal digits (the file's published SHA-256) or null");
+        Check(PretrainedSha256 is null || Pretrained is not null, "pretrained_sha256", PretrainedSha256, "only with a pretrained file");
         p.AddRange(Model.Validate().Select(e => "model: " + e));
         p.AddRange(new SpatialNetOptionsValidator().Validate(null, WithTasks()).Failures ?? []);
         try
@@ -145,6 +156,11 @@ public sealed class TrainingRunOptions
                 Check(false, $"{at}:head:num_classes", c.NumClasses, "an integer >= 2, or 0 for the dataset's class list");
         }
 
+        // A monitored metric "<task>/<metric>" names a task of this run (checked before training, not after the first epoch).
+        if (Trainer.MonitorMetric is { } monitored && monitored.Contains('/', StringComparison.Ordinal) && !monitored.StartsWith("train_", StringComparison.Ordinal)
+            && !Tasks.Any(t => monitored.StartsWith(t.Name + "/", StringComparison.Ordinal)))
+            Check(false, "trainer:monitor_metric", monitored,
+                $"\"<task>/<metric>\" with one of the tasks {string.Join(", ", Tasks.Select(t => t.Name))}, \"loss\", \"train_loss\" or a metric of a host evaluator");
         Data.Collect(p, Check, Tasks);
         return p;
     }
@@ -158,11 +174,11 @@ public sealed class TrainingRunOptions
         return o;
     }
 
-    private static TaskOptions BindTask(IConfigurationSection section, List<string> problems, VisionTransformerOptions model)
+    private static TaskOptions BindTask(IConfigurationSection section, List<string> problems, VisionTransformerOptions model,
+        IReadOnlyList<TaskKindRegistration> kinds)
     {
         var task = new TaskOptions();
         StrictConfigurationBinder.Bind(section, task, section.Path, problems, new HashSet<string> { "head" });
-        var kinds = TrainingTaskKinds.BuiltIn;
         if (TaskKindRegistry.Find(kinds, task.Kind) is not { } kind)
         {
             problems.Add(TaskKindRegistry.Unknown($"{section.Path}:kind", task.Kind, kinds));

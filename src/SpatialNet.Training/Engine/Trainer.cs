@@ -134,6 +134,12 @@ public sealed partial class Trainer : IDisposable
             Eps = _options.Eps,
         });
         TotalSteps = (long)_options.Epochs * trainBatches.BatchesPerEpoch;
+        if (_options.WarmupSteps >= TotalSteps)
+        {
+            _buffers.Dispose();
+            throw new ArgumentOutOfRangeException(nameof(TrainerOptions.WarmupSteps), _options.WarmupSteps,
+                $"trainer:warmup_steps = {_options.WarmupSteps} covers the whole run ({TotalSteps} steps = {_options.Epochs} epochs × {trainBatches.BatchesPerEpoch} batches); allowed fewer steps than that.");
+        }
         long warmup = _options.WarmupSteps > 0 ? _options.WarmupSteps : (long)Math.Round(_options.WarmupFraction * TotalSteps);
         _schedule = new WarmupCosineSchedule(TotalSteps, Math.Min(warmup, TotalSteps), _options.MinLrRatio);
         if (_options.MonitorMetric is { } metric)

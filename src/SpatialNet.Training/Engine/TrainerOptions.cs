@@ -9,7 +9,7 @@ public sealed class TrainerOptions
     /// <summary>Epochs to train.</summary>
     public int Epochs { get; set; } = 50;
 
-    /// <summary>Base learning rate of AdamW.</summary>
+    /// <summary>Base learning rate of AdamW, &gt; 0.</summary>
     public double LearningRate { get; set; } = 1e-4;
 
     /// <summary>
@@ -37,10 +37,10 @@ public sealed class TrainerOptions
     /// <summary>Explicit parameter groups (replace the decay/no-decay split), or <c>null</c>.</summary>
     internal IReadOnlyList<ParameterGroupSpec>? ParameterGroups { get; set; }
 
-    /// <summary>Linear warm-up steps of the warm-up + cosine schedule; 0 uses <see cref="WarmupFraction"/>.</summary>
+    /// <summary>Linear warm-up steps of the warm-up + cosine schedule, fewer than the run's steps; 0 uses <see cref="WarmupFraction"/>.</summary>
     public long WarmupSteps { get; set; }
 
-    /// <summary>Warm-up as a fraction of all steps, when <see cref="WarmupSteps"/> is 0.</summary>
+    /// <summary>Warm-up as a fraction of all steps, in [0, 1), when <see cref="WarmupSteps"/> is 0.</summary>
     public double WarmupFraction { get; set; }
 
     /// <summary>Final learning rate as a fraction of the base rate.</summary>
@@ -117,11 +117,13 @@ public sealed class TrainerOptions
     {
         if (Epochs < 1)
             throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Must be >= 1.");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be a finite number > 0 (at 0 the weights never change).");
         new FlatAdamWOptions { LearningRate = LearningRate, WeightDecay = WeightDecay, Beta1 = Beta1, Beta2 = Beta2, Eps = Eps }.Validate();
         if (WarmupSteps < 0)
             throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "Must be >= 0.");
-        if (!(WarmupFraction >= 0 && WarmupFraction <= 1))
-            throw new ArgumentOutOfRangeException(nameof(WarmupFraction), WarmupFraction, "Must be in [0, 1].");
+        if (!(WarmupFraction >= 0 && WarmupFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(WarmupFraction), WarmupFraction, "Must be in [0, 1) (a warm-up of the whole run never reaches the base rate).");
         if (!(MinLrRatio >= 0 && MinLrRatio <= 1))
             throw new ArgumentOutOfRangeException(nameof(MinLrRatio), MinLrRatio, "Must be in [0, 1].");
         if (GradientClipNorm is double c && (!(c > 0) || double.IsInfinity(c)))

@@ -113,11 +113,15 @@ public sealed partial class TrainingPipeline
     /// the data knows (classes, vocabularies, target statistics) filled in from the tasks' head options.
     /// </summary>
     internal static ServiceProvider BuildModelServices(IConfiguration configuration, IReadOnlyList<TaskOptions> options, IReadOnlyList<TaskDefinition> tasks,
-        VisionTransformerOptions m, ulong seed)
+        VisionTransformerOptions m, ulong seed, RunComponents? components = null)
     {
+        // The kinds and composers the run may name (built-ins and the host's), registered before AddSpatialNet reads the tasks.
         var services = new ServiceCollection();
-        foreach (var kind in Tasks.TrainingTaskKinds.BuiltIn)
+        components ??= RunComponents.BuiltIn;
+        foreach (var kind in components.Kinds)
             services.AddTaskKind(kind);
+        foreach (var composer in components.Composers)
+            composer.RegisterIn(services);
         services.AddSpatialNet(configuration, sn =>
         {
             foreach (var t in tasks.Where(TaskPredictionSet.AnswersFromImageOnly))

@@ -27,6 +27,7 @@ using SpatialNet.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
+
 namespace SpatialNet.Training.Pipeline;
 
 /// <summary>Optional parts of a <see cref="TrainingPipeline"/> run.</summary>
@@ -42,7 +43,7 @@ public sealed class TrainingPipelineOptions
     /// </summary>
     public string? ResumeFrom { get; init; }
 
-    /// <summary>Replace a previous run in the output folder (a non-empty folder is refused otherwise, unless resuming); docs/reliability.md.</summary>
+    /// <summary>Remove what a previous run wrote in the output folder (the entries its <c>spatialnet-run.json</c> names; a folder without one is refused); docs/reliability.md.</summary>
     public bool Overwrite { get; init; }
 
     /// <summary>Stop after this many optimizer steps in total (saving <c>last.safetensors</c>, to resume later), or null.</summary>
@@ -88,19 +89,21 @@ public sealed partial class TrainingPipeline
     private readonly IReportWriter _reports;
     private readonly IBatchSourceFactory _batches;
     private readonly IReadOnlyList<IEvaluatorFactory> _evaluators;
+    private readonly RunComponents _components;
 
     /// <summary>Creates the run of <paramref name="configuration"/>.</summary>
     /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
     /// <param name="logger">Logger, or null.</param>
     /// <param name="callbacks">Trainer callbacks added to the standard ones (<see cref="Trainer.StandardCallbacks"/>: checkpoints, early stopping; progress and history are the trainer's own).</param>
     public TrainingPipeline(IConfiguration configuration, ILogger<TrainingPipeline>? logger = null, IEnumerable<ITrainerCallback>? callbacks = null)
-        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], new EvaluationReportWriter(), new BatchSourceFactory(), [], configuration, logger)
+        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], new EvaluationReportWriter(), new BatchSourceFactory(), [], configuration, logger, RunComponents.BuiltIn)
     {
     }
 
     private TrainingPipeline(IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches,
-        IReadOnlyList<IEvaluatorFactory> evaluators, IConfiguration configuration, ILogger? logger)
+        IReadOnlyList<IEvaluatorFactory> evaluators, IConfiguration configuration, ILogger? logger, RunComponents components)
     {
+        _components = components;
         _batches = batches;
         _evaluators = evaluators;
         _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
@@ -115,19 +118,20 @@ public sealed partial class TrainingPipeline
     /// training batches through the registered batch-source factory.
     /// </summary>
     internal static TrainingPipeline FromContainer(IConfiguration configuration, ILogger? logger, IEnumerable<ITrainerCallback> callbacks,
-        IReportWriter reports, IBatchSourceFactory batches, IEnumerable<IEvaluatorFactory> evaluators) =>
-        new([.. callbacks], reports, batches, [.. evaluators], configuration, logger);
+        IReportWriter reports, IBatchSourceFactory batches, IEnumerable<IEvaluatorFactory> evaluators, RunComponents components) =>
+        new([.. callbacks], reports, batches, [.. evaluators], configuration, logger, components);
 
     /// <summary>The run's options, bound and validated.</summary>
     /// <exception cref="ConfigurationException">Unknown keys or invalid values, each named.</exception>
-    public TrainingRunOptions Options => TrainingRunOptions.Bind(_configuration);
+    public TrainingRunOptions Options => TrainingRunOptions.Bind(_configuration, null, _components);
 
     /// <summary>Trains and evaluates as configured.</summary>
     /// <exception cref="ConfigurationException">The configuration is invalid or does not fit the data.</exception>
     public TrainingRunResult Run(TrainingPipelineOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var config = TrainingRunOptions.Bind(_configuration);
-        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches, _evaluators);
+        var config = TrainingRunOptions.Bind(_configuration, null, _components);
+        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches, _evaluators,
+            _components);
     }
 
     /// <summary>Trains and evaluates <paramref name="configuration"/> (a run without a container).</summary>
@@ -138,12 +142,12 @@ public sealed partial class TrainingPipeline
         ArgumentNullException.ThrowIfNull(configuration);
         var config = TrainingRunOptions.Bind(configuration);
         return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(),
-            Trainer.StandardCallbacks(), new EvaluationReportWriter(), new BatchSourceFactory(), []);
+            Trainer.StandardCallbacks(), new EvaluationReportWriter(), new BatchSourceFactory(), [], RunComponents.BuiltIn);
     }
 
     private static TrainingRunResult RunValidated(IConfiguration configuration, TrainingRunOptions config, ILogger logger, CancellationToken cancellationToken,
         TrainingPipelineOptions options, IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches,
-        IReadOnlyList<IEvaluatorFactory> evaluatorFactories)
+        IReadOnlyList<IEvaluatorFactory> evaluatorFactories, RunComponents components)
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -151,7 +155,7 @@ public sealed partial class TrainingPipeline
         PrecisionMode? precision = options.ResumeFrom is { } from && config.Trainer.Precision == PrecisionMode.Auto && File.Exists(from)
             ? TrainingCheckpoint.ReadInfo(from).Precision
             : null;
-        using var run = RunSetup.Create(configuration, config, logger, forTraining: true, precision);
+        using var run = RunSetup.Create(configuration, config, logger, forTraining: true, components, precision);
         // Split names are checked before training. A test split is evaluated when the data has it (a
         // configuration may name one that only the held-out copy of a data set carries): said at start and in the report.
         var evaluator = run.Evaluator(config.Data.EvalSplit);
@@ -240,27 +244,34 @@ public sealed partial class TrainingPipeline
     /// </summary>
     /// <exception cref="ConfigurationException">The configuration is invalid, or no source has the split.</exception>
     public EvaluationReport Evaluate(string checkpoint, string? split = null, string? outputDirectory = null) =>
-        Evaluate(_configuration, checkpoint, split, outputDirectory, _logger, _reports);
+        Evaluate(_configuration, checkpoint, split, outputDirectory, _logger, _reports, _components);
 
     /// <summary>Evaluates saved weights as <see cref="Evaluate(string, string?, string?)"/> does, for <paramref name="configuration"/>.</summary>
     /// <exception cref="ConfigurationException">The configuration is invalid, or no source has the split.</exception>
     public static EvaluationReport Evaluate(IConfiguration configuration, string checkpoint, string? split = null, string? outputDirectory = null,
-        ILogger? logger = null, IReportWriter? reports = null)
+        ILogger? logger = null, IReportWriter? reports = null) =>
+        Evaluate(configuration, checkpoint, split, outputDirectory, logger, reports, RunComponents.BuiltIn);
+
+    private static EvaluationReport Evaluate(IConfiguration configuration, string checkpoint, string? split, string? outputDirectory,
+        ILogger? logger, IReportWriter? reports, RunComponents components)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(checkpoint);
-        var config = TrainingRunOptions.Bind(configuration);
+        var config = TrainingRunOptions.Bind(configuration, null, components);
         if (!File.Exists(checkpoint))
             throw new FileNotFoundException($"Checkpoint '{checkpoint}' not found.", checkpoint);
         logger ??= NullLogger.Instance;
         split ??= config.Data.EvalSplit;
         using var scope = NewDisposeScope();
-        using var run = RunSetup.Create(configuration, config, logger, forTraining: false);
+        using var run = RunSetup.Create(configuration, config, logger, forTraining: false, components);
         LoadWeights(run.Model, checkpoint);
         var evaluator = run.Evaluator(split)
             ?? throw new ConfigurationException($"Split '{split}' (--split / data:eval_split): no data source has it.");
         var report = run.Report(evaluator.Run(), [new("weights", Path.GetFullPath(checkpoint))]);
-        (reports ?? new EvaluationReportWriter()).Write(report, outputDirectory ?? config.OutputDir, "report_" + split);
+        var folder = outputDirectory ?? config.OutputDir;
+        (reports ?? new EvaluationReportWriter()).Write(report, folder, "report_" + split);
+        if (RunDirectory.IsRun(folder))
+            RunDirectory.Record(folder, ["report_" + split + ".json", "report_" + split + ".md"]);
         return report;
     }
 
@@ -431,7 +442,7 @@ public sealed partial class TrainingPipeline
         }
 
         public static RunSetup Create(IConfiguration configuration, TrainingRunOptions config, ILogger logger, bool forTraining,
-            PrecisionMode? precisionOverride = null)
+            RunComponents components, PrecisionMode? precisionOverride = null)
         {
             if (config.Threads is int threads)
                 torch.set_num_threads(threads);
@@ -455,7 +466,7 @@ public sealed partial class TrainingPipeline
             Scan(config, sources, tasks);
             Log.DataReady(logger, string.Join("; ", sources.Select(s => $"{s.Train.Name}: {s.Train.Count} samples, tasks {string.Join(", ", s.Targets.Keys)}")));
 
-            var provider = BuildModelServices(configuration, config.Tasks, tasks, m, config.Seed);
+            var provider = BuildModelServices(configuration, config.Tasks, tasks, m, config.Seed, components);
             try
             {
                 torch.manual_seed(unchecked((long)config.Seed));
@@ -470,6 +481,8 @@ public sealed partial class TrainingPipeline
                 }
                 if (config.Pretrained is { } pretrained)
                 {
+                    if (config.PretrainedSha256 is { } sha256)
+                        StateDictFile.VerifySha256(pretrained, sha256);
                     if (model.Encoder is VisionTransformer vit)
                         CheckPretrainedSettings(pretrained, vit.Options);
                     var loaded = ModelWeights.Load((torch.nn.Module)model.Encoder, pretrained, PretrainedLoadOptions(config.PretrainedAllowMissing));
@@ -680,11 +693,6 @@ public sealed partial class TrainingPipeline
                 // task's accuracy saturates early on easy tasks and would freeze the best checkpoint).
                 metric = hasEvaluator ? TaskMetricNames.Loss : "train_loss";
             }
-            else if (metric.Contains('/', StringComparison.Ordinal) && !metric.StartsWith("train_", StringComparison.Ordinal)
-                && !_tasks.Any(t => metric.StartsWith(t.Name + "/", StringComparison.Ordinal)))
-            {
-                throw new ConfigurationException($"trainer:monitor_metric = \"{metric}\": allowed \"<task>/<metric>\" with one of the tasks {string.Join(", ", _tasks.Select(t => t.Name))}, \"loss\" or \"train_loss\".");
-            }
             var mode = es.MonitorMode ?? MetricModes.Of(metric);
             return (metric, mode);
         }
@@ -809,6 +817,22 @@ public sealed partial class TrainingPipeline
                 $"parameters with gradients and AdamW moments {MemoryBudget.Format(parameters)}), more than the {MemoryBudget.Format(free)} of free memory; {advice}.");
         }
 
+        // A class label beyond tasks:N:head:num_classes: named with the task, the source's split file and the option.
+        private static void CheckClassLabels(OpenedSource source, List<TaskDefinition> tasks, string task, Tensor labels)
+        {
+            int i = tasks.FindIndex(t => t.Name == task);
+            if (tasks[i].Kind != TaskKind.Classification || labels.numel() == 0)
+                return;
+            long max = labels.max().to(ScalarType.Int64).item<long>();
+            int classes = Classes(tasks[i]);
+            if (max < classes)
+                return;
+            var file = source.Config.Path is { } path ? $"{path}, " : string.Empty;
+            throw new ConfigurationException(
+                $"tasks:{i}:head:num_classes = {classes} (task \"{task}\"): the training split of data:sources:{source.Index} ({file}split \"{source.Config.TrainSplit}\", {source.Train.Name}) " +
+                $"has label {max}; allowed num_classes > {max}, or 0 to take the data set's class list.");
+        }
+
         private static void Scan(TrainingRunOptions config, List<OpenedSource> sources, List<TaskDefinition> tasks)
         {
             // Caption targets are token sequences: no target statistics (their baselines are the retrieval captions).
@@ -851,7 +875,10 @@ public sealed partial class TrainingPipeline
                     foreach (var task in s.Targets.Keys)
                     {
                         if (builders.TryGetValue(task, out var builder))
+                        {
+                            CheckClassLabels(s, tasks, task, batch[task]);
                             builder.Add(batch[task], vqa.Contains(task) ? batch[SampleKeys.QuestionType] : null);
+                        }
                         else if (dense.TryGetValue(task, out var summary))
                             summary.Add(batch[task]);
                     }

@@ -111,12 +111,60 @@ public sealed class ReliabilityTests : IDisposable
         File.Exists(Path.Combine(run, "checkpoints", "last.safetensors")).Should().BeTrue("resuming keeps the run");
 
         RunDirectory.Prepare(run, resuming: false, overwrite: true);
-        Directory.EnumerateFileSystemEntries(run).Should().BeEmpty("overwriting clears the previous run");
+        Directory.EnumerateFileSystemEntries(run).Select(Path.GetFileName).Should().Equal([RunDirectory.ManifestFile],
+            "overwriting clears the previous run; the new run's manifest is all that is left");
 
-        File.WriteAllText(Path.Combine(run, "thesis.tex"), "precious");
+        var other = _dir.Combine("other");
+        Directory.CreateDirectory(other);
+        File.WriteAllText(Path.Combine(other, "thesis.tex"), "precious");
+        FluentActions.Invoking(() => RunDirectory.Prepare(other, resuming: false, overwrite: true)).Should().Throw<ConfigurationException>()
+            .WithMessage($"output_dir = '{other}' is not a SpatialNet run folder (thesis.tex; no {RunDirectory.ManifestFile}*");
+        File.Exists(Path.Combine(other, "thesis.tex")).Should().BeTrue();
+    }
+
+    [Fact]
+    public void Overwrite_RefusesAFolderWithTheUsersOwnConfigJson_AndRemovesOnlyWhatARunWrote()
+    {
+        // A user's project folder: its own config.json, notes and sources. Not a run: --overwrite refuses it, naming it.
+        var project = _dir.Combine("project");
+        Directory.CreateDirectory(Path.Combine(project, "src"));
+        File.WriteAllText(Path.Combine(project, "config.json"), "{ \"mine\": true }");
+        File.WriteAllText(Path.Combine(project, "notes.md"), "notes");
+        File.WriteAllText(Path.Combine(project, "src", "main.py"), "print(1)");
+
+        FluentActions.Invoking(() => RunDirectory.Prepare(project, resuming: false, overwrite: true)).Should().Throw<ConfigurationException>()
+            .WithMessage($"output_dir = '{project}' is not a SpatialNet run folder*");
+        Directory.EnumerateFileSystemEntries(project, "*", SearchOption.AllDirectories).Should().HaveCount(4, "nothing is deleted");
+
+        // A run folder the user added a file to: overwriting removes the run's entries and keeps the user's file.
+        var run = _dir.Combine("run2");
+        RunDirectory.Prepare(run, resuming: false, overwrite: false);
+        Directory.CreateDirectory(Path.Combine(run, "checkpoints"));
+        File.WriteAllText(Path.Combine(run, "checkpoints", "last.safetensors"), "x");
+        File.WriteAllText(Path.Combine(run, "config.json"), "{}");
+        File.WriteAllText(Path.Combine(run, "report_val.md"), "evaluated later");
+        RunDirectory.Record(run, ["report_val.md"]);
+        File.WriteAllText(Path.Combine(run, "analysis.ipynb"), "the user's");
+
+        RunDirectory.Prepare(run, resuming: false, overwrite: true);
+
+        Directory.EnumerateFileSystemEntries(run).Select(Path.GetFileName).Order(StringComparer.Ordinal)
+            .Should().Equal("analysis.ipynb", RunDirectory.ManifestFile);
+    }
+
+    [Fact]
+    public void AManifestNamingAPathOutsideTheFolder_IsNotARunManifest()
+    {
+        var run = _dir.Combine("hostile");
+        Directory.CreateDirectory(run);
+        var outside = _dir.Combine("outside.txt");
+        File.WriteAllText(outside, "keep");
+        File.WriteAllText(Path.Combine(run, RunDirectory.ManifestFile), "{ \"format\": \"spatialnet-run\", \"written\": [\"../outside.txt\"] }");
+        File.WriteAllText(Path.Combine(run, "config.json"), "{}");
+
         FluentActions.Invoking(() => RunDirectory.Prepare(run, resuming: false, overwrite: true)).Should().Throw<ConfigurationException>()
-            .WithMessage("*not a SpatialNet run (thesis.tex; no config.json)*");
-        File.Exists(Path.Combine(run, "thesis.tex")).Should().BeTrue();
+            .WithMessage("*not a SpatialNet run folder*");
+        File.Exists(outside).Should().BeTrue();
     }
 
     [Fact]

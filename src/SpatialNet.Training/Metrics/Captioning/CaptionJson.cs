@@ -192,9 +192,12 @@ public static class CaptionJson
             throw new FileNotFoundException($"Caption file not found: {path}", path);
         }
 
+        var bytes = File.ReadAllBytes(path);
+        if (SpatialNet.IO.JsonFile.InvalidUtf8Offset(bytes) is var bad and >= 0)
+            throw new InvalidDataException($"{path}: invalid UTF-8 at byte offset {bad}; caption files must be UTF-8 text.");
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path));
+            return JsonDocument.Parse(bytes, SpatialNet.IO.JsonFile.NoDuplicates);
         }
         catch (JsonException ex)
         {

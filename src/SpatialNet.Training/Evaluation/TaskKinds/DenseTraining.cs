@@ -1,7 +1,6 @@
 using SpatialNet.Heads.Dense;
-using SpatialNet.Training.Evaluation;
 
-namespace SpatialNet.Training.Tasks;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>The <c>segmentation</c> kind in training: mmsegmentation's IoUMetric scores against the majority class.</summary>
 internal sealed class SegmentationTraining : SegmentationTaskKind, ITrainingTaskKind
