@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SpatialNet.Heads;
 using SpatialNet.Losses;
+using SpatialNet.Losses.Gradients;
 
 namespace SpatialNet.DependencyInjection;
 
@@ -86,10 +87,29 @@ internal static class LossComposerRegistry
         (string Name, Action<IServiceCollection> Add)[] builtIn =
         [
             ("weighted_sum", s => Add<WeightedSum, LossComposerOptions>(s, "weighted_sum", (sp, _) => new WeightedSum(sp.GetRequiredService<TaskCatalog>()))),
-            ("uncertainty", s => Add<UncertaintyWeighting, LossComposerOptions>(s, "uncertainty", (sp, _) => new UncertaintyWeighting(sp.GetRequiredService<TaskCatalog>()))),
+            ("uncertainty", s => Add<UncertaintyWeighting, UncertaintyWeightingOptions>(s, "uncertainty", (sp, o) => new UncertaintyWeighting(sp.GetRequiredService<TaskCatalog>(), o.InitialLogVariance))),
             ("dwa", s => Add<DynamicWeightAverage, DynamicWeightAverageOptions>(s, "dwa", (_, o) => new DynamicWeightAverage(o.Temperature))),
             ("pcgrad", s => Add<PCGrad, PCGradOptions>(s, "pcgrad", (sp, o) => new PCGrad(sp.GetRequiredService<TaskCatalog>(), o.Seed))),
-            ("gradnorm", s => Add<GradNorm, GradNormOptions>(s, "gradnorm", (sp, o) => new GradNorm(sp.GetRequiredService<TaskCatalog>(), o.Alpha))),
+            ("gradnorm", s => Add<GradNorm, GradNormOptions>(s, "gradnorm", (sp, o) => new GradNorm(sp.GetRequiredService<TaskCatalog>(), o.Alpha, o.Weighting))),
+            ("imtl_l", s => Add<ImtlL, LossComposerOptions>(s, "imtl_l", (sp, _) => new ImtlL(sp.GetRequiredService<TaskCatalog>()))),
+            ("rlw", s => Add<RandomLossWeighting, RandomLossWeightingOptions>(s, "rlw", (_, o) => new RandomLossWeighting(o.Seed))),
+            ("gls", s => Add<GeometricLossStrategy, LossComposerOptions>(s, "gls", (_, _) => new GeometricLossStrategy())),
+            ("famo", s => Add<Famo, FamoOptions>(s, "famo", (_, o) => new Famo(o.Lr, o.WeightDecay, o.MinLosses))),
+            ("stch", s => Add<SmoothTchebycheff, SmoothTchebycheffOptions>(s, "stch", (_, o) => new SmoothTchebycheff(o.Mu, o.WarmupEpochs))),
+            Gradient<UPGradOptions>("upgrad", o => new UPGradAggregator(o.NormEps, o.RegEps)),
+            Gradient<DualProjOptions>("dualproj", o => new DualProjAggregator(o.NormEps, o.RegEps)),
+            Gradient<MgdaOptions>("mgda", o => new MgdaAggregator(o.Epsilon, o.MaxIters, o.GradientNormalization)),
+            Gradient<CaGradOptions>("cagrad", o => new CaGradAggregator(o.C, o.NormEps, o.Rescale)),
+            Gradient<LossComposerOptions>("imtl_g", _ => new ImtlGAggregator()),
+            Gradient<AlignedMtlOptions>("aligned_mtl", o => new AlignedMtlAggregator(o.ScaleMode)),
+            Gradient<LossComposerOptions>("con_fig", _ => new ConFigAggregator()),
+            Gradient<GradVacOptions>("gradvac", o => new GradVacAggregator(o.Beta, o.Eps, o.Seed)),
+            Gradient<FairGradOptions>("fairgrad", o => new FairGradAggregator(o.Alpha)),
+            Gradient<NashMtlOptions>("nash_mtl", o => new NashMtlAggregator(o.MaxNorm, o.UpdateWeightsEvery, o.OptimNiter)),
+            Gradient<ExcessMtlOptions>("excess_mtl", o => new ExcessMtlAggregator(o.RobustStepSize, o.NWarmupSteps)),
+            Gradient<GradDropOptions>("graddrop", o => new GradDropAggregator(o.Leak, o.Seed)),
+            Gradient<MocoOptions>("moco", o => new MocoAggregator(o.Beta, o.BetaSigma, o.Gamma, o.GammaSigma, o.Rho)),
+            Gradient<DbMtlOptions>("db_mtl", o => new DbMtlAggregator(o.Beta, o.BetaSigma)),
         ];
         foreach (var (name, add) in builtIn)
         {
@@ -99,6 +119,11 @@ internal static class LossComposerRegistry
 
         return services;
     }
+
+    // A gradient strategy (per-task gradients of the shared parameters combined by the aggregator), λ_t from the task catalog.
+    private static (string Name, Action<IServiceCollection> Add) Gradient<TOptions>(string name, Func<TOptions, GradientAggregator> aggregator)
+        where TOptions : LossComposerOptions, new() =>
+        (name, s => Add<GradientComposer, TOptions>(s, name, (sp, o) => new GradientComposer(name, aggregator(o), sp.GetRequiredService<TaskCatalog>())));
 
     /// <summary>The composers registered in <paramref name="services"/>, in registration order.</summary>
     public static IReadOnlyList<LossComposerRegistration> Of(IServiceCollection services) =>

@@ -143,12 +143,18 @@ public static partial class HuggingFaceVit
             int hidden = Int("hidden_size", 768);
             if (hidden <= 0)
                 throw Invalid(configPath, "hidden_size", root.GetProperty("hidden_size"), "a positive integer");
+            int intermediate = Int("intermediate_size", 4 * hidden);
+            // The MLP width is D × ratio truncated (timm's int(dim * mlp_ratio)); I / D may round below the ratio
+            // that gives back I (11 × (15 / 11) = 14.99…), so the ratio is raised to the next double that does.
+            double mlpRatio = (double)intermediate / hidden;
+            while (intermediate > 0 && (int)(hidden * mlpRatio) < intermediate)
+                mlpRatio = Math.BitIncrement(mlpRatio);
             var options = new VisionTransformerOptions
             {
                 EmbedDim = hidden,
                 Depth = Int("num_hidden_layers", 12),
                 NumHeads = Int("num_attention_heads", 12),
-                MlpRatio = (double)Int("intermediate_size", 4 * hidden) / hidden,
+                MlpRatio = mlpRatio,
                 ImageSize = Int("image_size", 224),
                 PatchSize = Int("patch_size", 16),
                 InChannels = Int("num_channels", 3),

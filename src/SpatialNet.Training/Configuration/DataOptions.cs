@@ -85,10 +85,11 @@ public sealed class DataOptions
             if (Sources[i] is null) { p.Add($"data:sources:{i}: null."); continue; }
             Sources[i].Collect($"data:sources:{i}", p, check, tasks);
         }
-        foreach (var t in tasks.Where(t => t?.Name is not null))
+        for (int i = 0; i < tasks.Count; i++)
         {
-            if (!Sources.Any(s => s is not null && s.TargetsOf(t) is not null))
-                p.Add($"tasks: task '{t.Name}' gets targets from no source; give it a \"target\" or map it in a source's \"targets\".");
+            var t = tasks[i];
+            if (t?.Name is not null && !Sources.Any(s => s is not null && s.TargetsOf(t) is not null))
+                p.Add($"tasks:{i}:target: task '{t.Name}' gets targets from no source; give it a \"target\" or map it in a source's \"targets\".");
         }
     }
 }

@@ -116,11 +116,5 @@ public sealed class CompareCliTests : IDisposable
         stderr.Should().Contain("--composers");
     }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        int code = SpatialNet.Cli.Cli.Run(args, o, e, CancellationToken.None);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 }

@@ -18,15 +18,9 @@ public sealed class TrainCliTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static (int Code, string Out, string Err) Run(params string[] args) => Run(CancellationToken.None, args);
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
-    private static (int Code, string Out, string Err) Run(CancellationToken cancellationToken, params string[] args)
-    {
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        int code = SpatialNet.Cli.Cli.Run(args, o, e, cancellationToken);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(CancellationToken cancellationToken, params string[] args) => CliRunner.Run(cancellationToken, args);
 
     /// <summary>A model and data small enough for one epoch in about a second.</summary>
     private string TinyConfig(string name, int epochs, string precision = "auto", string? file = null, int trainCount = 24, bool progress = false)

@@ -90,3 +90,65 @@ public sealed class WarmupCoveringTheRunTests
         new SpatialNet.Training.Engine.Trainer(f.Trainable, f.Source, options).Dispose();
     }
 }
+
+public sealed class EveryNullableOptionTests
+{
+    private const string Base = """
+        {
+          "output_dir": "runs/x",
+          "model": { "image_size": 32, "patch_size": 16, "embed_dim": 16, "depth": 1, "num_heads": 2 },
+          "tasks": [ { "name": "land_cover", "kind": "classification", "target": "label", "head": { "label_smoothing": 0.1 } } ],
+          "trainer": { "seed": 3 },
+          "data": { "batch_size": 8, "sources": [ { "kind": "synthetic", "train_count": 20, "val_count": 10 } ] }
+        }
+        """;
+
+    public static TheoryData<string> NullableKeys()
+    {
+        // Every nullable option a run binds, found by reflection on the options classes (so a new one is covered too).
+        var bound = TrainingRunOptions.Bind(SpatialNetConfiguration.FromJson(Base, "/cfg"));
+        var data = new TheoryData<string>();
+        foreach (var (prefix, instance) in Sections(bound))
+        {
+            foreach (var p in instance.GetType().GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+            {
+                if (p.SetMethod is not { IsPublic: true } || typeof(Delegate).IsAssignableFrom(p.PropertyType) || !IsNullable(p))
+                    continue;
+                data.Add(prefix + SpatialNet.DependencyInjection.StrictConfigurationBinder.SnakeCase(p.Name));
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(NullableKeys))]
+    public void NullForANullableOption_IsNullOrRefusedNamingTheKey_NeverTheDefault(string key)
+    {
+        // JSON null and an empty override reach the binder alike (an empty value).
+        TrainingRunOptions bound;
+        try
+        {
+            bound = TrainingRunOptions.Bind(SpatialNetConfiguration.FromJson(Base, "/cfg", [key + "="]), "cfg.json");
+        }
+        catch (ConfigurationException e)
+        {
+            e.Message.Should().Contain(key);
+            return;
+        }
+
+        var (section, name) = (key[..(key.LastIndexOf(':') + 1)], key[(key.LastIndexOf(':') + 1)..]);
+        var instance = Sections(bound).Single(s => s.Prefix == section).Instance;
+        var property = instance.GetType().GetProperties().Single(p => SpatialNet.DependencyInjection.StrictConfigurationBinder.SnakeCase(p.Name) == name);
+        property.GetValue(instance).Should().BeNull($"{key}: null means null");
+    }
+
+    private static IEnumerable<(string Prefix, object Instance)> Sections(TrainingRunOptions o) =>
+    [
+        ("", o), ("model:", o.Model), ("loss:", o.Loss), ("trainer:", o.Trainer), ("data:", o.Data),
+        ("data:sources:0:", o.Data.Sources[0]), ("tasks:0:", o.Tasks[0]), ("tasks:0:head:", o.Tasks[0].Head),
+    ];
+
+    private static bool IsNullable(System.Reflection.PropertyInfo p) =>
+        Nullable.GetUnderlyingType(p.PropertyType) is not null
+        || (!p.PropertyType.IsValueType && new System.Reflection.NullabilityInfoContext().Create(p).WriteState == System.Reflection.NullabilityState.Nullable);
+}

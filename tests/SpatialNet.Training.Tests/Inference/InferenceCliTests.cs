@@ -14,13 +14,7 @@ namespace SpatialNet.Training.Tests.Inference;
 /// <summary><c>spatialnet predict</c> and <c>export onnx</c>, in-process, on a tiny trained run.</summary>
 public sealed class InferenceCliTests(TinyRunFixture run) : IClassFixture<TinyRunFixture>
 {
-    private static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        int code = SpatialNet.Cli.Cli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Cli(params string[] args) => CliRunner.Run(args);
 
     // Four validation scenes written as TIFF files in a folder (one in a subfolder).
     private static RasterImage[] WriteImages(TinyRunFixture run, string folder)

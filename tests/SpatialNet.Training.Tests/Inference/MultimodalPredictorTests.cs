@@ -12,13 +12,7 @@ namespace SpatialNet.Training.Tests.Inference;
 /// <summary>Answer and Caption on a run with land-use, caption and VQA tasks over UCM-caption and RSVQA folders.</summary>
 public sealed class MultimodalPredictorTests(SyntheticMultimodalFixture data) : IClassFixture<SyntheticMultimodalFixture>
 {
-    private static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        int code = SpatialNet.Cli.Cli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Cli(params string[] args) => CliRunner.Run(args);
 
     private TrainingRunResult Train(TempDirectory folder)
     {

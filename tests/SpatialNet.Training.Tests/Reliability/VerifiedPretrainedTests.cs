@@ -66,21 +66,13 @@ public sealed class VerifiedPretrainedTests : IDisposable
         using (var stream = File.OpenRead(weights))
             actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
 
-        var (code, _, err) = Cli(["weights", "inspect", weights, "--sha256", AbcSha256]);
+        var (code, _, err) = CliRunner.Run(["weights", "inspect", weights, "--sha256", AbcSha256]);
         code.Should().Be(1);
         err.Should().Contain(weights).And.Contain($"its SHA-256 is {actual}, expected {AbcSha256}");
 
-        Cli(["weights", "inspect", weights, "--sha256", actual]).Code.Should().Be(0);
-        var (bad, _, badErr) = Cli(["weights", "inspect", weights, "--sha256", "xyz"]);
+        CliRunner.Run(["weights", "inspect", weights, "--sha256", actual]).Code.Should().Be(0);
+        var (bad, _, badErr) = CliRunner.Run(["weights", "inspect", weights, "--sha256", "xyz"]);
         bad.Should().Be(2);
         badErr.Should().Contain("'--sha256': 'xyz' is not a SHA-256");
-    }
-
-    private static (int Code, string Out, string Err) Cli(string[] args)
-    {
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        int code = SpatialNet.Cli.Cli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
     }
 }
