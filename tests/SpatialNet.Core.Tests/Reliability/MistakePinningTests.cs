@@ -124,13 +124,16 @@ public sealed class MistakePinningTests : IDisposable
     [Fact]
     public void DynamicWeightAverage_LoadingAState_ReplacesTheHistoryItHad()
     {
-        // LoadState clears the running sums and the history first: a resumed run has the saved state only.
+        // LoadState clears the running sums and the history first: a resumed run has the saved state only
+        // (an empty state is a run that has not finished an epoch).
         var used = new DynamicWeightAverage();
         Epoch(used, 1, 1);
         Epoch(used, 4, 1);
         used.WeightOf("a").Should().NotBe(1.0);
+        using (var scope = NewDisposeScope())
+            used.Compose(new Dictionary<string, Tensor> { ["a"] = tensor(100f), ["b"] = tensor(1f) }, LossContext.None);   // mid-epoch sums
 
-        used.LoadState(new DynamicWeightAverage().SaveState());
+        used.LoadState(new Dictionary<string, double[]>());   // a state without epochs_finished: 0 epochs
 
         used.EpochsFinished.Should().Be(0);
         used.WeightOf("a").Should().Be(1.0);
