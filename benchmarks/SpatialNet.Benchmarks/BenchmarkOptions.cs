@@ -28,6 +28,9 @@ internal enum BenchmarkMode
 
     /// <summary>Whole-scene mapping of a GeoTIFF (SceneMapper): time and peak memory.</summary>
     Scene,
+
+    /// <summary>Training-step time and peak memory of loss composers relative to weighted_sum, one process each.</summary>
+    Composers,
 }
 
 /// <summary>Numeric precision of the benchmarked step.</summary>
@@ -92,6 +95,8 @@ internal sealed class BenchmarkOptions
     public int Vocab { get; set; } = 400;
     public string? ScenePath { get; set; }
     public int Stride { get; set; }
+    public IReadOnlyList<string> Composers { get; set; } = [];
+    public string? Composer { get; set; }
 
     public bool IsCuda => Device == "cuda";
 
@@ -175,6 +180,8 @@ internal sealed class BenchmarkOptions
         var samples = Int("--samples", "Images in the pipeline cache (default 8 × batch).", 1);
         var modelImgS = Real("--model-img-s", "--pipeline: the model's img/s measured earlier (default: measure it now).", positive: true);
         var sampleEvery = Int("--sample-every", "--soak: steps between samples (default 100).", 1);
+        var composers = new Option<string>("--composers") { Description = "Step time and peak memory of these loss composers (comma-separated registered names) relative to weighted_sum, one process each (defaults --img 32 --patch 8 --dim 64 --depth 2 --heads 4 --batch 8 --steps 10 --warmup 2).", HelpName = "A,B,C" };
+        var composer = new Option<string>("--composer") { Description = "--composers: the one composer this process measures (the driver passes it).", HelpName = "NAME" };
 
         var root = new RootCommand("""
             spatialnet-benchmarks: training-step throughput of the SpatialNet model and trainer (default), the soak, the
@@ -184,11 +191,11 @@ internal sealed class BenchmarkOptions
         {
             soak, pipeline, breakdown, decode, inference, scene, stride, depth, dim, heads, patch, img, classes,
             captionDepth, beam, maxLen, vocab, batch, steps, warmup, precision, device, optimizer, input, clip, peak,
-            threads, samples, modelImgS, sampleEvery,
+            threads, samples, modelImgS, sampleEvery, composers, composer,
         };
         root.Validators.Add(r =>
         {
-            var modes = new Option[] { soak, pipeline, breakdown, decode, inference, scene }.Where(m => r.GetResult(m) is not null).Select(m => m.Name).ToList();
+            var modes = new Option[] { soak, pipeline, breakdown, decode, inference, scene, composers }.Where(m => r.GetResult(m) is not null).Select(m => m.Name).ToList();
             if (modes.Count > 1) r.AddError($"Choose one mode; given: {string.Join(", ", modes)}.");
         });
 
@@ -199,7 +206,10 @@ internal sealed class BenchmarkOptions
             var o = new BenchmarkOptions
             {
                 Mode = Given(soak) ? BenchmarkMode.Soak : Given(pipeline) ? BenchmarkMode.Pipeline : Given(breakdown) ? BenchmarkMode.Breakdown
-                    : Given(decode) ? BenchmarkMode.Decode : Given(inference) ? BenchmarkMode.Inference : Given(scene) ? BenchmarkMode.Scene : BenchmarkMode.Throughput,
+                    : Given(decode) ? BenchmarkMode.Decode : Given(inference) ? BenchmarkMode.Inference : Given(scene) ? BenchmarkMode.Scene
+                    : Given(composers) || Given(composer) ? BenchmarkMode.Composers : BenchmarkMode.Throughput,
+                Composers = (parse.GetValue(composers) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Composer = parse.GetValue(composer),
                 ScenePath = parse.GetValue(scene),
                 Precision = parse.GetValue(precision) switch { "fp32" => Precision.Fp32, "bf16" => Precision.Bf16, _ => Precision.Auto },
                 Device = parse.GetValue(device)!,
@@ -216,7 +226,7 @@ internal sealed class BenchmarkOptions
                 Vocab = IntOr(vocab, 400),
             };
             // The defaults of each mode: the paper's configuration, a small one for the soak and the scene.
-            bool small = o.Mode is BenchmarkMode.Soak or BenchmarkMode.Scene;
+            bool small = o.Mode is BenchmarkMode.Soak or BenchmarkMode.Scene or BenchmarkMode.Composers;
             bool sceneMode = o.Mode == BenchmarkMode.Scene;
             o.Depth = IntOr(depth, small ? (sceneMode ? 1 : 2) : 12);
             o.Dim = IntOr(dim, small ? (sceneMode ? 32 : 64) : 512);
@@ -224,9 +234,9 @@ internal sealed class BenchmarkOptions
             o.Patch = IntOr(patch, small ? 8 : 16);
             o.Image = IntOr(img, small ? 32 : 256);
             o.Classes = IntOr(classes, sceneMode ? 8 : 21);
-            o.Batch = IntOr(batch, o.Mode switch { BenchmarkMode.Soak => 8, BenchmarkMode.Inference => 8, BenchmarkMode.Scene => 64, _ => 32 });
-            o.Steps = IntOr(steps, o.Mode switch { BenchmarkMode.Soak => 1000, BenchmarkMode.Decode => 5, BenchmarkMode.Inference => 10, _ => 20 });
-            o.Warmup = IntOr(warmup, o.Mode switch { BenchmarkMode.Decode => 1, BenchmarkMode.Inference => 2, _ => 3 });
+            o.Batch = IntOr(batch, o.Mode switch { BenchmarkMode.Soak => 8, BenchmarkMode.Inference => 8, BenchmarkMode.Scene => 64, BenchmarkMode.Composers => 8, _ => 32 });
+            o.Steps = IntOr(steps, o.Mode switch { BenchmarkMode.Soak => 1000, BenchmarkMode.Decode => 5, BenchmarkMode.Inference => 10, BenchmarkMode.Composers => 10, _ => 20 });
+            o.Warmup = IntOr(warmup, o.Mode switch { BenchmarkMode.Decode => 1, BenchmarkMode.Inference => 2, BenchmarkMode.Composers => 2, _ => 3 });
             o.Input = Given(input) ? (parse.GetValue(input) == "pipeline" ? InputKind.Pipeline : InputKind.Fixed)
                 : o.Mode == BenchmarkMode.Soak ? InputKind.Pipeline : InputKind.Fixed;
             o.SampleEvery = IntOr(sampleEvery, 100);

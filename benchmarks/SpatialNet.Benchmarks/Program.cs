@@ -49,6 +49,8 @@ static int Run(BenchmarkOptions o)
             return InferenceBenchmark.Run(o, device, log) ? 0 : 1;
         case BenchmarkMode.Scene:
             return SceneBenchmark.Run(o, device, log) ? 0 : 1;
+        case BenchmarkMode.Composers:
+            return ComposerBenchmark.Run(o, device, log) ? 0 : 1;
         default:
             var r = ThroughputBenchmark.Run(o, device, log);
             double tflopsPeak = o.PeakTflops > 0 ? 100 * r.Tflops / o.PeakTflops : double.NaN;

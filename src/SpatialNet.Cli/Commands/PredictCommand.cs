@@ -91,7 +91,7 @@ internal static partial class PredictCommand
         var header = new List<string> { "file" };
         foreach (var t in tasks)
         {
-            if (t.Kind is TaskKind.Classification or TaskKind.MultiLabel)
+            if ((t.Kind == TaskKind.Classification || t.Kind == TaskKind.MultiLabel))
                 header.Add(t.Name);
             header.AddRange(Enumerable.Range(0, t.Outputs).Select(k => t.Outputs == 1 && t.Kind == TaskKind.Regression ? t.Name : $"{t.Name}:{Name(t, k)}"));
         }
@@ -121,7 +121,7 @@ internal static partial class PredictCommand
             var values = new JsonObject();
             for (int k = 0; k < p.Values.Count; k++)
                 values[p.Labels is { } l && l.Count == p.Values.Count ? l[k] : k.ToString(CultureInfo.InvariantCulture)] = p.Values[k];
-            var o = new JsonObject { ["kind"] = p.Kind == TaskKind.MultiLabel ? "multi_label" : p.Kind.ToString().ToLowerInvariant() };
+            var o = new JsonObject { ["kind"] = p.Kind.Name };
             if (p.Kind == TaskKind.Classification)
                 o["class"] = p.PredictedLabel;
             if (p.Kind == TaskKind.MultiLabel)

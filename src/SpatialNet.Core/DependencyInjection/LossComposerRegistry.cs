@@ -10,7 +10,7 @@ namespace SpatialNet.DependencyInjection;
 /// how configuration binds them (section <c>loss:&lt;name&gt;</c>). The composer itself is a keyed <see cref="ILossComposer"/> under <see cref="Name"/>.
 /// </summary>
 internal sealed class LossComposerRegistration(string name, Type optionsType, Func<LossComposerOptions> newOptions,
-    Action<IServiceCollection, IConfiguration, string> bindConfiguration)
+    Action<IServiceCollection, IConfiguration, string> bindConfiguration, Action<IServiceCollection> register)
 {
     /// <summary>The name configuration uses (<c>loss:loss_composer</c>, section <c>loss:&lt;name&gt;</c>); also the options name and the service key.</summary>
     public string Name { get; } = name;
@@ -23,6 +23,9 @@ internal sealed class LossComposerRegistration(string name, Type optionsType, Fu
 
     /// <summary>Configures the composer's named options from <paramref name="section"/> (path <paramref name="path"/> for messages).</summary>
     public void BindConfiguration(IServiceCollection services, IConfiguration section, string path) => bindConfiguration(services, section, path);
+
+    /// <summary>Registers the same composer (name, options type, factory) in <paramref name="services"/>.</summary>
+    public void RegisterIn(IServiceCollection services) => register(services);
 
     /// <summary>Whether configuration's <paramref name="name"/> names this composer (case, <c>_</c> and <c>-</c> ignored).</summary>
     public bool IsNamed(string? name) => name is not null && StrictConfigurationBinder.Normalize(name) == StrictConfigurationBinder.Normalize(Name);

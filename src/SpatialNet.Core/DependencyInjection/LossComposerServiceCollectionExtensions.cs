@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 using SpatialNet.Losses;
+using SpatialNet.Losses.Gradients;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -42,7 +43,8 @@ public static class LossComposerServiceCollectionExtensions
         }
 
         services.AddSingleton(new LossComposerRegistration(name, typeof(TOptions), () => new TOptions(),
-            (s, section, path) => s.AddOptions<TOptions>(name).Configure(o => StrictConfigurationBinder.Bind(section, o, path))));
+            (s, section, path) => s.AddOptions<TOptions>(name).Configure(o => StrictConfigurationBinder.Bind(section, o, path)),
+            s => s.AddLossComposer(name, create)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, LossComposerOptionsValidator<TOptions>>());
         services.AddKeyedSingleton<ILossComposer>(name, (sp, _) => create(sp, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name)));
         return services.AddOptions<TOptions>(name).ValidateOnStart();
@@ -72,10 +74,29 @@ public static class LossComposerServiceCollectionExtensions
         (string Name, Action<IServiceCollection> Add)[] builtIn =
         [
             ("weighted_sum", s => s.AddLossComposer<WeightedSum, LossComposerOptions>("weighted_sum", (sp, _) => new WeightedSum(sp.GetRequiredService<TaskCatalog>()))),
-            ("uncertainty", s => s.AddLossComposer<UncertaintyWeighting, LossComposerOptions>("uncertainty", (sp, _) => new UncertaintyWeighting(sp.GetRequiredService<TaskCatalog>()))),
+            ("uncertainty", s => s.AddLossComposer<UncertaintyWeighting, UncertaintyWeightingOptions>("uncertainty", (sp, o) => new UncertaintyWeighting(sp.GetRequiredService<TaskCatalog>(), o.InitialLogVariance))),
             ("dwa", s => s.AddLossComposer<DynamicWeightAverage, DynamicWeightAverageOptions>("dwa", (_, o) => new DynamicWeightAverage(o.Temperature))),
             ("pcgrad", s => s.AddLossComposer<PCGrad, PCGradOptions>("pcgrad", (sp, o) => new PCGrad(sp.GetRequiredService<TaskCatalog>(), o.Seed))),
-            ("gradnorm", s => s.AddLossComposer<GradNorm, GradNormOptions>("gradnorm", (sp, o) => new GradNorm(sp.GetRequiredService<TaskCatalog>(), o.Alpha))),
+            ("gradnorm", s => s.AddLossComposer<GradNorm, GradNormOptions>("gradnorm", (sp, o) => new GradNorm(sp.GetRequiredService<TaskCatalog>(), o.Alpha, o.Weighting))),
+            ("imtl_l", s => s.AddLossComposer<ImtlL, LossComposerOptions>("imtl_l", (sp, _) => new ImtlL(sp.GetRequiredService<TaskCatalog>()))),
+            ("rlw", s => s.AddLossComposer<RandomLossWeighting, RandomLossWeightingOptions>("rlw", (_, o) => new RandomLossWeighting(o.Seed))),
+            ("gls", s => s.AddLossComposer<GeometricLossStrategy, LossComposerOptions>("gls", (_, _) => new GeometricLossStrategy())),
+            ("famo", s => s.AddLossComposer<Famo, FamoOptions>("famo", (_, o) => new Famo(o.Lr, o.WeightDecay, o.MinLosses))),
+            ("stch", s => s.AddLossComposer<SmoothTchebycheff, SmoothTchebycheffOptions>("stch", (_, o) => new SmoothTchebycheff(o.Mu, o.WarmupEpochs))),
+            Gradient<UPGradOptions>("upgrad", o => new UPGradAggregator(o.NormEps, o.RegEps)),
+            Gradient<DualProjOptions>("dualproj", o => new DualProjAggregator(o.NormEps, o.RegEps)),
+            Gradient<MgdaOptions>("mgda", o => new MgdaAggregator(o.Epsilon, o.MaxIters, o.GradientNormalization)),
+            Gradient<CaGradOptions>("cagrad", o => new CaGradAggregator(o.C, o.NormEps, o.Rescale)),
+            Gradient<LossComposerOptions>("imtl_g", _ => new ImtlGAggregator()),
+            Gradient<AlignedMtlOptions>("aligned_mtl", o => new AlignedMtlAggregator(o.ScaleMode)),
+            Gradient<LossComposerOptions>("con_fig", _ => new ConFigAggregator()),
+            Gradient<GradVacOptions>("gradvac", o => new GradVacAggregator(o.Beta, o.Eps, o.Seed)),
+            Gradient<FairGradOptions>("fairgrad", o => new FairGradAggregator(o.Alpha)),
+            Gradient<NashMtlOptions>("nash_mtl", o => new NashMtlAggregator(o.MaxNorm, o.UpdateWeightsEvery, o.OptimNiter)),
+            Gradient<ExcessMtlOptions>("excess_mtl", o => new ExcessMtlAggregator(o.RobustStepSize, o.NWarmupSteps)),
+            Gradient<GradDropOptions>("graddrop", o => new GradDropAggregator(o.Leak, o.Seed)),
+            Gradient<MocoOptions>("moco", o => new MocoAggregator(o.Beta, o.BetaSigma, o.Gamma, o.GammaSigma, o.Rho)),
+            Gradient<DbMtlOptions>("db_mtl", o => new DbMtlAggregator(o.Beta, o.BetaSigma)),
         ];
         foreach (var (name, add) in builtIn)
         {
@@ -85,4 +106,9 @@ public static class LossComposerServiceCollectionExtensions
 
         return services;
     }
+
+    // A gradient strategy (per-task gradients of the shared parameters combined by the aggregator), λ_t from the task catalog.
+    private static (string Name, Action<IServiceCollection> Add) Gradient<TOptions>(string name, Func<TOptions, GradientAggregator> aggregator)
+        where TOptions : LossComposerOptions, new() =>
+        (name, s => s.AddLossComposer<GradientComposer, TOptions>(name, (sp, o) => new GradientComposer(name, aggregator(o), sp.GetRequiredService<TaskCatalog>())));
 }

@@ -100,12 +100,22 @@ public sealed class SpatialNetBuilder
         TaskKind kind,
         Func<IServiceProvider, TokenLayout, TOptions, TaskHead> createHead,
         Action<TOptions>? configure = null)
+        where TOptions : TaskHeadOptions =>
+        AddRegisteredTask(name, kind, null, createHead, configure);
+
+    /// <summary>Adds a task of a registered kind (<see cref="TaskKindRegistration.AddTask"/>), which its <see cref="TaskDefinition"/> carries.</summary>
+    internal SpatialNetBuilder AddRegisteredTask<TOptions>(
+        string name,
+        TaskKind kind,
+        TaskKindRegistration? kindRegistration,
+        Func<IServiceProvider, TokenLayout, TOptions, TaskHead> createHead,
+        Action<TOptions>? configure = null)
         where TOptions : TaskHeadOptions
     {
         // Invalid or duplicate names are reported together with everything else by the validators.
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(createHead);
-        var registration = new TaskDefinition(name, kind) { HeadOptionsType = typeof(TOptions) };
+        var registration = new TaskDefinition(name, kind) { HeadOptionsType = typeof(TOptions), KindRegistration = kindRegistration };
         Services.Configure<SpatialNetOptions>(o => o.Tasks.Add(registration));
         var options = Services.AddOptions<TOptions>(name).ValidateOnStart();
         if (configure is not null)

@@ -143,7 +143,7 @@ public sealed class TargetStatistics
                 throw new ArgumentOutOfRangeException(nameof(classes), classes, $"A {kind} task needs its number of classes.");
         }
 
-        private bool IsClassKind => _kind is TaskKind.Classification or TaskKind.VisualQuestionAnswering;
+        private bool IsClassKind => _kind == TaskKind.Classification || _kind == TaskKind.VisualQuestionAnswering;
 
         /// <summary>Adds a batch of targets ([B] class indices, or [B] / [B, K] values) and, for VQA, the question types [B].</summary>
         public void Add(Tensor targets, Tensor? groups = null)

@@ -15,6 +15,7 @@ public sealed record TaskDefinition(string Name, TaskKind Kind, double LossWeigh
     public const string AllowedNameDescription = "a non-empty name of letters, digits, '_' and '-'";
 
     private readonly Type? headOptionsType;
+    private readonly TaskKindRegistration? kindRegistration;
 
     /// <summary>
     /// The head's options, with the sizes the data decides once it is opened; null when the task is
@@ -24,6 +25,16 @@ public sealed record TaskDefinition(string Name, TaskKind Kind, double LossWeigh
 
     /// <summary>Type of the named head options registered for the task (dependency injection); null: <see cref="Head"/>'s type.</summary>
     public Type? HeadOptionsType { get => headOptionsType ?? Head?.GetType(); init => headOptionsType = value; }
+
+    /// <summary>
+    /// The registration of the task's kind (what configuration named; the stages ask it instead of switching on
+    /// <see cref="Kind"/>); when not set, the built-in registration of <see cref="Kind"/>, or null for a kind that has none.
+    /// </summary>
+    public TaskKindRegistration? KindRegistration
+    {
+        get => kindRegistration ?? DependencyInjection.TaskKindRegistry.BuiltIn.LastOrDefault(k => k.Kind == Kind);
+        init => kindRegistration = value;
+    }
 
     /// <summary>Batch entries the head reads besides the encoder tokens (<see cref="TaskHead.InputNames"/>); the targets are the entry named like the task.</summary>
     public IReadOnlyList<string> Inputs { get; init; } = [];

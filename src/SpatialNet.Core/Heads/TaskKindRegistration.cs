@@ -90,6 +90,6 @@ public abstract class TaskKindRegistration<TOptions>(string name, TaskKind kind,
     public override void AddTask(SpatialNetBuilder builder, string taskName, Action<TaskHeadOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.AddTask<TOptions>(taskName, Kind, (sp, layout, o) => CreateHead(sp, taskName, layout, o), configure is null ? null : o => configure(o));
+        builder.AddRegisteredTask<TOptions>(taskName, Kind, this, (sp, layout, o) => CreateHead(sp, taskName, layout, o), configure is null ? null : o => configure(o));
     }
 }

@@ -15,7 +15,8 @@ namespace SpatialNet.Losses;
 /// <remarks>
 /// <para>
 /// For the T present tasks: effective weights w̃_t = T·w_t / Σ w (the paper's renormalisation to
-/// Σ w̃ = T, built into the weights so it needs no step after the optimizer's). With W the last
+/// Σ w̃ = T, built into the weights so it needs no step after the optimizer's), or T·softmax(w)_t
+/// with <c>weighting</c> = softmax (LibMTL's form). With W the last
 /// shared layer's weight (the last parameter of <see cref="LossContext.SharedParameters"/> with at
 /// least two dimensions), G_t = w̃_t·‖∇_W L_t‖₂, Ḡ = mean_t G_t, L̃_t = L_t / L_t(0) (the task's
 /// first loss), r_t = L̃_t / mean L̃ and L_grad = Σ_t |G_t − Ḡ·r_t^α| with the target Ḡ·r_t^α held
@@ -40,8 +41,21 @@ public sealed class GradNorm : nn.Module, ILossComposer
     /// <param name="tasks">The tasks.</param>
     /// <param name="alpha">The asymmetry α ≥ 0 (paper: 1.5 for its NYUv2 experiments; 0 pulls every G_t to the mean).</param>
     [ActivatorUtilitiesConstructor]
-    public GradNorm(TaskCatalog tasks, double alpha = 1.5) : base(nameof(GradNorm))
+    public GradNorm(TaskCatalog tasks, double alpha = 1.5) : this(tasks, alpha, LinearWeighting)
     {
+    }
+
+    /// <summary>Creates one weight per task of <paramref name="tasks"/>, normalised by <paramref name="weighting"/>.</summary>
+    /// <param name="tasks">The tasks.</param>
+    /// <param name="alpha">The asymmetry α ≥ 0.</param>
+    /// <param name="weighting">
+    /// <c>linear</c>: w̃ = T·w/Σw (the paper's renormalisation); <c>softmax</c>: w̃ = T·softmax(w) (LibMTL's form).
+    /// </param>
+    public GradNorm(TaskCatalog tasks, double alpha, string weighting) : base(nameof(GradNorm))
+    {
+        if (weighting is not (LinearWeighting or SoftmaxWeighting))
+            throw new ArgumentOutOfRangeException(nameof(weighting), weighting, $"loss:gradnorm:weighting must be {LinearWeighting} or {SoftmaxWeighting}; got '{weighting}'.");
+        Weighting = weighting;
         ArgumentNullException.ThrowIfNull(tasks);
         if (tasks.Count == 0)
             throw new ArgumentException("GradNorm needs at least one task.", nameof(tasks));
@@ -63,6 +77,15 @@ public sealed class GradNorm : nn.Module, ILossComposer
 
     /// <summary>The asymmetry α.</summary>
     public double Alpha { get; }
+
+    /// <summary>How the learnable weights become the effective ones: <c>linear</c> or <c>softmax</c>.</summary>
+    public string Weighting { get; }
+
+    /// <summary>w̃ = T·w/Σw (Chen et al. 2018).</summary>
+    public const string LinearWeighting = "linear";
+
+    /// <summary>w̃ = T·softmax(w) (LibMTL).</summary>
+    public const string SoftmaxWeighting = "softmax";
 
     /// <summary>The learnable weights w_t (before the renormalisation).</summary>
     public Parameter Weights => weights;
@@ -103,7 +126,7 @@ public sealed class GradNorm : nn.Module, ILossComposer
         using (var scope = NewDisposeScope())
         {
             var w = weights.index_select(0, tensor(slots.Select(s => (long)s).ToArray(), device: device));
-            var effective = w * (count / w.sum());                                   // Σ w̃ = T
+            var effective = Weighting == SoftmaxWeighting ? w.softmax(dim: 0) * count : w * (count / w.sum());   // Σ w̃ = T
             var losses = stack(tasks.Select(t => taskLosses[t].to(ScalarType.Float32).reshape(Array.Empty<long>())).ToArray());
             var norms = stack(tasks.Select(t =>
             {
@@ -148,11 +171,16 @@ public sealed class GradNormOptions : LossComposerOptions
     /// <summary>The asymmetry α (Chen et al. 2018, Eq. 2); finite and ≥ 0. Default 1.5 (the paper's NYUv2 setting).</summary>
     public double Alpha { get; set; } = 1.5;
 
+    /// <summary><c>linear</c> (T·w/Σw, the paper's; default) or <c>softmax</c> (T·softmax(w), LibMTL's).</summary>
+    public string Weighting { get; set; } = GradNorm.LinearWeighting;
+
     /// <inheritdoc />
     protected override void CollectErrors(ICollection<string> errors)
     {
         ArgumentNullException.ThrowIfNull(errors);
         if (!(Alpha >= 0) || double.IsInfinity(Alpha))
             errors.Add(Message(nameof(Alpha), Alpha, "a finite number >= 0 (paper: 1.5)"));
+        if (Weighting is not (GradNorm.LinearWeighting or GradNorm.SoftmaxWeighting))
+            errors.Add(Message(nameof(Weighting), Weighting, "linear or softmax"));
     }
 }

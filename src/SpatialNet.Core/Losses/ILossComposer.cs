@@ -17,7 +17,8 @@ namespace SpatialNet.Losses;
 /// A training step is <c>var loss = composer.Compose(losses, ctx); l2?.ApplyTo(loss, model);
 /// loss.Backward(); optimizer.step();</c> — always <see cref="ComposedLoss.Backward"/>, never
 /// <c>Total.backward()</c>, because gradient strategies (PCGrad) do their work there. At the end of
-/// every epoch call <see cref="OnEpochEnd"/> (Dynamic Weight Average needs it).
+/// every epoch call <see cref="OnEpochEnd"/> (Dynamic Weight Average needs it); after every
+/// optimizer step <see cref="AfterOptimizerStep"/> (FAMO needs it).
 /// </para>
 /// </remarks>
 public interface ILossComposer
@@ -46,6 +47,20 @@ public interface ILossComposer
     /// <paramref name="presentTasks"/> leaves unused, so the optimizer does not step them. Default: none.
     /// </summary>
     IReadOnlyDictionary<string, long[]?> UnusedParameters(IReadOnlyCollection<string> presentTasks) => new Dictionary<string, long[]?>();
+
+    /// <summary>
+    /// Whether <see cref="AfterOptimizerStep"/> needs the batch's losses recomputed after the
+    /// optimizer step (FAMO); the trainer then runs one extra forward pass without gradients. Default: false.
+    /// </summary>
+    bool NeedsLossesAfterStep => false;
+
+    /// <summary>
+    /// Called after the optimizer step of every training step with the same batch's task losses
+    /// recomputed by the updated model when <see cref="NeedsLossesAfterStep"/>, otherwise with none.
+    /// Default: nothing.
+    /// </summary>
+    /// <param name="lossesAfterStep">Task name → 0-dim loss after the step (no graph); empty unless requested.</param>
+    void AfterOptimizerStep(IReadOnlyDictionary<string, Tensor> lossesAfterStep) { }
 
     /// <summary>Non-tensor state to checkpoint (e.g. loss history), by name. Default: none.</summary>
     IReadOnlyDictionary<string, double[]> SaveState() => new Dictionary<string, double[]>();

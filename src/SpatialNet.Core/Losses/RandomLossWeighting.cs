@@ -36,3 +36,10 @@ internal sealed class RandomLossWeighting(int seed = 0) : ILossComposer
         return new ComposedLoss(WeightedSum.Sum(taskLosses, used), taskLosses, used);
     }
 }
+
+/// <summary>Settings of <see cref="RandomLossWeighting"/> (configuration <c>loss:rlw</c>).</summary>
+internal sealed class RandomLossWeightingOptions : LossComposerOptions
+{
+    /// <summary>Seed of the normal draws.</summary>
+    public int Seed { get; set; } = 0;
+}

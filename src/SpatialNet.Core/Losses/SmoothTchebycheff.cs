@@ -52,7 +52,7 @@ internal sealed class SmoothTchebycheff : ILossComposer
             var y = losses / (n * Mu);
             total = Mu * y.logsumexp(0);
             using (no_grad())
-                derivative = y.detach().softmax(0) / n;
+                derivative = y.detach().softmax(dim: 0) / n;
         }
         else if (context.Epoch <= WarmupEpochs)
         {
@@ -80,7 +80,7 @@ internal sealed class SmoothTchebycheff : ILossComposer
             var scaled = (logs - logs.detach().max()) / Mu;
             total = n * Mu * scaled.logsumexp(0);
             using (no_grad())
-                derivative = n * scaled.detach().softmax(0) / (losses.detach() + 1e-20 * point);
+                derivative = n * scaled.detach().softmax(dim: 0) / (losses.detach() + 1e-20 * point);
         }
 
         var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -107,4 +107,23 @@ internal sealed class SmoothTchebycheff : ILossComposer
 
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"stch(mu={Mu}, warmup_epochs={WarmupEpochs})");
+}
+
+/// <summary>Settings of <see cref="SmoothTchebycheff"/> (configuration <c>loss:stch</c>).</summary>
+internal sealed class SmoothTchebycheffOptions : LossComposerOptions
+{
+    /// <summary>Smoothing μ; > 0. Default 1.</summary>
+    public double Mu { get; set; } = 1.0;
+    /// <summary>0: TorchJD's form; W &gt; 0: LibMTL's warm-up and nadir form.</summary>
+    public int WarmupEpochs { get; set; } = 0;
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (!(Mu > 0) || !double.IsFinite(Mu))
+            errors.Add(Message(nameof(Mu), Mu, "a finite number > 0"));
+        if (WarmupEpochs < 0)
+            errors.Add(Message(nameof(WarmupEpochs), WarmupEpochs, "a whole number >= 0"));
+    }
 }

@@ -109,3 +109,18 @@ public sealed class UncertaintyWeighting : nn.Module, ILossComposer
         return new ComposedLoss(total!, taskLosses, weights);
     }
 }
+
+/// <summary>Settings of <see cref="UncertaintyWeighting"/> (configuration <c>loss:uncertainty</c>).</summary>
+internal sealed class UncertaintyWeightingOptions : LossComposerOptions
+{
+    /// <summary>Every log-variance's start; finite. Default 0 (TorchJD; LibMTL starts at −0.5).</summary>
+    public double InitialLogVariance { get; set; }
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (!double.IsFinite(InitialLogVariance))
+            errors.Add(Message(nameof(InitialLogVariance), InitialLogVariance, "a finite number"));
+    }
+}

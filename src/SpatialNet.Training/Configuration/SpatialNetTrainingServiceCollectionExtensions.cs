@@ -8,6 +8,8 @@ using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Pipeline;
+using SpatialNet.Training.Tasks;
+using SpatialNet.Heads;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -25,7 +27,8 @@ public static class SpatialNetTrainingServiceCollectionExtensions
     /// the service collection, e.g. <c>services.RemoveAll&lt;ITrainerCallback&gt;()</c> before adding your own); every registered
     /// <see cref="IEvaluatorFactory"/> adds its evaluators to each evaluated split. The pipeline builds the model through
     /// <c>AddSpatialNet(configuration)</c> once the data has told it the sizes, then the batch source,
-    /// evaluators and reports of the run.
+    /// evaluators and reports of the run. Task kinds (<c>AddTaskKind</c>) and loss composers (<c>AddLossComposer</c>) the host
+    /// registers may be named by the configuration (<c>tasks:N:kind</c>, <c>loss:loss_composer</c>) beside the built-ins.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The run's configuration.</param>
@@ -34,10 +37,10 @@ public static class SpatialNetTrainingServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<TrainingRunOptions>()
-            .Configure(o =>
+            .Configure<IEnumerable<TaskKindRegistration>, IEnumerable<LossComposerRegistration>>((o, kinds, composers) =>
             {
                 var problems = new List<string>();
-                TrainingRunOptions.BindInto(configuration, o, problems);
+                TrainingRunOptions.BindInto(configuration, o, problems, RunComponents.WithHost(kinds, composers));
                 if (problems.Count > 0)
                     throw new ConfigurationException(null, problems);
             })
@@ -49,7 +52,7 @@ public static class SpatialNetTrainingServiceCollectionExtensions
         services.TryAddSingleton<IBatchSourceFactory, BatchSourceFactory>();
         services.TryAddSingleton(sp => TrainingPipeline.FromContainer(configuration, sp.GetService<ILogger<TrainingPipeline>>(),
             sp.GetServices<ITrainerCallback>(), sp.GetRequiredService<IReportWriter>(), sp.GetRequiredService<IBatchSourceFactory>(),
-            sp.GetServices<IEvaluatorFactory>()));
+            sp.GetServices<IEvaluatorFactory>(), RunComponents.WithHost(sp.GetServices<TaskKindRegistration>(), sp.GetServices<LossComposerRegistration>())));
         return services;
     }
 }

@@ -5,6 +5,7 @@ using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 using SpatialNet.Modules;
 using SpatialNet.Training.Engine;
+using SpatialNet.Training.Tasks;
 
 namespace SpatialNet.Training.Configuration;
 
@@ -69,12 +70,15 @@ public sealed class TrainingRunOptions
     /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
     /// <param name="source">Name of the configuration for messages (its file), or null.</param>
     /// <exception cref="ConfigurationException">Unknown keys, values that do not convert or are out of range, each named by its path.</exception>
-    public static TrainingRunOptions Bind(IConfiguration configuration, string? source = null)
+    public static TrainingRunOptions Bind(IConfiguration configuration, string? source = null) => Bind(configuration, source, RunComponents.BuiltIn);
+
+    /// <summary>Binds <paramref name="configuration"/>, whose tasks and loss may name <paramref name="components"/>, and validates the result.</summary>
+    internal static TrainingRunOptions Bind(IConfiguration configuration, string? source, RunComponents components)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var options = new TrainingRunOptions();
         var problems = new List<string>();
-        BindInto(configuration, options, problems);
+        BindInto(configuration, options, problems, components);
         if (problems.Count == 0)
             problems.AddRange(options.Problems());
         if (problems.Count > 0)
@@ -82,14 +86,14 @@ public sealed class TrainingRunOptions
         return options;
     }
 
-    /// <summary>Binds <paramref name="configuration"/> onto <paramref name="options"/> without validating the values.</summary>
-    internal static void BindInto(IConfiguration configuration, TrainingRunOptions options, List<string> problems)
+    /// <summary>Binds <paramref name="configuration"/> onto <paramref name="options"/> without validating the values; tasks and loss may name <paramref name="components"/>.</summary>
+    internal static void BindInto(IConfiguration configuration, TrainingRunOptions options, List<string> problems, RunComponents components)
     {
         var path = (configuration as IConfigurationSection)?.Path ?? string.Empty;
         StrictConfigurationBinder.Bind(configuration, options, path, problems, new HashSet<string> { "tasks", "loss" });
         // The loss section: composer, λ_reg, and each built-in composer's own section loss:<name>.
         var loss = StrictConfigurationBinder.Child(configuration, "loss") ?? configuration.GetSection("loss");
-        LossComposerRegistry.Bind(loss, options.Loss, LossComposerRegistry.BuiltIn, loss.Path, problems);
+        LossComposerRegistry.Bind(loss, options.Loss, components.Composers, loss.Path, problems);
         if (StrictConfigurationBinder.Child(configuration, "trainer") is { } trainer)
         {
             foreach (var key in trainer.GetChildren().Where(k => RunManagedTrainerKeys.Contains(StrictConfigurationBinder.Normalize(k.Key))))
@@ -97,7 +101,7 @@ public sealed class TrainingRunOptions
         }
 
         foreach (var task in (StrictConfigurationBinder.Child(configuration, "tasks") ?? configuration.GetSection("tasks")).GetChildren())
-            options.Tasks.Add(BindTask(task, problems, options.Model));
+            options.Tasks.Add(BindTask(task, problems, options.Model, components.Kinds));
     }
 
     /// <summary>Every problem with the values, each naming its configuration path, value and what is allowed; empty when valid.</summary>
@@ -139,14 +143,15 @@ public sealed class TrainingRunOptions
                 p.Add($"{at}:name = \"{t.Name}\": allowed a name not used by another task.");
             Check(t.Target is null || (t.Target.Count > 0 && t.Target.All(x => !string.IsNullOrWhiteSpace(x))), $"{at}:target",
                 t.Target is null ? null : "[" + string.Join(", ", t.Target) + "]", "a sample entry name or a non-empty list of them");
-            if (t.ParsedKind is TaskKind.Classification or TaskKind.VisualQuestionAnswering or TaskKind.Captioning && t.Target is { Count: > 1 })
-                p.Add($"{at}:target = [{string.Join(", ", t.Target)}]: allowed one entry for a {t.Kind} task (class indices).");
-            if (t.Metrics is { } metrics && t.ParsedKind is { } k)
+            if (t.KindRegistration is { } registration)
             {
-                var supported = Evaluation.TaskMetricNames.Supported(k);
-                foreach (var m in metrics)
-                    Check(supported.Contains(m), $"{at}:metrics", m, string.Join(", ", supported));
+                var kind = TrainingTaskKinds.Of(registration);
+                if (kind.ClassIndexTargets && t.Target is { Count: > 1 })
+                    p.Add($"{at}:target = [{string.Join(", ", t.Target)}]: allowed one entry for a {t.Kind} task (class indices).");
+                foreach (var m in t.Metrics ?? [])
+                    Check(kind.Metrics.Contains(m), $"{at}:metrics", m, string.Join(", ", kind.Metrics));
             }
+
             if (t.Head is ClassificationHeadOptions { NumClasses: not 0 and < 2 } c)
                 Check(false, $"{at}:head:num_classes", c.NumClasses, "an integer >= 2, or 0 for the dataset's class list");
         }
@@ -169,11 +174,11 @@ public sealed class TrainingRunOptions
         return o;
     }
 
-    private static TaskOptions BindTask(IConfigurationSection section, List<string> problems, VisionTransformerOptions model)
+    private static TaskOptions BindTask(IConfigurationSection section, List<string> problems, VisionTransformerOptions model,
+        IReadOnlyList<TaskKindRegistration> kinds)
     {
         var task = new TaskOptions();
         StrictConfigurationBinder.Bind(section, task, section.Path, problems, new HashSet<string> { "head" });
-        var kinds = TaskKindRegistry.BuiltIn;
         if (TaskKindRegistry.Find(kinds, task.Kind) is not { } kind)
         {
             problems.Add(TaskKindRegistry.Unknown($"{section.Path}:kind", task.Kind, kinds));

@@ -30,6 +30,13 @@ public interface ITrainable
     /// <summary>Called before each step's <see cref="ComputeLosses"/> with where training stands. Default: nothing.</summary>
     void OnStepStart(TrainingPosition position) { }
 
+    /// <summary>
+    /// Called after each step's optimizer update with the step's prepared batch (the same
+    /// <see cref="ComputeLosses"/> saw), for strategies that read the losses after the update (FAMO).
+    /// Default: nothing.
+    /// </summary>
+    void OnStepEnd(IReadOnlyDictionary<string, Tensor> batch) { }
+
     /// <summary>Called once per finished epoch (1-based <paramref name="epoch"/>), before evaluation. Default: nothing.</summary>
     void OnEpochEnd(int epoch) { }
 

@@ -96,24 +96,7 @@ public sealed class MultiTaskTrainable : ITrainable
     public TrainingLosses ComputeLosses(IReadOnlyDictionary<string, Tensor> batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (!batch.TryGetValue(ImageKey, out var images))
-            throw new KeyNotFoundException($"The batch has no '{ImageKey}' entry; it has: {string.Join(", ", batch.Keys.Order(StringComparer.Ordinal))}.");
-        var tasks = TasksIn(batch);
-        if (tasks.Count == 0)
-            throw new InvalidOperationException(
-                $"The batch carries targets of none of the model's tasks ({string.Join(", ", Model.TaskNames)}); its entries: " +
-                $"{string.Join(", ", batch.Keys.Order(StringComparer.Ordinal))}. Map dataset fields to task names (DatasetBatchPreparation.Targets).");
-
-        var predictions = Model.Forward(images, batch, tasks);
-        foreach (var task in tasks)
-        {
-            // Losses in float32 even when the model computes in bfloat16 (mixed precision).
-            var p = predictions[task];
-            if (p.is_floating_point() && p.dtype != ScalarType.Float32)
-                predictions[task] = p.to(ScalarType.Float32);
-        }
-        var targets = tasks.ToDictionary(t => t, t => batch[t], StringComparer.Ordinal);
-        var taskLosses = Model.Losses(predictions, targets, batch);
+        var taskLosses = TaskLosses(batch, out var tasks);
         var composed = Composer.Compose(taskLosses, new LossContext
         {
             Epoch = _position.Epoch,
@@ -136,6 +119,29 @@ public sealed class MultiTaskTrainable : ITrainable
             terms[L2TermName] = penalty;
         }
         return new TrainingLosses(composed.Total, terms, composed.Backward) { UnusedParameters = UnusedParameters(tasks) };
+    }
+
+    // The model's tasks the batch carries and their losses (predictions in float32 under mixed precision).
+    private Dictionary<string, Tensor> TaskLosses(IReadOnlyDictionary<string, Tensor> batch, out IReadOnlyList<string> tasks)
+    {
+        if (!batch.TryGetValue(ImageKey, out var images))
+            throw new KeyNotFoundException($"The batch has no '{ImageKey}' entry; it has: {string.Join(", ", batch.Keys.Order(StringComparer.Ordinal))}.");
+        tasks = TasksIn(batch);
+        if (tasks.Count == 0)
+            throw new InvalidOperationException(
+                $"The batch carries targets of none of the model's tasks ({string.Join(", ", Model.TaskNames)}); its entries: " +
+                $"{string.Join(", ", batch.Keys.Order(StringComparer.Ordinal))}. Map dataset fields to task names (DatasetBatchPreparation.Targets).");
+
+        var predictions = Model.Forward(images, batch, tasks);
+        foreach (var task in tasks)
+        {
+            // Losses in float32 even when the model computes in bfloat16 (mixed precision).
+            var p = predictions[task];
+            if (p.is_floating_point() && p.dtype != ScalarType.Float32)
+                predictions[task] = p.to(ScalarType.Float32);
+        }
+        var targets = tasks.ToDictionary(t => t, t => batch[t], StringComparer.Ordinal);
+        return new Dictionary<string, Tensor>(Model.Losses(predictions, targets, batch), StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -169,6 +175,25 @@ public sealed class MultiTaskTrainable : ITrainable
 
     /// <inheritdoc />
     public void OnStepStart(TrainingPosition position) => _position = position ?? throw new ArgumentNullException(nameof(position));
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// When the composer reads the losses after the update (<see cref="ILossComposer.NeedsLossesAfterStep"/>,
+    /// FAMO) they are recomputed here on the same batch without gradients: one extra forward pass.
+    /// </remarks>
+    public void OnStepEnd(IReadOnlyDictionary<string, Tensor> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (!Composer.NeedsLossesAfterStep)
+        {
+            Composer.AfterOptimizerStep(new Dictionary<string, Tensor>());
+            return;
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Composer.AfterOptimizerStep(TaskLosses(batch, out _));
+    }
 
     /// <inheritdoc />
     public void OnEpochEnd(int epoch) => Composer.OnEpochEnd();

@@ -282,6 +282,7 @@ public sealed partial class Trainer : IDisposable
             _lastFactor = _schedule.CurrentFactor;
             _optimizer.LearningRateFactor = _lastFactor;
             _optimizer.Step(losses.UnusedParameters);
+            _model.OnStepEnd(prepared);
             _schedule.Advance();
             _globalStep++;
 

@@ -6,6 +6,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SpatialNet.Heads;
 
+using SpatialNet.Training.Tasks;
+
 namespace SpatialNet.Training.Evaluation;
 
 /// <summary>
@@ -56,15 +58,8 @@ public sealed class EvaluationReport
         return this;
     }
 
-    /// <summary>What the baseline of a task kind is.</summary>
-    public static string BaselineDescription(TaskKind kind) => kind switch
-    {
-        TaskKind.Classification => "majority class of the training split",
-        TaskKind.Regression => "mean of the training split",
-        TaskKind.MultiLabel => "label frequencies of the training split",
-        TaskKind.VisualQuestionAnswering => "majority answer per question type (training split)",
-        _ => "none",
-    };
+    /// <summary>What the baseline of a built-in task kind is (its registration's <see cref="ITrainingTaskKind.BaselineDescription"/>).</summary>
+    public static string BaselineDescription(TaskKind kind) => TrainingTaskKinds.Of(kind).BaselineDescription;
 
     /// <summary>All Table II rows: each VQA task's model and baseline rows, then <see cref="VqaRows"/>.</summary>
     public IReadOnlyList<VqaRow> AllVqaRows()
@@ -122,7 +117,7 @@ public sealed class EvaluationReport
             if (t.Chance is double c && m == TaskMetricNames.Accuracy)
                 notes.Add("chance " + Number(c));
             if (t.Baseline is { } b && b.TryGetValue(m, out var bv))
-                notes.Add($"baseline {Number(bv)}: {BaselineDescription(t.Task.Kind)}");
+                notes.Add($"baseline {Number(bv)}: {TrainingTaskKinds.Of(t.Task).BaselineDescription}");
             if (notes.Count > 0)
                 text.Append("  (").Append(string.Join(", ", notes)).Append(')');
             lines.Add(text.ToString());
@@ -201,7 +196,7 @@ public sealed class EvaluationReport
         if (t.MeanLoss is double loss)
             md.Append("| loss | ").Append(Number(loss)).Append(" | — |\n");
         md.Append('\n');
-        md.Append("Baseline: ").Append(BaselineDescription(t.Task.Kind)).Append('.');
+        md.Append("Baseline: ").Append(TrainingTaskKinds.Of(t.Task).BaselineDescription).Append('.');
         if (t.Chance is double chance)
             md.Append(" Chance accuracy: ").Append(Number(chance)).Append('.');
         md.Append("\n\n");
@@ -252,7 +247,7 @@ public sealed class EvaluationReport
             ["primary_metric"] = t.PrimaryMetric,
             ["metrics"] = Numbers(t.Metrics),
             ["baseline"] = t.Baseline is null ? null : Numbers(t.Baseline),
-            ["baseline_description"] = BaselineDescription(t.Task.Kind),
+            ["baseline_description"] = TrainingTaskKinds.Of(t.Task).BaselineDescription,
             ["chance"] = t.Chance is double c ? PaperTables.Json(c) : null,
             ["loss"] = t.MeanLoss is double l ? PaperTables.Json(l) : null,
         };
@@ -312,14 +307,8 @@ public sealed class EvaluationReport
         return o;
     }
 
-    private static string KindName(TaskKind kind) => kind switch
-    {
-        TaskKind.Classification => "classification",
-        TaskKind.Regression => "regression",
-        TaskKind.MultiLabel => "multi-label",
-        TaskKind.VisualQuestionAnswering => "vqa",
-        _ => "captioning",
-    };
+    // The kind as configuration names it (one spelling: multi_label).
+    private static string KindName(TaskKind kind) => kind.Name;
 
     private static string Number(double value) => double.IsFinite(value) ? value.ToString("F4", CultureInfo.InvariantCulture) : "—";
 }

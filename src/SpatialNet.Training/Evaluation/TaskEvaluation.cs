@@ -104,12 +104,12 @@ public sealed class TaskPredictionSet
     /// rule, image and type independent given the answer), so each question is answered among its type's answers.
     /// </summary>
     public static bool AnswersFromImageOnly(TaskDefinition task) =>
-        task is { Kind: TaskKind.VisualQuestionAnswering, Head: ClassificationHeadOptions };
+        task.Kind == TaskKind.VisualQuestionAnswering && task.Head is ClassificationHeadOptions;
 
     /// <summary>Number of samples added (including those without a target).</summary>
     public int Count => IsClassKind ? _expected.Count : _targetRows.Count;
 
-    private bool IsClassKind => Task.Kind is TaskKind.Classification or TaskKind.VisualQuestionAnswering;
+    private bool IsClassKind => (Task.Kind == TaskKind.Classification || Task.Kind == TaskKind.VisualQuestionAnswering);
 
     /// <summary>
     /// Adds a batch: <paramref name="outputs"/> are the head's inference outputs (<c>TaskHead.Predict</c>:
@@ -182,7 +182,7 @@ public sealed class TaskPredictionSet
         var stats = Task.Statistics;
         switch (Task.Kind)
         {
-            case TaskKind.Classification:
+            case var kind_ when kind_ == TaskKind.Classification:
             {
                 var (expected, predicted) = Scored(_expected, _predicted);
                 var names = ClassNames(expected.Concat(predicted));
@@ -198,7 +198,7 @@ public sealed class TaskPredictionSet
                     Classification = result,
                 };
             }
-            case TaskKind.VisualQuestionAnswering:
+            case var kind_ when kind_ == TaskKind.VisualQuestionAnswering:
             {
                 var keep = Enumerable.Range(0, _expected.Count).ToArray();
                 var answers = keep.Select(i => new VqaAnswer(TypeName(_groups[i]), AnswerName(_expected[i]), AnswerName(_predicted[i]))).ToArray();
@@ -218,7 +218,7 @@ public sealed class TaskPredictionSet
                     VqaBaseline = baselineResult,
                 };
             }
-            case TaskKind.Regression:
+            case var kind_ when kind_ == TaskKind.Regression:
             {
                 var (targets, outputs, columns) = FlatValues();
                 var result = RegressionMetrics.Compute(targets, outputs);
@@ -227,7 +227,7 @@ public sealed class TaskPredictionSet
                     baseline = RegressionValues(RegressionMetrics.Compute(targets, columns.Select(j => mean[j]).ToArray()), metrics);
                 return new TaskEvaluation(Task, _targetRows.Count, RegressionValues(result, metrics), baseline, null, loss) { Regression = result };
             }
-            case TaskKind.MultiLabel:
+            case var kind_ when kind_ == TaskKind.MultiLabel:
             {
                 if (_targetRows.Count == 0)
                     throw new InvalidOperationException($"Task '{Task.Name}': no predictions to score.");

@@ -1,5 +1,7 @@
 using SpatialNet.Heads;
 
+using SpatialNet.Training.Tasks;
+
 namespace SpatialNet.Training.Evaluation;
 
 /// <summary>
@@ -66,31 +68,20 @@ public static class TaskMetricNames
     /// <summary>Name of a task's mean loss on the evaluated split (<c>{task}/loss</c>); the sum over tasks is <c>loss</c>.</summary>
     public const string Loss = "loss";
 
-    /// <summary>The metrics a kind supports, in the order reports list them.</summary>
-    public static IReadOnlyList<string> Supported(TaskKind kind) => kind switch
-    {
-        TaskKind.Classification => [Accuracy, MacroF1],
-        TaskKind.Regression => [MeanAbsoluteError, RootMeanSquaredError],
-        TaskKind.MultiLabel => [Accuracy, MicroF1, MacroF1, MeanAveragePrecision],
-        TaskKind.VisualQuestionAnswering => [OverallAccuracy, AverageAccuracy, PerTypeAccuracy, Accuracy, AverageOverallMean],
-        TaskKind.Captioning => CaptionMetricNames.All,
-        _ => [],
-    };
+    /// <summary>The metrics a built-in kind supports, in the order reports list them (its registration's <see cref="ITrainingTaskKind.Metrics"/>).</summary>
+    public static IReadOnlyList<string> Supported(TaskKind kind) => TrainingTaskKinds.Of(kind).Metrics;
 
-    /// <summary>The metrics a task of <paramref name="kind"/> reports when its configuration names none.</summary>
-    public static IReadOnlyList<string> Defaults(TaskKind kind) => kind switch
-    {
-        TaskKind.VisualQuestionAnswering => [OverallAccuracy, AverageAccuracy, PerTypeAccuracy],
-        _ => Supported(kind),
-    };
+    /// <summary>The metrics a task of the built-in <paramref name="kind"/> reports when its configuration names none.</summary>
+    public static IReadOnlyList<string> Defaults(TaskKind kind) => TrainingTaskKinds.Of(kind).DefaultMetrics;
 
     /// <summary>The metrics that evaluate <paramref name="task"/>: its own list, or its kind's <see cref="Defaults"/>.</summary>
     /// <exception cref="ArgumentException">A metric is not supported for the task's kind (the message lists those that are).</exception>
     public static IReadOnlyList<string> Of(TaskDefinition task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        var metrics = task.Metrics ?? Defaults(task.Kind);
-        var supported = Supported(task.Kind);
+        var kind = TrainingTaskKinds.Of(task);
+        var metrics = task.Metrics ?? kind.DefaultMetrics;
+        var supported = kind.Metrics;
         foreach (var m in metrics)
         {
             if (!supported.Contains(m))

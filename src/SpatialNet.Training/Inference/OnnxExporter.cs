@@ -147,11 +147,11 @@ public static class OnnxExporter
         var taskJson = new JsonArray(tasks.Select(t => (JsonNode?)new JsonObject
         {
             ["name"] = t.Head.TaskName,
-            ["kind"] = t.Head.Kind switch { TaskKind.MultiLabel => "multi_label", var k => k.ToString().ToLowerInvariant() },
+            ["kind"] = t.Head.Kind.Name,
             ["output"] = t.Head.Kind switch
             {
-                TaskKind.Classification => "class probabilities (softmax)",
-                TaskKind.MultiLabel => "label probabilities (sigmoid)",
+                var kind_ when kind_ == TaskKind.Classification => "class probabilities (softmax)",
+                var kind_ when kind_ == TaskKind.MultiLabel => "label probabilities (sigmoid)",
                 _ => "values in target units",
             },
             ["labels"] = t.Labels is null ? null : new JsonArray(t.Labels.Select(l => (JsonNode?)l).ToArray()),

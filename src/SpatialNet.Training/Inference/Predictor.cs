@@ -56,8 +56,8 @@ public sealed class Predictor : IWindowModel, IDisposable
         }
         Tasks = run.Tasks.Select(t => new PredictorTask(t.Name, t.Kind, t.Task.Labels, t.Kind switch
         {
-            TaskKind.Classification or TaskKind.VisualQuestionAnswering => TrainingPipeline.Classes(t.Task),
-            TaskKind.Captioning => 0,
+            var kind_ when kind_ == TaskKind.Classification || kind_ == TaskKind.VisualQuestionAnswering => TrainingPipeline.Classes(t.Task),
+            var kind_ when kind_ == TaskKind.Captioning => 0,
             _ => TrainingPipeline.Outputs(t.Task),
         })).ToArray();
     }
@@ -292,7 +292,7 @@ public sealed class Predictor : IWindowModel, IDisposable
     }
 
     private static bool IsImageTask(RunFolder.RunTask t) =>
-        t.HeadKind is TaskKind.Classification or TaskKind.Regression or TaskKind.MultiLabel;
+        (t.HeadKind == TaskKind.Classification || t.HeadKind == TaskKind.Regression || t.HeadKind == TaskKind.MultiLabel);
 
     private int IndexOf(string name)
     {

@@ -96,8 +96,8 @@ internal sealed class RunFolder
             var labels = o["labels"] is JsonArray ? JsonFile.StringArray(o, "labels", dataPath, at + ".labels") : null;
             var text = kind switch
             {
-                TaskKind.VisualQuestionAnswering => source.Questions,
-                TaskKind.Captioning => source.Captions,
+                var kind_ when kind_ == TaskKind.VisualQuestionAnswering => source.Questions,
+                var kind_ when kind_ == TaskKind.Captioning => source.Captions,
                 _ => null,
             };
             var captionInput = kind == TaskKind.Captioning ? source.Targets.GetValueOrDefault(name)?.FirstOrDefault() : null;

@@ -338,7 +338,7 @@ public static class SceneMapper
                     _products.Add(new Product(t, false, new GeoTiffWriter(Companion($".{task.Name}.probabilities.tif"), _cols, _rows, task.Labels.Count,
                         RasterSampleType.Float32, Reference("nan"), null, Metadata(task, classMap: false))));
                 }
-                else if (task.Kind is TaskKind.MultiLabel or TaskKind.Regression)
+                else if ((task.Kind == TaskKind.MultiLabel || task.Kind == TaskKind.Regression))
                 {
                     var suffix = task.Kind == TaskKind.MultiLabel ? ".probabilities.tif" : ".tif";
                     var path = first ? _output : Companion($".{task.Name}{suffix}");

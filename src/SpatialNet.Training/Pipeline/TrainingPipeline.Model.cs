@@ -6,6 +6,7 @@ using SpatialNet.Modules;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Evaluation;
+using SpatialNet.Training.Tasks;
 using SpatialNet.Training.Text;
 
 namespace SpatialNet.Training.Pipeline;
@@ -33,7 +34,10 @@ public sealed partial class TrainingPipeline
                 LossWeight = vqa.LossWeight,
             };
         }
-        return new TaskDefinition(options.Name, kind, head.LossWeight) { Head = head, Metrics = options.Metrics?.ToArray(), Labels = labels };
+        return new TaskDefinition(options.Name, kind, head.LossWeight)
+        {
+            Head = head, Metrics = options.Metrics?.ToArray(), Labels = labels, KindRegistration = options.KindRegistration,
+        };
     }
 
     /// <summary>Writes the sizes the data decides into the task's head options: classes or answers, outputs, text vocabularies.</summary>
@@ -105,9 +109,15 @@ public sealed partial class TrainingPipeline
     /// the data knows (classes, vocabularies, target statistics) filled in from the tasks' head options.
     /// </summary>
     internal static ServiceProvider BuildModelServices(IConfiguration configuration, IReadOnlyList<TaskOptions> options, IReadOnlyList<TaskDefinition> tasks,
-        VisionTransformerOptions m, ulong seed)
+        VisionTransformerOptions m, ulong seed, RunComponents? components = null)
     {
+        // The kinds and composers the run may name (built-ins and the host's), registered before AddSpatialNet reads the tasks.
         var services = new ServiceCollection();
+        components ??= RunComponents.BuiltIn;
+        foreach (var kind in components.Kinds)
+            services.AddTaskKind(kind);
+        foreach (var composer in components.Composers)
+            composer.RegisterIn(services);
         services.AddSpatialNet(configuration, sn =>
         {
             foreach (var t in tasks.Where(TaskPredictionSet.AnswersFromImageOnly))

@@ -26,6 +26,8 @@ using SpatialNet.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using SpatialNet.Training.Tasks;
+
 namespace SpatialNet.Training.Pipeline;
 
 /// <summary>Optional parts of a <see cref="TrainingPipeline"/> run.</summary>
@@ -87,19 +89,21 @@ public sealed partial class TrainingPipeline
     private readonly IReportWriter _reports;
     private readonly IBatchSourceFactory _batches;
     private readonly IReadOnlyList<IEvaluatorFactory> _evaluators;
+    private readonly RunComponents _components;
 
     /// <summary>Creates the run of <paramref name="configuration"/>.</summary>
     /// <param name="configuration">The run's configuration (<see cref="SpatialNetConfiguration.Load"/>).</param>
     /// <param name="logger">Logger, or null.</param>
     /// <param name="callbacks">Trainer callbacks added to the standard ones (<see cref="Trainer.StandardCallbacks"/>: checkpoints, early stopping; progress and history are the trainer's own).</param>
     public TrainingPipeline(IConfiguration configuration, ILogger<TrainingPipeline>? logger = null, IEnumerable<ITrainerCallback>? callbacks = null)
-        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], new EvaluationReportWriter(), new BatchSourceFactory(), [], configuration, logger)
+        : this([.. Trainer.StandardCallbacks(), .. callbacks ?? []], new EvaluationReportWriter(), new BatchSourceFactory(), [], configuration, logger, RunComponents.BuiltIn)
     {
     }
 
     private TrainingPipeline(IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches,
-        IReadOnlyList<IEvaluatorFactory> evaluators, IConfiguration configuration, ILogger? logger)
+        IReadOnlyList<IEvaluatorFactory> evaluators, IConfiguration configuration, ILogger? logger, RunComponents components)
     {
+        _components = components;
         _batches = batches;
         _evaluators = evaluators;
         _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
@@ -114,19 +118,20 @@ public sealed partial class TrainingPipeline
     /// training batches through the registered batch-source factory.
     /// </summary>
     internal static TrainingPipeline FromContainer(IConfiguration configuration, ILogger? logger, IEnumerable<ITrainerCallback> callbacks,
-        IReportWriter reports, IBatchSourceFactory batches, IEnumerable<IEvaluatorFactory> evaluators) =>
-        new([.. callbacks], reports, batches, [.. evaluators], configuration, logger);
+        IReportWriter reports, IBatchSourceFactory batches, IEnumerable<IEvaluatorFactory> evaluators, RunComponents components) =>
+        new([.. callbacks], reports, batches, [.. evaluators], configuration, logger, components);
 
     /// <summary>The run's options, bound and validated.</summary>
     /// <exception cref="ConfigurationException">Unknown keys or invalid values, each named.</exception>
-    public TrainingRunOptions Options => TrainingRunOptions.Bind(_configuration);
+    public TrainingRunOptions Options => TrainingRunOptions.Bind(_configuration, null, _components);
 
     /// <summary>Trains and evaluates as configured.</summary>
     /// <exception cref="ConfigurationException">The configuration is invalid or does not fit the data.</exception>
     public TrainingRunResult Run(TrainingPipelineOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var config = TrainingRunOptions.Bind(_configuration);
-        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches, _evaluators);
+        var config = TrainingRunOptions.Bind(_configuration, null, _components);
+        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches, _evaluators,
+            _components);
     }
 
     /// <summary>Trains and evaluates <paramref name="configuration"/> (a run without a container).</summary>
@@ -137,12 +142,12 @@ public sealed partial class TrainingPipeline
         ArgumentNullException.ThrowIfNull(configuration);
         var config = TrainingRunOptions.Bind(configuration);
         return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(),
-            Trainer.StandardCallbacks(), new EvaluationReportWriter(), new BatchSourceFactory(), []);
+            Trainer.StandardCallbacks(), new EvaluationReportWriter(), new BatchSourceFactory(), [], RunComponents.BuiltIn);
     }
 
     private static TrainingRunResult RunValidated(IConfiguration configuration, TrainingRunOptions config, ILogger logger, CancellationToken cancellationToken,
         TrainingPipelineOptions options, IReadOnlyList<ITrainerCallback> callbacks, IReportWriter reports, IBatchSourceFactory batches,
-        IReadOnlyList<IEvaluatorFactory> evaluatorFactories)
+        IReadOnlyList<IEvaluatorFactory> evaluatorFactories, RunComponents components)
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -150,7 +155,7 @@ public sealed partial class TrainingPipeline
         PrecisionMode? precision = options.ResumeFrom is { } from && config.Trainer.Precision == PrecisionMode.Auto && File.Exists(from)
             ? TrainingCheckpoint.ReadInfo(from).Precision
             : null;
-        using var run = RunSetup.Create(configuration, config, logger, forTraining: true, precision);
+        using var run = RunSetup.Create(configuration, config, logger, forTraining: true, components, precision);
         // Split names are checked before training. A test split is evaluated when the data has it (a
         // configuration may name one that only the held-out copy of a data set carries): said at start and in the report.
         var evaluator = run.Evaluator(config.Data.EvalSplit);
@@ -239,22 +244,26 @@ public sealed partial class TrainingPipeline
     /// </summary>
     /// <exception cref="ConfigurationException">The configuration is invalid, or no source has the split.</exception>
     public EvaluationReport Evaluate(string checkpoint, string? split = null, string? outputDirectory = null) =>
-        Evaluate(_configuration, checkpoint, split, outputDirectory, _logger, _reports);
+        Evaluate(_configuration, checkpoint, split, outputDirectory, _logger, _reports, _components);
 
     /// <summary>Evaluates saved weights as <see cref="Evaluate(string, string?, string?)"/> does, for <paramref name="configuration"/>.</summary>
     /// <exception cref="ConfigurationException">The configuration is invalid, or no source has the split.</exception>
     public static EvaluationReport Evaluate(IConfiguration configuration, string checkpoint, string? split = null, string? outputDirectory = null,
-        ILogger? logger = null, IReportWriter? reports = null)
+        ILogger? logger = null, IReportWriter? reports = null) =>
+        Evaluate(configuration, checkpoint, split, outputDirectory, logger, reports, RunComponents.BuiltIn);
+
+    private static EvaluationReport Evaluate(IConfiguration configuration, string checkpoint, string? split, string? outputDirectory,
+        ILogger? logger, IReportWriter? reports, RunComponents components)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(checkpoint);
-        var config = TrainingRunOptions.Bind(configuration);
+        var config = TrainingRunOptions.Bind(configuration, null, components);
         if (!File.Exists(checkpoint))
             throw new FileNotFoundException($"Checkpoint '{checkpoint}' not found.", checkpoint);
         logger ??= NullLogger.Instance;
         split ??= config.Data.EvalSplit;
         using var scope = NewDisposeScope();
-        using var run = RunSetup.Create(configuration, config, logger, forTraining: false);
+        using var run = RunSetup.Create(configuration, config, logger, forTraining: false, components);
         LoadWeights(run.Model, checkpoint);
         var evaluator = run.Evaluator(split)
             ?? throw new ConfigurationException($"Split '{split}' (--split / data:eval_split): no data source has it.");
@@ -433,7 +442,7 @@ public sealed partial class TrainingPipeline
         }
 
         public static RunSetup Create(IConfiguration configuration, TrainingRunOptions config, ILogger logger, bool forTraining,
-            PrecisionMode? precisionOverride = null)
+            RunComponents components, PrecisionMode? precisionOverride = null)
         {
             if (config.Threads is int threads)
                 torch.set_num_threads(threads);
@@ -457,7 +466,7 @@ public sealed partial class TrainingPipeline
             Scan(config, sources, tasks);
             Log.DataReady(logger, string.Join("; ", sources.Select(s => $"{s.Train.Name}: {s.Train.Count} samples, tasks {string.Join(", ", s.Targets.Keys)}")));
 
-            var provider = BuildModelServices(configuration, config.Tasks, tasks, m, config.Seed);
+            var provider = BuildModelServices(configuration, config.Tasks, tasks, m, config.Seed, components);
             try
             {
                 torch.manual_seed(unchecked((long)config.Seed));
@@ -572,7 +581,7 @@ public sealed partial class TrainingPipeline
             var (metric, mode) = Monitor(hasEvaluator);
             o.Precision = Precision;
             // Regression and multi-label targets, and VQA count targets (bf16 holds integers exactly only up to 256), stay float32.
-            o.KeepFloat32Inputs = _tasks.Where(t => t.Kind is TaskKind.Regression or TaskKind.MultiLabel).Select(t => t.Name)
+            o.KeepFloat32Inputs = _tasks.Where(t => (t.Kind == TaskKind.Regression || t.Kind == TaskKind.MultiLabel)).Select(t => t.Name)
                 .Append(SampleKeys.Count).ToHashSet(StringComparer.Ordinal);
             o.Seed = _config.Seed;
             o.MonitorMetric = metric;
@@ -735,7 +744,7 @@ public sealed partial class TrainingPipeline
 
             switch (kind)
             {
-                case TaskKind.Classification:
+                case var kind_ when kind_ == TaskKind.Classification:
                 {
                     var datasetNames = keys[0] == SampleKeys.Label ? first.ClassNames : null;
                     int? configured = task.Head is ClassificationHeadOptions { NumClasses: > 0 } h ? h.NumClasses : null;
@@ -747,14 +756,14 @@ public sealed partial class TrainingPipeline
                     FillHead(task, classes, 1, null, null);
                     return Describe(task, labels);
                 }
-                case TaskKind.VisualQuestionAnswering:
+                case var kind_ when kind_ == TaskKind.VisualQuestionAnswering:
                 {
                     var answers = first.Answers
                         ?? throw new ConfigurationException($"{at}:kind = \"vqa\": the task's source ({first.Train.Name}) has no answer vocabulary; vqa tasks train on rsvqa sources.");
                     FillHead(task, answers.Count, 1, first.Questions, null);
                     return Describe(task, answers.Answers);
                 }
-                case TaskKind.Captioning:
+                case var kind_ when kind_ == TaskKind.Captioning:
                 {
                     var captions = first.CaptionEncoder
                         ?? throw new ConfigurationException($"{at}:kind = \"caption\": the task's source ({first.Train.Name}) has no captions; caption tasks train on ucm-caption sources.");

@@ -110,7 +110,7 @@ public class LossComposerRegistryTests
             sn => sn.AddLossComposer<ScaledSum, ScaledSumOptions>("scaled_sum", (_, o) => new ScaledSum(o)));
 
         act.Should().Throw<ConfigurationException>().WithMessage(
-            "*loss:loss_composer = \"magic\": allowed weighted_sum, uncertainty, dwa, pcgrad, gradnorm, scaled_sum (the registered loss composers).*");
+            "*loss:loss_composer = \"magic\": allowed weighted_sum, uncertainty, dwa, pcgrad, gradnorm, imtl_l, rlw, gls, famo, stch, upgrad, dualproj, mgda, cagrad, imtl_g, aligned_mtl, con_fig, gradvac, fairgrad, nash_mtl, excess_mtl, graddrop, moco, db_mtl, scaled_sum (the registered loss composers).*");
     }
 
     [Theory]
@@ -162,7 +162,7 @@ public class LossComposerRegistryTests
         var act = () => sp.GetRequiredService<ILossComposer>();
 
         act.Should().Throw<OptionsValidationException>().WithMessage(
-            "*SpatialNetOptions.LossComposer = \"magic\"; allowed: weighted_sum, uncertainty, dwa, pcgrad, gradnorm (the registered loss composers).*");
+            "*SpatialNetOptions.LossComposer = \"magic\"; allowed: weighted_sum, uncertainty, dwa, pcgrad, gradnorm, imtl_l, rlw, gls, famo, stch, upgrad, dualproj, mgda, cagrad, imtl_g, aligned_mtl, con_fig, gradvac, fairgrad, nash_mtl, excess_mtl, graddrop, moco, db_mtl (the registered loss composers).*");
     }
 
     [Fact]

@@ -110,4 +110,30 @@ public class GradNormTests
 
         composed.Penalties[GradNorm.PenaltyName].Should().BeApproximately(expected, 1e-5 * Math.Max(1, expected));
     }
+
+    [Fact]
+    public void SoftmaxWeighting_IsTTimesTheSoftmaxOfTheLearnedWeights()
+    {
+        // LibMTL's form: w = (0, ln 3) → softmax = (¼, ¾) → w̃ = 2·softmax = (0.5, 1.5); the objective Σ w̃_t L_t.
+        using var composer = new GradNorm(TwoTasks(), 1.5, GradNorm.SoftmaxWeighting);
+        using (no_grad())
+            composer.Weights.copy_(tensor(new float[] { 0, (float)Math.Log(3) }));
+        using var theta = new Parameter(ones(1, 2));
+        var la = (theta * tensor(new float[] { 3, 4 })).sum();
+        var lb = (theta * tensor(new float[] { 0, 1 })).sum();
+
+        var loss = composer.Compose(new Dictionary<string, Tensor> { ["a"] = la, ["b"] = lb }, new LossContext { SharedParameters = [theta] });
+
+        loss.Weights["a"].Should().BeApproximately(0.5, 1e-6);
+        loss.Weights["b"].Should().BeApproximately(1.5, 1e-6);
+        (loss.TotalValue - loss.Penalties[GradNorm.PenaltyName]).Should().BeApproximately(0.5 * 7 + 1.5 * 1, 1e-5);
+    }
+
+    [Fact]
+    public void AnUnknownWeighting_IsRefused()
+    {
+        var act = () => new GradNorm(TwoTasks(), 1.5, "exp");
+
+        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*loss:gradnorm:weighting must be linear or softmax*");
+    }
 }

@@ -127,4 +127,66 @@ public class LossBasedStrategiesTests
         z.Average().Should().BeApproximately(0, 0.025);
         z.Select(x => x * x).Average().Should().BeApproximately(1, 0.035);
     }
+
+    [Fact]
+    public void Famo_ValueAndWeights_AreTorchJDs()
+    {
+        // test_value: z = (½, ½), values (1, 2): Σ (z/N)·log(L + 1e-8), N = Σ z/(L + 1e-8) → 0.46209813422411444.
+        var loss = new Famo().Compose(Losses(1, 2), LossContext.None);
+        loss.TotalValue.Should().BeApproximately(0.46209813422411444, 1e-12);
+        // test_value_gradient_matches_formula: ∂/∂L = z/(N·(L + 1e-8)).
+        loss.Weights["t0"].Should().BeApproximately(0.6666666655555554, 1e-12);
+        loss.Weights["t1"].Should().BeApproximately(0.3333333344444444, 1e-12);
+        // test_min_losses_shifts_values: values (2, 3), bound 1 → the same value.
+        new Famo(minLosses: 1).Compose(Losses(2, 3), LossContext.None).TotalValue.Should().BeApproximately(0.46209813422411444, 1e-12);
+    }
+
+    [Fact]
+    public void Famo_LogitStep_IsAdamOnTheSoftmaxProductOfTheLogImprovements()
+    {
+        // ξ = 0, z = (½, ½), losses (2, 1) → (1, 1): δ = (ln 2, 0), ∇ξ = z ⊙ (δ − z·δ) = (¼ ln 2, −¼ ln 2).
+        // Adam's first step: ξ −= lr·g/(|g| + 1e-8) (bias corrections cancel; weight decay·0 = 0).
+        var famo = new Famo();
+        famo.Compose(Losses(2, 1), LossContext.None);
+
+        famo.AfterOptimizerStep(Losses(1, 1));
+
+        double g = 0.25 * Math.Log(2 + 1e-8) - 0.25 * Math.Log(1 + 1e-8);   // ¼(log(2+ε) − log(1+ε))
+        famo.Logit("t0").Should().BeApproximately(-0.025 * g / (g + 1e-8), 1e-12);
+        famo.Logit("t1").Should().BeApproximately(0.025 * g / (g + 1e-8), 1e-12);
+        // The weights follow: the task that improved more weighs less.
+        var next = famo.Compose(Losses(1, 1), LossContext.None);
+        next.Weights["t0"].Should().BeLessThan(next.Weights["t1"]);
+    }
+
+    [Fact]
+    public void Famo_ResumesExactly()
+    {
+        var straight = new Famo();
+        var first = new Famo();
+        double[][] before = [[3, 2], [2.5, 1.9], [2.2, 1.85], [2.0, 1.7]];
+        double[][] after = [[2.5, 1.9], [2.2, 1.85], [2.0, 1.7], [1.9, 1.6]];
+        for (int k = 0; k < 4; k++)
+        {
+            straight.Compose(Losses(before[k]), LossContext.None);
+            straight.AfterOptimizerStep(Losses(after[k]));
+        }
+
+        for (int k = 0; k < 2; k++)
+        {
+            first.Compose(Losses(before[k]), LossContext.None);
+            first.AfterOptimizerStep(Losses(after[k]));
+        }
+
+        var resumed = new Famo();
+        resumed.LoadState(first.SaveState());
+        for (int k = 2; k < 4; k++)
+        {
+            resumed.Compose(Losses(before[k]), LossContext.None);
+            resumed.AfterOptimizerStep(Losses(after[k]));
+        }
+
+        resumed.Logit("t0").Should().Be(straight.Logit("t0"));
+        resumed.Logit("t1").Should().Be(straight.Logit("t1"));
+    }
 }

@@ -180,6 +180,56 @@ public sealed class TrainingServicesTests : IDisposable
         }
     }
 
+    [Fact]
+    public void AHostsOwnTaskKindAndLossComposer_AreNamedByConfiguration_AndTrained()
+    {
+        var kind = new GradeKind();
+        var services = new ServiceCollection()
+            .AddTaskKind(kind)
+            .AddSpatialNetTraining(Host("SpatialNet:tasks:0:kind=grade", "SpatialNet:loss:loss_composer=half_sum", "SpatialNet:loss:half_sum:factor=0.5",
+                "SpatialNet:trainer:epochs=1").GetSection("SpatialNet"));
+        services.AddLossComposer<HalfSum, HalfSumOptions>("half_sum", (sp, o) => new HalfSum(o.Factor));
+        using var provider = services.BuildServiceProvider();
+
+        var run = provider.GetRequiredService<TrainingPipeline>().Run();
+
+        kind.HeadsBuilt.Should().Be(1, "the run's model was built with the host's head factory");
+        run.Report.Result.Tasks.Single().Metrics.Keys.Should().Equal(["accuracy"], "the host's kind names its metrics");
+        run.Report.Run.Should().Contain(kv => kv.Key == "loss" && kv.Value.StartsWith("half_sum", StringComparison.Ordinal));
+    }
+
+    // A host's task kind: a classification head under its own name, scored by accuracy alone.
+    private sealed class GradeKind() : Heads.TaskKindRegistration<Heads.ClassificationHeadOptions>("grade", Heads.TaskKind.Classification), Tasks.ITrainingTaskKind
+    {
+        public int HeadsBuilt { get; private set; }
+
+        public IReadOnlyList<string> Metrics { get; } = [TaskMetricNames.Accuracy];
+
+        public override Heads.TaskHead CreateHead(IServiceProvider services, string taskName, Heads.TokenLayout layout, Heads.ClassificationHeadOptions options)
+        {
+            HeadsBuilt++;
+            return new Heads.ClassificationHead(taskName, layout, options);
+        }
+
+        // The class count comes from the data; a placeholder lets configuration be checked before.
+        public override void UsePlaceholderSizes(Heads.TaskHeadOptions options, int modelNumHeads, Func<string, bool> isSet) =>
+            ((Heads.ClassificationHeadOptions)options).NumClasses = 2;
+    }
+
+    private sealed class HalfSumOptions : Losses.LossComposerOptions
+    {
+        public double Factor { get; set; } = 1;
+    }
+
+    // A host's loss composer: factor · Σ_t L_t.
+    private sealed class HalfSum(double factor) : Losses.ILossComposer
+    {
+        public string Name => "half_sum";
+
+        public Losses.ComposedLoss Compose(IReadOnlyDictionary<string, TorchSharp.torch.Tensor> taskLosses, Losses.LossContext context) =>
+            new(taskLosses.Values.Aggregate((a, b) => a + b) * factor, taskLosses, taskLosses.ToDictionary(kv => kv.Key, _ => factor));
+    }
+
     private sealed class StopAfterFirstEpoch : ITrainerCallback
     {
         public void OnEpochEnd(Trainer trainer, EpochRecord record, bool improved) => trainer.RequestStop();

@@ -56,3 +56,18 @@ internal sealed class AlignedMtlAggregator : GradientAggregator
         return w;
     }
 }
+
+/// <summary>Settings of <see cref="AlignedMtlAggregator"/> (configuration <c>loss:aligned_mtl</c>).</summary>
+internal sealed class AlignedMtlOptions : LossComposerOptions
+{
+    /// <summary>min, median or rmse: the eigenvalue the balance transformation scales to. Default min (TorchJD).</summary>
+    public string ScaleMode { get; set; } = "min";
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (ScaleMode is not ("min" or "median" or "rmse"))
+            errors.Add(Message(nameof(ScaleMode), ScaleMode, "min, median or rmse"));
+    }
+}

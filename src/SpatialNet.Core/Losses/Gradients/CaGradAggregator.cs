@@ -156,3 +156,30 @@ internal sealed class CaGradAggregator : GradientAggregator
         return Enumerable.Range(0, n).Where(i => !support.Contains(i)).All(i => gradient[i] - mu >= -tolerance) ? result : null;
     }
 }
+
+/// <summary>Settings of <see cref="CaGradAggregator"/> (configuration <c>loss:cagrad</c>).</summary>
+internal sealed class CaGradOptions : LossComposerOptions
+{
+    /// <summary>Radius of the ball around the mean gradient, relative to its norm; ≥ 0. Default 0.5.</summary>
+    public double C { get; set; } = 0.5;
+    /// <summary>Below this ‖g_w‖ the update is zero; ≥ 0. Default 1e-4 (TorchJD).</summary>
+    public double NormEps { get; set; } = 1e-4;
+    /// <summary>0: none (TorchJD); 1: ÷(1 + c²) (LibMTL's default); 2: ÷(1 + c).</summary>
+    public int Rescale { get; set; } = 0;
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        NonNegative(errors, nameof(C), C);
+        NonNegative(errors, nameof(NormEps), NormEps);
+        if (Rescale is not (0 or 1 or 2))
+            errors.Add(Message(nameof(Rescale), Rescale, "0, 1 or 2"));
+    }
+
+    private static void NonNegative(ICollection<string> errors, string option, double value)
+    {
+        if (!(value >= 0) || !double.IsFinite(value))
+            errors.Add(Message(option, value, "a finite number >= 0"));
+    }
+}

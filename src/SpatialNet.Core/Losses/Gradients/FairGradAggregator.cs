@@ -94,3 +94,23 @@ internal sealed class FairGradAggregator : GradientAggregator
         return result;
     }
 }
+
+/// <summary>Settings of <see cref="FairGradAggregator"/> (configuration <c>loss:fairgrad</c>).</summary>
+internal sealed class FairGradOptions : LossComposerOptions
+{
+    /// <summary>The α of α-fairness; ≥ 0. Default 1.</summary>
+    public double Alpha { get; set; } = 1.0;
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        NonNegative(errors, nameof(Alpha), Alpha);
+    }
+
+    private static void NonNegative(ICollection<string> errors, string option, double value)
+    {
+        if (!(value >= 0) || !double.IsFinite(value))
+            errors.Add(Message(option, value, "a finite number >= 0"));
+    }
+}

@@ -93,3 +93,29 @@ internal sealed class GradVacAggregator : GradientAggregator
         }
     }
 }
+
+/// <summary>Settings of <see cref="GradVacAggregator"/> (configuration <c>loss:gradvac</c>).</summary>
+internal sealed class GradVacOptions : LossComposerOptions
+{
+    /// <summary>EMA rate of the cosine targets, in [0, 1]. Default 0.5.</summary>
+    public double Beta { get; set; } = 0.5;
+    /// <summary>Added to denominators; ≥ 0. Default 1e-8.</summary>
+    public double Eps { get; set; } = 1e-8;
+    /// <summary>Seed of the random task orders.</summary>
+    public int Seed { get; set; } = 0;
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (!(Beta >= 0 && Beta <= 1))
+            errors.Add(Message(nameof(Beta), Beta, "a number in [0, 1]"));
+        NonNegative(errors, nameof(Eps), Eps);
+    }
+
+    private static void NonNegative(ICollection<string> errors, string option, double value)
+    {
+        if (!(value >= 0) || !double.IsFinite(value))
+            errors.Add(Message(option, value, "a finite number >= 0"));
+    }
+}

@@ -98,3 +98,26 @@ internal sealed class MgdaAggregator : GradientAggregator
         return alpha;
     }
 }
+
+/// <summary>Settings of <see cref="MgdaAggregator"/> (configuration <c>loss:mgda</c>).</summary>
+internal sealed class MgdaOptions : LossComposerOptions
+{
+    /// <summary>Frank–Wolfe stops when its step is below this; > 0. Default 1e-3 (TorchJD).</summary>
+    public double Epsilon { get; set; } = 1e-3;
+    /// <summary>Most Frank–Wolfe iterations; > 0. Default 100 (TorchJD).</summary>
+    public int MaxIters { get; set; } = 100;
+    /// <summary>none, l2, loss or loss+ (LibMTL's mgda_gn). Default none.</summary>
+    public string GradientNormalization { get; set; } = "none";
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (!(Epsilon > 0) || !double.IsFinite(Epsilon))
+            errors.Add(Message(nameof(Epsilon), Epsilon, "a finite number > 0"));
+        if (MaxIters <= 0)
+            errors.Add(Message(nameof(MaxIters), MaxIters, "a whole number > 0"));
+        if (GradientNormalization is not ("none" or "l2" or "loss" or "loss+"))
+            errors.Add(Message(nameof(GradientNormalization), GradientNormalization, "none, l2, loss or loss+"));
+    }
+}

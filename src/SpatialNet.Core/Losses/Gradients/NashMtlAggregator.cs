@@ -89,3 +89,31 @@ internal sealed class NashMtlAggregator : GradientAggregator
         calls = state.TryGetValue("calls", out var c) && c.Length == 1 ? (long)c[0] : 0;
     }
 }
+
+/// <summary>Settings of <see cref="NashMtlAggregator"/> (configuration <c>loss:nash_mtl</c>).</summary>
+internal sealed class NashMtlOptions : LossComposerOptions
+{
+    /// <summary>Largest norm of the update (0: unlimited); ≥ 0. Default 1.</summary>
+    public double MaxNorm { get; set; } = 1.0;
+    /// <summary>The weights are recomputed every this many steps; > 0. Default 1.</summary>
+    public int UpdateWeightsEvery { get; set; } = 1;
+    /// <summary>Bounds the solver's work; > 0. Default 20.</summary>
+    public int OptimNiter { get; set; } = 20;
+
+    /// <inheritdoc />
+    protected override void CollectErrors(ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        NonNegative(errors, nameof(MaxNorm), MaxNorm);
+        if (UpdateWeightsEvery <= 0)
+            errors.Add(Message(nameof(UpdateWeightsEvery), UpdateWeightsEvery, "a whole number > 0"));
+        if (OptimNiter <= 0)
+            errors.Add(Message(nameof(OptimNiter), OptimNiter, "a whole number > 0"));
+    }
+
+    private static void NonNegative(ICollection<string> errors, string option, double value)
+    {
+        if (!(value >= 0) || !double.IsFinite(value))
+            errors.Add(Message(option, value, "a finite number >= 0"));
+    }
+}

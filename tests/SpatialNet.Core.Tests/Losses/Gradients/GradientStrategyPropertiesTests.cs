@@ -17,7 +17,7 @@ public class GradientStrategyPropertiesTests
     private static readonly double[,] GBase = { { 18, -22 }, { -22, 38 } };
 
     public static TheoryData<string> Names() => new(
-        "upgrad", "dualproj", "mgda", "imtl_g", "cagrad", "aligned_mtl", "con_fig", "pcgrad", "gradvac", "fairgrad", "nash_mtl");
+        "upgrad", "dualproj", "mgda", "imtl_g", "cagrad", "aligned_mtl", "con_fig", "pcgrad", "gradvac", "fairgrad", "nash_mtl", "excess_mtl", "graddrop", "moco", "db_mtl");
 
     private static double[,] RandomGramian(Random random, int n, int p = 9)
     {
@@ -155,7 +155,8 @@ public class GradientStrategyPropertiesTests
         using var scope = NewDisposeScope();
         using var theta = new Parameter(zeros(rows[0].Length, dtype: ScalarType.Float64));
         var names = present ?? rows.Select((_, i) => $"t{i}").ToArray();
-        var losses = names.ToDictionary(t => t, t => (theta * tensor(rows[int.Parse(t[1..], System.Globalization.CultureInfo.InvariantCulture)], dtype: ScalarType.Float64)).sum());
+        // L_t = g_t·θ + 10: gradient g_t, a positive loss (MoCo and DB-MTL scale by it).
+        var losses = names.ToDictionary(t => t, t => (theta * tensor(rows[int.Parse(t[1..], System.Globalization.CultureInfo.InvariantCulture)], dtype: ScalarType.Float64)).sum() + 10);
         var composer = new GradientComposer(name, TorchJDValuesTests.Create(name), lossWeights);
         var loss = composer.Compose(losses, new LossContext { SharedParameters = [theta] });
         loss.Backward();

@@ -39,6 +39,10 @@ public class TorchJDValuesTests
         "gradvac" => new GradVacAggregator(),
         "fairgrad" => new FairGradAggregator(alpha: 1),
         "nash_mtl" => new NashMtlAggregator(),
+        "excess_mtl" => new ExcessMtlAggregator(),
+        "graddrop" => new GradDropAggregator(),
+        "moco" => new MocoAggregator(),
+        "db_mtl" => new DbMtlAggregator(),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 

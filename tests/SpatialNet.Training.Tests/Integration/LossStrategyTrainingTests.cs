@@ -1,0 +1,98 @@
+using SpatialNet.Training.Batching;
+using FluentAssertions;
+using SpatialNet.Losses;
+using SpatialNet.Losses.Gradients;
+using SpatialNet.Models;
+using SpatialNet.Modules;
+using SpatialNet.Heads;
+using SpatialNet.Training.Engine;
+using SpatialNet.Training.Tests.Training;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace SpatialNet.Training.Tests.Integration;
+
+/// <summary>The trainer's side of the strategies: FAMO's update after the step, gradient strategies' reported weights.</summary>
+[Collection(TorchGlobalRngCollection.Name)]
+public sealed class LossStrategyTrainingTests
+{
+    private static MultiTaskModel TinyModel(long seed)
+    {
+        manual_seed(seed);
+        var encoder = new VisionTransformer(new VisionTransformerOptions { ImageSize = 16, PatchSize = 8, EmbedDim = 16, Depth = 1, NumHeads = 2 });
+        var layout = TokenLayout.Of(encoder);
+        return new MultiTaskModel(encoder,
+        [
+            new ClassificationHead("cls", layout, new ClassificationHeadOptions { NumClasses = 3 }),
+            new RegressionHead("count", layout, new RegressionHeadOptions { Pooling = PoolingKind.Mean, TargetMean = 2, TargetStd = 1 }),
+        ]);
+    }
+
+    private static Dictionary<string, Tensor> Data(int n)
+    {
+        manual_seed(123);
+        var cls = arange(n).remainder(3);
+        var image = randn(n, 3, 16, 16) * 0.1 + nn.functional.one_hot(cls, 3).to(ScalarType.Float32).view(n, 3, 1, 1);
+        return new Dictionary<string, Tensor> { ["image"] = image, ["cls"] = cls, ["count"] = (cls + 1).to(ScalarType.Float32) };
+    }
+
+    [Fact]
+    public void Famo_OnStepEnd_UpdatesTheLogitsFromTheLossesTheUpdatedModelGivesOnTheSameBatch()
+    {
+        var model = TinyModel(2);
+        var famo = new Famo();
+        var trainable = new MultiTaskTrainable(model, famo);
+        var batch = Data(6);
+        using var scope = NewDisposeScope();
+        using var sgd = optim.SGD(model.parameters(), 0.1);
+
+        var losses = trainable.ComputeLosses(batch);
+        double before0 = losses.Terms["cls/loss"].item<float>(), before1 = losses.Terms["count/loss"].item<float>();
+        losses.Backward();
+        sgd.step();
+        double after0, after1;
+        using (no_grad())
+        {
+            var tokens = ((IImageEncoder)model.Encoder).ForwardTokens(batch["image"]);
+            after0 = nn.functional.cross_entropy(model.Head("cls").call(tokens), batch["cls"]).item<float>();
+            after1 = model.Losses(new Dictionary<string, Tensor> { ["count"] = model.Head("count").call(tokens) },
+                new Dictionary<string, Tensor> { ["count"] = batch["count"] }, batch)["count"].item<float>();
+        }
+
+        trainable.OnStepEnd(batch);
+
+        // The same update computed on the host from independently recomputed losses.
+        var reference = new Famo();
+        reference.Update(["cls", "count"], [0.5, 0.5], [before0, before1], [after0, after1]);
+        famo.Logit("cls").Should().BeApproximately(reference.Logit("cls"), 1e-6);
+        famo.Logit("count").Should().BeApproximately(reference.Logit("count"), 1e-6);
+        famo.Logit("cls").Should().NotBe(0);
+    }
+
+    [Fact]
+    public void Trainer_CallsTheStepEndHook_AndRecordsTheWeightsAGradientStrategyApplied()
+    {
+        var famo = new Famo();
+        using (var trainer = new Trainer(new MultiTaskTrainable(TinyModel(3), famo), new InMemoryBatchSource(Data(12), batchSize: 6, seed: 1),
+            new TrainerOptions { Epochs = 1, LearningRate = 1e-3, Seed = 1, ShowProgress = false, LossSyncInterval = 1 }))
+        {
+            trainer.Fit();
+        }
+
+        famo.Logit("cls").Should().NotBe(0, "the trainer ran FAMO's update after each step");
+
+        var mgda = new GradientComposer("mgda", new MgdaAggregator());
+        using var second = new Trainer(new MultiTaskTrainable(TinyModel(3), mgda), new InMemoryBatchSource(Data(12), batchSize: 6, seed: 1),
+            new TrainerOptions { Epochs = 1, LearningRate = 1e-3, Seed = 1, ShowProgress = false, LossSyncInterval = 1 });
+        second.Fit();
+
+        // MGDA's weights lie on the simplex: the history carries the applied weights, not the initial λ = 1.
+        foreach (var step in second.History.Steps)
+        {
+            double w0 = step.Losses["cls/weight"], w1 = step.Losses["count/weight"];
+            (w0 + w1).Should().BeApproximately(1, 1e-5);
+            w0.Should().BeInRange(0, 1);
+        }
+    }
+}
