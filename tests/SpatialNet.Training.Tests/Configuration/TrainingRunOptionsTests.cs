@@ -88,7 +88,7 @@ public sealed class TrainingRunOptionsTests
     [InlineData("\"batch_size\": 8", "\"batch_size\": 0", "data:batch_size = 0: allowed an integer >= 1")]
     [InlineData("\"kind\": \"classification\"", "\"kind\": \"detection\"", "tasks:0:kind = \"detection\": allowed classification, regression, multi_label, vqa, caption (the registered task kinds).")]
     [InlineData("\"num_heads\": 2", "\"num_heads\": 3", "model: VisionTransformerOptions.NumHeads = 3")]
-    [InlineData("\"loss_composer\": \"uncertainty\"", "\"loss_composer\": \"magic\"", "loss:loss_composer = \"magic\": allowed weighted_sum, uncertainty, dwa, pcgrad, gradnorm (the registered loss composers).")]
+    [InlineData("\"loss_composer\": \"uncertainty\"", "\"loss_composer\": \"magic\"", "loss:loss_composer = \"magic\": allowed weighted_sum, uncertainty, dwa, pcgrad, gradnorm, ")]
     [InlineData("\"train_count\": 20", "\"train_count\": 0", "data:sources:0:train_count = 0")]
     [InlineData("\"kind\": \"synthetic\"", "\"kind\": \"rsvqa\"", "data:sources:0:path = null: allowed the dataset folder")]
     [InlineData("\"name\": \"presence\"", "\"name\": \"land_cover\"", "tasks:1:name = \"land_cover\": allowed a name not used by another task")]
