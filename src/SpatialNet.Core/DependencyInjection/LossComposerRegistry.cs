@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using SpatialNet.Heads;
 using SpatialNet.Losses;
+using SpatialNet.Losses.Gradients;
 
 namespace SpatialNet.DependencyInjection;
 
@@ -35,7 +38,7 @@ internal sealed class LossComposerRegistration(string name, Type optionsType, Fu
 internal static class LossComposerRegistry
 {
     private static readonly Lazy<IReadOnlyList<LossComposerRegistration>> BuiltInList =
-        new(() => Of(new ServiceCollection().AddBuiltInLossComposers()));
+        new(() => Of(AddBuiltIn(new ServiceCollection())));
 
     // Keys of the settings that moved into each composer's own section.
     private static readonly Dictionary<string, string> MovedKeys = new(StringComparer.Ordinal)
@@ -47,6 +50,80 @@ internal static class LossComposerRegistry
 
     /// <summary>The built-in composers (<c>weighted_sum</c>, <c>uncertainty</c>, <c>dwa</c>, <c>pcgrad</c>, <c>gradnorm</c>), as <c>AddSpatialNet</c> registers them.</summary>
     public static IReadOnlyList<LossComposerRegistration> BuiltIn => BuiltInList.Value;
+
+    /// <summary>Registers a composer under <paramref name="name"/> (the body of <c>AddLossComposer</c>); a later registration of a name replaces an earlier one.</summary>
+    public static OptionsBuilder<TOptions> Add<TComposer, TOptions>(IServiceCollection services, string name, Func<IServiceProvider, TOptions, TComposer> create)
+        where TComposer : class, ILossComposer
+        where TOptions : LossComposerOptions, new()
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(create);
+        if (string.IsNullOrEmpty(name) || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+            throw new ArgumentException($"Loss composer name '{name}' is not allowed; allowed: letters, digits and '_'.", nameof(name));
+
+        var existing = LossComposerRegistry.Find(LossComposerRegistry.Of(services), name);
+        for (int i = services.Count - 1; existing is not null && i >= 0; i--)
+        {
+            var d = services[i];
+            if ((d.ServiceType == typeof(LossComposerRegistration) && !d.IsKeyedService && ReferenceEquals(d.ImplementationInstance, existing))
+                || (d.ServiceType == typeof(ILossComposer) && d.IsKeyedService && Equals(d.ServiceKey, existing.Name)))
+                services.RemoveAt(i);
+        }
+
+        services.AddSingleton(new LossComposerRegistration(name, typeof(TOptions), () => new TOptions(),
+            (s, section, path) => s.AddOptions<TOptions>(name).Configure(o => StrictConfigurationBinder.Bind(section, o, path)),
+            s => Add(s, name, create)));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, LossComposerOptionsValidator<TOptions>>());
+        services.AddKeyedSingleton<ILossComposer>(name, (sp, _) => create(sp, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name)));
+        return services.AddOptions<TOptions>(name).ValidateOnStart();
+    }
+
+    /// <summary>
+    /// The built-in composers, registered as a host registers its own; a name the collection already has keeps
+    /// its registration (a host's composer registered before <c>AddSpatialNet</c> stays).
+    /// </summary>
+    public static IServiceCollection AddBuiltIn(IServiceCollection services)
+    {
+        (string Name, Action<IServiceCollection> Add)[] builtIn =
+        [
+            ("weighted_sum", s => Add<WeightedSum, LossComposerOptions>(s, "weighted_sum", (sp, _) => new WeightedSum(sp.GetRequiredService<TaskCatalog>()))),
+            ("uncertainty", s => Add<UncertaintyWeighting, UncertaintyWeightingOptions>(s, "uncertainty", (sp, o) => new UncertaintyWeighting(sp.GetRequiredService<TaskCatalog>(), o.InitialLogVariance))),
+            ("dwa", s => Add<DynamicWeightAverage, DynamicWeightAverageOptions>(s, "dwa", (_, o) => new DynamicWeightAverage(o.Temperature))),
+            ("pcgrad", s => Add<PCGrad, PCGradOptions>(s, "pcgrad", (sp, o) => new PCGrad(sp.GetRequiredService<TaskCatalog>(), o.Seed))),
+            ("gradnorm", s => Add<GradNorm, GradNormOptions>(s, "gradnorm", (sp, o) => new GradNorm(sp.GetRequiredService<TaskCatalog>(), o.Alpha, o.Weighting))),
+            ("imtl_l", s => Add<ImtlL, LossComposerOptions>(s, "imtl_l", (sp, _) => new ImtlL(sp.GetRequiredService<TaskCatalog>()))),
+            ("rlw", s => Add<RandomLossWeighting, RandomLossWeightingOptions>(s, "rlw", (_, o) => new RandomLossWeighting(o.Seed))),
+            ("gls", s => Add<GeometricLossStrategy, LossComposerOptions>(s, "gls", (_, _) => new GeometricLossStrategy())),
+            ("famo", s => Add<Famo, FamoOptions>(s, "famo", (_, o) => new Famo(o.Lr, o.WeightDecay, o.MinLosses))),
+            ("stch", s => Add<SmoothTchebycheff, SmoothTchebycheffOptions>(s, "stch", (_, o) => new SmoothTchebycheff(o.Mu, o.WarmupEpochs))),
+            Gradient<UPGradOptions>("upgrad", o => new UPGradAggregator(o.NormEps, o.RegEps)),
+            Gradient<DualProjOptions>("dualproj", o => new DualProjAggregator(o.NormEps, o.RegEps)),
+            Gradient<MgdaOptions>("mgda", o => new MgdaAggregator(o.Epsilon, o.MaxIters, o.GradientNormalization)),
+            Gradient<CaGradOptions>("cagrad", o => new CaGradAggregator(o.C, o.NormEps, o.Rescale)),
+            Gradient<LossComposerOptions>("imtl_g", _ => new ImtlGAggregator()),
+            Gradient<AlignedMtlOptions>("aligned_mtl", o => new AlignedMtlAggregator(o.ScaleMode)),
+            Gradient<LossComposerOptions>("con_fig", _ => new ConFigAggregator()),
+            Gradient<GradVacOptions>("gradvac", o => new GradVacAggregator(o.Beta, o.Eps, o.Seed)),
+            Gradient<FairGradOptions>("fairgrad", o => new FairGradAggregator(o.Alpha)),
+            Gradient<NashMtlOptions>("nash_mtl", o => new NashMtlAggregator(o.MaxNorm, o.UpdateWeightsEvery, o.OptimNiter)),
+            Gradient<ExcessMtlOptions>("excess_mtl", o => new ExcessMtlAggregator(o.RobustStepSize, o.NWarmupSteps)),
+            Gradient<GradDropOptions>("graddrop", o => new GradDropAggregator(o.Leak, o.Seed)),
+            Gradient<MocoOptions>("moco", o => new MocoAggregator(o.Beta, o.BetaSigma, o.Gamma, o.GammaSigma, o.Rho)),
+            Gradient<DbMtlOptions>("db_mtl", o => new DbMtlAggregator(o.Beta, o.BetaSigma)),
+        ];
+        foreach (var (name, add) in builtIn)
+        {
+            if (Find(Of(services), name) is null)
+                add(services);
+        }
+
+        return services;
+    }
+
+    // A gradient strategy (per-task gradients of the shared parameters combined by the aggregator), λ_t from the task catalog.
+    private static (string Name, Action<IServiceCollection> Add) Gradient<TOptions>(string name, Func<TOptions, GradientAggregator> aggregator)
+        where TOptions : LossComposerOptions, new() =>
+        (name, s => Add<GradientComposer, TOptions>(s, name, (sp, o) => new GradientComposer(name, aggregator(o), sp.GetRequiredService<TaskCatalog>())));
 
     /// <summary>The composers registered in <paramref name="services"/>, in registration order.</summary>
     public static IReadOnlyList<LossComposerRegistration> Of(IServiceCollection services) =>

@@ -103,7 +103,7 @@ public sealed class SpatialNetBuilder
         where TOptions : TaskHeadOptions =>
         AddRegisteredTask(name, kind, null, createHead, configure);
 
-    /// <summary>Adds a task of a registered kind (<see cref="TaskKindRegistration.AddTask"/>), which its <see cref="TaskDefinition"/> carries.</summary>
+    /// <summary>Adds a task of a registered kind (<see cref="TaskKindRegistration"/>), which its <see cref="TaskDefinition"/> carries.</summary>
     internal SpatialNetBuilder AddRegisteredTask<TOptions>(
         string name,
         TaskKind kind,
@@ -157,7 +157,7 @@ public sealed class SpatialNetBuilder
         where TComposer : class, ILossComposer
         where TOptions : LossComposerOptions, new()
     {
-        var options = Services.AddLossComposer(name, create);
+        var options = LossComposerRegistry.Add(Services, name, create);
         if (configure is not null)
             options.Configure(configure);
         return this;

@@ -79,6 +79,15 @@ public static class SpatialNetConfigurationExtensions
 
         var head = StrictConfigurationBinder.Child(task, "head") ?? task.GetSection("head");
         StrictConfigurationBinder.Bind(head, kind.NewHeadOptions(), $"{task.Path}:head", problems);
-        kind.AddTask(builder, name, o => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head"));
+        kind.AddTo(new Registrar(builder), name, o => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head"));
+    }
+
+    // Adds a configured task of a registered kind to the builder, with the kind's own head options type.
+    private sealed class Registrar(SpatialNetBuilder builder) : ITaskKindRegistrar
+    {
+        public void Add<TOptions>(TaskKindRegistration<TOptions> kind, string taskName, Action<TaskHeadOptions>? configure)
+            where TOptions : TaskHeadOptions, new() =>
+            builder.AddRegisteredTask<TOptions>(taskName, kind.Kind, kind, (sp, layout, o) => kind.CreateHead(sp, taskName, layout, o),
+                configure is null ? null : o => configure(o));
     }
 }

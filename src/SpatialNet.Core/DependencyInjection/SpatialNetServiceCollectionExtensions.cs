@@ -54,8 +54,8 @@ public static class SpatialNetServiceCollectionExtensions
                 sp.GetService<ILogger<MultiTaskModelFactory>>());
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<IMultiTaskModelFactory>().Create());
-        services.AddBuiltInTaskKinds();
-        services.AddBuiltInLossComposers();
+        TaskKindRegistry.AddBuiltIn(services);
+        LossComposerRegistry.AddBuiltIn(services);
         services.TryAddSingleton(sp =>
         {
             // The composer loss:loss_composer names (SpatialNetOptions.LossComposer), as registered by AddLossComposer.

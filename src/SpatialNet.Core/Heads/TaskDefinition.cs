@@ -15,7 +15,6 @@ public sealed record TaskDefinition(string Name, TaskKind Kind, double LossWeigh
     public const string AllowedNameDescription = "a non-empty name of letters, digits, '_' and '-'";
 
     private readonly Type? headOptionsType;
-    private readonly TaskKindRegistration? kindRegistration;
 
     /// <summary>
     /// The head's options, with the sizes the data decides once it is opened; null when the task is
@@ -27,14 +26,10 @@ public sealed record TaskDefinition(string Name, TaskKind Kind, double LossWeigh
     public Type? HeadOptionsType { get => headOptionsType ?? Head?.GetType(); init => headOptionsType = value; }
 
     /// <summary>
-    /// The registration of the task's kind (what configuration named; the stages ask it instead of switching on
-    /// <see cref="Kind"/>); when not set, the built-in registration of <see cref="Kind"/>, or null for a kind that has none.
+    /// The registration of the task's kind, as configuration named it (the stages ask it instead of switching on
+    /// <see cref="Kind"/>); null for a task described in code, whose <see cref="Kind"/> then names a built-in kind.
     /// </summary>
-    public TaskKindRegistration? KindRegistration
-    {
-        get => kindRegistration ?? DependencyInjection.TaskKindRegistry.BuiltIn.LastOrDefault(k => k.Kind == Kind);
-        init => kindRegistration = value;
-    }
+    public TaskKindRegistration? KindRegistration { get; init; }
 
     /// <summary>Batch entries the head reads besides the encoder tokens (<see cref="TaskHead.InputNames"/>); the targets are the entry named like the task.</summary>
     public IReadOnlyList<string> Inputs { get; init; } = [];

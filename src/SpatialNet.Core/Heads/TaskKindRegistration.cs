@@ -1,5 +1,3 @@
-using SpatialNet.DependencyInjection;
-
 namespace SpatialNet.Heads;
 
 /// <summary>
@@ -38,11 +36,8 @@ public abstract class TaskKindRegistration
     /// <summary>New head options with their defaults.</summary>
     public abstract TaskHeadOptions NewHeadOptions();
 
-    /// <summary>Registers task <paramref name="taskName"/> of this kind: its named head options, task definition and head factory.</summary>
-    /// <param name="builder">The SpatialNet builder.</param>
-    /// <param name="taskName">The task's name.</param>
-    /// <param name="configure">Configures the head options (configuration binds <c>tasks:N:head</c> here).</param>
-    public abstract void AddTask(SpatialNetBuilder builder, string taskName, Action<TaskHeadOptions>? configure);
+    /// <summary>Registers task <paramref name="taskName"/> of this kind through <paramref name="registrar"/> (its head options type is known here).</summary>
+    internal abstract void AddTo(ITaskKindRegistrar registrar, string taskName, Action<TaskHeadOptions>? configure);
 
     /// <summary>
     /// Sets the sizes the data decides (classes, vocabularies) to valid placeholders on a copy of configured head options,
@@ -60,9 +55,12 @@ public abstract class TaskKindRegistration
     {
         if (name is null)
             return false;
-        var n = StrictConfigurationBinder.Normalize(name);
-        return n == StrictConfigurationBinder.Normalize(Name) || aliases.Any(a => StrictConfigurationBinder.Normalize(a) == n);
+        var n = Normalize(name);
+        return n == Normalize(Name) || aliases.Any(a => Normalize(a) == n);
     }
+
+    // As configuration keys compare: lower case without '_' and '-'.
+    private static string Normalize(string s) => string.Concat(s.Where(c => c is not ('_' or '-')).Select(char.ToLowerInvariant));
 }
 
 /// <summary>A task kind whose head options are <typeparamref name="TOptions"/>.</summary>
@@ -87,9 +85,14 @@ public abstract class TaskKindRegistration<TOptions>(string name, TaskKind kind,
     public abstract TaskHead CreateHead(IServiceProvider services, string taskName, TokenLayout layout, TOptions options);
 
     /// <inheritdoc />
-    public override void AddTask(SpatialNetBuilder builder, string taskName, Action<TaskHeadOptions>? configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.AddRegisteredTask<TOptions>(taskName, Kind, this, (sp, layout, o) => CreateHead(sp, taskName, layout, o), configure is null ? null : o => configure(o));
-    }
+    internal override void AddTo(ITaskKindRegistrar registrar, string taskName, Action<TaskHeadOptions>? configure) =>
+        registrar.Add(this, taskName, configure);
+}
+
+/// <summary>Adds a task of a registered kind to a service collection (implemented by the dependency-injection layer).</summary>
+internal interface ITaskKindRegistrar
+{
+    /// <summary>Registers task <paramref name="taskName"/> of <paramref name="kind"/>: named head options, task definition, head factory.</summary>
+    void Add<TOptions>(TaskKindRegistration<TOptions> kind, string taskName, Action<TaskHeadOptions>? configure)
+        where TOptions : TaskHeadOptions, new();
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using SpatialNet.DependencyInjection;
 
 namespace SpatialNet.Losses;
 
@@ -32,5 +31,9 @@ public class LossComposerOptions
     /// <param name="value">The value found.</param>
     /// <param name="allowed">What is allowed.</param>
     protected static string Message(string option, object? value, string allowed) =>
-        string.Create(CultureInfo.InvariantCulture, $"{StrictConfigurationBinder.SnakeCase(option)} = {value}: allowed {allowed}.");
+        string.Create(CultureInfo.InvariantCulture, $"{SnakeCase(option)} = {value}: allowed {allowed}.");
+
+    // A property name as configuration writes it (Temperature → temperature, GradNormAlpha → grad_norm_alpha).
+    private static string SnakeCase(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }

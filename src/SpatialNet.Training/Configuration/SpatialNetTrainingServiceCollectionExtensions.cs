@@ -8,7 +8,6 @@ using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Engine;
 using SpatialNet.Training.Evaluation;
 using SpatialNet.Training.Pipeline;
-using SpatialNet.Training.Tasks;
 using SpatialNet.Heads;
 
 namespace Microsoft.Extensions.DependencyInjection;

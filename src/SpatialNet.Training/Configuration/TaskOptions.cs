@@ -57,7 +57,7 @@ public sealed class TaskOptions
     /// <summary>The registration <see cref="Kind"/> names (set when configuration is bound; otherwise looked up among the built-in kinds), or null.</summary>
     internal TaskKindRegistration? KindRegistration
     {
-        get => _kind is not null && _kind.IsNamed(Kind) ? _kind : TaskKindRegistry.Find(Tasks.TrainingTaskKinds.BuiltIn, Kind);
+        get => _kind is not null && _kind.IsNamed(Kind) ? _kind : TaskKindRegistry.Find(Evaluation.TrainingTaskKinds.BuiltIn, Kind);
         set => _kind = value;
     }
 

@@ -5,7 +5,7 @@ using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 using SpatialNet.Modules;
 using SpatialNet.Training.Engine;
-using SpatialNet.Training.Tasks;
+using SpatialNet.Training.Evaluation;
 
 namespace SpatialNet.Training.Configuration;
 

@@ -6,7 +6,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SpatialNet.Heads;
 
-using SpatialNet.Training.Tasks;
 
 namespace SpatialNet.Training.Evaluation;
 

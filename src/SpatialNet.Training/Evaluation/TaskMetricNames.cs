@@ -1,6 +1,5 @@
 using SpatialNet.Heads;
 
-using SpatialNet.Training.Tasks;
 
 namespace SpatialNet.Training.Evaluation;
 

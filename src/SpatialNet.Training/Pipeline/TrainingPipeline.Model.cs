@@ -6,7 +6,6 @@ using SpatialNet.Modules;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
 using SpatialNet.Training.Evaluation;
-using SpatialNet.Training.Tasks;
 using SpatialNet.Training.Text;
 
 namespace SpatialNet.Training.Pipeline;

@@ -26,7 +26,6 @@ using SpatialNet.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
-using SpatialNet.Training.Tasks;
 
 namespace SpatialNet.Training.Pipeline;
 

@@ -199,7 +199,7 @@ public sealed class TrainingServicesTests : IDisposable
     }
 
     // A host's task kind: a classification head under its own name, scored by accuracy alone.
-    private sealed class GradeKind() : Heads.TaskKindRegistration<Heads.ClassificationHeadOptions>("grade", Heads.TaskKind.Classification), Tasks.ITrainingTaskKind
+    private sealed class GradeKind() : Heads.TaskKindRegistration<Heads.ClassificationHeadOptions>("grade", Heads.TaskKind.Classification), ITrainingTaskKind
     {
         public int HeadsBuilt { get; private set; }
 

@@ -2,7 +2,6 @@ using FluentAssertions;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 using SpatialNet.Training.Evaluation;
-using SpatialNet.Training.Tasks;
 using Xunit;
 
 namespace SpatialNet.Training.Tests.Configuration;

@@ -1,7 +1,8 @@
 using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
+using SpatialNet.Training.Evaluation;
 
-namespace SpatialNet.Training.Tasks;
+namespace SpatialNet.Training.Configuration;
 
 /// <summary>
 /// The task kinds and loss composers a configured run may name: the built-ins, then those the host registered

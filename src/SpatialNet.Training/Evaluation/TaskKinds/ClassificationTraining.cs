@@ -1,7 +1,6 @@
 using SpatialNet.Heads;
-using SpatialNet.Training.Evaluation;
 
-namespace SpatialNet.Training.Tasks;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>The <c>classification</c> kind in training: accuracy and macro F1 against the majority class.</summary>
 internal sealed class ClassificationTraining : ClassificationTaskKind, ITrainingTaskKind

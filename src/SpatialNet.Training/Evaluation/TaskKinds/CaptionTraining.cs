@@ -1,7 +1,6 @@
 using SpatialNet.Heads;
-using SpatialNet.Training.Evaluation;
 
-namespace SpatialNet.Training.Tasks;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>The <c>caption</c> kind in training: BLEU, METEOR, ROUGE-L and CIDEr-D.</summary>
 internal sealed class CaptionTraining : CaptionTaskKind, ITrainingTaskKind

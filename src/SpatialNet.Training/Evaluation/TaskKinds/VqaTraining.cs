@@ -1,7 +1,6 @@
 using SpatialNet.Heads;
-using SpatialNet.Training.Evaluation;
 
-namespace SpatialNet.Training.Tasks;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>The <c>vqa</c> kind in training: overall, average and per-type accuracy against the majority answer per type.</summary>
 internal sealed class VqaTraining : VqaTaskKind, ITrainingTaskKind

@@ -1,7 +1,7 @@
 using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
 
-namespace SpatialNet.Training.Tasks;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>The training side of the task kinds: the built-ins, and a task's kind found by its registration or name.</summary>
 internal static class TrainingTaskKinds

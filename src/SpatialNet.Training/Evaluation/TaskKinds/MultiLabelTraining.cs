@@ -1,7 +1,6 @@
 using SpatialNet.Heads;
-using SpatialNet.Training.Evaluation;
 
-namespace SpatialNet.Training.Tasks;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>The <c>multi_label</c> kind in training: accuracy, micro and macro F1, mAP against the label frequencies.</summary>
 internal sealed class MultiLabelTraining : MultiLabelTaskKind, ITrainingTaskKind

@@ -1,7 +1,6 @@
 using SpatialNet.Heads;
-using SpatialNet.Training.Evaluation;
 
-namespace SpatialNet.Training.Tasks;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>The <c>regression</c> kind in training: MAE and RMSE against the training mean.</summary>
 internal sealed class RegressionTraining : RegressionTaskKind, ITrainingTaskKind

@@ -1,6 +1,6 @@
 using SpatialNet.Heads;
 
-namespace SpatialNet.Training.Tasks;
+namespace SpatialNet.Training.Evaluation;
 
 /// <summary>
 /// What a task kind contributes to training, evaluation and reports, beside its head
