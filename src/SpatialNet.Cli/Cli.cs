@@ -1,3 +1,4 @@
+using SpatialNet.Cli.Output;
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using SpatialNet.Cli.Commands;
@@ -41,7 +42,7 @@ public static class Cli
         root.Description = "spatialnet — multi-task remote-sensing models on TorchSharp.\n"
             + "Exit codes: 0 success, 1 error in the input or the run, 2 bad command line, 130 interrupted.";
         root.HelpName = "spatialnet";
-        var verbose = new Option<bool>("--verbose") { Description = "With an error, show stack traces (and libtorch's C++ frames).", Recursive = true };
+        var verbose = new Option<bool>("--verbose") { Description = "Show the native runtime's loader line and, with an error, stack traces (and libtorch's C++ frames).", Recursive = true };
         root.Options.Add(verbose);
         // The tool's own version, also when it runs in-process (a test host is the entry assembly then).
         foreach (var version in root.Options.OfType<VersionOption>())
@@ -56,6 +57,10 @@ public static class Cli
             error.WriteLine($"spatialnet: {SpatialNet.ErrorBoundary.Describe(ex, args.Contains("--verbose"))}");
             return ExitCodes.Failure;
         }
+        // The native-runtime loader's line (which libtorch, any workaround) is shown with --verbose only.
+        SpatialNet.Runtime.TorchNativeRuntime.Logger = parse.GetValue(verbose)
+            ? CliLogging.Create(error, quiet: false).CreateLogger(typeof(SpatialNet.Runtime.TorchNativeRuntime).FullName!)
+            : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         // Signals are handled by the caller (Program), which owns the token; the parser must not exit on its own.
         var invocation = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         if (parse.Errors.Count > 0)

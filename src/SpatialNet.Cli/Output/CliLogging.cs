@@ -18,13 +18,12 @@ internal static class CliLogging
     public static ILoggerFactory Create(TextWriter error, bool quiet) => Create(line => { lock (error) error.WriteLine(line); }, quiet);
 
     /// <summary>
-    /// Loads libtorch now, its loader's line (if any) through <paramref name="logging"/>: <c>--quiet</c> hides it,
-    /// and so does <c>SPATIALNET_NATIVE_QUIET=1</c> as without a logger.
+    /// Loads libtorch now; its loader's line goes where the tool set it up (standard error with <c>--verbose</c>, nowhere otherwise).
     /// </summary>
     public static void InitializeNativeRuntime(ILoggerFactory logging)
     {
-        bool silenced = Environment.GetEnvironmentVariable(NativeRuntimeOptions.QuietVariable) is "1" or "true";
-        TorchNativeRuntime.EnsureInitialized(logger: silenced ? null : logging.CreateLogger(typeof(TorchNativeRuntime).FullName!));
+        ArgumentNullException.ThrowIfNull(logging);
+        TorchNativeRuntime.EnsureInitialized();
     }
 
     private sealed class Provider(Action<string> sink, HashSet<string> omit) : ILoggerProvider

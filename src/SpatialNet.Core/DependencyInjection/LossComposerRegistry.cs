@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SpatialNet.Heads;
 using SpatialNet.Losses;
-using SpatialNet.Losses.Gradients;
 
 namespace SpatialNet.DependencyInjection;
 
@@ -100,9 +99,9 @@ internal static class LossComposerRegistry
             Gradient<DualProjOptions>("dualproj", o => new DualProjAggregator(o.NormEps, o.RegEps)),
             Gradient<MgdaOptions>("mgda", o => new MgdaAggregator(o.Epsilon, o.MaxIters, o.GradientNormalization)),
             Gradient<CaGradOptions>("cagrad", o => new CaGradAggregator(o.C, o.NormEps, o.Rescale)),
-            Gradient<LossComposerOptions>("imtl_g", _ => new ImtlGAggregator()),
+            Gradient<GradientStrategyOptions>("imtl_g", _ => new ImtlGAggregator()),
             Gradient<AlignedMtlOptions>("aligned_mtl", o => new AlignedMtlAggregator(o.ScaleMode)),
-            Gradient<LossComposerOptions>("con_fig", _ => new ConFigAggregator()),
+            Gradient<GradientStrategyOptions>("con_fig", _ => new ConFigAggregator()),
             Gradient<GradVacOptions>("gradvac", o => new GradVacAggregator(o.Beta, o.Eps, o.Seed)),
             Gradient<FairGradOptions>("fairgrad", o => new FairGradAggregator(o.Alpha)),
             Gradient<NashMtlOptions>("nash_mtl", o => new NashMtlAggregator(o.MaxNorm, o.UpdateWeightsEvery, o.OptimNiter)),
@@ -122,8 +121,8 @@ internal static class LossComposerRegistry
 
     // A gradient strategy (per-task gradients of the shared parameters combined by the aggregator), λ_t from the task catalog.
     private static (string Name, Action<IServiceCollection> Add) Gradient<TOptions>(string name, Func<TOptions, GradientAggregator> aggregator)
-        where TOptions : LossComposerOptions, new() =>
-        (name, s => Add<GradientComposer, TOptions>(s, name, (sp, o) => new GradientComposer(name, aggregator(o), sp.GetRequiredService<TaskCatalog>())));
+        where TOptions : GradientStrategyOptions, new() =>
+        (name, s => Add<GradientComposer, TOptions>(s, name, (sp, o) => new GradientComposer(name, aggregator(o), sp.GetRequiredService<TaskCatalog>(), o.RepGrad)));
 
     /// <summary>The composers registered in <paramref name="services"/>, in registration order.</summary>
     public static IReadOnlyList<LossComposerRegistration> Of(IServiceCollection services) =>

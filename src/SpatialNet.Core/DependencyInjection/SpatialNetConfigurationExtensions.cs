@@ -53,6 +53,13 @@ public static class SpatialNetConfigurationExtensions
         return services;
     }
 
+    /// <summary>The configuration value of a classification head's <c>class_weights</c> that asks for weights from the training split's class counts.</summary>
+    internal const string BalancedClassWeights = "balanced";
+
+    /// <summary>Head keys the binder leaves alone: <c>class_weights</c> when it is <c>"balanced"</c> (the training data decides them).</summary>
+    internal static IReadOnlySet<string>? DataDecidedKeys(IConfiguration? head) =>
+        head is not null && StrictConfigurationBinder.Child(head, "class_weights")?.Value == BalancedClassWeights ? new HashSet<string> { "classweights" } : null;
+
     private static void AddTask(SpatialNetBuilder builder, IConfigurationSection task, List<string> problems, IReadOnlySet<string>? otherTaskKeys)
     {
         foreach (var key in task.GetChildren())
@@ -78,8 +85,9 @@ public static class SpatialNetConfigurationExtensions
         }
 
         var head = StrictConfigurationBinder.Child(task, "head") ?? task.GetSection("head");
-        StrictConfigurationBinder.Bind(head, kind.NewHeadOptions(), $"{task.Path}:head", problems);
-        kind.AddTo(new Registrar(builder), name, o => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head"));
+        var dataDecided = kind.Kind == TaskKind.Classification ? DataDecidedKeys(head) : null;
+        StrictConfigurationBinder.Bind(head, kind.NewHeadOptions(), $"{task.Path}:head", problems, dataDecided);
+        kind.AddTo(new Registrar(builder), name, o => StrictConfigurationBinder.Bind(head, o, $"{task.Path}:head", dataDecided));
     }
 
     // Adds a configured task of a registered kind to the builder, with the kind's own head options type.

@@ -9,7 +9,10 @@ public sealed class ClassificationHeadOptions : TaskHeadOptions
     /// <summary>Label smoothing ε in [0, 1): the target puts 1 − ε on the true class and ε/C on every class.</summary>
     public double LabelSmoothing { get; set; }
 
-    /// <summary>Per-class loss weights w_c (length C, each ≥ 0, not all 0); <c>null</c> weighs every class 1.</summary>
+    /// <summary>
+    /// Per-class loss weights w_c (length C, each ≥ 0, not all 0); <c>null</c> weighs every class 1. In a configuration,
+    /// <c>"class_weights": "balanced"</c> leaves them to the training data (SpatialNet.Training fills them in).
+    /// </summary>
     public IList<double>? ClassWeights { get; set; }
 
     /// <summary>Target value that marks a sample without a label for this task (it adds nothing to the loss). Default −100.</summary>

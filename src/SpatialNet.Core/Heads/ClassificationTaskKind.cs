@@ -10,7 +10,8 @@ public class ClassificationTaskKind() : TaskKindRegistration<ClassificationHeadO
     /// <inheritdoc />
     public override void UsePlaceholderSizes(TaskHeadOptions options, int modelNumHeads, Func<string, bool> isSet)
     {
+        // Without num_classes the data decides the class count; class_weights is checked against it when the data is opened.
         if (options is ClassificationHeadOptions { NumClasses: 0 } c)
-            c.NumClasses = 2;
+            c.NumClasses = c.ClassWeights is { Count: > 0 } w ? w.Count : 2;
     }
 }

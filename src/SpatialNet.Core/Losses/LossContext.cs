@@ -19,4 +19,10 @@ public sealed class LossContext
     /// <see cref="PCGrad"/> operate on these; weighting strategies ignore them.
     /// </summary>
     public IReadOnlyList<Parameter>? SharedParameters { get; init; }
+
+    /// <summary>
+    /// The shared representation the task heads read (the encoder's output, with its graph), for gradient
+    /// strategies in representation mode (LibMTL's <c>rep_grad</c>); null when the trainer does not provide it.
+    /// </summary>
+    public TorchSharp.torch.Tensor? Representation { get; init; }
 }

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.Heads;
-using SpatialNet.Losses.Gradients;
 using static TorchSharp.torch;
 
 namespace SpatialNet.Losses;
@@ -79,7 +78,7 @@ public sealed class PCGrad : ILossComposer
 }
 
 /// <summary>Settings of <see cref="PCGrad"/> (configuration <c>loss:pcgrad</c>).</summary>
-public sealed class PCGradOptions : LossComposerOptions
+public sealed class PCGradOptions : LossComposerOptions, ISeededComposerOptions
 {
     /// <summary>Seed of the random task orders of the projections; configured training uses the run's seed when it is not set.</summary>
     public int Seed { get; set; }

@@ -19,7 +19,7 @@ internal sealed class RandomLossWeighting(int seed = 0) : ILossComposer
     /// <summary>The weights of a step with <paramref name="count"/> tasks.</summary>
     public double[] WeightsAt(long step, int count)
     {
-        var z = Gradients.TaskOrders.Normal(Seed, step, count);
+        var z = TaskOrders.Normal(Seed, step, count);
         double max = z.Max();
         var e = z.Select(x => Math.Exp(x - max)).ToArray();
         double sum = e.Sum();
@@ -38,7 +38,7 @@ internal sealed class RandomLossWeighting(int seed = 0) : ILossComposer
 }
 
 /// <summary>Settings of <see cref="RandomLossWeighting"/> (configuration <c>loss:rlw</c>).</summary>
-internal sealed class RandomLossWeightingOptions : LossComposerOptions
+internal sealed class RandomLossWeightingOptions : LossComposerOptions, ISeededComposerOptions
 {
     /// <summary>Seed of the normal draws.</summary>
     public int Seed { get; set; } = 0;

@@ -13,7 +13,7 @@ namespace SpatialNet.Models;
 /// <remarks>
 /// State-dict names: <c>encoder.*</c> (the encoder's own names, timm's for a VisionTransformer) and
 /// <c>heads.{task}.*</c>. <c>forward(images)</c> runs every head without extra inputs;
-/// <see cref="Forward"/> takes the batch's named inputs and a subset of tasks.
+/// <see cref="Forward(Tensor, IReadOnlyDictionary{string, Tensor}?, IEnumerable{string}?)"/> takes the batch's named inputs and a subset of tasks.
 /// </remarks>
 public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor>>
 {
@@ -105,6 +105,22 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
     /// <exception cref="KeyNotFoundException">An unknown task, or a head's input missing from <paramref name="inputs"/>.</exception>
     public Dictionary<string, Tensor> Forward(Tensor images, IReadOnlyDictionary<string, Tensor>? inputs = null, IEnumerable<string>? tasks = null)
     {
+        var predictions = Forward(images, inputs, tasks, out var representation);
+        representation.Dispose();   // the heads' graph keeps what it needs
+        return predictions;
+    }
+
+    /// <summary>
+    /// As <see cref="Forward(Tensor, IReadOnlyDictionary{string, Tensor}?, IEnumerable{string}?)"/>, also returning
+    /// the representation the heads read (the encoder's tokens, per sample), for gradient strategies that work on
+    /// the representation's gradients instead of the encoder's parameters.
+    /// </summary>
+    /// <param name="images">Images [B, C, H, W] (or distinct images with <see cref="ImageIndexInput"/>).</param>
+    /// <param name="inputs">The batch's named inputs.</param>
+    /// <param name="tasks">Tasks to run; null runs all.</param>
+    /// <param name="representation">The tokens the heads read, with their graph.</param>
+    public Dictionary<string, Tensor> Forward(Tensor images, IReadOnlyDictionary<string, Tensor>? inputs, IEnumerable<string>? tasks, out Tensor representation)
+    {
         ArgumentNullException.ThrowIfNull(images);
         var selected = tasks is null ? taskNames : tasks.Distinct(StringComparer.Ordinal).Select(t => Head(t).TaskName).ToArray();
         var batchInputs = inputs ?? TaskHead.NoInputs;
@@ -120,6 +136,7 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
             predictions[task] = Head(task).call(tokens, batchInputs).MoveToOuterDisposeScope();
         }
 
+        representation = tokens.MoveToOuterDisposeScope();
         return predictions;
     }
 
@@ -127,7 +144,7 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
     /// Each task's loss for the tasks that have both predictions and targets (a batch carries only
     /// its dataset's targets; other tasks are left out, not zero-filled).
     /// </summary>
-    /// <param name="predictions">Output of <see cref="Forward"/>.</param>
+    /// <param name="predictions">Output of <see cref="Forward(Tensor, IReadOnlyDictionary{string, Tensor}?, IEnumerable{string}?)"/>.</param>
     /// <param name="targets">Task name → targets.</param>
     /// <param name="inputs">The batch's named inputs, for heads whose loss needs them.</param>
     public Dictionary<string, Tensor> Losses(

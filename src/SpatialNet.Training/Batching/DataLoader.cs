@@ -46,10 +46,51 @@ public sealed class DataLoader
     /// <summary>Batches in one epoch.</summary>
     public int BatchesPerEpoch => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
 
+    /// <summary>
+    /// Per-sample weights w_i for sampling with replacement (PyTorch's <c>WeightedRandomSampler</c>): an epoch draws
+    /// <see cref="IDataset.Count"/> samples, sample i with probability w_i / Σw, seeded by (seed, epoch); null (default): every sample once.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not one finite weight ≥ 0 per sample, or all zero.</exception>
+    public IReadOnlyList<double>? SampleWeights
+    {
+        get => _sampleWeights;
+        init
+        {
+            if (value is not null && (value.Count != Dataset.Count || value.Any(w => !(w >= 0) || double.IsInfinity(w)) || !(value.Sum() > 0)))
+                throw new ArgumentException($"SampleWeights needs {Dataset.Count} finite weights >= 0 (one per sample of '{Dataset.Name}'), not all 0; got {value.Count}.", nameof(value));
+            _sampleWeights = value?.ToArray();
+        }
+    }
+
+    private readonly double[]? _sampleWeights;
+
+    private int[] WeightedDraw(IReadOnlyList<double> weights, int epoch)
+    {
+        var cumulative = new double[weights.Count];
+        double total = 0;
+        for (int i = 0; i < weights.Count; i++)
+            cumulative[i] = total += weights[i];
+        var random = SeededRandom.From(Seed, (ulong)epoch, 0x5745_4947); // "WEIG"
+        var order = new int[weights.Count];
+        for (int k = 0; k < order.Length; k++)
+        {
+            // The first i with cumulative[i] > u: zero-weight samples are never drawn.
+            var u = random.NextDouble() * total;
+            int lo = 0, hi = cumulative.Length - 1;
+            while (lo < hi)
+            {
+                int mid = (lo + hi) / 2;
+                if (cumulative[mid] > u) hi = mid; else lo = mid + 1;
+            }
+            order[k] = lo;
+        }
+        return order;
+    }
+
     /// <summary>The sample indices of each batch of epoch <paramref name="epoch"/>.</summary>
     public IEnumerable<int[]> EpochIndices(int epoch)
     {
-        var order = Shuffle ? SeededRandom.From(Seed, (ulong)epoch).Permutation(Dataset.Count) : Enumerable.Range(0, Dataset.Count).ToArray();
+        var order = SampleWeights is { } weights ? WeightedDraw(weights, epoch) : Shuffle ? SeededRandom.From(Seed, (ulong)epoch).Permutation(Dataset.Count) : Enumerable.Range(0, Dataset.Count).ToArray();
         for (var b = 0; b < BatchesPerEpoch; b++)
             yield return order.AsSpan(b * BatchSize, Math.Min(BatchSize, order.Length - b * BatchSize)).ToArray();
     }

@@ -202,17 +202,19 @@ internal sealed class ComparisonSummary
             var plot = new Plot();
             plot.Title(task + " " + MetricNames.GetValueOrDefault(task, ""), size: 14);
             var shown = groups.Where(g => g.Metrics.ContainsKey(task)).ToList();
+            // Horizontal bars, first group on top: group names read as they are, however many.
             var bars = shown.Select((g, i) => new Bar
             {
-                Position = i,
+                Position = shown.Count - 1 - i,
                 Value = g.Metrics[task].Mean,
                 Error = g.Metrics[task].Std,
                 FillColor = g.Group.StartsWith("single:", StringComparison.Ordinal) ? Colors.Gray : Colors.SteelBlue,
+                Orientation = Orientation.Horizontal,
             }).ToArray();
             plot.Add.Bars(bars);
-            plot.Axes.Bottom.SetTicks(Enumerable.Range(0, shown.Count).Select(i => (double)i).ToArray(),
-                shown.Select(g => g.Group.StartsWith("single:", StringComparison.Ordinal) ? "single" : g.Group).ToArray());
-            plot.Axes.Margins(bottom: 0);
+            plot.Axes.Left.SetTicks(bars.Select(b => b.Position).ToArray(),
+                shown.Select(g => g.Group.StartsWith("single:", StringComparison.Ordinal) ? "single task" : g.Group).ToArray());
+            plot.Axes.Margins(left: 0);
             plots.Add(plot);
         }
 
@@ -224,7 +226,7 @@ internal sealed class ComparisonSummary
         foreach (var plot in plots.Skip(1))
             multiplot.AddPlot(plot);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, columns);
-        using var image = multiplot.Render(columns * 480, rows * 400);
+        using var image = multiplot.Render(columns * 480, rows * Math.Max(300, 60 + 32 * Groups.Count));
         var png = image.GetImageBytes(ImageFormat.Png, 100);
         AtomicFile.Write(path, s => s.Write(png));
     }

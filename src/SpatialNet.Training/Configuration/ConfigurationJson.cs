@@ -35,5 +35,27 @@ internal static class ConfigurationJson
 
     private static JsonNode? ValueOrNode(IConfigurationSection c) => c.GetChildren().Any() ? Node(c)
         : c.Value is null ? null
-        : JsonValue.Create(SpatialNetConfiguration.IsPathKey(c.Key) && c.Value.Length > 0 ? Path.GetFullPath(c.Value) : c.Value);
+        : SpatialNetConfiguration.IsPathKey(c.Key) && c.Value.Length > 0
+            ? JsonValue.Create(PretrainedByName.IsHubId(c.Value) && !File.Exists(c.Value) ? c.Value : Path.GetFullPath(c.Value))
+            : Typed(c.Value);
+
+    // Configuration values are text; the file keeps numbers and booleans typed (they bind back the same).
+    private static JsonNode Typed(string value) => value switch
+    {
+        "true" or "True" => JsonValue.Create(true),
+        "false" or "False" => JsonValue.Create(false),
+        _ when value.Length > 0 && (char.IsAsciiDigit(value[0]) || value[0] == '-') && value.All(ch => char.IsAsciiDigit(ch) || ch is '-' or '+' or '.' or 'e' or 'E')
+            && !LeadingZero(value) && double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
+            => long.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var l) ? JsonValue.Create(l)
+                : ulong.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var u) ? JsonValue.Create(u)
+                : JsonValue.Create(d),
+        _ => JsonValue.Create(value),
+    };
+
+    // "007" stays text (a name), "0", "0.5" and "-0.5" are numbers.
+    private static bool LeadingZero(string value)
+    {
+        var digits = value.TrimStart('-');
+        return digits.Length > 1 && digits[0] == '0' && char.IsAsciiDigit(digits[1]);
+    }
 }

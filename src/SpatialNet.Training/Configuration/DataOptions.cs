@@ -1,3 +1,5 @@
+using SpatialNet.Heads;
+
 namespace SpatialNet.Training.Configuration;
 
 /// <summary>Records a problem when a condition fails: (ok, configuration path, value, what is allowed).</summary>
@@ -29,6 +31,22 @@ public sealed class DataOptions
 
     /// <summary>Random 90° rotations during training (same rule).</summary>
     public bool Rotate90 { get; set; } = true;
+
+    /// <summary>Random resized crop during training: smallest crop area fraction in (0, 1]; 1 (default): off. Not with rsvqa sources.</summary>
+    public double CropScale { get; set; } = 1.0;
+
+    /// <summary>Per-band brightness jitter during training: largest offset in normalised units; 0 (default): off.</summary>
+    public double JitterBrightness { get; set; }
+
+    /// <summary>Per-band contrast jitter during training: largest relative change in [0, 1); 0 (default): off.</summary>
+    public double JitterContrast { get; set; }
+
+    /// <summary>
+    /// Training sampler: <c>shuffle</c> (default: every sample once per epoch, in a seeded order) or <c>class_balanced</c>
+    /// (as many draws with replacement, sample i with probability ∝ 1 / training count of its class, for the first
+    /// classification task; one source only, not with the device cache).
+    /// </summary>
+    public string Sampler { get; set; } = "shuffle";
 
     /// <summary>
     /// Training batches made ahead on a background thread (<see cref="SpatialNet.Training.Batching.Prefetcher"/>), this many
@@ -66,6 +84,20 @@ public sealed class DataOptions
         check(Prefetch >= 0, "data:prefetch", Prefetch, "an integer >= 0 (0: off)");
         check(LengthBuckets >= 0, "data:length_buckets", LengthBuckets, "an integer >= 0 (0: off)");
         check(ImageDrop is >= 0 and <= 1, "data:image_drop", ImageDrop, "a number in [0, 1]");
+        check(Sampler is "shuffle" or "class_balanced", "data:sampler", Sampler, "shuffle or class_balanced");
+        check(CropScale is > 0 and <= 1, "data:crop_scale", CropScale, "a number in (0, 1] (1: off)");
+        check(JitterBrightness >= 0 && double.IsFinite(JitterBrightness), "data:jitter_brightness", JitterBrightness, "a finite number >= 0 (0: off)");
+        check(JitterContrast is >= 0 and < 1, "data:jitter_contrast", JitterContrast, "a number in [0, 1) (0: off)");
+        if (CropScale < 1 && Sources is { Count: > 0 })
+            check(Sources.All(s => s?.Kind != "rsvqa"), "data:crop_scale", CropScale, "1 with rsvqa sources (a crop changes counts and positions that questions ask about)");
+        if ((CropScale < 1 || JitterBrightness > 0 || JitterContrast > 0) && DeviceCache)
+            p.Add("data:crop_scale / data:jitter_*: not with data:device_cache (its batches are augmented on the device by flips and rotations only).");
+        if (Sampler == "class_balanced")
+        {
+            check(Sources is null || Sources.Count <= 1, "data:sampler", Sampler, $"class_balanced only with one source (there are {Sources?.Count})");
+            check(!DeviceCache, "data:sampler", Sampler, "class_balanced not with data:device_cache (the device cache draws its own batches)");
+            check(tasks.Any(t => t?.ParsedKind == TaskKind.Classification), "data:sampler", Sampler, "class_balanced needs a classification task");
+        }
         foreach (var (type, times) in Repeats ?? [])
             check(times >= 0, $"data:repeats:{type}", times, "an integer >= 0");
         if ((Repeats is { Count: > 0 } || LengthBuckets > 0) && Sources is { Count: > 1 })
@@ -151,6 +183,32 @@ public sealed class DataSourceOptions
     /// <summary>UCM-caption: words seen fewer times in the training captions become &lt;unk&gt;.</summary>
     public int CaptionMinCount { get; set; } = 1;
 
+    /// <summary>
+    /// Files (not synthetic): the image bands to read, 1-based, in the model's input order (e.g. <c>[4, 3, 2, 8]</c> for
+    /// Sentinel-2 B4, B3, B2, B8); null reads every band. As many as <c>model:in_channels</c>.
+    /// </summary>
+    public List<int>? Bands { get; set; }
+
+    /// <summary>
+    /// Files (not synthetic): the raw values [low, high] mapped to 0 and 1 before normalisation (clamped), one pair for
+    /// every band (<c>[0, 10000]</c>) or one per band (<c>[[0, 10000], [0, 8000], …]</c>); null: the sample type's range
+    /// (0–255 for 8-bit, 0–65535 for 16-bit images). Images are kept at their own precision either way.
+    /// </summary>
+    public List<List<double>>? InputRange { get; set; }
+
+    /// <summary>
+    /// <see cref="InputRange"/> as [low, high] pairs: <c>[0, 10000]</c> binds as two one-value lists and is one pair;
+    /// null when unset or malformed.
+    /// </summary>
+    internal IReadOnlyList<(double Low, double High)>? InputRangePairs()
+    {
+        if (InputRange is not { Count: > 0 } r || r.Any(p => p is null))
+            return null;
+        if (r.Count == 2 && r.All(p => p.Count == 1))
+            return [(r[0][0], r[1][0])];
+        return r.All(p => p.Count == 2) ? r.Select(p => (p[0], p[1])).ToArray() : null;
+    }
+
     /// <summary>The targets of <paramref name="task"/> on this source, or null when it does not serve the task.</summary>
     public IReadOnlyList<string>? TargetsOf(TaskOptions task)
     {
@@ -176,6 +234,22 @@ public sealed class DataSourceOptions
         check(CaptionMinCount >= 1, $"{at}:caption_min_count", CaptionMinCount, "an integer >= 1");
         check(ValFraction is >= 0 and < 1 && TestFraction is >= 0 and < 1 && ValFraction + TestFraction < 1, $"{at}:val_fraction", ValFraction,
             $"fractions in [0, 1) whose sum with test_fraction ({TestFraction}) is < 1");
+        if (Bands is not null)
+        {
+            check(Kind != "synthetic", $"{at}:bands", "[" + string.Join(", ", Bands) + "]", "null for synthetic scenes (they are RGB)");
+            check(Bands.Count > 0 && Bands.All(b => b >= 1), $"{at}:bands", "[" + string.Join(", ", Bands) + "]", "1-based band numbers (1 is the first band)");
+        }
+        if (InputRange is not null)
+        {
+            var pairs = InputRangePairs();
+            var shown = "[" + string.Join(", ", InputRange.Select(p => p is null ? "null" : p.Count == 1 ? p[0].ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : "[" + string.Join(", ", p.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]")) + "]";
+            check(Kind != "synthetic", $"{at}:input_range", shown, "null for synthetic scenes");
+            check(pairs is not null && pairs.All(p => double.IsFinite(p.Low) && double.IsFinite(p.High) && p.High > p.Low), $"{at}:input_range", shown,
+                "[low, high] for every band or [[low, high], …] one per band, with high > low");
+            if (pairs is { Count: > 1 } && Bands is { Count: > 0 })
+                check(pairs.Count == Bands.Count, $"{at}:input_range", shown, $"one pair, or one per selected band ({Bands.Count})");
+        }
         if (Targets is not null)
         {
             foreach (var (task, keys) in Targets)

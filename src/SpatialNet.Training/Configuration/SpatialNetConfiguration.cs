@@ -99,9 +99,13 @@ public static class SpatialNetConfiguration
     }
 
     private static List<KeyValuePair<string, string?>> ResolvePaths(IEnumerable<KeyValuePair<string, string?>> values, string folder) =>
-        values.Select(kv => IsPathKey(kv.Key) && !string.IsNullOrEmpty(kv.Value)
+        values.Select(kv => IsPathKey(kv.Key) && !string.IsNullOrEmpty(kv.Value) && !IsHubModel(kv, folder)
             ? new KeyValuePair<string, string?>(kv.Key, Path.GetFullPath(Path.Combine(folder, kv.Value)))
             : kv).ToList();
+
+    // pretrained: "timm/vit_small_patch16_224.augreg_in21k" names a model in the hub cache, unless such a file exists.
+    private static bool IsHubModel(KeyValuePair<string, string?> kv, string folder) =>
+        StrictConfigurationBinder.Normalize(kv.Key) == "pretrained" && PretrainedByName.IsHubId(kv.Value) && !File.Exists(Path.Combine(folder, kv.Value!));
 
     internal static bool IsPathKey(string key)
     {

@@ -51,6 +51,9 @@ public sealed class TaskOptions
     /// <summary>caption: generate and score captions after every epoch (<c>{task}/cider</c> etc. become epoch metrics); false: only for the reports.</summary>
     public bool EvaluateEveryEpoch { get; set; } = true;
 
+    /// <summary>classification: <c>head:class_weights</c> is <c>"balanced"</c>, filled in from the training split's class counts.</summary>
+    internal bool BalancedClassWeights { get; set; }
+
     /// <summary>The kind, or null when <see cref="Kind"/> names no registered kind.</summary>
     public TaskKind? ParsedKind => KindRegistration?.Kind;
 

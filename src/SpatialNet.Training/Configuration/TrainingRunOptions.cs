@@ -188,16 +188,18 @@ public sealed class TrainingRunOptions
         task.KindRegistration = kind;
         task.Head = kind.NewHeadOptions();
         var head = StrictConfigurationBinder.Child(section, "head");
+        var dataDecided = kind.Kind == TaskKind.Classification ? SpatialNetConfigurationExtensions.DataDecidedKeys(head) : null;
+        task.BalancedClassWeights = dataDecided is not null;
         int before = problems.Count;
         if (head is not null)
-            StrictConfigurationBinder.Bind(head, task.Head, head.Path, problems);
+            StrictConfigurationBinder.Bind(head, task.Head, head.Path, problems, dataDecided);
         if (problems.Count > before)
             return task;
 
         // The head's own rules, on a copy whose data-decided sizes (classes, vocabularies) hold valid placeholders.
         var probe = kind.NewHeadOptions();
         if (head is not null)
-            StrictConfigurationBinder.Bind(head, probe, head.Path, problems);
+            StrictConfigurationBinder.Bind(head, probe, head.Path, problems, dataDecided);
         kind.UsePlaceholderSizes(probe, model.NumHeads, key => StrictConfigurationBinder.Child(head ?? section, key) is not null);
         var layout = model.Validate().Count == 0 ? new TokenLayout(model.EmbedDim, model.ClassToken ? 1 : 0) : (TokenLayout?)null;
         problems.AddRange(probe.Validate(task.Name, layout).Select(e => $"{section.Path}:head: {e}"));

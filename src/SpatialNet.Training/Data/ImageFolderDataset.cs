@@ -77,7 +77,7 @@ public sealed class ImageFolderDataset : IDataset
         var sample = new Sample();
         try
         {
-            sample.Set(SampleKeys.Image, Cache.Load(entry.FilePath).ToTensor());
+            sample.Set(SampleKeys.Image, Cache.LoadTensor(entry.FilePath));
             sample.Set(SampleKeys.Label, tensor((long)entry.ClassIndex));
             sample.Set(SampleKeys.Index, tensor((long)index));
             return sample;

@@ -209,7 +209,7 @@ public sealed class RsvqaDataset : IDataset, ISampleMetadata
         var sample = new Sample();
         try
         {
-            sample.Set(SampleKeys.Image, LoadImage(q.ImageId).ToTensor());
+            sample.Set(SampleKeys.Image, Cache.LoadTensor(_images[q.ImageId].FilePath));
             sample.Set(SampleKeys.ImageId, tensor((long)q.ImageId));
             sample.Set(SampleKeys.QuestionType, tensor((long)q.Type));
             sample.Set(SampleKeys.Count, tensor(q.Count is { } c ? (float)c : float.NaN));

@@ -209,7 +209,7 @@ public sealed class UcmCaptionDataset : IDataset
         var sample = new Sample();
         try
         {
-            sample.Set(SampleKeys.Image, Cache.Load(image.FilePath).ToTensor());
+            sample.Set(SampleKeys.Image, Cache.LoadTensor(image.FilePath));
             sample.Set(SampleKeys.Label, tensor((long)image.ClassIndex));
             sample.Set(SampleKeys.Index, tensor((long)index));
             if (Options.CaptionEncoder is { } encoder)

@@ -83,7 +83,7 @@ public sealed partial class HistoryCallback(string directory, bool charts = true
             return;
         try
         {
-            TrainingCharts.WriteAll(trainer.History, directory);
+            TrainingCharts.WriteAll(trainer.History, directory, split: trainer.EvaluatedSplit, learningRate: trainer.Options.LearningRate);
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException)
         {

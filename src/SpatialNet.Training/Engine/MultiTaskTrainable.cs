@@ -96,12 +96,13 @@ public sealed class MultiTaskTrainable : ITrainable
     public TrainingLosses ComputeLosses(IReadOnlyDictionary<string, Tensor> batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var taskLosses = TaskLosses(batch, out var tasks);
+        var taskLosses = TaskLosses(batch, out var tasks, out var representation);
         var composed = Composer.Compose(taskLosses, new LossContext
         {
             Epoch = _position.Epoch,
             Step = _position.GlobalStep,
             SharedParameters = Model.SharedParameters(),
+            Representation = representation,
         });
 
         var terms = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -122,7 +123,7 @@ public sealed class MultiTaskTrainable : ITrainable
     }
 
     // The model's tasks the batch carries and their losses (predictions in float32 under mixed precision).
-    private Dictionary<string, Tensor> TaskLosses(IReadOnlyDictionary<string, Tensor> batch, out IReadOnlyList<string> tasks)
+    private Dictionary<string, Tensor> TaskLosses(IReadOnlyDictionary<string, Tensor> batch, out IReadOnlyList<string> tasks, out Tensor representation)
     {
         if (!batch.TryGetValue(ImageKey, out var images))
             throw new KeyNotFoundException($"The batch has no '{ImageKey}' entry; it has: {string.Join(", ", batch.Keys.Order(StringComparer.Ordinal))}.");
@@ -132,7 +133,7 @@ public sealed class MultiTaskTrainable : ITrainable
                 $"The batch carries targets of none of the model's tasks ({string.Join(", ", Model.TaskNames)}); its entries: " +
                 $"{string.Join(", ", batch.Keys.Order(StringComparer.Ordinal))}. Map dataset fields to task names (DatasetBatchPreparation.Targets).");
 
-        var predictions = Model.Forward(images, batch, tasks);
+        var predictions = Model.Forward(images, batch, tasks, out representation);
         foreach (var task in tasks)
         {
             // Losses in float32 even when the model computes in bfloat16 (mixed precision).
@@ -192,7 +193,7 @@ public sealed class MultiTaskTrainable : ITrainable
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        Composer.AfterOptimizerStep(TaskLosses(batch, out _));
+        Composer.AfterOptimizerStep(TaskLosses(batch, out _, out _));
     }
 
     /// <inheritdoc />

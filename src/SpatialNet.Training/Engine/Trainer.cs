@@ -105,6 +105,8 @@ public sealed partial class Trainer : IDisposable
         _callbacks.Add(new ProgressCallback(progress ?? (_options.ShowProgress ? new ConsoleProgressDisplay() : NullTrainingProgress.Instance)));
         if (_options.OutputDirectory is { } outputs)
             _callbacks.Add(new HistoryCallback(outputs, _options.WriteCharts, _logger));
+        if (_options.TensorBoard && _options.OutputDirectory is { } board)
+            _callbacks.Add(new TensorBoardCallback(Path.Combine(board, TensorBoardCallback.FolderName), evaluator?.Split));
         _callbacks.AddRange(callbacks ?? StandardCallbacks());
 
         if (_options.Seed is ulong seed)
@@ -163,6 +165,9 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>Settings.</summary>
     public TrainerOptions Options => _options;
+
+    /// <summary>The split the evaluator scores each epoch (charts and TensorBoard name it), or null without one.</summary>
+    internal string? EvaluatedSplit => _evaluator?.Split;
 
     /// <summary>
     /// The precision this trainer runs in: <see cref="TrainerOptions.Precision"/> with

@@ -98,6 +98,12 @@ public sealed class TrainerOptions
     public bool WriteCharts { get; set; } = true;
 
     /// <summary>
+    /// Write TensorBoard event files into <see cref="OutputDirectory"/>/tensorboard (<see cref="TensorBoardCallback"/>): every step's
+    /// losses, task weights and learning rate, every epoch's mean training losses and evaluation metrics.
+    /// </summary>
+    public bool TensorBoard { get; set; }
+
+    /// <summary>
     /// Steps between reading losses back to the host. Reading waits for the device, so on a GPU a
     /// larger interval lets the host queue work ahead; every step's values are still recorded.
     /// </summary>

@@ -51,20 +51,31 @@ internal static class TrainingCharts
     private const string WeightSuffix = "/weight";
 
     /// <summary>The figures of <paramref name="history"/> (empty families are left out).</summary>
-    public static IReadOnlyList<ChartFigure> Figures(MetricHistory history)
+    /// <param name="history">The run's history.</param>
+    /// <param name="split">The evaluated split's name, shown in titles and legends (e.g. "val"); null: "evaluation".</param>
+    /// <param name="learningRate">The base learning rate: with it, <c>learning_rate.png</c> draws every step's rate (base × schedule factor).</param>
+    public static IReadOnlyList<ChartFigure> Figures(MetricHistory history, string? split = null, double? learningRate = null)
     {
         ArgumentNullException.ThrowIfNull(history);
         var figures = new List<ChartFigure>();
-        var losses = LossPanels(history);
+        var evaluated = split is null ? "evaluation" : $"evaluation on {split}";
+        var losses = LossPanels(history, split);
         if (losses.Count > 0)
-            figures.Add(new ChartFigure("loss_curves.png", "Training loss per term (per step, smoothed, epoch mean) and evaluation loss", "loss", losses));
+            figures.Add(new ChartFigure("loss_curves.png", $"Training loss per term (per step, smoothed, epoch mean) and {evaluated} loss", "loss", losses));
+        if (learningRate is double lr && history.Steps.Count > 0)
+        {
+            var position = StepPositions(history);
+            var (x, y) = Downsample([.. history.Steps.Select(s => position(s.Step))], [.. history.Steps.Select(s => s.LearningRateFactor * lr)], MaxStepPoints);
+            figures.Add(new ChartFigure("learning_rate.png", "Learning rate per step (warm-up and cosine schedule)", "learning rate",
+                [new ChartPanel("learning rate", [new ChartSeries("per step", x, y)])]));
+        }
         if (WeightPanel(history) is { } weights)
             figures.Add(new ChartFigure("task_weights.png", "Task weights of the loss composer", "weight", [weights]));
         foreach (var (family, file, title) in new[]
                  {
-                     (MetricFamily.Score, "score_curves.png", "Evaluation scores (higher is better)"),
-                     (MetricFamily.Error, "error_curves.png", "Evaluation errors (lower is better)"),
-                     (MetricFamily.Caption, "caption_curves.png", "Caption metrics"),
+                     (MetricFamily.Score, "score_curves.png", split is null ? "Evaluation scores (higher is better)" : $"Scores on {split} (higher is better)"),
+                     (MetricFamily.Error, "error_curves.png", split is null ? "Evaluation errors (lower is better)" : $"Errors on {split} (lower is better)"),
+                     (MetricFamily.Caption, "caption_curves.png", split is null ? "Caption metrics" : $"Caption metrics on {split}"),
                  })
         {
             var panels = MetricPanels(history, family);
@@ -79,11 +90,14 @@ internal static class TrainingCharts
     /// <param name="directory">Output folder.</param>
     /// <param name="panelWidth">Width of one panel in pixels.</param>
     /// <param name="panelHeight">Height of one panel in pixels.</param>
-    public static IReadOnlyList<string> WriteAll(MetricHistory history, string directory, int panelWidth = 520, int panelHeight = 380)
+    /// <param name="split">The evaluated split's name for titles and legends, or null.</param>
+    /// <param name="learningRate">The base learning rate (adds the learning-rate figure), or null.</param>
+    public static IReadOnlyList<string> WriteAll(MetricHistory history, string directory, int panelWidth = 520, int panelHeight = 380,
+        string? split = null, double? learningRate = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         var written = new List<string>();
-        foreach (var figure in Figures(history))
+        foreach (var figure in Figures(history, split, learningRate))
         {
             var path = Path.Combine(directory, figure.FileName);
             Write(figure, path, panelWidth, panelHeight);
@@ -182,7 +196,7 @@ internal static class TrainingCharts
     /// per-step values (faint), their exponential moving average, the epoch means and, where the
     /// evaluation reports the same term, the evaluation loss.
     /// </summary>
-    public static IReadOnlyList<ChartPanel> LossPanels(MetricHistory history)
+    public static IReadOnlyList<ChartPanel> LossPanels(MetricHistory history, string? split = null)
     {
         ArgumentNullException.ThrowIfNull(history);
         var names = new List<string>();
@@ -217,7 +231,7 @@ internal static class TrainingCharts
                 series.Add(new ChartSeries("epoch mean", [.. epochs.Select(e => (double)e.Epoch)], [.. epochs.Select(e => e.Train[name])]));
             var evaluated = history.Epochs.Where(e => e.Metrics.ContainsKey(name)).ToList();
             if (evaluated.Count > 0)
-                series.Add(new ChartSeries("evaluation", [.. evaluated.Select(e => (double)e.Epoch)], [.. evaluated.Select(e => e.Metrics[name])]));
+                series.Add(new ChartSeries(split ?? "evaluation", [.. evaluated.Select(e => (double)e.Epoch)], [.. evaluated.Select(e => e.Metrics[name])]));
             if (series.Count > 0)
                 panels.Add(new ChartPanel(name, series));
         }

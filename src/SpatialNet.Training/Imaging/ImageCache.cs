@@ -7,8 +7,8 @@ using System.Text;
 namespace SpatialNet.Training.Imaging;
 
 /// <summary>
-/// Decodes each image file once into an 8-bit <c>[C, H, W]</c> array (after band selection, 16-bit
-/// scaling and the optional fixed size of <see cref="ImageLoadOptions"/>) and keeps it in memory, up to
+/// Decodes each image file once into a <c>[C, H, W]</c> array, 8-bit or, with <see cref="ImageLoadOptions.NativePrecision"/>,
+/// at the file's own precision (after band selection, 16-bit scaling and the optional fixed size of <see cref="ImageLoadOptions"/>) and keeps it in memory, up to
 /// a byte budget; optionally also on disk, so that a later process skips decoding. Thread-safe.
 /// Disk entries are keyed by the file's full path, length, modification time and the load options,
 /// so a changed file or option is decoded again.
@@ -16,6 +16,7 @@ namespace SpatialNet.Training.Imaging;
 public sealed class ImageCache
 {
     private const uint DiskMagic = 0x38554E53; // "SNU8"
+    private const uint DiskMagic16 = 0x36314E53; // "SN16": 16-bit samples, little-endian
     private readonly ConcurrentDictionary<string, RasterImage> _memory = new(StringComparer.Ordinal);
     private long _memoryBytes;
 
@@ -48,7 +49,7 @@ public sealed class ImageCache
     /// <summary>Number of images held in memory.</summary>
     public int Count => _memory.Count;
 
-    /// <summary>Returns the 8-bit image for a file, decoding it on first use.</summary>
+    /// <summary>Returns the prepared image of a file (8-bit unless <see cref="ImageLoadOptions.NativePrecision"/>), decoding it on first use.</summary>
     /// <exception cref="SpatialNet.DatasetFileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ImageDecodeException">The file cannot be decoded or has the wrong band count.</exception>
     public RasterImage Load(string path)
@@ -58,10 +59,26 @@ public sealed class ImageCache
         if (_memory.TryGetValue(key, out var cached)) return cached;
         var image = (DiskDirectory is null ? null : ReadDisk(key)) ?? Prepare(ImageDecoder.Decode(key), key, Options);
         if (DiskDirectory is not null) WriteDisk(key, image);
-        if (Interlocked.Add(ref _memoryBytes, image.SampleCount) <= MaxMemoryBytes && _memory.TryAdd(key, image))
+        var bytes = image.SampleCount * (image.BitsPerSample / 8);
+        if (Interlocked.Add(ref _memoryBytes, bytes) <= MaxMemoryBytes && _memory.TryAdd(key, image))
             return image;
-        Interlocked.Add(ref _memoryBytes, -image.SampleCount);
+        Interlocked.Add(ref _memoryBytes, -bytes);
         return _memory.TryGetValue(key, out var raced) ? raced : image;
+    }
+
+    /// <summary>
+    /// The image as a dataset's <c>image</c> tensor <c>[C, H, W]</c>: uint8 for an 8-bit image without an input range
+    /// (or without <see cref="ImageLoadOptions.NativePrecision"/>), otherwise float32 in [0, 1] through the options'
+    /// <see cref="ImageLoadOptions.InputRange"/> (<see cref="RasterImage.ToUnitValues"/>).
+    /// </summary>
+    /// <exception cref="SpatialNet.DatasetFileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ImageDecodeException">The file cannot be decoded or has the wrong band count.</exception>
+    public TorchSharp.torch.Tensor LoadTensor(string path)
+    {
+        var image = Load(path);
+        if (!Options.NativePrecision || (image.Pixels8 is not null && Options.InputRange is null))
+            return image.ToTensor();
+        return TorchSharp.torch.tensor(image.ToUnitValues(Options.InputRange), [image.Channels, image.Height, image.Width]);
     }
 
     /// <summary>Drops every in-memory image (disk entries stay).</summary>
@@ -87,7 +104,10 @@ public sealed class ImageCache
         }
         if (options.ExpectedBands is { } expected && image.Channels != expected)
             throw new ImageDecodeException(path, "SamplesPerPixel", $"the image has {image.Channels} bands; the dataset expects {expected}.");
-        image = image.ToUInt8(options.Scaling);
+        if (!options.NativePrecision)
+            image = image.ToUInt8(options.Scaling);
+        if (options.InputRange is { Count: not 1 } range && range.Count != image.Channels)
+            throw new ImageDecodeException(path, "SamplesPerPixel", $"the input range has {range.Count} [low, high] pairs for {image.Channels} bands; give one pair or one per band.");
         if (options.Height is { } h && options.Width is { } w) image = ImageResampler.Resize(image, h, w);
         return image;
     }
@@ -122,11 +142,19 @@ public sealed class ImageCache
         try
         {
             var bytes = File.ReadAllBytes(file);
-            if (bytes.Length < 16 || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != DiskMagic) return null;
+            if (bytes.Length < 16) return null;
             var c = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4));
             var h = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));
             var w = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
-            if (c <= 0 || h <= 0 || w <= 0 || bytes.Length - 16 != (long)c * h * w) return null;
+            if (c <= 0 || h <= 0 || w <= 0) return null;
+            var magic = BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+            if (magic == DiskMagic16 && bytes.Length - 16 == 2L * c * h * w)
+            {
+                var words = new ushort[(long)c * h * w];
+                for (var i = 0; i < words.Length; i++) words[i] = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(16 + 2 * i));
+                return RasterImage.FromUInt16(words, c, h, w);
+            }
+            if (magic != DiskMagic || bytes.Length - 16 != (long)c * h * w) return null;
             return RasterImage.FromBytes(bytes[16..], c, h, w);
         }
         catch (IOException)
@@ -139,12 +167,15 @@ public sealed class ImageCache
     {
         var file = DiskPath(fullPath);
         if (File.Exists(file)) return;
-        var bytes = new byte[16 + image.SampleCount];
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes, DiskMagic);
+        var bytes = new byte[16 + image.SampleCount * (image.BitsPerSample / 8)];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, image.Pixels8 is not null ? DiskMagic : DiskMagic16);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4), image.Channels);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), image.Height);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), image.Width);
-        image.Pixels8!.CopyTo(bytes, 16);
+        if (image.Pixels8 is { } p8)
+            p8.CopyTo(bytes, 16);
+        else
+            for (var i = 0; i < image.Pixels16!.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(16 + 2 * i), image.Pixels16[i]);
         // Write then rename, so a reader never sees a half-written entry.
         AtomicFile.Write(file, s => s.Write(bytes), removeStale: false);
     }

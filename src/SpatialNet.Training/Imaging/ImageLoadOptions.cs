@@ -21,10 +21,22 @@ public sealed record ImageLoadOptions
     /// <summary>If set (with <see cref="Height"/>), images are resized to this width when cached.</summary>
     public int? Width { get; init; }
 
+    /// <summary>
+    /// Keep 16-bit samples as they are (cached at two bytes a sample) instead of scaling them to 8 bits with
+    /// <see cref="Scaling"/>; <see cref="ImageCache.LoadTensor"/> then maps them to [0, 1] through <see cref="InputRange"/>.
+    /// </summary>
+    public bool NativePrecision { get; init; }
+
+    /// <summary>
+    /// With <see cref="NativePrecision"/>: the raw values [Low, High] mapped to 0 and 1 (clamped), one pair for every
+    /// band or one per band (after <see cref="SelectBands"/>); null: the sample type's range (0–255 for 8-bit, 0–65535 for 16-bit).
+    /// </summary>
+    public IReadOnlyList<(double Low, double High)>? InputRange { get; init; }
+
     /// <summary>A short text that changes whenever the cached bytes would (for disk-cache keys).</summary>
     internal string Fingerprint =>
         $"scale={Scaling.Mode}:{Scaling.Low}:{Scaling.High};bands={(SelectBands is null ? "all" : string.Join(",", SelectBands))};" +
-        $"expect={ExpectedBands};size={Height}x{Width}";
+        $"expect={ExpectedBands};size={Height}x{Width};native={NativePrecision}";
 
     internal void Validate()
     {
@@ -34,6 +46,8 @@ public sealed record ImageLoadOptions
             throw new ArgumentException($"ImageLoadOptions.Height and Width must be positive; got {Height}×{Width}.");
         if (ExpectedBands is <= 0)
             throw new ArgumentException($"ImageLoadOptions.ExpectedBands must be positive; got {ExpectedBands}.");
+        if (InputRange is { } r && (r.Count == 0 || r.Any(p => !double.IsFinite(p.Low) || !double.IsFinite(p.High) || !(p.High > p.Low))))
+            throw new ArgumentException($"ImageLoadOptions.InputRange needs finite pairs with High > Low; got [{string.Join(", ", r.Select(p => $"[{p.Low}, {p.High}]"))}].");
         if (SelectBands is { Count: 0 })
             throw new ArgumentException("ImageLoadOptions.SelectBands must name at least one band (or be null for all bands).");
     }

@@ -29,16 +29,18 @@ internal static class ImageResampler
         return result.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Resizes an 8-bit image (bilinear, rounded to the nearest integer and clamped to 0–255).</summary>
+    /// <summary>Resizes an 8- or 16-bit image (bilinear, rounded to the nearest integer and clamped to the sample type's range).</summary>
     public static RasterImage Resize(RasterImage image, int height, int width, bool antialias = true)
     {
         ArgumentNullException.ThrowIfNull(image);
-        if (image.Pixels8 is null) throw new ArgumentException("Resize of a RasterImage needs an 8-bit image; call ToUInt8 first.", nameof(image));
         if (image.Height == height && image.Width == width) return image;
         using var scope = NewDisposeScope();
         using var source = image.ToTensor();
+        // float32 holds every 16-bit value exactly.
         var resized = Resize(source.to(ScalarType.Float32), height, width, antialias);
-        var bytes = resized.round().clamp(0, 255).to(ScalarType.Byte);
-        return RasterImage.FromTensor(bytes);
+        if (image.Pixels8 is not null)
+            return RasterImage.FromTensor(resized.round().clamp(0, 255).to(ScalarType.Byte));
+        var words = resized.round().clamp(0, 65535).to(ScalarType.Int32).contiguous().data<int>().ToArray();
+        return RasterImage.FromUInt16(Array.ConvertAll(words, v => (ushort)v), image.Channels, height, width);
     }
 }

@@ -92,6 +92,31 @@ public sealed class RasterImage
     }
 
     /// <summary>
+    /// The samples mapped to [0, 1] band by band, (clamp(v, lo_c, hi_c) − lo_c) / (hi_c − lo_c), band-sequential
+    /// <c>[C, H, W]</c>, without rounding to 8 bits.
+    /// </summary>
+    /// <param name="range">One [Low, High] for every band or one per band; null: the sample type's range (0–255 or 0–65535).</param>
+    /// <exception cref="ArgumentException">The range has another number of pairs than 1 or <see cref="Channels"/>.</exception>
+    public float[] ToUnitValues(IReadOnlyList<(double Low, double High)>? range = null)
+    {
+        if (range is not null && range.Count != 1 && range.Count != Channels)
+            throw new ArgumentException($"The input range has {range.Count} [low, high] pairs; the image has {Channels} bands (give one pair or one per band).", nameof(range));
+        var plane = Height * Width;
+        var result = new float[SampleCount];
+        for (var c = 0; c < Channels; c++)
+        {
+            var (lo, hi) = range is null ? (0.0, Pixels8 is not null ? 255.0 : 65535.0) : range[range.Count == 1 ? 0 : c];
+            var scale = 1.0 / (hi - lo);
+            for (int i = c * plane, end = i + plane; i < end; i++)
+            {
+                double v = Pixels8 is not null ? Pixels8[i] : Pixels16![i];
+                result[i] = (float)((Math.Clamp(v, lo, hi) - lo) * scale);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
     /// A new CPU tensor <c>[C, H, W]</c>: uint8 for an 8-bit image, int32 for a 16-bit image
     /// (TorchSharp has no general-purpose uint16 arithmetic).
     /// </summary>

@@ -24,6 +24,12 @@ public interface IWindowModel
     /// <summary>Tasks whose outputs <see cref="Run"/> returns.</summary>
     IReadOnlyList<WindowTask> Tasks { get; }
 
+    /// <summary>Zero-based scene bands read when <see cref="SceneMappingOptions.Bands"/> is not set; null: the first <see cref="Channels"/>.</summary>
+    IReadOnlyList<int>? SceneBands => null;
+
+    /// <summary>Raw values [Low, High] mapped to 0–255 (one pair or one per band) when <see cref="SceneMappingOptions.InputRange"/> is not set; null: the sample type's range.</summary>
+    IReadOnlyList<(double Low, double High)>? SceneInputRange => null;
+
     /// <summary>
     /// Runs <paramref name="count"/> windows <c>[count, C, S, S]</c> of float samples in the 8-bit
     /// range 0–255 (what training images hold); normalisation is the model's own business.

@@ -98,14 +98,15 @@ public static class OnnxExporter
             tasks.Add(new ExportTask(model.Head(name), t.SourceIndex, t.Task.Labels));
         }
         var norms = run.Sources.Select(s => (s.Mean, s.Std)).ToList();
-        return Build(model, tasks, norms);
+        return Build(model, tasks, norms, run.Sources.Count > 0 ? run.Sources[0].Bands : null, run.ImageOptions.InputRange);
     }
 
     private static bool IsExportable(TaskHead head) => head is ClassificationHead or RegressionHead or MultiLabelHead;
 
     private sealed record ExportTask(TaskHead Head, int Normalization, IReadOnlyList<string>? Labels);
 
-    private static byte[] Build(MultiTaskModel model, List<ExportTask> tasks, List<(IReadOnlyList<double>? Mean, IReadOnlyList<double>? Std)> norms)
+    private static byte[] Build(MultiTaskModel model, List<ExportTask> tasks, List<(IReadOnlyList<double>? Mean, IReadOnlyList<double>? Std)> norms,
+        IReadOnlyList<int>? bands = null, IReadOnlyList<(double Low, double High)>? inputRange = null)
     {
         if (tasks.Count == 0)
             throw new InvalidOperationException($"No task to export: ONNX export covers classification, regression and multi-label heads; the model's tasks: {string.Join(", ", model.TaskNames)}.");
@@ -163,6 +164,10 @@ public static class OnnxExporter
             ["shape"] = new JsonArray("batch", o.InChannels, o.ImageSize, o.ImageSize),
             ["dtype"] = "float32",
             ["scale"] = "pixel values 0-255 (8-bit scale); the graph divides by 255 and applies each task's normalisation",
+            // How the run read its image files: these bands (1-based; null: all), raw v → clamp((v − low)/(high − low), 0, 1)·255
+            // per band (one pair for all bands or one per band; null: the sample type's range, 0–255 or 0–65535).
+            ["bands"] = bands is null ? null : new JsonArray(bands.Select(b => (JsonNode?)b).ToArray()),
+            ["input_range"] = inputRange is null ? null : new JsonArray(inputRange.Select(r => (JsonNode?)new JsonArray(r.Low, r.High)).ToArray()),
         };
         var metadata = new List<KeyValuePair<string, string>>
         {

@@ -26,8 +26,8 @@ namespace SpatialNet.Training.Inference;
 /// (windows of <see cref="ImageSize"/>, its per-image tasks).
 /// </para>
 /// <para>
-/// Input pixels are on the 8-bit scale of training (0–255, as the datasets cache images); 16-bit
-/// images are scaled to 8 bits first (<see cref="RasterImage.ToUInt8"/>). Per-image tasks run on
+/// Input pixels are on the 8-bit scale of training (0–255); images (<see cref="LoadImage"/>, <see cref="Predict(RasterImage, IEnumerable{string}?)"/>)
+/// are read with the run's bands and mapped there through its input range at their own precision (16-bit samples are not rounded to 8 bits). Per-image tasks run on
 /// TorchSharp or on ONNX Runtime (<see cref="PredictorOptions.Backend"/>).
 /// </para>
 /// </remarks>
@@ -76,6 +76,12 @@ public sealed class Predictor : IWindowModel, IDisposable
 
     /// <inheritdoc/>
     int IWindowModel.WindowSize => ImageSize;
+
+    /// <summary>The run's bands (zero-based), so a scene is read as the training images were; null: every band.</summary>
+    IReadOnlyList<int>? IWindowModel.SceneBands => _run.ImageOptions.SelectBands;
+
+    /// <summary>The run's input range.</summary>
+    IReadOnlyList<(double Low, double High)>? IWindowModel.SceneInputRange => _run.ImageOptions.InputRange;
 
     /// <inheritdoc/>
     IReadOnlyList<WindowTask> IWindowModel.Tasks => _run.Tasks.Where(IsImageTask).Select(t => new WindowTask(t.Name, t.HeadKind,
@@ -186,9 +192,7 @@ public sealed class Predictor : IWindowModel, IDisposable
         var pixels = new float[images.Count * per];
         for (int i = 0; i < images.Count; i++)
         {
-            var bytes = Prepare(images[i], $"images[{i}]").Pixels8!;
-            for (int j = 0; j < bytes.Length; j++)
-                pixels[i * per + j] = bytes[j];
+            Scaled(Prepare(images[i], $"images[{i}]")).CopyTo(pixels, i * per);
         }
         return Predict(pixels, images.Count, tasks);
     }
@@ -262,15 +266,14 @@ public sealed class Predictor : IWindowModel, IDisposable
         }
     }
 
-    /// <summary>Reads an image file (TIFF, PNG, JPEG) as the model takes it: 8-bit, resized to <see cref="ImageSize"/>.</summary>
+    /// <summary>Reads an image file (TIFF, PNG, JPEG) as the run was trained: its bands, at the file's precision, resized to <see cref="ImageSize"/>.</summary>
     /// <exception cref="ImageDecodeException">The file cannot be decoded or has another band count than the model's.</exception>
     public RasterImage LoadImage(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
             throw new SpatialNet.DatasetFileNotFoundException(path, null, "image not found.");
-        var options = new ImageLoadOptions { ExpectedBands = Channels, Height = ImageSize, Width = ImageSize };
-        return ImageCache.Prepare(ImageDecoder.Decode(path), path, options);
+        return ImageCache.Prepare(ImageDecoder.Decode(path), path, _run.ImageOptions);
     }
 
     /// <summary>Frees the model, the ONNX Runtime session and the normalisation constants.</summary>
@@ -371,14 +374,27 @@ public sealed class Predictor : IWindowModel, IDisposable
     }
 
     private Tensor ImageTensor(RasterImage image) =>
-        Prepare(image, "image").ToTensor().unsqueeze(0).to(_device);
+        tensor(Scaled(Prepare(image, "image")), [1, Channels, ImageSize, ImageSize]).to(_device);
 
+    // Resized at the image's own precision.
     private RasterImage Prepare(RasterImage image, string name)
     {
         ArgumentNullException.ThrowIfNull(image, name);
         if (image.Channels != Channels)
             throw new ArgumentException($"{name} has {image.Channels} bands; the model takes {Channels}.", name);
-        var bytes = image.ToUInt8();
-        return bytes.Height == ImageSize && bytes.Width == ImageSize ? bytes : ImageResampler.Resize(bytes, ImageSize, ImageSize);
+        return image.Height == ImageSize && image.Width == ImageSize ? image : ImageResampler.Resize(image, ImageSize, ImageSize);
+    }
+
+    // The 0–255 scale the model takes: 8-bit samples as they are, others (or any with the run's input range) through the
+    // range to [0, 1], times 255, unrounded.
+    private float[] Scaled(RasterImage image)
+    {
+        var range = _run.ImageOptions.InputRange;
+        if (image.Pixels8 is { } bytes && range is null)
+            return Array.ConvertAll(bytes, b => (float)b);
+        var unit = image.ToUnitValues(range);
+        for (int i = 0; i < unit.Length; i++)
+            unit[i] *= 255f;
+        return unit;
     }
 }

@@ -5,6 +5,7 @@ using SpatialNet.Models;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.Training.Configuration;
+using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Text;
 using SpatialNet.Training.Pipeline;
 
@@ -138,9 +139,29 @@ internal sealed class RunFolder
     }
 
     /// <summary>One data source of the run: how its images were normalised, its vocabularies.</summary>
+    /// <summary>
+    /// How the run reads an image file: the first source's bands and input range (recorded in data.json), at native
+    /// precision, resized to the model's size. Runs without a recorded band list read every band.
+    /// </summary>
+    public ImageLoadOptions ImageOptions => new()
+    {
+        SelectBands = Sources.Count > 0 ? Sources[0].Bands?.Select(b => b - 1).ToArray() : null,
+        InputRange = Sources.Count > 0 ? Sources[0].InputRange : null,
+        NativePrecision = true,
+        ExpectedBands = Config.Model.InChannels,
+        Height = Config.Model.ImageSize,
+        Width = Config.Model.ImageSize,
+    };
+
     internal sealed record RunSource(string Name, IReadOnlyList<double>? Mean, IReadOnlyList<double>? Std, AnswerVocabulary? Answers,
         TextEncoder? Questions, TextEncoder? Captions, IReadOnlyDictionary<string, IReadOnlyList<string>> Targets)
     {
+        /// <summary>The bands read, 1-based; null: every band.</summary>
+        public IReadOnlyList<int>? Bands { get; init; }
+
+        /// <summary>The raw values mapped to [0, 1] (one pair or one per band); null: the sample type's range.</summary>
+        public IReadOnlyList<(double Low, double High)>? InputRange { get; init; }
+
         public static RunSource Read(JsonObject o, string file, string at, bool normalize)
         {
             var name = JsonFile.String(o, "name", file, at + ".name");
@@ -161,7 +182,22 @@ internal sealed class RunFolder
                 foreach (var (task, _) in t)
                     targets[task] = JsonFile.StringArray(t, task, file, $"{at}.targets.{task}");
             }
-            return new RunSource(name, mean, std, answers, questions, captions, targets);
+            IReadOnlyList<int>? bands = null;
+            if (o["bands"] is JsonArray b)
+            {
+                bands = b.Select(v => v?.GetValue<int>() ?? 0).ToArray();
+                if (bands.Count == 0 || bands.Any(v => v < 1))
+                    throw new DatasetFormatException(file, at + ".bands", "1-based band numbers expected.");
+            }
+            IReadOnlyList<(double, double)>? range = null;
+            if (o["input_range"] is JsonArray r)
+            {
+                var pairs = r.Select(p => Numbers(p)).ToArray();
+                if (pairs.Length == 0 || pairs.Any(p => p is not { Length: 2 } || !(p[1] > p[0])))
+                    throw new DatasetFormatException(file, at + ".input_range", "[[low, high], …] pairs with high > low expected.");
+                range = pairs.Select(p => (p![0], p[1])).ToArray();
+            }
+            return new RunSource(name, mean, std, answers, questions, captions, targets) { Bands = bands, InputRange = range };
         }
     }
 }

@@ -55,7 +55,7 @@ public sealed record SceneTaskSummary
     [JsonPropertyName("files")] public required IReadOnlyList<string> Files { get; init; }
     /// <summary>Classification: per class, scene pixels of cells of that class and their area.</summary>
     [JsonPropertyName("classes")] public IReadOnlyList<SceneClassArea>? Classes { get; init; }
-    /// <summary>Regression and multi-label: per value, the mean over valid cells and the total (value per window × windows' worth of area).</summary>
+    /// <summary>Regression: per output, the mean over valid cells and the total (value per window × windows' worth of area); null for class and label probabilities, which do not add up.</summary>
     [JsonPropertyName("values")] public IReadOnlyList<SceneValueTotal>? Values { get; init; }
 }
 

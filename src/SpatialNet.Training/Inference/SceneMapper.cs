@@ -57,7 +57,7 @@ public static class SceneMapper
         private readonly int[] _bands;
         private readonly int _window, _stride, _cell, _cols, _rows, _values;
         private readonly int[] _offsets;
-        private readonly double _low, _scale;
+        private readonly float[] _low, _scale;
         private readonly double? _noData;
         private readonly Dictionary<int, CellRow> _pending = [];
         private readonly float[] _batch;
@@ -83,7 +83,7 @@ public static class SceneMapper
             _progress = progress;
             _cancel = cancel;
             _window = model.WindowSize;
-            _bands = (options.Bands ?? Enumerable.Range(0, model.Channels).ToArray()).ToArray();
+            _bands = (options.Bands ?? model.SceneBands ?? Enumerable.Range(0, model.Channels).ToArray()).ToArray();
             if (_bands.Length != model.Channels)
                 throw new ArgumentException($"SceneMappingOptions.Bands names {_bands.Length} bands; the model takes {model.Channels}.", nameof(options));
             foreach (var b in _bands)
@@ -98,7 +98,7 @@ public static class SceneMapper
             _offsets = new int[model.Tasks.Count + 1];
             for (var t = 0; t < model.Tasks.Count; t++) _offsets[t + 1] = _offsets[t] + model.Tasks[t].Labels.Count;
             _values = _offsets[^1];
-            var (low, high) = options.InputRange ?? reader.SampleType switch
+            var (low, high) = reader.SampleType switch
             {
                 RasterSampleType.UInt8 => (0, 255),
                 RasterSampleType.UInt16 => (0, 65535),
@@ -107,8 +107,12 @@ public static class SceneMapper
                 RasterSampleType.UInt32 or RasterSampleType.Int32 => (0, 65535),
                 _ => (0.0, 1.0),
             };
-            _low = low;
-            _scale = 255.0 / (high - low);
+            // Per band: the option's one range, else the model's (the run's input_range), else the sample type's.
+            IReadOnlyList<(double Low, double High)> ranges = options.InputRange is { } given ? [given] : model.SceneInputRange ?? [(low, high)];
+            if (ranges.Count != 1 && ranges.Count != _bands.Length)
+                throw new ArgumentException($"The input range has {ranges.Count} [low, high] pairs for {_bands.Length} bands.", nameof(options));
+            _low = _bands.Select((_, b) => (float)ranges[ranges.Count == 1 ? 0 : b].Low).ToArray();
+            _scale = _bands.Select((_, b) => (float)(255.0 / (ranges[ranges.Count == 1 ? 0 : b].High - ranges[ranges.Count == 1 ? 0 : b].Low))).ToArray();
             _noData = options.NoData ?? reader.NoData;
             _batch = new float[checked((long)options.BatchSize * _bands.Length * _window * _window)];
             _batchWindows = new (int, int, bool[])[options.BatchSize];
@@ -212,12 +216,12 @@ public static class SceneMapper
                     valid[vy * across + (x + c) / _cell - cx0] = true;
                 }
             }
-            var low = (float)_low;
-            var scale = (float)_scale;
+            // Not rounded: training saw the same unrounded values (16-bit samples keep their precision).
             for (var k = 0; k < window.Length; k++)
             {
-                var v = (window[k] - low) * scale;
-                window[k] = float.IsNaN(v) ? 0 : MathF.Round(Math.Clamp(v, 0f, 255f), MidpointRounding.AwayFromZero);
+                var b = k / plane;
+                var v = (window[k] - _low[b]) * _scale[b];
+                window[k] = float.IsNaN(v) ? 0 : Math.Clamp(v, 0f, 255f);
             }
             return valid;
         }
@@ -367,8 +371,10 @@ public static class SceneMapper
                         ? task.Labels.Select((name, k) => new SceneClassArea(name, _classPixels[t][k], _classPixels[t][k] * pixelArea,
                             _validPixels > 0 ? (double)_classPixels[t][k] / _validPixels : 0)).ToArray()
                         : null,
-                    Values = task.Labels.Select((name, k) => new SceneValueTotal(name,
-                        _validCells > 0 ? _valueSums[t][k] / _validCells : 0, _valueTotals[t][k])).ToArray(),
+                    // Regression values add up over the scene (e.g. building counts); probabilities do not, so class and label tasks have none.
+                    Values = task.Kind == TaskKind.Regression
+                        ? task.Labels.Select((name, k) => new SceneValueTotal(name, _validCells > 0 ? _valueSums[t][k] / _validCells : 0, _valueTotals[t][k])).ToArray()
+                        : null,
                 });
             }
             return new SceneSummary

@@ -51,6 +51,9 @@ internal sealed class OpenedSource
     /// <summary>Task name → sample entries, for the tasks this source serves.</summary>
     public Dictionary<string, IReadOnlyList<string>> Targets { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Classification task → the training split's labels in sample order (set by the pipeline's scan).</summary>
+    public Dictionary<string, long[]> TrainLabels { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Normalisation statistics of the training split (set by the pipeline's scan).</summary>
     public NormalizationStatistics? Normalization { get; set; }
 
@@ -64,8 +67,43 @@ internal sealed class OpenedSource
         return dataset;
     }
 
+    /// <summary>The run's seed (synthetic scenes, the image folder's stratified split).</summary>
+    public ulong Seed { get; private set; }
+
+    /// <summary>Where split <paramref name="name"/> came from, its size and files; null when this source has no such split.</summary>
+    public SplitRecord? Record(string name) => Split(name) is { } dataset ? SplitRecord.Of(Config, name, dataset, Seed) : null;
+
+    /// <summary>How the source's image files are read: its bands (1-based in the configuration), its input range, native precision.</summary>
+    public ImageLoadOptions? ImageOptions { get; private set; }
+
+    /// <summary>The load options of a file source: <c>bands</c>, <c>input_range</c>, the model's size and band count, native precision.</summary>
+    /// <exception cref="ConfigurationException">The bands do not match <c>model:in_channels</c>.</exception>
+    internal static ImageLoadOptions LoadOptions(DataSourceOptions config, int index, int imageSize, int bands)
+    {
+        if (config.Bands is { } selected && selected.Count != bands)
+            throw new ConfigurationException($"data:sources:{index}:bands = [{string.Join(", ", selected)}]: {selected.Count} bands, but model:in_channels = {bands}; allowed as many bands as the model takes.");
+        return new ImageLoadOptions
+        {
+            SelectBands = config.Bands?.Select(b => b - 1).ToArray(),
+            ExpectedBands = bands,
+            Height = imageSize,
+            Width = imageSize,
+            NativePrecision = true,
+            InputRange = config.InputRangePairs(),
+        };
+    }
+
     /// <summary>Opens a source for a model with square inputs of <paramref name="imageSize"/> and <paramref name="bands"/> bands.</summary>
     public static OpenedSource Open(DataSourceOptions config, int index, int imageSize, int bands, ulong seed)
+    {
+        var opened = OpenKind(config, index, imageSize, bands, seed);
+        opened.Seed = seed;
+        if (config.Kind != "synthetic")
+            opened.ImageOptions = LoadOptions(config, index, imageSize, bands);
+        return opened;
+    }
+
+    private static OpenedSource OpenKind(DataSourceOptions config, int index, int imageSize, int bands, ulong seed)
     {
         var at = $"data:sources:{index}";
         switch (config.Kind)
@@ -91,7 +129,7 @@ internal sealed class OpenedSource
             }
             case "ucm-caption":
             {
-                var cache = new ImageCache(new ImageLoadOptions { ExpectedBands = bands, Height = imageSize, Width = imageSize });
+                var cache = new ImageCache(LoadOptions(config, index, imageSize, bands));
                 var options = new UcmCaptionOptions { Cache = cache, AllowImagesInSeveralSplits = config.AllowImagesInSeveralSplits };
                 // The caption vocabulary comes from the training split's sentences only.
                 var captions = new UcmCaptionDataset(config.Path!, config.TrainSplit, options with { VerifyImages = false })
@@ -106,7 +144,7 @@ internal sealed class OpenedSource
             }
             case "rsvqa":
             {
-                var cache = new ImageCache(new ImageLoadOptions { ExpectedBands = bands, Height = imageSize, Width = imageSize });
+                var cache = new ImageCache(LoadOptions(config, index, imageSize, bands));
                 var options = new RsvqaOptions
                 {
                     Variant = config.Variant == "hr" ? RsvqaVariant.HighResolution : RsvqaVariant.LowResolution,
@@ -124,7 +162,7 @@ internal sealed class OpenedSource
             }
             case "image-folder":
             {
-                var cache = new ImageCache(new ImageLoadOptions { ExpectedBands = bands, Height = imageSize, Width = imageSize });
+                var cache = new ImageCache(LoadOptions(config, index, imageSize, bands));
                 var all = new ImageFolderDataset(config.Path!, cache);
                 var parts = DatasetSplits.Stratified(all.Entries.Select(e => e.ClassIndex).ToArray(),
                     [1 - config.ValFraction - config.TestFraction, config.ValFraction, config.TestFraction], seed);

@@ -125,11 +125,21 @@ public sealed partial class TrainingPipeline
         var taskSections = (StrictConfigurationBinder.Child(configuration, "tasks") ?? configuration.GetSection("tasks")).GetChildren().ToList();
         for (int i = 0; i < options.Count; i++)
             FillFromData(services, options[i], StrictConfigurationBinder.Child(taskSections[i], "head"), m);
-        // PCGrad's task orders follow the run's seed unless loss:pcgrad:seed sets them.
-        var pcgrad = LossComposerRegistry.Find(LossComposerRegistry.Of(services), "pcgrad");
-        var pcgradSection = pcgrad is null ? null : configuration.GetSection("loss").GetChildren().FirstOrDefault(c => pcgrad.IsNamed(c.Key));
-        if (pcgrad is not null && (pcgradSection is null || StrictConfigurationBinder.Child(pcgradSection, "seed") is null))
-            services.PostConfigure<Losses.PCGradOptions>(pcgrad.Name, o => o.Seed = unchecked((int)seed));
+        // The random draws of PCGrad, GradVac, GradDrop and RLW follow the run's seed unless loss:<name>:seed sets them.
+        void SeedFromRun<TOptions>(string name) where TOptions : class, Losses.ISeededComposerOptions
+        {
+            var composer = LossComposerRegistry.Find(LossComposerRegistry.Of(services), name);
+            if (composer is null || composer.OptionsType != typeof(TOptions))
+                return;
+            var section = configuration.GetSection("loss").GetChildren().FirstOrDefault(c => composer.IsNamed(c.Key));
+            if (section is null || StrictConfigurationBinder.Child(section, "seed") is null)
+                services.PostConfigure<TOptions>(composer.Name, o => o.Seed = unchecked((int)seed));
+        }
+
+        SeedFromRun<Losses.PCGradOptions>("pcgrad");
+        SeedFromRun<Losses.GradVacOptions>("gradvac");
+        SeedFromRun<Losses.GradDropOptions>("graddrop");
+        SeedFromRun<Losses.RandomLossWeightingOptions>("rlw");
         return services.BuildServiceProvider();
     }
 
@@ -165,7 +175,11 @@ public sealed partial class TrainingPipeline
                 services.PostConfigure<MultiLabelHeadOptions>(task.Name, o => o.NumLabels = h.NumLabels);
                 break;
             case ClassificationHeadOptions h:
-                services.PostConfigure<ClassificationHeadOptions>(task.Name, o => o.NumClasses = h.NumClasses);
+                services.PostConfigure<ClassificationHeadOptions>(task.Name, o =>
+                {
+                    o.NumClasses = h.NumClasses;
+                    o.ClassWeights = h.ClassWeights;
+                });
                 break;
         }
     }

@@ -73,7 +73,7 @@ public sealed record TrainingRunResult(TrainingResult Training, EvaluationReport
 /// </summary>
 /// <remarks>
 /// Output folder: <c>checkpoints/last.safetensors</c>, <c>checkpoints/best.safetensors</c>,
-/// <c>model.safetensors</c> (the model alone), <c>config.json</c> (the configuration as run), <c>data.json</c> (normalisation
+/// <c>model.safetensors</c> (the model alone), <c>config.json</c> (the configuration as run), <c>splits.json</c> (each split's origin, size and files), <c>data.json</c> (normalisation
 /// statistics, class lists, answer vocabularies, target statistics), <c>history.json</c>/<c>.csv</c>,
 /// <c>steps.csv</c>, curves as PNG, <c>report.json</c>/<c>report.md</c> (and <c>report_test.*</c>).
 /// </remarks>
@@ -128,8 +128,9 @@ public sealed partial class TrainingPipeline
     /// <exception cref="ConfigurationException">The configuration is invalid or does not fit the data.</exception>
     public TrainingRunResult Run(TrainingPipelineOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var config = TrainingRunOptions.Bind(_configuration, null, _components);
-        return RunValidated(_configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches, _evaluators,
+        var configuration = PretrainedByName.WithModel(_configuration);
+        var config = TrainingRunOptions.Bind(configuration, null, _components);
+        return RunValidated(configuration, config, _logger, cancellationToken, options ?? new TrainingPipelineOptions(), _callbacks, _reports, _batches, _evaluators,
             _components);
     }
 
@@ -139,6 +140,7 @@ public sealed partial class TrainingPipeline
         TrainingPipelineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        configuration = PretrainedByName.WithModel(configuration);
         var config = TrainingRunOptions.Bind(configuration);
         return RunValidated(configuration, config, logger ?? NullLogger.Instance, cancellationToken, options ?? new TrainingPipelineOptions(),
             Trainer.StandardCallbacks(), new EvaluationReportWriter(), new BatchSourceFactory(), [], RunComponents.BuiltIn);
@@ -170,6 +172,8 @@ public sealed partial class TrainingPipeline
         RunDirectory.Prepare(config.OutputDir, resuming: options.ResumeFrom is not null, options.Overwrite);
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), ConfigurationJson.Write(configuration));
         AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "data.json"), run.DataJson().ToJsonString(ConfigurationJson.Indented));
+        var splits = run.SplitRecords(config.Data.EvalSplit, config.Data.TestSplit);
+        AtomicFile.WriteAllText(Path.Combine(config.OutputDir, SplitsFileName), RunSetup.SplitsJson(splits).ToJsonString(ConfigurationJson.Indented));
 
         var trainBatches = run.TrainBatches();
         using var deviceCache = config.Data.DeviceCache ? run.DeviceCache() : null;
@@ -214,6 +218,9 @@ public sealed partial class TrainingPipeline
                 ? "bf16-mixed (evaluated with the bfloat16 model; model.safetensors holds the float32 master weights)"
                 : "float32"),
         };
+        facts.AddRange(RunSetup.SplitFacts(splits));
+        facts.Add(new("hyperparameters", Hyperparameters(config)));
+        facts.Add(new("reproduce", $"spatialnet train --config \"{Path.GetFullPath(Path.Combine(config.OutputDir, "config.json"))}\" --output <new folder>"));
         if (missingTest is not null)
             facts.Add(new("test split", missingTest));
         if (evaluator is not null)
@@ -256,6 +263,7 @@ public sealed partial class TrainingPipeline
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(checkpoint);
+        configuration = PretrainedByName.WithModel(configuration);
         var config = TrainingRunOptions.Bind(configuration, null, components);
         if (!File.Exists(checkpoint))
             throw new FileNotFoundException($"Checkpoint '{checkpoint}' not found.", checkpoint);
@@ -463,6 +471,13 @@ public sealed partial class TrainingPipeline
             if (forTraining)
                 EnsureTrainingFits(config, sources.Select(s => (long)s.Train.Count).DefaultIfEmpty(0).Max(), precision, device);
             Scan(config, sources, tasks);
+            // A model named in the hub cache brings the normalisation it was trained with (timm pretrained_cfg, HF preprocessor_config).
+            var byName = PretrainedByName.IsHubId(config.Pretrained) && !File.Exists(config.Pretrained) ? PretrainedByName.Resolve(config.Pretrained!) : null;
+            if (byName is { Mean: { } pretrainedMean, Std: { } pretrainedStd } && pretrainedMean.Count == m.InChannels && pretrainedStd.Count == m.InChannels)
+            {
+                foreach (var s in sources)
+                    s.Normalization = new NormalizationStatistics(pretrainedMean, pretrainedStd);
+            }
             Log.DataReady(logger, string.Join("; ", sources.Select(s => $"{s.Train.Name}: {s.Train.Count} samples, tasks {string.Join(", ", s.Targets.Keys)}")));
 
             var provider = BuildModelServices(configuration, config.Tasks, tasks, m, config.Seed, components);
@@ -478,7 +493,7 @@ public sealed partial class TrainingPipeline
                 {
                     throw new ConfigurationException(null, e.Failures.ToList());
                 }
-                if (config.Pretrained is { } pretrained)
+                if ((byName?.WeightsPath ?? config.Pretrained) is { } pretrained)
                 {
                     if (config.PretrainedSha256 is { } sha256)
                         StateDictFile.VerifySha256(pretrained, sha256);
@@ -509,7 +524,10 @@ public sealed partial class TrainingPipeline
             var augmentationSeed = SeededRandom.DeriveSeed(_config.Seed, 0x4155_4731); // "AUG1"
             if (_sources.Count == 1)
             {
-                var loader = new DataLoader(_sources[0].Train, _config.Data.BatchSize, shuffle: true, seed: seed);
+                var loader = new DataLoader(_sources[0].Train, _config.Data.BatchSize, shuffle: true, seed: seed)
+                {
+                    SampleWeights = _config.Data.Sampler == "class_balanced" ? ClassBalancedSampleWeights(_sources[0], _tasks) : null,
+                };
                 return new DatasetBatchSource(loader, preparations[0], Device, augmentationSeed);
             }
             var multi = new MultiDatasetLoader(_sources.Select(s => s.Train).ToArray(), _sources.Select(s => s.Config.Proportion).ToArray(),
@@ -539,6 +557,8 @@ public sealed partial class TrainingPipeline
                     list.Add(batch[task]);
             }
             var all = cat(images, 0);
+            if (all.dtype != ScalarType.Byte)
+                throw new ConfigurationException($"data:device_cache: {s.Train.Name} has images read at more than 8 bits or with an input_range (float32); the device cache holds uint8 images. Turn device_cache off.");
             var perSample = targets.ToDictionary(kv => kv.Key, kv => cat(kv.Value, 0), StringComparer.Ordinal);
             return new DeviceBatchCache(all, perSample, new DeviceBatchCacheOptions
             {
@@ -644,6 +664,14 @@ public sealed partial class TrainingPipeline
                 var o = new JsonObject { ["name"] = s.Train.Name, ["kind"] = s.Config.Kind, ["train_samples"] = s.Train.Count };
                 if (s.Normalization is { } n)
                     o["normalization"] = new JsonObject { ["mean"] = Array(n.Mean), ["std"] = Array(n.Std) };
+                if (s.ImageOptions is { } image)
+                {
+                    // 1-based, as configured; null: every band, the sample type's range.
+                    o["bands"] = image.SelectBands is { } bands ? new JsonArray(bands.Select(b => (JsonNode?)(b + 1)).ToArray()) : null;
+                    o["input_range"] = image.InputRange is { } range
+                        ? new JsonArray(range.Select(r => (JsonNode?)new JsonArray(r.Low, r.High)).ToArray())
+                        : null;
+                }
                 if (s.ClassNames is { } names)
                     o["class_names"] = new JsonArray(names.Select(x => (JsonNode?)x).ToArray());
                 if (s.Answers is { } answers)
@@ -673,6 +701,8 @@ public sealed partial class TrainingPipeline
                     o["target_mean"] = Array(mean);
                 if (t.Statistics?.Std is { } std)
                     o["target_std"] = Array(std);
+                if (Options(t).Head is ClassificationHeadOptions { ClassWeights: { } weights })
+                    o["class_weights"] = Array(weights);
                 if (t.Statistics?.ClassCounts is { } counts)
                     o["class_counts"] = new JsonArray(counts.Select(x => (JsonNode?)x).ToArray());
                 tasks.Add(o);
@@ -709,6 +739,10 @@ public sealed partial class TrainingPipeline
                 _owned.Add(flipRotate);
                 transforms.Add(flipRotate);
             }
+            if (augment && _config.Data.CropScale < 1)
+                transforms.Add(new RandomResizedCrop(_config.Seed, _config.Data.CropScale));
+            if (augment && (_config.Data.JitterBrightness > 0 || _config.Data.JitterContrast > 0))
+                transforms.Add(new RandomBandJitter(_config.Seed, _config.Data.JitterBrightness, _config.Data.JitterContrast));
             if (blankImages)
                 transforms.Add(new BlankImages());
             var d = _config.Data;
@@ -753,6 +787,7 @@ public sealed partial class TrainingPipeline
                     if (labels is not null && labels.Count != classes)
                         throw new ConfigurationException($"{at}:class_names: {labels.Count} names for {classes} classes.");
                     FillHead(task, classes, 1, null, null);
+                    CheckClassWeights(task, at, classes, labels, first.Train.Name);
                     return Describe(task, labels);
                 }
                 case var kind_ when kind_ == TaskKind.VisualQuestionAnswering:
@@ -839,6 +874,8 @@ public sealed partial class TrainingPipeline
                 long pixels = 0;
                 // Samples that share an image (RSVQA: ~100 questions per image) count it once.
                 var seenImages = new HashSet<long>();
+                var labels = tasks.Where(t => t.Kind == TaskKind.Classification && s.Targets.ContainsKey(t.Name))
+                    .ToDictionary(t => t.Name, _ => new List<long>(), StringComparer.Ordinal);
                 foreach (var planned in batches.Plan(0))
                 {
                     using var scope = NewDisposeScope();
@@ -852,7 +889,8 @@ public sealed partial class TrainingPipeline
                         var firsts = Enumerable.Range(0, idList.Length).Where(i => seenImages.Add(idList[i])).Select(i => (long)i).ToArray();
                         image = image.index_select(0, tensor(firsts));
                     }
-                    var x = image.to(ScalarType.Float64).div(255.0);
+                    // In [0, 1]: uint8 images are v/255; images read at their own precision are float32 through the input range already.
+                    var x = image.is_floating_point() ? image.to(ScalarType.Float64) : image.to(ScalarType.Float64).div(255.0);
                     var sums = x.sum([0, 2, 3]).data<double>().ToArray();
                     var squares = x.square().sum([0, 2, 3]).data<double>().ToArray();
                     for (int c = 0; c < channels; c++)
@@ -868,17 +906,22 @@ public sealed partial class TrainingPipeline
                             CheckClassLabels(s, tasks, task, batch[task]);
                             builder.Add(batch[task], vqa.Contains(task) ? batch[SampleKeys.QuestionType] : null);
                         }
+                        if (labels.TryGetValue(task, out var list))
+                            list.AddRange(batch[task].to(ScalarType.Int64).cpu().data<long>().ToArray());
                     }
                 }
                 var mean = sum.Select(v => v / pixels).ToArray();
                 var std = sumSq.Select((v, c) => Math.Sqrt(Math.Max(0, v / pixels - mean[c] * mean[c]))).Select(v => Math.Max(v, 1.0 / 255)).ToArray();
                 s.Normalization = new NormalizationStatistics(mean, std, pixels);
+                foreach (var (task, list) in labels)
+                    s.TrainLabels[task] = [.. list];
             }
             for (int i = 0; i < tasks.Count; i++)
             {
                 var statistics = builders.TryGetValue(tasks[i].Name, out var builder) ? builder.Build() : null;
                 tasks[i] = tasks[i] with { Statistics = statistics };
                 NormalizeTargets(config.Tasks[i], statistics?.Mean, statistics?.Std);
+                BalanceClassWeights(config.Tasks[i], $"tasks:{i}", statistics, tasks[i].Labels);
             }
         }
     }

@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.Core.Tests.Models;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Losses;
-using SpatialNet.Losses.Gradients;
 using Xunit;
 
 namespace SpatialNet.Core.Tests.DependencyInjection;
@@ -68,16 +67,18 @@ public class StrategyRegistrationTests
     {
         using var sp = Provider(("loss_composer", "cagrad"), ("cagrad:c", "0.4"), ("cagrad:norm_eps", "0.001"), ("cagrad:rescale", "1"),
             ("mgda:gradient_normalization", "loss+"), ("mgda:max_iters", "7"), ("aligned_mtl:scale_mode", "rmse"),
-            ("nash_mtl:update_weights_every", "3"), ("famo:weight_decay", "0.01"), ("stch:warmup_epochs", "2"), ("uncertainty:initial_log_variance", "-0.5"));
+            ("nash_mtl:update_weights_every", "3"), ("mgda:rep_grad", "true"), ("famo:weight_decay", "0.01"), ("stch:warmup_epochs", "2"), ("uncertainty:initial_log_variance", "-0.5"));
 
         var cagrad = (CaGradAggregator)((GradientComposer)sp.GetRequiredService<ILossComposer>()).Aggregator;
         (cagrad.C, cagrad.NormEps, cagrad.Rescale).Should().Be((0.4, 0.001, 1));
         var mgda = (MgdaAggregator)((GradientComposer)sp.GetRequiredKeyedService<ILossComposer>("mgda")).Aggregator;
         (mgda.GradientNormalization, mgda.MaxIters).Should().Be(("loss+", 7));
+        ((GradientComposer)sp.GetRequiredKeyedService<ILossComposer>("mgda")).RepresentationMode.Should().BeTrue();
         ((AlignedMtlAggregator)((GradientComposer)sp.GetRequiredKeyedService<ILossComposer>("aligned_mtl")).Aggregator).ScaleMode.Should().Be("rmse");
         ((NashMtlAggregator)((GradientComposer)sp.GetRequiredKeyedService<ILossComposer>("nash_mtl")).Aggregator).UpdateWeightsEvery.Should().Be(3);
         ((Famo)sp.GetRequiredKeyedService<ILossComposer>("famo")).WeightDecay.Should().Be(0.01);
         ((SmoothTchebycheff)sp.GetRequiredKeyedService<ILossComposer>("stch")).WarmupEpochs.Should().Be(2);
+        ((GradientComposer)sp.GetRequiredKeyedService<ILossComposer>("upgrad")).RepresentationMode.Should().BeFalse();
         var uw = (UncertaintyWeighting)sp.GetRequiredKeyedService<ILossComposer>("uncertainty");
         uw.LogVariances.data<float>().ToArray().Should().Equal(-0.5f, -0.5f);
     }
@@ -88,6 +89,7 @@ public class StrategyRegistrationTests
     [InlineData("upgrad:reg_eps", "-1", "loss:upgrad:reg_eps = -1: allowed a finite number >= 0.")]
     [InlineData("gradvac:beta", "2", "loss:gradvac:beta = 2: allowed a number in [0, 1].")]
     [InlineData("stch:mu", "0", "loss:stch:mu = 0: allowed a finite number > 0.")]
+    [InlineData("moco:rep_grad", "true", "loss:moco:rep_grad = True: allowed false (MoCo tracks the parameters' gradients across steps).")]
     public void BadOptions_NameTheirKey(string key, string value, string message)
     {
         var name = key[..key.IndexOf(':', StringComparison.Ordinal)];

@@ -112,4 +112,21 @@ public class DynamicWeightAverageTests
 
         act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("DWA temperature T must be a finite number > 0*");
     }
+
+    [Fact]
+    public void UsesPerEpochAverages_TorchJDsPublishedValue()
+    {
+        // TorchJD v0.17 tests/unit/scalarization/test_dwa.py, test_uses_per_epoch_average: epoch averages (1, 1)
+        // then (1, 4) from two batches each; the third epoch's losses (3, 5) compose to 9.270297904774573.
+        var dwa = new DynamicWeightAverage(2.0);
+        Dictionary<string, Tensor> L(double a, double b) => new() { ["a"] = tensor(a, dtype: ScalarType.Float64), ["b"] = tensor(b, dtype: ScalarType.Float64) };
+        dwa.Compose(L(2, 2), LossContext.None);
+        dwa.Compose(L(0, 0), LossContext.None);
+        dwa.OnEpochEnd();
+        dwa.Compose(L(2, 6), LossContext.None);
+        dwa.Compose(L(0, 2), LossContext.None);
+        dwa.OnEpochEnd();
+
+        dwa.Compose(L(3, 5), LossContext.None).TotalValue.Should().BeApproximately(9.270297904774573, 1e-12);
+    }
 }

@@ -1,7 +1,6 @@
 using FluentAssertions;
 using SpatialNet.Heads;
 using SpatialNet.Losses;
-using SpatialNet.Losses.Gradients;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -15,7 +15,12 @@ public sealed class DisposeStatisticsCollection;
 [Collection(nameof(DisposeStatisticsCollection))]
 public class TrainingMemoryTests
 {
-    public static TheoryData<string> Composers => new() { "weighted_sum", "uncertainty", "dwa", "pcgrad", "gradnorm" };
+    public static TheoryData<string> Composers => new()
+    {
+        "weighted_sum", "uncertainty", "dwa", "pcgrad", "gradnorm",
+        "upgrad", "dualproj", "mgda", "cagrad", "imtl_g", "aligned_mtl", "con_fig", "gradvac", "graddrop", "fairgrad", "nash_mtl",
+        "excess_mtl", "moco", "db_mtl", "imtl_l", "rlw", "gls", "famo", "stch",
+    };
 
     private static ILossComposer CreateComposer(string name, TaskCatalog tasks) => name switch
     {
@@ -24,7 +29,12 @@ public class TrainingMemoryTests
         "dwa" => new DynamicWeightAverage(),
         "pcgrad" => new PCGrad(tasks),
         "gradnorm" => new GradNorm(tasks),
-        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+        "imtl_l" => new ImtlL(tasks),
+        "rlw" => new RandomLossWeighting(),
+        "gls" => new GeometricLossStrategy(),
+        "famo" => new Famo(),
+        "stch" => new SmoothTchebycheff(),
+        _ => new SpatialNet.Losses.GradientComposer(name, SpatialNet.Core.Tests.Losses.Gradients.TorchJDValuesTests.Create(name), tasks),
     };
 
     [Theory]

@@ -88,7 +88,7 @@ public sealed class TrainingRunOptionsTests
     [InlineData("\"batch_size\": 8", "\"batch_size\": 0", "data:batch_size = 0: allowed an integer >= 1")]
     [InlineData("\"kind\": \"classification\"", "\"kind\": \"detection\"", "tasks:0:kind = \"detection\": allowed classification, regression, multi_label, vqa, caption (the registered task kinds).")]
     [InlineData("\"num_heads\": 2", "\"num_heads\": 3", "model: VisionTransformerOptions.NumHeads = 3")]
-    [InlineData("\"loss_composer\": \"uncertainty\"", "\"loss_composer\": \"magic\"", "loss:loss_composer = \"magic\": allowed weighted_sum, uncertainty, dwa, pcgrad, gradnorm, ")]
+    [InlineData("\"loss_composer\": \"uncertainty\"", "\"loss_composer\": \"magic\"", "loss:loss_composer = \"magic\": allowed weighted_sum, uncertainty, dwa, pcgrad, gradnorm, imtl_l, rlw, gls, famo, stch, upgrad, dualproj, mgda, cagrad, imtl_g, aligned_mtl, con_fig, gradvac, fairgrad, nash_mtl, excess_mtl, graddrop, moco, db_mtl (the registered loss composers).")]
     [InlineData("\"train_count\": 20", "\"train_count\": 0", "data:sources:0:train_count = 0")]
     [InlineData("\"kind\": \"synthetic\"", "\"kind\": \"rsvqa\"", "data:sources:0:path = null: allowed the dataset folder")]
     [InlineData("\"name\": \"presence\"", "\"name\": \"land_cover\"", "tasks:1:name = \"land_cover\": allowed a name not used by another task")]
@@ -204,6 +204,34 @@ public sealed class TrainingRunOptionsTests
         using var sp = SpatialNet.Training.Pipeline.TrainingPipeline.BuildModelServices(configuration, config.Tasks, tasks, config.Model, config.Seed);
 
         sp.GetRequiredService<Losses.ILossComposer>().Should().BeOfType<Losses.PCGrad>().Which.Seed.Should().Be(expected);
+    }
+
+    [Theory]
+    [InlineData("gradvac", null, 3)]
+    [InlineData("gradvac", "5", 5)]
+    [InlineData("graddrop", null, 3)]
+    [InlineData("rlw", null, 3)]
+    [InlineData("rlw", "8", 8)]
+    public void EveryRandomStrategysSeed_IsTheRunsSeed_UnlessItsSectionSetsIt(string name, string? seed, int expected)
+    {
+        var sets = new List<string> { "loss:loss_composer=" + name, "tasks:0:head:num_classes=4", "tasks:1:head:num_labels=2" };
+        if (seed is not null)
+            sets.Add($"loss:{name}:seed=" + seed);
+        var configuration = SpatialNetConfiguration.FromJson(Valid, "/cfg", [.. sets]);
+        var config = TrainingRunOptions.Bind(configuration);
+        var tasks = config.Tasks.Select(t => SpatialNet.Training.Pipeline.TrainingPipeline.Describe(t, null)).ToList();
+
+        using var sp = SpatialNet.Training.Pipeline.TrainingPipeline.BuildModelServices(configuration, config.Tasks, tasks, config.Model, config.Seed);
+
+        var composer = sp.GetRequiredService<Losses.ILossComposer>();
+        int actual = composer switch
+        {
+            Losses.RandomLossWeighting r => r.Seed,
+            Losses.GradientComposer { Aggregator: Losses.GradVacAggregator g } => g.Seed,
+            Losses.GradientComposer { Aggregator: Losses.GradDropAggregator d } => d.Seed,
+            _ => throw new InvalidOperationException(composer.Name),
+        };
+        actual.Should().Be(expected);
     }
 
     [Fact]

@@ -124,6 +124,27 @@ public class TrainingChartsTests
     };
 
     [Fact]
+    public void Figures_NameTheEvaluatedSplit_AndDrawTheLearningRateOfEveryStep()
+    {
+        var history = History(weightsChange: false);
+        history = new MetricHistory
+        {
+            Steps = [.. history.Steps.Select(s => new StepRecord { Step = s.Step, Epoch = s.Epoch, LearningRateFactor = s.Step / 30.0, Losses = s.Losses })],
+            Epochs = history.Epochs,
+        };
+
+        var figures = TrainingCharts.Figures(history, split: "val", learningRate: 0.002);
+
+        figures.Select(f => f.FileName).Should().Equal("loss_curves.png", "learning_rate.png", "score_curves.png", "error_curves.png", "caption_curves.png");
+        figures[0].Panels[0].Series.Select(s => s.Name).Should().Equal("per step", "smoothed", "epoch mean", "val");
+        figures[2].Title.Should().Be("Scores on val (higher is better)");
+        // base rate × the step's schedule factor: step 15 of 30 → 0.002 · 15/30.
+        var rate = figures[1].Panels.Single().Series.Single();
+        rate.Y.Should().HaveCount(30);
+        rate.Y[14].Should().BeApproximately(0.001, 1e-15);
+    }
+
+    [Fact]
     public void Figures_SplitTheMetricsByFamily_AndDrawTaskWeightsOnlyWhenTheyChange()
     {
         var figures = TrainingCharts.Figures(History(weightsChange: false));

@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// Exact primal active-set solver (Nocedal and Wright, Numerical Optimization, Algorithm 16.3) for

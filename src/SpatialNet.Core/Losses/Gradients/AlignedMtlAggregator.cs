@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// Aligned-MTL (Senushkin et al., "Independent Component Alignment for Multi-Task Learning",
@@ -58,7 +58,7 @@ internal sealed class AlignedMtlAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="AlignedMtlAggregator"/> (configuration <c>loss:aligned_mtl</c>).</summary>
-internal sealed class AlignedMtlOptions : LossComposerOptions
+internal sealed class AlignedMtlOptions : GradientStrategyOptions
 {
     /// <summary>min, median or rmse: the eigenvalue the balance transformation scales to. Default min (TorchJD).</summary>
     public string ScaleMode { get; set; } = "min";

@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// CAGrad (Liu, Liu, Jin, Stone and Liu, "Conflict-Averse Gradient Descent for Multi-task
@@ -158,7 +158,7 @@ internal sealed class CaGradAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="CaGradAggregator"/> (configuration <c>loss:cagrad</c>).</summary>
-internal sealed class CaGradOptions : LossComposerOptions
+internal sealed class CaGradOptions : GradientStrategyOptions
 {
     /// <summary>Radius of the ball around the mean gradient, relative to its norm; ≥ 0. Default 0.5.</summary>
     public double C { get; set; } = 0.5;

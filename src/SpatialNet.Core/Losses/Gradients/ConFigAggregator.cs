@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// ConFIG (Liu et al., "ConFIG: Towards Conflict-free Training of Physics Informed Neural

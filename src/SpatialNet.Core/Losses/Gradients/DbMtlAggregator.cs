@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// DB-MTL (Lin et al., "Dual-Balancing for Multi-Task Learning", 2023), as LibMTL's DB_MTL: the
@@ -87,7 +87,7 @@ internal sealed class DbMtlAggregator : GradientAggregator, IDisposable
 }
 
 /// <summary>Settings of <see cref="DbMtlAggregator"/> (configuration <c>loss:db_mtl</c>).</summary>
-internal sealed class DbMtlOptions : LossComposerOptions
+internal sealed class DbMtlOptions : GradientStrategyOptions
 {
     /// <summary>Weight of the history in the tracked gradients; ≥ 0. Default 0.9.</summary>
     public double Beta { get; set; } = 0.9;
@@ -99,6 +99,7 @@ internal sealed class DbMtlOptions : LossComposerOptions
     protected override void CollectErrors(ICollection<string> errors)
     {
         ArgumentNullException.ThrowIfNull(errors);
+        RefuseRepGrad(errors, "DB-MTL tracks the parameters' gradients across steps");
         if (!(Beta >= 0) || !double.IsFinite(Beta))
             errors.Add(Message(nameof(Beta), Beta, "a finite number >= 0"));
         if (!(BetaSigma >= 0) || !double.IsFinite(BetaSigma))

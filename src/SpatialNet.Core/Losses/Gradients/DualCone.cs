@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// Projection onto the dual cone of the task gradients (Quinton and Rey 2024, Proposition 1): the

@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// DualProj (Quinton and Rey 2024), as TorchJD v0.17: the mean gradient projected onto the dual
@@ -29,7 +29,7 @@ internal sealed class DualProjAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="DualProjAggregator"/> (configuration <c>loss:dualproj</c>).</summary>
-internal sealed class DualProjOptions : LossComposerOptions
+internal sealed class DualProjOptions : GradientStrategyOptions
 {
     /// <summary>Below this trace the Gramian counts as zero; ≥ 0. Default 1e-4 (TorchJD).</summary>
     public double NormEps { get; set; } = 1e-4;

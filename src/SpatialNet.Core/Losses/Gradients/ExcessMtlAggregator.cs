@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// ExcessMTL (He et al., "Robust Multi-Task Learning with Excess Risks", ICML 2024), as TorchJD
@@ -161,7 +161,7 @@ internal sealed class ExcessMtlAggregator : GradientAggregator, IDisposable
 }
 
 /// <summary>Settings of <see cref="ExcessMtlAggregator"/> (configuration <c>loss:excess_mtl</c>).</summary>
-internal sealed class ExcessMtlOptions : LossComposerOptions
+internal sealed class ExcessMtlOptions : GradientStrategyOptions
 {
     /// <summary>Step size η of the exponentiated update; &gt; 0. Default 1 (TorchJD; LibMTL 0.01).</summary>
     public double RobustStepSize { get; set; } = 1.0;
@@ -173,6 +173,7 @@ internal sealed class ExcessMtlOptions : LossComposerOptions
     protected override void CollectErrors(ICollection<string> errors)
     {
         ArgumentNullException.ThrowIfNull(errors);
+        RefuseRepGrad(errors, "ExcessMTL sums the parameters' squared gradients across steps");
         if (!(RobustStepSize > 0) || !double.IsFinite(RobustStepSize))
             errors.Add(Message(nameof(RobustStepSize), RobustStepSize, "a finite number > 0"));
         if (NWarmupSteps < 0)

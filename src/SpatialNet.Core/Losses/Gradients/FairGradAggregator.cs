@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// FairGrad (Ban and Ji, "Fair Resource Allocation in Multi-Task Learning", ICML 2024), as TorchJD
@@ -96,7 +96,7 @@ internal sealed class FairGradAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="FairGradAggregator"/> (configuration <c>loss:fairgrad</c>).</summary>
-internal sealed class FairGradOptions : LossComposerOptions
+internal sealed class FairGradOptions : GradientStrategyOptions
 {
     /// <summary>The α of α-fairness; ≥ 0. Default 1.</summary>
     public double Alpha { get; set; } = 1.0;

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// GradDrop (Chen et al., "Just Pick a Sign: Optimizing Deep Multitask Models with Gradient Sign
@@ -61,7 +61,7 @@ internal sealed class GradDropAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="GradDropAggregator"/> (configuration <c>loss:graddrop</c>).</summary>
-internal sealed class GradDropOptions : LossComposerOptions
+internal sealed class GradDropOptions : GradientStrategyOptions, ISeededComposerOptions
 {
     /// <summary>The share of a dropped gradient that still passes, in [0, 1]. Default 0.</summary>
     public double Leak { get; set; }

@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// Gradient Vaccine (Wang, Tsvetkov, Firat and Cao, ICLR 2021), whole-model form, as TorchJD
@@ -95,7 +95,7 @@ internal sealed class GradVacAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="GradVacAggregator"/> (configuration <c>loss:gradvac</c>).</summary>
-internal sealed class GradVacOptions : LossComposerOptions
+internal sealed class GradVacOptions : GradientStrategyOptions, ISeededComposerOptions
 {
     /// <summary>EMA rate of the cosine targets, in [0, 1]. Default 0.5.</summary>
     public double Beta { get; set; } = 0.5;

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// What a gradient strategy sees in one step: the present tasks, the Gramian G·Gᵀ of their
@@ -74,4 +74,22 @@ internal abstract class GradientAggregator
     protected static double Require(bool ok, double value, string strategy, string option, string rule) => ok
         ? value
         : throw new ArgumentOutOfRangeException(option, value, $"loss:{strategy}:{option} must be {rule}; got {value}.");
+}
+
+/// <summary>Settings every gradient strategy has (configuration <c>loss:&lt;name&gt;</c>).</summary>
+internal class GradientStrategyOptions : LossComposerOptions
+{
+    /// <summary>
+    /// LibMTL's <c>rep_grad</c>: take the task gradients on the shared representation (the encoder's output) instead
+    /// of the encoder's parameters; T cheap passes through the heads and one full backward. Default false.
+    /// </summary>
+    public bool RepGrad { get; set; }
+
+    /// <summary>Refuses <see cref="RepGrad"/> for strategies whose state follows the parameters.</summary>
+    protected void RefuseRepGrad(ICollection<string> errors, string why)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (RepGrad)
+            errors.Add(Message(nameof(RepGrad), RepGrad, "false (" + why + ")"));
+    }
 }

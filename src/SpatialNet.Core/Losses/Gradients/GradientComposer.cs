@@ -3,7 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// The composer of every gradient strategy: the objective is Σ_t λ_t·L_t; in
@@ -29,8 +29,17 @@ internal sealed class GradientComposer : ILossComposer
     private readonly Dictionary<string, double> lossWeights;
 
     /// <summary>A composer named <paramref name="name"/> applying <paramref name="aggregator"/>; λ_t from <paramref name="lossWeights"/> (others 1).</summary>
-    public GradientComposer(string name, GradientAggregator aggregator, IReadOnlyDictionary<string, double>? lossWeights = null)
+    /// <param name="name">The registered name.</param>
+    /// <param name="aggregator">The strategy.</param>
+    /// <param name="lossWeights">λ_t by task (others 1).</param>
+    /// <param name="representation">
+    /// Representation mode (LibMTL's <c>rep_grad</c>): G holds the gradients of the shared representation
+    /// (<see cref="LossContext.Representation"/>) instead of the shared parameters, and the update reaches the
+    /// encoder through one backward pass from the representation.
+    /// </param>
+    public GradientComposer(string name, GradientAggregator aggregator, IReadOnlyDictionary<string, double>? lossWeights = null, bool representation = false)
     {
+        RepresentationMode = representation;
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(aggregator);
         Name = name;
@@ -40,10 +49,13 @@ internal sealed class GradientComposer : ILossComposer
     }
 
     /// <summary>A composer with λ_t from the task catalog (<see cref="TaskDefinition.LossWeight"/>).</summary>
-    public GradientComposer(string name, GradientAggregator aggregator, TaskCatalog tasks)
-        : this(name, aggregator, (tasks ?? throw new ArgumentNullException(nameof(tasks))).ToDictionary(t => t.Name, t => t.LossWeight))
+    public GradientComposer(string name, GradientAggregator aggregator, TaskCatalog tasks, bool representation = false)
+        : this(name, aggregator, (tasks ?? throw new ArgumentNullException(nameof(tasks))).ToDictionary(t => t.Name, t => t.LossWeight), representation)
     {
     }
+
+    /// <summary>Whether G is taken on the shared representation instead of the shared parameters.</summary>
+    public bool RepresentationMode { get; }
 
     /// <inheritdoc />
     public string Name { get; }
@@ -57,7 +69,13 @@ internal sealed class GradientComposer : ILossComposer
         LossChecks.RequireTaskLosses(taskLosses, Name);
         ArgumentNullException.ThrowIfNull(context);
         var shared = context.SharedParameters?.Where(p => p.requires_grad).ToArray() ?? [];
-        if (shared.Length == 0)
+        if (RepresentationMode && context.Representation is null)
+        {
+            throw new ArgumentException(
+                $"{Name} with rep_grad needs LossContext.Representation: the shared representation the heads read (MultiTaskTrainable passes the encoder's output).", nameof(context));
+        }
+
+        if (shared.Length == 0 && !RepresentationMode)
         {
             throw new ArgumentException(
                 $"{Name} needs LossContext.SharedParameters: the trainable parameters every task shares (the encoder's).", nameof(context));
@@ -87,6 +105,12 @@ internal sealed class GradientComposer : ILossComposer
     {
         public override void Backward()
         {
+            if (owner.RepresentationMode)
+            {
+                BackwardThroughRepresentation();
+                return;
+            }
+
             var tasks = TaskLossTensors.Keys.ToArray();
             var penalties = PenaltyTensors.Values.ToArray();
             double[] weights;
@@ -134,32 +158,9 @@ internal sealed class GradientComposer : ILossComposer
 
                 using (no_grad())
                 {
-                    var gramian = matmul(jacobian, jacobian.t());
-                    var losses = stack(tasks.Select(t => TaskLossTensors[t].detach().to(dtype).to(device).reshape(1)).ToArray()).reshape(-1);
-                    var host = cat([gramian.reshape(-1), losses], 0).to(ScalarType.Float64).cpu().data<double>().ToArray();
-                    int n = tasks.Length;
-                    var g = new double[n, n];
-                    for (int i = 0; i < n; i++)
-                    {
-                        for (int j = 0; j < n; j++)
-                            g[i, j] = 0.5 * (host[i * n + j] + host[j * n + i]);
-                    }
-
-                    var step = new GradientStep
-                    {
-                        Tasks = tasks,
-                        Gramian = g,
-                        Losses = host[(n * n)..],
-                        Step = context.Step,
-                        Epoch = context.Epoch,
-                        Epsilon = dtype == ScalarType.Float64 ? DenseMath.Float64Epsilon : DenseMath.Float32Epsilon,
-                    };
+                    var step = HostStep(jacobian, tasks, dtype);
                     var update = owner.Aggregator.Update(jacobian, step, out weights);
-                    if (weights.Length != n || !weights.All(double.IsFinite))
-                    {
-                        throw new InvalidOperationException(
-                            $"{owner.Name} produced weights [{string.Join(", ", weights)}] for {n} tasks; expected {n} finite numbers.");
-                    }
+                    Check(weights, tasks.Length);
 
                     long position = 0;
                     for (int k = 0; k < shared.Length; k++)
@@ -180,6 +181,83 @@ internal sealed class GradientComposer : ILossComposer
             }
 
             ReportWeights(tasks.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => weights[p.i] * lambdas[p.t], StringComparer.Ordinal));
+            BackwardPenalties(penalties);
+        }
+
+        // Representation mode: G = ∂(λ_t L_t)/∂r by T partial passes through the heads only; then one backward of
+        // Σ λ_t L_t + r·(u − Σ_t g_t) (the bracket constant): the heads get Σ_t ∇(λ_t L_t), the encoder the VJP of u.
+        private void BackwardThroughRepresentation()
+        {
+            var tasks = TaskLossTensors.Keys.ToArray();
+            var penalties = PenaltyTensors.Values.ToArray();
+            var representation = context.Representation!;
+            double[] weights;
+            using (var scope = NewDisposeScope())
+            {
+                var dtype = representation.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+                var weighted = tasks.Select(t => TaskLossTensors[t] * lambdas[t]).ToArray();
+                Tensor jacobian;
+                using (no_grad())
+                    jacobian = zeros(tasks.Length, representation.numel(), dtype: dtype, device: representation.device);
+                for (int t = 0; t < tasks.Length; t++)
+                {
+                    var g = autograd.grad([weighted[t]], [representation], retain_graph: true)[0];
+                    using (no_grad())
+                        jacobian[t].copy_(g.reshape(-1));
+                }
+
+                Tensor correction;
+                using (no_grad())
+                {
+                    var update = owner.Aggregator.Update(jacobian, HostStep(jacobian, tasks, dtype), out weights);
+                    Check(weights, tasks.Length);
+                    correction = (update - jacobian.sum(dim: 0)).view_as(representation).to(representation.dtype);
+                }
+
+                var objective = weighted.Aggregate((a, b) => a + b) + (representation * correction).sum();
+                objective.backward(retain_graph: penalties.Length > 0);
+            }
+
+            ReportWeights(tasks.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => weights[p.i] * lambdas[p.t], StringComparer.Ordinal));
+            BackwardPenalties(penalties);
+        }
+
+        // The Gramian and the losses on the host, in one copy.
+        private GradientStep HostStep(Tensor jacobian, string[] tasks, ScalarType dtype)
+        {
+            int n = tasks.Length;
+            var gramian = matmul(jacobian, jacobian.t());
+            var losses = stack(tasks.Select(t => TaskLossTensors[t].detach().to(dtype).to(jacobian.device).reshape(1)).ToArray()).reshape(-1);
+            var host = cat([gramian.reshape(-1), losses], 0).to(ScalarType.Float64).cpu().data<double>().ToArray();
+            var g = new double[n, n];
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < n; j++)
+                    g[i, j] = 0.5 * (host[i * n + j] + host[j * n + i]);
+            }
+
+            return new GradientStep
+            {
+                Tasks = tasks,
+                Gramian = g,
+                Losses = host[(n * n)..],
+                Step = context.Step,
+                Epoch = context.Epoch,
+                Epsilon = dtype == ScalarType.Float64 ? DenseMath.Float64Epsilon : DenseMath.Float32Epsilon,
+            };
+        }
+
+        private void Check(double[] weights, int n)
+        {
+            if (weights.Length != n || !weights.All(double.IsFinite))
+            {
+                throw new InvalidOperationException(
+                    $"{owner.Name} produced weights [{string.Join(", ", weights)}] for {n} tasks; expected {n} finite numbers.");
+            }
+        }
+
+        private static void BackwardPenalties(Tensor[] penalties)
+        {
             if (penalties.Length > 0)
             {
                 using var scope = NewDisposeScope();

@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// IMTL-G (Liu et al., "Towards Impartial Multi-task Learning", ICLR 2021) in TorchJD's

@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// MGDA (Désidéri 2012; Sener and Koltun, NeurIPS 2018, Algorithm 2), as TorchJD v0.17: the
@@ -100,7 +100,7 @@ internal sealed class MgdaAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="MgdaAggregator"/> (configuration <c>loss:mgda</c>).</summary>
-internal sealed class MgdaOptions : LossComposerOptions
+internal sealed class MgdaOptions : GradientStrategyOptions
 {
     /// <summary>Frank–Wolfe stops when its step is below this; > 0. Default 1e-3 (TorchJD).</summary>
     public double Epsilon { get; set; } = 1e-3;

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// MoCo (Fernando et al., "Mitigating Gradient Bias in Multi-objective Learning: A Provably
@@ -129,7 +129,7 @@ internal sealed class MocoAggregator : GradientAggregator, IDisposable
 }
 
 /// <summary>Settings of <see cref="MocoAggregator"/> (configuration <c>loss:moco</c>).</summary>
-internal sealed class MocoOptions : LossComposerOptions
+internal sealed class MocoOptions : GradientStrategyOptions
 {
     /// <summary>Step size of the tracked gradients; ≥ 0. Default 0.5.</summary>
     public double Beta { get; set; } = 0.5;
@@ -150,6 +150,7 @@ internal sealed class MocoOptions : LossComposerOptions
     protected override void CollectErrors(ICollection<string> errors)
     {
         ArgumentNullException.ThrowIfNull(errors);
+        RefuseRepGrad(errors, "MoCo tracks the parameters' gradients across steps");
         foreach (var (name, value) in new[] { (nameof(Beta), Beta), (nameof(BetaSigma), BetaSigma), (nameof(Gamma), Gamma), (nameof(GammaSigma), GammaSigma), (nameof(Rho), Rho) })
         {
             if (!(value >= 0) || !double.IsFinite(value))

@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// Nash-MTL (Navon et al., "Multi-Task Learning as a Bargaining Game", ICML 2022), as TorchJD
@@ -91,7 +91,7 @@ internal sealed class NashMtlAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="NashMtlAggregator"/> (configuration <c>loss:nash_mtl</c>).</summary>
-internal sealed class NashMtlOptions : LossComposerOptions
+internal sealed class NashMtlOptions : GradientStrategyOptions
 {
     /// <summary>Largest norm of the update (0: unlimited); ≥ 0. Default 1.</summary>
     public double MaxNorm { get; set; } = 1.0;

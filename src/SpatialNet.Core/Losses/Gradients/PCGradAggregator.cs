@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// PCGrad (Yu et al., NeurIPS 2020, Algorithm 1) in Gramian form, as TorchJD's PCGradWeighting:

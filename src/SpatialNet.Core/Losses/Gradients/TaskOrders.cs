@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// Reproducible random numbers of the stochastic strategies (PCGrad's and GradVac's task orders,
@@ -60,4 +60,11 @@ internal static class TaskOrders
             return z ^ (z >> 31);
         }
     }
+}
+
+/// <summary>Options of a composer that draws random numbers: a configured run seeds them with its own seed unless <c>seed</c> is set.</summary>
+internal interface ISeededComposerOptions
+{
+    /// <summary>The seed of the draws.</summary>
+    int Seed { get; set; }
 }

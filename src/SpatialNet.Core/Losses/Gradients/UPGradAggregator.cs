@@ -1,4 +1,4 @@
-namespace SpatialNet.Losses.Gradients;
+namespace SpatialNet.Losses;
 
 /// <summary>
 /// UPGrad (Quinton and Rey, "Jacobian Descent for Multi-Objective Optimization", 2024), as
@@ -41,7 +41,7 @@ internal sealed class UPGradAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="UPGradAggregator"/> (configuration <c>loss:upgrad</c>).</summary>
-internal sealed class UPGradOptions : LossComposerOptions
+internal sealed class UPGradOptions : GradientStrategyOptions
 {
     /// <summary>Below this trace the Gramian counts as zero; ≥ 0. Default 1e-4 (TorchJD).</summary>
     public double NormEps { get; set; } = 1e-4;

@@ -1,5 +1,5 @@
+using SpatialNet.Losses;
 using FluentAssertions;
-using SpatialNet.Losses.Gradients;
 using Xunit;
 
 namespace SpatialNet.Core.Tests.Losses.Gradients;

@@ -1,6 +1,5 @@
 using FluentAssertions;
 using SpatialNet.Losses;
-using SpatialNet.Losses.Gradients;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;

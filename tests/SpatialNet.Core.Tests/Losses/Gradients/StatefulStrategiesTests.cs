@@ -1,6 +1,5 @@
 using FluentAssertions;
 using SpatialNet.Losses;
-using SpatialNet.Losses.Gradients;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
@@ -217,5 +216,44 @@ public class StatefulStrategiesTests
         double a1 = n1 / (n1 + 1e-8), a2 = n1 / (n2 + 1e-8);
         update[0].Should().BeApproximately(a1 * 0.1 * 3 * s1, 1e-12);
         update[1].Should().BeApproximately(a1 * 0.1 * 4 * s1 + a2 * 0.1 * -2 * s2, 1e-12);
+    }
+
+    [Fact]
+    public void RepresentationMode_CombinesTheRepresentationsGradients_AndBackpropagatesTheUpdate_ByHand()
+    {
+        // r = W·x with x = (1, 2); L₁ = (3, 0)·r + h₁, L₂ = (−1, 1)·r + h₂: ∂L_t/∂r = a_t, G = [[9, −3], [−3, 2]].
+        // MGDA: α = (5/17, 12/17) (Frank–Wolfe's first step from ½ reaches it); u = α₁a₁ + α₂a₂ = (3/17, 12/17);
+        // the encoder gets ∂/∂W = u ⊗ x, each head its own task's gradient 1.
+        using var scope = NewDisposeScope();
+        using var w = new Parameter(tensor(new double[,] { { 0.5, -1 }, { 2, 0.25 } }));
+        using var h1 = new Parameter(tensor(0.0, dtype: ScalarType.Float64));
+        using var h2 = new Parameter(tensor(0.0, dtype: ScalarType.Float64));
+        var x = tensor(new double[] { 1, 2 }).reshape(1, 2);
+        var r = matmul(x, w.t());
+        var losses = new Dictionary<string, Tensor>
+        {
+            ["a"] = (r * tensor(new double[] { 3, 0 })).sum() + h1,
+            ["b"] = (r * tensor(new double[] { -1, 1 })).sum() + h2,
+        };
+        var composer = new GradientComposer("mgda", new MgdaAggregator(), representation: true);
+
+        var loss = composer.Compose(losses, new LossContext { SharedParameters = [w], Representation = r });
+        loss.Backward();
+
+        var grad = w.grad!.data<double>().ToArray();
+        grad.Should().Equal([3.0 / 17, 6.0 / 17, 12.0 / 17, 24.0 / 17], (p, q) => Math.Abs(p - q) < 1e-15);
+        h1.grad!.item<double>().Should().Be(1);
+        h2.grad!.item<double>().Should().Be(1);
+        loss.Weights["a"].Should().BeApproximately(5.0 / 17, 1e-15);
+    }
+
+    [Fact]
+    public void RepresentationMode_WithoutARepresentation_SaysWhatItNeeds()
+    {
+        using var theta = new Parameter(zeros(2, dtype: ScalarType.Float64));
+        var act = () => new GradientComposer("upgrad", new UPGradAggregator(), representation: true)
+            .Compose(new Dictionary<string, Tensor> { ["a"] = theta.sum() }, new LossContext { SharedParameters = [theta] });
+
+        act.Should().Throw<ArgumentException>().WithMessage("upgrad with rep_grad needs LossContext.Representation*");
     }
 }
