@@ -25,7 +25,7 @@ internal static partial class PredictCommand
         var json = CommonOptions.Json();
         var command = new Command("predict", "Predict a trained model's per-image tasks (class with probabilities, regression values, present labels) for an image or a folder.")
         {
-            run, input, tasks, output, batch, device, json, scene.Bands, scene.Stride, scene.CellSize, scene.NoData, scene.InputRange,
+            run, input, tasks, output, batch, device, json, scene.Bands, scene.Stride, scene.CellSize, scene.NoData, scene.InputRange, scene.Probabilities,
         };
         command.Description += " With --output *.tif, maps a GeoTIFF scene of any size with sliding windows into georeferenced GeoTIFF maps and a JSON summary.";
         command.SetAction(parse =>

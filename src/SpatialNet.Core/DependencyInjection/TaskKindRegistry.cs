@@ -33,7 +33,11 @@ internal static class TaskKindRegistry
     /// <summary>The built-in kinds, registered as a host registers its own; a name already registered keeps its registration.</summary>
     public static IServiceCollection AddBuiltIn(IServiceCollection services)
     {
-        TaskKindRegistration[] builtIn = [new ClassificationTaskKind(), new RegressionTaskKind(), new MultiLabelTaskKind(), new VqaTaskKind(), new CaptionTaskKind()];
+        TaskKindRegistration[] builtIn =
+        [
+            new ClassificationTaskKind(), new RegressionTaskKind(), new MultiLabelTaskKind(), new VqaTaskKind(), new CaptionTaskKind(),
+            new SpatialNet.Heads.Dense.SegmentationTaskKind(), new SpatialNet.Heads.Dense.PixelRegressionTaskKind(),
+        ];
         foreach (var kind in builtIn)
         {
             if (Find(Of(services), kind.Name) is null)

@@ -76,6 +76,10 @@ public sealed class TargetStatistics
         return new TargetStatistics(n, counts, byGroup?.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<long>)kv.Value), null, null);
     }
 
+    /// <summary>Statistics from counts already summed (per-pixel targets: pixels per class, or value moments).</summary>
+    internal static TargetStatistics FromSummary(long count, IReadOnlyList<long>? classCounts, IReadOnlyList<double>? mean, IReadOnlyList<double>? std) =>
+        new(count, classCounts, null, mean, std);
+
     /// <summary>Per-output mean and population standard deviation of rows of values (NaN values are skipped).</summary>
     /// <exception cref="ArgumentException">No rows, or rows of different lengths.</exception>
     public static TargetStatistics FromValues(IReadOnlyList<IReadOnlyList<double>> rows)

@@ -1,4 +1,5 @@
 using SpatialNet.Heads;
+using SpatialNet.Heads.Dense;
 using SpatialNet.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -125,11 +126,29 @@ public sealed class MultiTaskModel : nn.Module<Tensor, Dictionary<string, Tensor
         var selected = tasks is null ? taskNames : tasks.Distinct(StringComparer.Ordinal).Select(t => Head(t).TaskName).ToArray();
         var batchInputs = inputs ?? TaskHead.NoInputs;
         using var scope = NewDisposeScope();
-        var tokens = imageEncoder.Value.ForwardTokens(images);
+        var levels = selected.Select(Head).OfType<IEncoderLevelReader>().SelectMany(h => h.EncoderLevels).Distinct().ToArray();
+        Tensor tokens;
+        IReadOnlyList<Tensor> grids = [];
+        if (levels.Length == 0)
+            tokens = imageEncoder.Value.ForwardTokens(images);
+        else if (imageEncoder.Value is VisionTransformer vit)
+            (tokens, grids) = vit.ForwardIntermediates(images, levels, normalize: true);
+        else
+            throw new NotSupportedException($"Tasks {string.Join(", ", selected.Where(t => Head(t) is IEncoderLevelReader))} read encoder block outputs, which only a VisionTransformer encoder provides; this encoder is a {imageEncoder.Value.GetType().Name}.");
         // Image-deduplicated batch: U distinct images encoded once, each sample takes its image's tokens
         // (index_select's backward sums the samples' gradients into their image).
         if (batchInputs.TryGetValue(ImageIndexInput, out var imageIndex))
-            tokens = tokens.index_select(0, imageIndex.device == tokens.device ? imageIndex : imageIndex.to(tokens.device));
+        {
+            var index = imageIndex.device == tokens.device ? imageIndex : imageIndex.to(tokens.device);
+            tokens = tokens.index_select(0, index);
+            grids = [.. grids.Select(g => g.index_select(0, index))];
+        }
+        if (grids.Count > 0)
+        {
+            var withLevels = new Dictionary<string, Tensor>(batchInputs, StringComparer.Ordinal);
+            for (int i = 0; i < levels.Length; i++) withLevels[EncoderLevelInputs.InputName(levels[i])] = grids[i];
+            batchInputs = withLevels;
+        }
         var predictions = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var task in selected)
         {

@@ -129,7 +129,7 @@ public sealed class DataOptions
 /// <summary>One dataset: synthetic scenes (in memory), UCM-caption, RSVQA or an image folder.</summary>
 public sealed class DataSourceOptions
 {
-    /// <summary><c>synthetic</c>, <c>ucm-caption</c>, <c>rsvqa</c> or <c>image-folder</c>.</summary>
+    /// <summary><c>synthetic</c>, <c>ucm-caption</c>, <c>rsvqa</c>, <c>image-folder</c> or <c>segmentation</c> (mmsegmentation's img_dir/ann_dir layout).</summary>
     public string Kind { get; set; } = "synthetic";
 
     /// <summary>Dataset folder (not for synthetic).</summary>
@@ -209,6 +209,12 @@ public sealed class DataSourceOptions
         return r.All(p => p.Count == 2) ? r.Select(p => (p[0], p[1])).ToArray() : null;
     }
 
+    /// <summary>Segmentation: mask value of pixels without a label (samples carry 255 there).</summary>
+    public int IgnoreIndex { get; set; } = 255;
+
+    /// <summary>Segmentation: mask value 0 means "no label"; it is ignored and the other values shift down by one (mmsegmentation's reduce_zero_label).</summary>
+    public bool ReduceZeroLabel { get; set; }
+
     /// <summary>The targets of <paramref name="task"/> on this source, or null when it does not serve the task.</summary>
     public IReadOnlyList<string>? TargetsOf(TaskOptions task)
     {
@@ -220,8 +226,9 @@ public sealed class DataSourceOptions
 
     internal void Collect(string at, List<string> p, ConfigCheck check, IReadOnlyList<TaskOptions> tasks)
     {
-        check(Kind is "synthetic" or "ucm-caption" or "rsvqa" or "image-folder", $"{at}:kind", Kind, "synthetic, ucm-caption, rsvqa or image-folder");
-        if (Kind is "ucm-caption" or "rsvqa" or "image-folder")
+        check(Kind is "synthetic" or "ucm-caption" or "rsvqa" or "image-folder" or "segmentation", $"{at}:kind", Kind, "synthetic, ucm-caption, rsvqa, image-folder or segmentation");
+        check(IgnoreIndex is >= 0 and <= 255, $"{at}:ignore_index", IgnoreIndex, "an integer in [0, 255]");
+        if (Kind is "ucm-caption" or "rsvqa" or "image-folder" or "segmentation")
             check(!string.IsNullOrWhiteSpace(Path), $"{at}:path", Path, "the dataset folder");
         check(Proportion > 0 && double.IsFinite(Proportion), $"{at}:proportion", Proportion, "a finite number > 0");
         check(TrainCount >= 1, $"{at}:train_count", TrainCount, "an integer >= 1");

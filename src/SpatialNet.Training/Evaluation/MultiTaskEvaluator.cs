@@ -131,7 +131,9 @@ public sealed class MultiTaskEvaluator : IEvaluator
 
     private MultiTaskEvaluationResult Score(Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>> prepare)
     {
-        var sets = _tasks.ToDictionary(t => t.Name, t => new TaskPredictionSet(t), StringComparer.Ordinal);
+        var sets = _tasks.Where(t => !DenseEvaluation.Handles(t)).ToDictionary(t => t.Name, t => new TaskPredictionSet(t), StringComparer.Ordinal);
+        // Per-pixel tasks are scored as they stream (areas or error sums), never kept per pixel.
+        var dense = _tasks.Where(DenseEvaluation.Handles).ToDictionary(t => t.Name, t => new DenseEvaluation(t, DenseBaselines(t).Majority, DenseBaselines(t).Mean), StringComparer.Ordinal);
         foreach (var source in _batches)
         {
             using var batches = source.GetBatches(0).GetEnumerator();
@@ -157,8 +159,14 @@ public sealed class MultiTaskEvaluator : IEvaluator
                 var predictions = Model.Predict(outputs);
                 foreach (var task in _tasks.Where(t => present.Contains(t.Name)))
                 {
-                    var set = sets[task.Name];
                     int size = (int)targets[task.Name].shape[0];
+                    if (dense.TryGetValue(task.Name, out var pixels))
+                    {
+                        pixels.Add(predictions[task.Name], targets[task.Name]);
+                        pixels.AddLoss(losses[task.Name].to(ScalarType.Float64).item<double>(), size);
+                        continue;
+                    }
+                    var set = sets[task.Name];
                     set.Add(predictions[task.Name], targets[task.Name],
                         task.Kind == TaskKind.VisualQuestionAnswering && batch.TryGetValue(QuestionTypeKey, out var types) ? types : null);
                     set.AddLoss(losses[task.Name].to(ScalarType.Float64).item<double>(), size);
@@ -171,9 +179,9 @@ public sealed class MultiTaskEvaluator : IEvaluator
         double totalLoss = 0;
         foreach (var task in _tasks)
         {
-            if (sets[task.Name].Count == 0)
+            if (dense.TryGetValue(task.Name, out var pixels) ? pixels.Count == 0 : sets[task.Name].Count == 0)
                 continue;
-            var evaluation = sets[task.Name].Compute();
+            var evaluation = pixels?.Compute() ?? sets[task.Name].Compute();
             evaluations.Add(evaluation);
             foreach (var (name, value) in evaluation.Metrics)
                 metrics[task.Name + "/" + name] = value;
@@ -189,4 +197,8 @@ public sealed class MultiTaskEvaluator : IEvaluator
         LastResult = new MultiTaskEvaluationResult(Split, evaluations, metrics);
         return LastResult;
     }
+
+    // The constant baselines of a dense task from its training statistics: the most frequent class, the mean target.
+    private static (int? Majority, double? Mean) DenseBaselines(TaskDefinition task) =>
+        task.Statistics is { } s ? (s.ClassCounts is null ? null : s.MajorityClass, s.Mean is { Count: > 0 } m ? m[0] : null) : (null, null);
 }

@@ -58,6 +58,12 @@ public sealed class TaskEvaluation
     /// <summary>VQA per-type details, or null.</summary>
     public VqaResult? Vqa { get; internal init; }
 
+    /// <summary>Segmentation details (areas and per-class scores over the split), or null.</summary>
+    internal SegmentationResult? Segmentation { get; init; }
+
+    /// <summary>Per-pixel regression errors, or null.</summary>
+    internal PixelRegressionResult? PixelRegression { get; init; }
+
     /// <summary>VQA details of the baseline (majority answer per question type), or null.</summary>
     public VqaResult? VqaBaseline { get; internal init; }
 

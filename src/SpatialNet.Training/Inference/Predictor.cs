@@ -31,7 +31,7 @@ namespace SpatialNet.Training.Inference;
 /// TorchSharp or on ONNX Runtime (<see cref="PredictorOptions.Backend"/>).
 /// </para>
 /// </remarks>
-public sealed class Predictor : IWindowModel, IDisposable
+public sealed partial class Predictor : IWindowModel, IDisposable
 {
     private readonly Lock _gate = new();
     private readonly RunFolder _run;

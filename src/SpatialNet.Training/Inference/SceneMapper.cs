@@ -17,7 +17,7 @@ namespace SpatialNet.Training.Inference;
 /// classification/multi-label task, float32 maps per regression task, and a JSON summary. Cells with
 /// no valid scene pixel are no-data. Memory is bounded independently of the scene (docs/scene-mapping.md).
 /// </summary>
-public static class SceneMapper
+public static partial class SceneMapper
 {
     /// <summary>No-data value of class maps (colour-table entry 255).</summary>
     public const byte ClassNoData = 255;
@@ -98,21 +98,7 @@ public static class SceneMapper
             _offsets = new int[model.Tasks.Count + 1];
             for (var t = 0; t < model.Tasks.Count; t++) _offsets[t + 1] = _offsets[t] + model.Tasks[t].Labels.Count;
             _values = _offsets[^1];
-            var (low, high) = reader.SampleType switch
-            {
-                RasterSampleType.UInt8 => (0, 255),
-                RasterSampleType.UInt16 => (0, 65535),
-                RasterSampleType.Int8 => (0, 127),
-                RasterSampleType.Int16 => (0, 32767),
-                RasterSampleType.UInt32 or RasterSampleType.Int32 => (0, 65535),
-                _ => (0.0, 1.0),
-            };
-            // Per band: the option's one range, else the model's (the run's input_range), else the sample type's.
-            IReadOnlyList<(double Low, double High)> ranges = options.InputRange is { } given ? [given] : model.SceneInputRange ?? [(low, high)];
-            if (ranges.Count != 1 && ranges.Count != _bands.Length)
-                throw new ArgumentException($"The input range has {ranges.Count} [low, high] pairs for {_bands.Length} bands.", nameof(options));
-            _low = _bands.Select((_, b) => (float)ranges[ranges.Count == 1 ? 0 : b].Low).ToArray();
-            _scale = _bands.Select((_, b) => (float)(255.0 / (ranges[ranges.Count == 1 ? 0 : b].High - ranges[ranges.Count == 1 ? 0 : b].Low))).ToArray();
+            (_low, _scale) = InputScale(reader, options, model.SceneInputRange, _bands.Length);
             _noData = options.NoData ?? reader.NoData;
             _batch = new float[checked((long)options.BatchSize * _bands.Length * _window * _window)];
             _batchWindows = new (int, int, bool[])[options.BatchSize];
@@ -404,6 +390,8 @@ public static class SceneMapper
         }
 
         // GDAL_METADATA: band descriptions and the value names, readable with gdalinfo.
+        internal static string GdalMetadata(WindowTask task, bool classMap) => Metadata(task, classMap);
+
         private static string Metadata(WindowTask task, bool classMap)
         {
             var xml = new StringBuilder("<GDALMetadata>");
@@ -425,6 +413,8 @@ public static class SceneMapper
         }
 
         // Distinct colours for the classes (evenly spaced hues), black for the rest and for no-data.
+        internal static (byte, byte, byte)[] DefaultPalette(int classes) => Palette(classes);
+
         private static (byte, byte, byte)[] Palette(int classes)
         {
             var palette = new (byte, byte, byte)[256];

@@ -31,6 +31,9 @@ internal sealed class OpenedSource
 
     public DataSourceOptions Config { get; }
 
+    /// <summary>Segmentation folders: class names and palette from classes.json, or null.</summary>
+    public SegmentationClasses? Segmentation { get; init; }
+
     /// <summary>Position in <c>data.sources</c>.</summary>
     public int Index { get; }
 
@@ -60,7 +63,7 @@ internal sealed class OpenedSource
     /// <summary>The split named <paramref name="name"/>, or null when this source has none.</summary>
     public IDataset? Split(string name)
     {
-        if (name == Config.TrainSplit || (Config.Kind is "synthetic" or "image-folder" && name == "train"))
+        if (name == Config.TrainSplit || (Config.Kind is "synthetic" or "image-folder" or "segmentation" && name == "train"))
             return Train;
         if (!_opened.TryGetValue(name, out var dataset))
             _opened[name] = dataset = _split(name);
@@ -175,8 +178,24 @@ internal sealed class OpenedSource
                 };
                 return new OpenedSource(config, index, train, Split, all.ClassNames, null);
             }
+            case "segmentation":
+            {
+                var options = new SegmentationFolderOptions
+                {
+                    Image = new ImageLoadOptions { ExpectedBands = bands },
+                    IgnoreIndex = config.IgnoreIndex,
+                    ReduceZeroLabel = config.ReduceZeroLabel,
+                    Height = imageSize,
+                    Width = imageSize,
+                };
+                var train = new SegmentationFolderDataset(config.Path!, "train", options);
+                options = options with { NumClasses = train.NumClasses };
+                var splits = SegmentationFolderDataset.Splits(config.Path!);
+                return new OpenedSource(config, index, train, name => splits.Contains(name) ? new SegmentationFolderDataset(config.Path!, name, options) : null,
+                    train.ClassNames, null) { Segmentation = train.Classes };
+            }
             default:
-                throw new ConfigurationException($"{at}:kind = \"{config.Kind}\": allowed synthetic, ucm-caption, rsvqa or image-folder.");
+                throw new ConfigurationException($"{at}:kind = \"{config.Kind}\": allowed synthetic, ucm-caption, rsvqa, image-folder or segmentation.");
         }
     }
 }

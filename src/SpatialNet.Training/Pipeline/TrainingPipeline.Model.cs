@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
+using SpatialNet.Heads.Dense;
 using SpatialNet.Modules;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Data;
@@ -67,6 +68,9 @@ public sealed partial class TrainingPipeline
             case ClassificationHeadOptions c:
                 c.NumClasses = classes;
                 break;
+            case SegmentationHeadOptions s:
+                s.NumClasses = classes;
+                break;
         }
     }
 
@@ -89,6 +93,7 @@ public sealed partial class TrainingPipeline
         ClassificationHeadOptions c => c.NumClasses,
         VqaHeadOptions v => v.NumAnswers,
         CaptionHeadOptions c => c.VocabSize,
+        SegmentationHeadOptions s => s.NumClasses,
         _ => 0,
     };
 
@@ -180,6 +185,9 @@ public sealed partial class TrainingPipeline
                     o.NumClasses = h.NumClasses;
                     o.ClassWeights = h.ClassWeights;
                 });
+                break;
+            case SegmentationHeadOptions h:
+                services.PostConfigure<SegmentationHeadOptions>(task.Name, o => o.NumClasses = h.NumClasses);
                 break;
         }
     }

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using SpatialNet.DependencyInjection;
 using SpatialNet.Heads;
+using SpatialNet.Heads.Dense;
 using SpatialNet.Losses;
 using SpatialNet.Models;
 using SpatialNet.Modules;
@@ -735,7 +736,9 @@ public sealed partial class TrainingPipeline
             if (augment && (_config.Data.Flip || _config.Data.Rotate90))
             {
                 double p = _config.Data.Flip ? 0.5 : 0.0;
-                var flipRotate = new RandomFlipRotate(_config.Seed, p, p, _config.Data.Rotate90);
+                // Per-pixel targets turn with their image.
+                var denseTargets = _tasks.Where(t => DenseEvaluation.Handles(t) && source.Targets.ContainsKey(t.Name)).Select(t => t.Name);
+                var flipRotate = new RandomFlipRotate(_config.Seed, p, p, _config.Data.Rotate90, keys: [SampleKeys.Image, .. denseTargets]);
                 _owned.Add(flipRotate);
                 transforms.Add(flipRotate);
             }
@@ -804,6 +807,13 @@ public sealed partial class TrainingPipeline
                     FillHead(task, captions.Vocabulary.Count, 1, captions, first.Targets[task.Name][0]);
                     return Describe(task, null);
                 }
+                case var kind_ when kind_ == SegmentationTaskKind.Kind:
+                {
+                    int classes = task.Head is SegmentationHeadOptions { NumClasses: > 0 } h ? h.NumClasses
+                        : first.ClassNames?.Count ?? throw new ConfigurationException($"{at}:head:num_classes: required, because {first.Train.Name} has no class list.");
+                    FillHead(task, classes, 1, null, null);
+                    return Describe(task, task.ClassNames ?? (first.ClassNames?.Count == classes ? first.ClassNames : null));
+                }
                 default:
                     FillHead(task, 0, keys.Count, null, null);
                     return Describe(task, task.ClassNames ?? keys);
@@ -861,7 +871,8 @@ public sealed partial class TrainingPipeline
         private static void Scan(TrainingRunOptions config, List<OpenedSource> sources, List<TaskDefinition> tasks)
         {
             // Caption targets are token sequences: no target statistics (their baselines are the retrieval captions).
-            var builders = tasks.Where(t => t.Kind != TaskKind.Captioning)
+            var dense = tasks.Where(DenseEvaluation.Handles).ToDictionary(t => t.Name, t => new DenseTargetSummary(Classes(t)), StringComparer.Ordinal);
+            var builders = tasks.Where(t => t.Kind != TaskKind.Captioning && !dense.ContainsKey(t.Name))
                 .ToDictionary(t => t.Name, t => TargetStatistics.CreateBuilder(t.Kind, Classes(t)), StringComparer.Ordinal);
             var vqa = tasks.Where(t => t.Kind == TaskKind.VisualQuestionAnswering).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
             foreach (var s in sources)
@@ -906,6 +917,8 @@ public sealed partial class TrainingPipeline
                             CheckClassLabels(s, tasks, task, batch[task]);
                             builder.Add(batch[task], vqa.Contains(task) ? batch[SampleKeys.QuestionType] : null);
                         }
+                        else if (dense.TryGetValue(task, out var summary))
+                            summary.Add(batch[task]);
                         if (labels.TryGetValue(task, out var list))
                             list.AddRange(batch[task].to(ScalarType.Int64).cpu().data<long>().ToArray());
                     }
@@ -918,7 +931,8 @@ public sealed partial class TrainingPipeline
             }
             for (int i = 0; i < tasks.Count; i++)
             {
-                var statistics = builders.TryGetValue(tasks[i].Name, out var builder) ? builder.Build() : null;
+                var statistics = builders.TryGetValue(tasks[i].Name, out var builder) ? builder.Build()
+                    : dense.TryGetValue(tasks[i].Name, out var summary) ? summary.Build() : null;
                 tasks[i] = tasks[i] with { Statistics = statistics };
                 NormalizeTargets(config.Tasks[i], statistics?.Mean, statistics?.Std);
                 BalanceClassWeights(config.Tasks[i], $"tasks:{i}", statistics, tasks[i].Labels);

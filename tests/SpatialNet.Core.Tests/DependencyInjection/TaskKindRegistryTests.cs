@@ -66,7 +66,7 @@ public class TaskKindRegistryTests
         var act = () => services.AddSpatialNet(Config("detection"));
 
         act.Should().Throw<ConfigurationException>().WithMessage(
-            "*tasks:0:kind = \"detection\": allowed ordinal, classification, regression, multi_label, vqa, caption (the registered task kinds).*");
+            "*tasks:0:kind = \"detection\": allowed ordinal, classification, regression, multi_label, vqa, caption, segmentation, pixel_regression (the registered task kinds).*");
     }
 
     [Theory]
@@ -99,7 +99,7 @@ public class TaskKindRegistryTests
 
         sp.GetRequiredService<MultiTaskModel>();
 
-        TaskKindRegistry.Of(services).Select(k => k.Name).Should().Equal("regression", "multi_label", "vqa", "caption", "classification");
+        TaskKindRegistry.Of(services).Select(k => k.Name).Should().Equal("regression", "multi_label", "vqa", "caption", "segmentation", "pixel_regression", "classification");
         mine.Built.Should().Equal("grade");
     }
 }

@@ -121,6 +121,37 @@ public sealed class MistakePinningTests : IDisposable
         FluentActions.Invoking(() => new WeightedSum(new Dictionary<string, double> { ["a"] = -1e-9 })).Should().Throw<ArgumentOutOfRangeException>();
     }
 
+    [Fact]
+    public void DynamicWeightAverage_LoadingAState_ReplacesTheHistoryItHad()
+    {
+        // LoadState clears the running sums and the history first: a resumed run has the saved state only
+        // (an empty state is a run that has not finished an epoch).
+        var used = new DynamicWeightAverage();
+        Epoch(used, 1, 1);
+        Epoch(used, 4, 1);
+        used.WeightOf("a").Should().NotBe(1.0);
+        using (var scope = NewDisposeScope())
+            used.Compose(new Dictionary<string, Tensor> { ["a"] = tensor(100f), ["b"] = tensor(1f) }, LossContext.None);   // mid-epoch sums
+
+        used.LoadState(new Dictionary<string, double[]>());   // a state without epochs_finished: 0 epochs
+
+        used.EpochsFinished.Should().Be(0);
+        used.WeightOf("a").Should().Be(1.0);
+        Epoch(used, 1, 1);
+        Epoch(used, 1, 1);
+        used.WeightOf("a").Should().Be(1.0, "two epochs after the load, ratios 1 and 1: the old history would give a ratio of 1/4");
+    }
+
+    [Fact]
+    public void DynamicWeightAverage_RefusesALossThatIsNotAScalar()
+    {
+        var dwa = new DynamicWeightAverage();
+        using var vector = ones(2);
+
+        FluentActions.Invoking(() => dwa.Compose(new Dictionary<string, Tensor> { ["a"] = vector }, LossContext.None))
+            .Should().Throw<ArgumentException>().WithMessage("*task 'a'*0-dim*");
+    }
+
     private static void Epoch(DynamicWeightAverage dwa, float a, float b)
     {
         using (var scope = NewDisposeScope())

@@ -86,7 +86,7 @@ public sealed class TrainingRunOptionsTests
 
     [Theory]
     [InlineData("\"batch_size\": 8", "\"batch_size\": 0", "data:batch_size = 0: allowed an integer >= 1")]
-    [InlineData("\"kind\": \"classification\"", "\"kind\": \"detection\"", "tasks:0:kind = \"detection\": allowed classification, regression, multi_label, vqa, caption (the registered task kinds).")]
+    [InlineData("\"kind\": \"classification\"", "\"kind\": \"detection\"", "tasks:0:kind = \"detection\": allowed classification, regression, multi_label, vqa, caption, segmentation, pixel_regression (the registered task kinds).")]
     [InlineData("\"num_heads\": 2", "\"num_heads\": 3", "model: VisionTransformerOptions.NumHeads = 3")]
     [InlineData("\"loss_composer\": \"uncertainty\"", "\"loss_composer\": \"magic\"", "loss:loss_composer = \"magic\": allowed weighted_sum, uncertainty, dwa, pcgrad, gradnorm, imtl_l, rlw, gls, famo, stch, upgrad, dualproj, mgda, cagrad, imtl_g, aligned_mtl, con_fig, gradvac, fairgrad, nash_mtl, excess_mtl, graddrop, moco, db_mtl (the registered loss composers).")]
     [InlineData("\"train_count\": 20", "\"train_count\": 0", "data:sources:0:train_count = 0")]

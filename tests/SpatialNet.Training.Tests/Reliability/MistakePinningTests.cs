@@ -120,6 +120,59 @@ public sealed class MistakePinningTests
             act.Should().Throw<ConfigurationException>().Which.Message.Should().Contain("data:sources:0:val_fraction");
     }
 
+    // Survivors of the Stryker.NET run on Metrics (docs/reliability.md), killed here.
+
+    [Fact]
+    public void MultiLabelMetrics_MatchAHandComputedExample()
+    {
+        // 3 samples, 3 labels, threshold 0.5. Label 0: truth 1,0,1, decisions 1,1,0 → TP 1, FP 1, FN 1, F1 1/2, accuracy 1/3;
+        // ranked 0.9 (+), 0.6 (−), 0.4 (+) → AP = 0.5·1 + 0.5·2/3 = 5/6. Label 1: truth 0,1,1, decisions 0,1,0 → TP 1, FN 1,
+        // F1 2/3, accuracy 2/3; ranked 0.7 (+), 0.3 (+), 0.2 (−) → AP 1. Label 2: never positive, never decided → F1 and AP
+        // undefined (NaN), left out of the means; accuracy 1. Micro-F1 = 2·2 / (2·2 + 1 + 2) = 4/7; accuracy 6/9.
+        double[][] targets = [[1, 0, 0], [0, 1, 0], [1, 1, 0]];
+        double[][] scores = [[0.9, 0.2, 0.1], [0.6, 0.7, 0.1], [0.4, 0.3, 0.1]];
+
+        var r = MultiLabelMetrics.Compute(targets, scores);
+
+        r.MicroF1.Should().BeApproximately(4.0 / 7.0, 1e-12);
+        r.MacroF1.Should().BeApproximately((0.5 + 2.0 / 3.0) / 2, 1e-12);
+        r.MeanAveragePrecision.Should().BeApproximately((5.0 / 6.0 + 1.0) / 2, 1e-12);
+        r.Accuracy.Should().BeApproximately(6.0 / 9.0, 1e-12);
+        r.PerLabelF1[0].Should().BeApproximately(0.5, 1e-12);
+        r.PerLabelF1[1].Should().BeApproximately(2.0 / 3.0, 1e-12);
+        r.PerLabelF1[2].Should().Be(double.NaN);
+        r.PerLabelAveragePrecision[0].Should().BeApproximately(5.0 / 6.0, 1e-12);
+        r.PerLabelAveragePrecision[1].Should().Be(1.0);
+        r.PerLabelAveragePrecision[2].Should().Be(double.NaN);
+        r.PerLabelAccuracy.Should().Equal([1.0 / 3.0, 2.0 / 3.0, 1.0], (a, b) => Math.Abs(a - b) < 1e-12);
+        r.Samples.Should().Be(3);
+    }
+
+    [Fact]
+    public void MultiLabelAveragePrecision_TakesTiedScoresTogether()
+    {
+        // One positive and one negative at the same score form one threshold: precision 1/2 at recall 1 → AP 1/2,
+        // whichever order they are listed in (as scikit-learn's average_precision_score).
+        MultiLabelMetrics.Compute([[1.0], [0.0]], [[0.5], [0.5]]).MeanAveragePrecision.Should().Be(0.5);
+        MultiLabelMetrics.Compute([[0.0], [1.0]], [[0.5], [0.5]]).MeanAveragePrecision.Should().Be(0.5);
+    }
+
+    [Fact]
+    public void ClassificationMetrics_PerClassAccuracyAndF1_MatchAHandComputedExample()
+    {
+        // Expected 0,0,1,1,2, predicted 0,1,1,1,0 over 4 classes (class 3 never occurs):
+        // per-class recall 1/2, 1, 0, NaN; F1: class 0 TP 1 FP 1 FN 1 → 1/2, class 1 TP 2 FP 1 → 4/5, class 2 TP 0 FN 1 → 0, class 3 NaN.
+        var r = ClassificationMetrics.Compute([0, 0, 1, 1, 2], [0, 1, 1, 1, 0], ["a", "b", "c", "d"]);
+
+        r.Accuracy.Should().BeApproximately(3.0 / 5.0, 1e-12);
+        r.PerClassAccuracy.Take(3).Should().Equal([0.5, 1.0, 0.0], (a, b) => Math.Abs(a - b) < 1e-12);
+        r.PerClassAccuracy[3].Should().Be(double.NaN);
+        r.PerClassF1.Take(3).Should().Equal([0.5, 0.8, 0.0], (a, b) => Math.Abs(a - b) < 1e-12);
+        r.PerClassF1[3].Should().Be(double.NaN);
+        r.MacroF1.Should().BeApproximately((0.5 + 0.8 + 0.0) / 3, 1e-12);
+        FluentActions.Invoking(() => ClassificationMetrics.Compute([4], [0], ["a", "b", "c", "d"])).Should().Throw<ArgumentException>();
+    }
+
     private sealed class ModeRecorder(TrainerFixture f) : IEvaluator
     {
         public string Split => "val";

@@ -7,7 +7,8 @@ namespace SpatialNet.Training.Evaluation;
 internal static class TrainingTaskKinds
 {
     private static readonly Lazy<IReadOnlyList<TaskKindRegistration>> BuiltInList = new(() =>
-        [new ClassificationTraining(), new RegressionTraining(), new MultiLabelTraining(), new VqaTraining(), new CaptionTraining()]);
+        [new ClassificationTraining(), new RegressionTraining(), new MultiLabelTraining(), new VqaTraining(), new CaptionTraining(),
+         new SegmentationTraining(), new PixelRegressionTraining()]);
 
     /// <summary>The built-in kinds with their training behaviour (<c>classification</c>, <c>regression</c>, <c>multi_label</c>, <c>vqa</c>, <c>caption</c>).</summary>
     public static IReadOnlyList<TaskKindRegistration> BuiltIn => BuiltInList.Value;
