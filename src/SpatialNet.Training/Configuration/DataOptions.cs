@@ -41,6 +41,15 @@ public sealed class DataOptions
     /// <summary>Per-band contrast jitter during training: largest relative change in [0, 1); 0 (default): off.</summary>
     public double JitterContrast { get; set; }
 
+    /// <summary>Mixup (Zhang et al. 2018) of training batches: Beta(α, α) parameter α; 0 (default): off. Classification tasks only, not with rsvqa sources.</summary>
+    public double MixupAlpha { get; set; }
+
+    /// <summary>CutMix (Yun et al. 2019) of training batches: Beta(α, α) parameter α; 0 (default): off. Same rules as <see cref="MixupAlpha"/>; with both, each mixed batch picks one with probability ½.</summary>
+    public double CutmixAlpha { get; set; }
+
+    /// <summary>Probability that a training batch is mixed when <see cref="MixupAlpha"/> or <see cref="CutmixAlpha"/> is set (default 1).</summary>
+    public double MixProbability { get; set; } = 1.0;
+
     /// <summary>
     /// Training sampler: <c>shuffle</c> (default: every sample once per epoch, in a seeded order) or <c>class_balanced</c>
     /// (as many draws with replacement, sample i with probability ∝ 1 / training count of its class, for the first
@@ -90,8 +99,21 @@ public sealed class DataOptions
         check(JitterContrast is >= 0 and < 1, "data:jitter_contrast", JitterContrast, "a number in [0, 1) (0: off)");
         if (CropScale < 1 && Sources is { Count: > 0 })
             check(Sources.All(s => s?.Kind != "rsvqa"), "data:crop_scale", CropScale, "1 with rsvqa sources (a crop changes counts and positions that questions ask about)");
-        if ((CropScale < 1 || JitterBrightness > 0 || JitterContrast > 0) && DeviceCache)
-            p.Add("data:crop_scale / data:jitter_*: not with data:device_cache (its batches are augmented on the device by flips and rotations only).");
+        check(MixupAlpha >= 0 && double.IsFinite(MixupAlpha), "data:mixup_alpha", MixupAlpha, "a finite number >= 0 (0: off)");
+        check(CutmixAlpha >= 0 && double.IsFinite(CutmixAlpha), "data:cutmix_alpha", CutmixAlpha, "a finite number >= 0 (0: off)");
+        check(MixProbability is >= 0 and <= 1, "data:mix_probability", MixProbability, "a number in [0, 1]");
+        foreach (var (key, alpha) in new[] { ("data:mixup_alpha", MixupAlpha), ("data:cutmix_alpha", CutmixAlpha) })
+        {
+            if (!(alpha > 0))
+                continue;
+            // Mixed targets are soft class labels: only the classification loss takes them.
+            var other = tasks.FirstOrDefault(t => t is not null && t.ParsedKind != TaskKind.Classification);
+            check(other is null, key, alpha, $"0 unless every task is classification (task '{other?.Name}' is {other?.Kind}: its targets cannot be mixed)");
+            if (Sources is { Count: > 0 })
+                check(Sources.All(s => s?.Kind != "rsvqa"), key, alpha, "0 with rsvqa sources (a mixed image no longer answers its question)");
+        }
+        if ((CropScale < 1 || JitterBrightness > 0 || JitterContrast > 0 || MixupAlpha > 0 || CutmixAlpha > 0) && DeviceCache)
+            p.Add("data:crop_scale / data:jitter_* / data:mixup_alpha / data:cutmix_alpha: not with data:device_cache (its batches are augmented on the device by flips and rotations only).");
         if (Sampler == "class_balanced")
         {
             check(Sources is null || Sources.Count <= 1, "data:sampler", Sampler, $"class_balanced only with one source (there are {Sources?.Count})");

@@ -746,6 +746,14 @@ public sealed partial class TrainingPipeline
                 transforms.Add(new RandomResizedCrop(_config.Seed, _config.Data.CropScale));
             if (augment && (_config.Data.JitterBrightness > 0 || _config.Data.JitterContrast > 0))
                 transforms.Add(new RandomBandJitter(_config.Seed, _config.Data.JitterBrightness, _config.Data.JitterContrast));
+            if (augment && (_config.Data.MixupAlpha > 0 || _config.Data.CutmixAlpha > 0))
+            {
+                // Configuration allows mixing only when every task is classification.
+                var classes = _tasks.Where(t => source.Targets.ContainsKey(t.Name))
+                    .ToDictionary(t => t.Name, t => t.Head is ClassificationHeadOptions { NumClasses: > 0 } h ? h.NumClasses
+                        : throw new ConfigurationException($"data:mixup_alpha / data:cutmix_alpha: task '{t.Name}' has no class count to mix its targets with."));
+                transforms.Add(new MixupCutMix(_config.Seed, _config.Data.MixupAlpha, _config.Data.CutmixAlpha, _config.Data.MixProbability, classes));
+            }
             if (blankImages)
                 transforms.Add(new BlankImages());
             var d = _config.Data;

@@ -81,6 +81,25 @@ public sealed class ImageFolderRunTests : IDisposable
     }
 
     [Fact]
+    public void Mixup_and_cutmix_change_the_training_batches_and_repeat_with_the_seed()
+    {
+        var chips = _dir.Combine("chips");
+        ChipFolder.Write(chips, ["a", "b"], [10, 10], 32, 3, 8, (k, i, c, y, x) => (k * 90 + c * 30 + 4 * x + i) % 256);
+        double[] Losses(string name, params string[] sets) => [.. TrainingPipeline.Run(SpatialNetConfiguration.Load(Path.Combine(Repository.Root(), "configs", "image-folder.json"),
+            [.. Small(_dir.Combine(name)), $"data:sources:0:path={chips}", "data:sources:0:test_fraction=0", "data:flip=false", "data:rotate90=false", .. sets],
+            environment: false)).Training.History.Steps.Select(s => s.Losses["loss"])];
+        string[] mix = ["data:mixup_alpha=0.4", "data:cutmix_alpha=1.0"];
+
+        var plain = Losses("plain");
+        var mixed = Losses("mixed", mix);
+        var again = Losses("again", mix);
+
+        mixed.Should().NotEqual(plain, "mixed images and soft targets reach the model and its loss");
+        mixed.Should().OnlyContain(l => double.IsFinite(l));
+        again.Should().Equal(mixed, "seeded by the run's seed, batch by batch");
+    }
+
+    [Fact]
     public void Docs_list_every_data_source_key()
     {
         var docs = File.ReadAllText(Path.Combine(Repository.Root(), "docs", "datasets.md"));
