@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using FluentAssertions;
 using SpatialNet.Training.Configuration;
+using SpatialNet.Training.Imaging;
+using SpatialNet.Training.Inference;
 using SpatialNet.Training.Pipeline;
 using SpatialNet.Training.Tests.Support;
 using SpatialNet.Training.Tests.Training;
@@ -97,6 +99,38 @@ public sealed class ImageFolderRunTests : IDisposable
         mixed.Should().NotEqual(plain, "mixed images and soft targets reach the model and its loss");
         mixed.Should().OnlyContain(l => double.IsFinite(l));
         again.Should().Equal(mixed, "seeded by the run's seed, batch by batch");
+    }
+
+    [Fact]
+    public void A_model_saved_with_RunFolderWriter_predicts_like_the_training_run_it_came_from()
+    {
+        var chips = _dir.Combine("chips");
+        ChipFolder.Write(chips, ["a", "b", "c"], [6, 6, 6], 32, 3, 8, (k, i, c, y, x) => (k * 70 + c * 20 + 3 * x + y + i) % 256);
+        var trained = _dir.Combine("trained");
+        TrainingPipeline.Run(SpatialNetConfiguration.Load(Path.Combine(Repository.Root(), "configs", "image-folder.json"),
+            [.. Small(trained), $"data:sources:0:path={chips}", "data:sources:0:test_fraction=0"], environment: false));
+
+        // The model as code holds it: built from the configuration, weights loaded, then written as a run folder.
+        var run = RunFolder.Open(trained);
+        var saved = _dir.Combine("saved");
+        using (var model = run.CreateModel())
+        {
+            TrainingPipeline.LoadWeights(model, run.WeightsPath);
+            var statistics = run.Sources[0].Mean is { } mean ? new NormalizationStatistics(mean, run.Sources[0].Std!) : null;
+            RunFolderWriter.Save(saved, run.Configuration, model, run.Tasks.Select(t => t.Task).ToList(), statistics);
+        }
+
+        using var original = Predictor.Open(trained);
+        using var copy = Predictor.Open(saved);
+        copy.Tasks.Select(t => t.Name).Should().Equal(original.Tasks.Select(t => t.Name));
+        copy.Tasks[0].Labels.Should().Equal(["a", "b", "c"]);
+        var pixels = Enumerable.Range(0, 2 * 3 * 32 * 32).Select(i => (float)(i * 37 % 256)).ToArray();
+        var expected = original.Predict(pixels, 2);
+        var actual = copy.Predict(pixels, 2);
+        actual.Outputs[copy.Tasks[0].Name].Should().Equal(expected.Outputs[original.Tasks[0].Name], "the same model, classes, bands and normalisation");
+        using var spare = run.CreateModel();
+        FluentActions.Invoking(() => RunFolderWriter.Save(_dir.Combine("other"), run.Configuration, spare, [], null))
+            .Should().Throw<ArgumentException>().WithMessage("*do not match*");
     }
 
     [Fact]
