@@ -34,10 +34,8 @@ internal static partial class PredictCommand
         {
             var run_ = predictor.Run;
             var source = run_.Tasks.First(t => t.Name == (tasks is { Length: 1 } ? tasks[0] : dense[0])).SourceIndex;
-            var palette = run_.Config.Data.Sources[source].Kind == "segmentation" && run_.Config.Data.Sources[source].Path is { } root
-                && File.Exists(Path.Combine(root, Training.Data.SegmentationClasses.FileName))
-                ? Training.Data.SegmentationClasses.Read(Path.Combine(root, Training.Data.SegmentationClasses.FileName)).Palette
-                : null;
+            var sourceConfig = run_.Config.Data.Sources[source];
+            var palette = sourceConfig.SourceKind?.Palette(sourceConfig);
             var denseResult = SceneMapper.MapDense(predictor.DenseModel(tasks is { Length: 1 } ? tasks[0] : null), scene, map, options,
                 parse.GetValue(o.Probabilities), palette);
             foreach (var file in denseResult.Files)

@@ -85,6 +85,8 @@ public sealed class DataOptions
     /// <summary>VQA reports add the blanked-image ablation: the same model with every evaluated image replaced by the mean colour.</summary>
     public bool BlankImageAblation { get; set; }
 
+    private static string KeepsGeometry() => string.Join(" or ", DataSourceKinds.BuiltIn.Where(k => k.KeepsGeometry).Select(k => k.Name));
+
     internal void Collect(List<string> p, ConfigCheck check, IReadOnlyList<TaskOptions> tasks)
     {
         check(BatchSize >= 1, "data:batch_size", BatchSize, "an integer >= 1");
@@ -98,7 +100,7 @@ public sealed class DataOptions
         check(JitterBrightness >= 0 && double.IsFinite(JitterBrightness), "data:jitter_brightness", JitterBrightness, "a finite number >= 0 (0: off)");
         check(JitterContrast is >= 0 and < 1, "data:jitter_contrast", JitterContrast, "a number in [0, 1) (0: off)");
         if (CropScale < 1 && Sources is { Count: > 0 })
-            check(Sources.All(s => s?.Kind != "rsvqa"), "data:crop_scale", CropScale, "1 with rsvqa sources (a crop changes counts and positions that questions ask about)");
+            check(Sources.All(s => s?.SourceKind?.KeepsGeometry != true), "data:crop_scale", CropScale, $"1 with {KeepsGeometry()} sources (a crop changes counts and positions that questions ask about)");
         check(MixupAlpha >= 0 && double.IsFinite(MixupAlpha), "data:mixup_alpha", MixupAlpha, "a finite number >= 0 (0: off)");
         check(CutmixAlpha >= 0 && double.IsFinite(CutmixAlpha), "data:cutmix_alpha", CutmixAlpha, "a finite number >= 0 (0: off)");
         check(MixProbability is >= 0 and <= 1, "data:mix_probability", MixProbability, "a number in [0, 1]");
@@ -110,7 +112,7 @@ public sealed class DataOptions
             var other = tasks.FirstOrDefault(t => t is not null && t.ParsedKind != TaskKind.Classification);
             check(other is null, key, alpha, $"0 unless every task is classification (task '{other?.Name}' is {other?.Kind}: its targets cannot be mixed)");
             if (Sources is { Count: > 0 })
-                check(Sources.All(s => s?.Kind != "rsvqa"), key, alpha, "0 with rsvqa sources (a mixed image no longer answers its question)");
+                check(Sources.All(s => s?.SourceKind?.KeepsGeometry != true), key, alpha, $"0 with {KeepsGeometry()} sources (a mixed image no longer answers its question)");
         }
         if ((CropScale < 1 || JitterBrightness > 0 || JitterContrast > 0 || MixupAlpha > 0 || CutmixAlpha > 0) && DeviceCache)
             p.Add("data:crop_scale / data:jitter_* / data:mixup_alpha / data:cutmix_alpha: not with data:device_cache (its batches are augmented on the device by flips and rotations only).");
@@ -127,7 +129,7 @@ public sealed class DataOptions
         if (DeviceCache && Sources is { Count: > 0 })
         {
             check(Sources.Count == 1, "data:device_cache", true, $"only with one source (there are {Sources.Count})");
-            check(Sources.Count != 1 || Sources[0]?.Kind != "rsvqa", "data:device_cache", true, "not with an rsvqa source (questions about left/right/top/bottom forbid some transforms)");
+            check(Sources.Count != 1 || Sources[0]?.SourceKind?.KeepsGeometry != true, "data:device_cache", true, $"not with an {KeepsGeometry()} source (questions about left/right/top/bottom forbid some transforms)");
         }
         if (Sources is null || Sources.Count == 0)
         {
@@ -148,7 +150,7 @@ public sealed class DataOptions
     }
 }
 
-/// <summary>One dataset: synthetic scenes (in memory), UCM-caption, RSVQA or an image folder.</summary>
+/// <summary>One dataset, of a kind in <see cref="DataSourceKinds"/>: synthetic scenes (in memory), UCM-caption, RSVQA, an image folder or segmentation folders.</summary>
 public sealed class DataSourceOptions
 {
     /// <summary><c>synthetic</c>, <c>ucm-caption</c>, <c>rsvqa</c>, <c>image-folder</c> or <c>segmentation</c> (mmsegmentation's img_dir/ann_dir layout).</summary>
@@ -231,6 +233,14 @@ public sealed class DataSourceOptions
         return r.All(p => p.Count == 2) ? r.Select(p => (p[0], p[1])).ToArray() : null;
     }
 
+    /// <summary><see cref="InputRange"/> as configured, for messages.</summary>
+    internal string? InputRangeShown() => InputRange is null ? null
+        : "[" + string.Join(", ", InputRange.Select(p => p is null ? "null" : p.Count == 1 ? p[0].ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : "[" + string.Join(", ", p.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]")) + "]";
+
+    /// <summary>The registered kind named by <see cref="Kind"/>, or null.</summary>
+    internal DataSourceKind? SourceKind => DataSourceKinds.Find(Kind);
+
     /// <summary>Segmentation: mask value of pixels without a label (samples carry 255 there).</summary>
     public int IgnoreIndex { get; set; } = 255;
 
@@ -248,32 +258,18 @@ public sealed class DataSourceOptions
 
     internal void Collect(string at, List<string> p, ConfigCheck check, IReadOnlyList<TaskOptions> tasks)
     {
-        check(Kind is "synthetic" or "ucm-caption" or "rsvqa" or "image-folder" or "segmentation", $"{at}:kind", Kind, "synthetic, ucm-caption, rsvqa, image-folder or segmentation");
-        check(IgnoreIndex is >= 0 and <= 255, $"{at}:ignore_index", IgnoreIndex, "an integer in [0, 255]");
-        if (Kind is "ucm-caption" or "rsvqa" or "image-folder" or "segmentation")
+        var kind = SourceKind;
+        check(kind is not null, $"{at}:kind", Kind, DataSourceKinds.Allowed);
+        if (kind?.ReadsFiles == true)
             check(!string.IsNullOrWhiteSpace(Path), $"{at}:path", Path, "the dataset folder");
         check(Proportion > 0 && double.IsFinite(Proportion), $"{at}:proportion", Proportion, "a finite number > 0");
-        check(TrainCount >= 1, $"{at}:train_count", TrainCount, "an integer >= 1");
-        check(ValCount >= 0, $"{at}:val_count", ValCount, "an integer >= 0");
-        check(TestCount >= 0, $"{at}:test_count", TestCount, "an integer >= 0");
-        check(NoiseAmplitude is null or (>= 0 and <= 64), $"{at}:noise_amplitude", NoiseAmplitude, "an integer in [0, 64], or null");
-        check(Variant is "lr" or "hr", $"{at}:variant", Variant, "lr or hr");
-        check(CaptionSampling is "per_image" or "per_sentence", $"{at}:caption_sampling", CaptionSampling, "per_image or per_sentence");
-        check(CaptionMaxLength >= 3, $"{at}:caption_max_length", CaptionMaxLength, "an integer >= 3 (start token, a word, end token)");
-        check(CaptionMinCount >= 1, $"{at}:caption_min_count", CaptionMinCount, "an integer >= 1");
-        check(ValFraction is >= 0 and < 1 && TestFraction is >= 0 and < 1 && ValFraction + TestFraction < 1, $"{at}:val_fraction", ValFraction,
-            $"fractions in [0, 1) whose sum with test_fraction ({TestFraction}) is < 1");
+        kind?.Validate(this, at, check);
         if (Bands is not null)
-        {
-            check(Kind != "synthetic", $"{at}:bands", "[" + string.Join(", ", Bands) + "]", "null for synthetic scenes (they are RGB)");
             check(Bands.Count > 0 && Bands.All(b => b >= 1), $"{at}:bands", "[" + string.Join(", ", Bands) + "]", "1-based band numbers (1 is the first band)");
-        }
         if (InputRange is not null)
         {
             var pairs = InputRangePairs();
-            var shown = "[" + string.Join(", ", InputRange.Select(p => p is null ? "null" : p.Count == 1 ? p[0].ToString(System.Globalization.CultureInfo.InvariantCulture)
-                : "[" + string.Join(", ", p.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]")) + "]";
-            check(Kind != "synthetic", $"{at}:input_range", shown, "null for synthetic scenes");
+            var shown = InputRangeShown();
             check(pairs is not null && pairs.All(p => double.IsFinite(p.Low) && double.IsFinite(p.High) && p.High > p.Low), $"{at}:input_range", shown,
                 "[low, high] for every band or [[low, high], …] one per band, with high > low");
             if (pairs is { Count: > 1 } && Bands is { Count: > 0 })

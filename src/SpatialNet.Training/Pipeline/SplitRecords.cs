@@ -23,45 +23,9 @@ internal sealed record SplitRecord(string Split, string Origin, int Samples, IRe
         ["files"] = Files is null ? null : new JsonArray(Files.Select(f => (JsonNode?)f).ToArray()),
     };
 
-    /// <summary>The record of <paramref name="dataset"/>, split <paramref name="split"/> of a source configured as <paramref name="config"/>.</summary>
-    public static SplitRecord Of(DataSourceOptions config, string split, IDataset dataset, ulong seed)
-    {
-        var files = FilesOf(dataset);
-        string origin = config.Kind switch
-        {
-            "image-folder" => ImageFolderOrigin(config, split, seed),
-            "synthetic" => SyntheticOrigin(config, split, seed),
-            "ucm-caption" => $"the images of {Path.Combine(config.Path!, UcmCaptionDataset.AnnotationFileName)} marked \"split\": \"{split}\"",
-            "rsvqa" => $"the {split} files of {config.Path} (the release's split)",
-            _ => $"split {split} of {config.Path}",
-        };
-        return new SplitRecord(split, origin, dataset.Count, files);
-    }
-
-    private static string ImageFolderOrigin(DataSourceOptions c, string split, ulong seed)
-    {
-        static string Pct(double f) => (f * 100).ToString("0.##", CultureInfo.InvariantCulture) + "%";
-        var fraction = split switch
-        {
-            "val" => c.ValFraction,
-            "test" => c.TestFraction,
-            _ => 1 - c.ValFraction - c.TestFraction,
-        };
-        var held = split == "train" ? "kept for training" : "carved out of the training folder";
-        return $"{Pct(fraction)} of each class of {c.Path} {held} (stratified split, seed {seed.ToString(CultureInfo.InvariantCulture)}, val_fraction {c.ValFraction.ToString(CultureInfo.InvariantCulture)}, test_fraction {c.TestFraction.ToString(CultureInfo.InvariantCulture)})";
-    }
-
-    private static string SyntheticOrigin(DataSourceOptions c, string split, ulong seed)
-    {
-        var (first, count) = split switch
-        {
-            "val" => (c.TrainCount, c.ValCount),
-            "test" => (c.TrainCount + c.ValCount, c.TestCount),
-            _ => (0, c.TrainCount),
-        };
-        return string.Create(CultureInfo.InvariantCulture,
-            $"synthetic scenes {first}–{first + count - 1} of the generator with seed {c.GeneratorSeed ?? seed}");
-    }
+    /// <summary>The record of <paramref name="dataset"/>, split <paramref name="split"/> of a source of <paramref name="kind"/> configured as <paramref name="config"/>.</summary>
+    public static SplitRecord Of(DataSourceOptions config, DataSourceKind kind, string split, IDataset dataset, ulong seed) =>
+        new(split, kind.Origin(config, split, seed), dataset.Count, FilesOf(dataset));
 
     private static List<string>? FilesOf(IDataset dataset)
     {

@@ -15,7 +15,7 @@ public sealed partial class TrainingPipeline
             var result = new List<(OpenedSource, SplitRecord)>();
             foreach (var s in _sources)
             {
-                foreach (var name in splits.Prepend(s.Config.Kind is "synthetic" or "image-folder" ? "train" : s.Config.TrainSplit).OfType<string>().Distinct(StringComparer.Ordinal))
+                foreach (var name in splits.Prepend(s.Kind.TrainIsTrainingSplit ? "train" : s.Config.TrainSplit).OfType<string>().Distinct(StringComparer.Ordinal))
                 {
                     if (s.Record(name) is { } record)
                         result.Add((s, record));
@@ -30,7 +30,7 @@ public sealed partial class TrainingPipeline
             ["sources"] = new JsonArray(records.GroupBy(r => r.Source.Index).Select(g => (JsonNode?)new JsonObject
             {
                 ["name"] = g.First().Source.Train.Name,
-                ["kind"] = g.First().Source.Config.Kind,
+                ["kind"] = g.First().Source.Kind.Name,
                 ["path"] = g.First().Source.Config.Path is { } p ? Path.GetFullPath(p) : null,
                 ["splits"] = new JsonObject(g.Select(r => KeyValuePair.Create(r.Record.Split, (JsonNode?)r.Record.ToJson()))),
             }).ToArray()),

@@ -662,7 +662,7 @@ public sealed partial class TrainingPipeline
             var sources = new JsonArray();
             foreach (var s in _sources)
             {
-                var o = new JsonObject { ["name"] = s.Train.Name, ["kind"] = s.Config.Kind, ["train_samples"] = s.Train.Count };
+                var o = new JsonObject { ["name"] = s.Train.Name, ["kind"] = s.Kind.Name, ["train_samples"] = s.Train.Count };
                 if (s.Normalization is { } n)
                     o["normalization"] = new JsonObject { ["mean"] = Array(n.Mean), ["std"] = Array(n.Std) };
                 if (s.ImageOptions is { } image)
@@ -675,12 +675,7 @@ public sealed partial class TrainingPipeline
                 }
                 if (s.ClassNames is { } names)
                     o["class_names"] = new JsonArray(names.Select(x => (JsonNode?)x).ToArray());
-                if (s.Answers is { } answers)
-                    o["answers"] = answers.ToJson();
-                if (s.Questions is { } questions)
-                    o["question_encoder"] = questions.ToJson();
-                if (s.CaptionEncoder is { } captionEncoder)
-                    o["caption_encoder"] = captionEncoder.ToJson();
+                s.Kind.AddTo(o, s.Contents);
                 o["targets"] = new JsonObject(s.Targets.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)new JsonArray(kv.Value.Select(v => (JsonNode?)v).ToArray()))));
                 sources.Add(o);
             }
@@ -757,14 +752,14 @@ public sealed partial class TrainingPipeline
             if (blankImages)
                 transforms.Add(new BlankImages());
             var d = _config.Data;
-            var rsvqa = source.Config.Kind == "rsvqa";
+            var questions = source.Kind.QuestionBatching;
             return new DatasetBatchPreparation
             {
                 Targets = source.Targets,
                 Transform = new BatchTransformPipeline([.. transforms]),
-                DeduplicateImages = d.DeduplicateImages && rsvqa,
-                Repeats = augment && rsvqa ? d.Repeats : null,
-                LengthBucketBatches = augment && rsvqa ? d.LengthBuckets : 0,
+                DeduplicateImages = d.DeduplicateImages && questions,
+                Repeats = augment && questions ? d.Repeats : null,
+                LengthBucketBatches = augment && questions ? d.LengthBuckets : 0,
                 ImageDropProbability = augment ? d.ImageDrop : 0,
             };
         }
