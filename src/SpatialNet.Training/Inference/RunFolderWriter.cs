@@ -77,9 +77,11 @@ public static class RunFolderWriter
             };
             if (t.Labels is { } labels)
                 o["labels"] = new JsonArray(labels.Select(x => (JsonNode?)x).ToArray());
-            if (t.Statistics?.Mean is { } mean)
+            // The regression head's target scaling: the data's statistics, else what the head options were given in code.
+            var head = t.Head as RegressionHeadOptions;
+            if ((t.Statistics?.Mean ?? head?.TargetMeans ?? (head is null ? null : Enumerable.Repeat(head.TargetMean, head.Outputs).ToArray())) is { } mean)
                 o["target_mean"] = Numbers(mean);
-            if (t.Statistics?.Std is { } std)
+            if ((t.Statistics?.Std ?? head?.TargetStds ?? (head is null ? null : Enumerable.Repeat(head.TargetStd, head.Outputs).ToArray())) is { } std)
                 o["target_std"] = Numbers(std);
             array.Add(o);
         }

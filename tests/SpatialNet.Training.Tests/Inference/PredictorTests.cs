@@ -72,6 +72,32 @@ public sealed class PredictorTests(TinyRunFixture run) : IClassFixture<TinyRunFi
     }
 
     [Fact]
+    public void A_run_written_from_code_with_RunFolderWriter_predicts_every_task_like_the_training_run()
+    {
+        // As code holds it: the model built from the configuration, trained weights, tasks with their head options only
+        // (no data statistics: the regression head's target scaling must come from its options).
+        var trained = RunFolder.Open(run.Directory);
+        using var folder = new TempDirectory();
+        var saved = folder.Combine("saved");
+        using (var model = trained.CreateModel())
+        {
+            TrainingPipeline.LoadWeights(model, trained.WeightsPath);
+            var source = trained.Sources[0];
+            RunFolderWriter.Save(saved, trained.Configuration, model, trained.Tasks.Select(t => t.Task with { Statistics = null }).ToList(),
+                source.Mean is { } mean ? new NormalizationStatistics(mean, source.Std!) : null);
+        }
+
+        using var original = Predictor.Open(run.Directory);
+        using var copy = Predictor.Open(saved);
+        var (images, _, _) = Validation();
+        var expected = original.Predict(images);
+        var actual = copy.Predict(images);
+        copy.Tasks.Should().BeEquivalentTo(original.Tasks, o => o.WithStrictOrdering());
+        foreach (var task in original.Tasks)
+            actual.Outputs[task.Name].Should().Equal(expected.Outputs[task.Name], $"task {task.Name}: same weights, normalisation and target scaling");
+    }
+
+    [Fact]
     public void Predictions_reproduce_the_training_evaluation_of_the_validation_split()
     {
         // Independent reference: the evaluator's report (accuracy, cross-entropy, MAE) written by training.
