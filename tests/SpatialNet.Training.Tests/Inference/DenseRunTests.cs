@@ -119,6 +119,25 @@ public sealed class DenseRunTests(DenseRunFixture run) : IClassFixture<DenseRunF
     }
 
     [Fact]
+    public void The_onnx_runtime_backend_maps_like_torchsharp()
+    {
+        // The run's MLA decoder exported with its source's normalisation; ONNX Runtime is the independent engine.
+        using var folder = new TempDirectory();
+        var path = folder.Combine("model.onnx");
+        OnnxExporter.Export(run.Directory, path);
+        using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(path))
+            session.OutputMetadata["land"].Dimensions.Should().Equal(-1, 5, 32, 32);
+        using var torch = Predictor.Open(run.Directory);
+        using var onnx = Predictor.Open(run.Directory, new PredictorOptions { Backend = InferenceBackend.OnnxRuntime, OnnxThreads = 1, OnnxModelPath = path });
+        var image = RasterImage.FromBytes(WriteScene(folder, 45, 37).Planar, 3, 37, 45);
+        var expected = torch.PredictMap(image, stride: 13);
+        var actual = onnx.PredictMap(image, stride: 13);
+        actual.Values.Should().HaveCount(5 * 37 * 45);
+        for (int i = 0; i < actual.Values.Length; i++)
+            actual.Values[i].Should().BeApproximately(expected.Values[i], 1e-5f, $"value {i}");
+    }
+
+    [Fact]
     public void Predict_cli_writes_a_full_resolution_class_map_for_a_segmentation_run()
     {
         using var folder = new TempDirectory();
