@@ -138,6 +138,19 @@ public sealed class DenseRunTests(DenseRunFixture run) : IClassFixture<DenseRunF
     }
 
     [Fact]
+    public void An_onnx_model_without_the_per_pixel_task_is_refused_by_name()
+    {
+        using var folder = new TempDirectory();
+        var path = folder.Combine("other.onnx");
+        var encoder = new SpatialNet.Modules.VisionTransformer(new SpatialNet.Modules.VisionTransformerOptions { ImageSize = 32, PatchSize = 8, EmbedDim = 8, Depth = 1, NumHeads = 2 });
+        using (var other = new SpatialNet.Models.MultiTaskModel(encoder, [new SpatialNet.Heads.ClassificationHead("scene", SpatialNet.Heads.TokenLayout.Of(encoder), new SpatialNet.Heads.ClassificationHeadOptions { NumClasses = 2 })]))
+            OnnxExporter.Export(other, path);
+        using var onnx = Predictor.Open(run.Directory, new PredictorOptions { Backend = InferenceBackend.OnnxRuntime, OnnxThreads = 1, OnnxModelPath = path });
+        var act = () => onnx.DenseModel();
+        act.Should().Throw<InvalidOperationException>().WithMessage("*no output for the per-pixel task 'land'*");
+    }
+
+    [Fact]
     public void Predict_cli_writes_a_full_resolution_class_map_for_a_segmentation_run()
     {
         using var folder = new TempDirectory();
