@@ -67,4 +67,16 @@ public interface ILossComposer
 
     /// <summary>Restores state written by <see cref="SaveState"/>. Default: nothing.</summary>
     void LoadState(IReadOnlyDictionary<string, double[]> state) { }
+
+    /// <summary>
+    /// Tensor state to checkpoint (e.g. a per-task P-vector of tracked gradients), by name, in its own
+    /// dtype and device; the trainer stores it as tensors in the checkpoint. Default: none.
+    /// </summary>
+    IReadOnlyDictionary<string, Tensor> SaveTensorState() => new Dictionary<string, Tensor>();
+
+    /// <summary>
+    /// Restores tensors written by <see cref="SaveTensorState"/> (CPU tensors the caller disposes: copy what is kept);
+    /// an empty dictionary (a checkpoint without tensor state) starts the tracking afresh. Default: nothing.
+    /// </summary>
+    void LoadTensorState(IReadOnlyDictionary<string, Tensor> state) { }
 }

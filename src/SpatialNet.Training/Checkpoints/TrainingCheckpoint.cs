@@ -34,6 +34,7 @@ internal sealed record CheckpointInfo(TrainingPosition Position, PrecisionMode P
 /// <item><c>optimizer.&lt;bucket&gt;.exp_avg</c>, <c>.exp_avg_sq</c>, <c>.master</c> (mixed precision only), <c>.step</c> (per-element
 /// step counts, float64, once a parameter of the bucket sat a step out) — flat buffers;</item>
 /// <item><c>rng.torch_cpu</c> — the CPU generator state (uint8);</item>
+/// <item><c>loss_composer_state.&lt;name&gt;</c> — the trainable's tensor state (a loss composer's tracked per-task gradients), in its dtype;</item>
 /// <item>metadata <c>spatialnet.checkpoint</c> — JSON with format version, position, optimizer layout, schedule and PRNG state;
 /// other metadata keys are the caller's <c>extra</c> entries.</item>
 /// </list>
@@ -54,6 +55,9 @@ internal static class TrainingCheckpoint
     private const string OptimizerPrefix = "optimizer.";
     private const string TorchRngName = "rng.torch_cpu";
 
+    /// <summary>Prefix of the trainable's tensor state (<see cref="Engine.ITrainable.SaveTensorState"/>).</summary>
+    internal const string StatePrefix = "loss_composer_state.";
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -69,8 +73,9 @@ internal static class TrainingCheckpoint
     /// <param name="position">Training position.</param>
     /// <param name="random">Host PRNG to save, or <c>null</c>.</param>
     /// <param name="extra">Further metadata strings (keys must not be <see cref="MetadataKey"/>).</param>
+    /// <param name="stateTensors">Further tensors, stored under <see cref="StatePrefix"/> + name.</param>
     internal static void Save(string path, nn.Module module, FlatAdamW optimizer, ILearningRateSchedule? schedule, TrainingPosition position,
-        SeededRandom? random = null, IReadOnlyDictionary<string, string>? extra = null)
+        SeededRandom? random = null, IReadOnlyDictionary<string, string>? extra = null, IReadOnlyDictionary<string, Tensor>? stateTensors = null)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -94,6 +99,8 @@ internal static class TrainingCheckpoint
             buckets.Add(new BucketRecord(s.Group, s.NumElements, s.MasterWeights is not null, [.. s.ParameterNames], s.Steps is not null));
         }
         tensors.Add((TorchRngName, torch.random.get_rng_state()));
+        foreach (var (name, t) in stateTensors ?? new Dictionary<string, Tensor>())
+            tensors.Add((StatePrefix + name, t));
 
         var record = new CheckpointRecord(
             FormatVersion, DateTime.UtcNow, position, optimizer.Parameters.Precision,
@@ -119,8 +126,15 @@ internal static class TrainingCheckpoint
     /// Restores a checkpoint written by <see cref="Save"/> into existing objects built like the
     /// original ones (same model layout, parameter groups and precision).
     /// </summary>
+    /// <param name="path">The checkpoint.</param>
+    /// <param name="module">The model to restore into.</param>
+    /// <param name="optimizer">The optimizer to restore into.</param>
+    /// <param name="schedule">Learning-rate schedule to restore, or <c>null</c>.</param>
+    /// <param name="random">Host PRNG to restore, or <c>null</c>.</param>
+    /// <param name="restoreState">Receives the tensors saved under <see cref="StatePrefix"/> (names without it; empty when there are none), valid only during the call.</param>
     /// <exception cref="CheckpointException">No file at <paramref name="path"/>, not a checkpoint, damaged (checksum), or its layout does not match the objects.</exception>
-    internal static CheckpointInfo Restore(string path, nn.Module module, FlatAdamW optimizer, ILearningRateSchedule? schedule = null, SeededRandom? random = null)
+    internal static CheckpointInfo Restore(string path, nn.Module module, FlatAdamW optimizer, ILearningRateSchedule? schedule = null, SeededRandom? random = null,
+        Action<IReadOnlyDictionary<string, Tensor>>? restoreState = null)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -168,6 +182,8 @@ internal static class TrainingCheckpoint
         }
         if (reader.Contains(TorchRngName))
             torch.random.set_rng_state(reader.Read(TorchRngName));
+        restoreState?.Invoke(reader.Names.Where(n => n.StartsWith(StatePrefix, StringComparison.Ordinal))
+            .ToDictionary(n => n[StatePrefix.Length..], reader.Read, StringComparer.Ordinal));
 
         var extra = reader.Metadata.Where(kv => kv.Key != MetadataKey).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         return new CheckpointInfo(record.Position, record.Precision, record.CreatedUtc, extra);

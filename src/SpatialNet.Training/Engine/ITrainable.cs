@@ -48,6 +48,18 @@ public interface ITrainable
 
     /// <summary>Restores what <see cref="SaveState"/> returned. Default: nothing.</summary>
     void LoadState(string state) { }
+
+    /// <summary>
+    /// Tensor state to store in checkpoints besides <see cref="Module"/>'s state dict (a loss composer's
+    /// tracked per-task gradients), by name, in its own dtype; saved as tensors. Default: none.
+    /// </summary>
+    IReadOnlyDictionary<string, Tensor> SaveTensorState() => new Dictionary<string, Tensor>();
+
+    /// <summary>
+    /// Restores what <see cref="SaveTensorState"/> returned (CPU tensors the caller disposes); empty for a
+    /// checkpoint written without any. Default: nothing.
+    /// </summary>
+    void LoadTensorState(IReadOnlyDictionary<string, Tensor> state) { }
 }
 
 /// <summary>The losses of one batch.</summary>

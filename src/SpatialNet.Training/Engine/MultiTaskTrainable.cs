@@ -223,6 +223,12 @@ public sealed class MultiTaskTrainable : ITrainable
         Composer.LoadState(values ?? []);
     }
 
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, Tensor> SaveTensorState() => Composer.SaveTensorState();
+
+    /// <inheritdoc />
+    public void LoadTensorState(IReadOnlyDictionary<string, Tensor> state) => Composer.LoadTensorState(state ?? throw new ArgumentNullException(nameof(state)));
+
     /// <summary>Holds the model and the composer's learnable parameters under one state dict.</summary>
     private sealed class TrainingModule : nn.Module
     {

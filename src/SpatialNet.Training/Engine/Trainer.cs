@@ -351,7 +351,7 @@ public sealed partial class Trainer : IDisposable
         var extra = new Dictionary<string, string> { [TrainerStateKey] = JsonSerializer.Serialize(state, StateJson) };
         if (_model.SaveState() is { } modelState)
             extra[TrainableStateKey] = modelState;
-        TrainingCheckpoint.Save(path, _model.Module, _optimizer, _schedule, Position, Random, extra);
+        TrainingCheckpoint.Save(path, _model.Module, _optimizer, _schedule, Position, Random, extra, _model.SaveTensorState());
         Log.CheckpointSaved(_logger, path, _globalStep);
         foreach (var c in _callbacks)
             c.OnCheckpoint(this, path);
@@ -377,7 +377,7 @@ public sealed partial class Trainer : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         DisposePending();
         CheckPosition(path, TrainingCheckpoint.ReadInfo(path).Position, _source.BatchesPerEpoch);
-        var info = TrainingCheckpoint.Restore(path, _model.Module, _optimizer, _schedule, Random);
+        var info = TrainingCheckpoint.Restore(path, _model.Module, _optimizer, _schedule, Random, _model.LoadTensorState);
         if (_optimizer.StepCount != info.Position.GlobalStep)
             throw new CheckpointException(path, $"Checkpoint '{path}': the optimizer has taken {_optimizer.StepCount} steps, the position says global_step {info.Position.GlobalStep}; the file is inconsistent.");
         (_epoch, _batchInEpoch, _globalStep) = (info.Position.Epoch, info.Position.BatchInEpoch, info.Position.GlobalStep);

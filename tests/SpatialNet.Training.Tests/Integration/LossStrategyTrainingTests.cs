@@ -100,6 +100,9 @@ public sealed class LossStrategyTrainingTests
         "gradvac" => new GradientComposer(name, new GradVacAggregator(beta: 0.3, seed: 2)),
         "nash_mtl" => new GradientComposer(name, new NashMtlAggregator(updateWeightsEvery: 2)),
         "famo" => new Famo(lr: 0.1),
+        "excess_mtl" => new GradientComposer(name, new ExcessMtlAggregator(robustStepSize: 0.5, nWarmupSteps: 2)),
+        "moco" => new GradientComposer(name, new MocoAggregator()),
+        "db_mtl" => new GradientComposer(name, new DbMtlAggregator()),
         _ => new SmoothTchebycheff(mu: 0.5, warmupEpochs: 1),
     };
 
@@ -108,6 +111,9 @@ public sealed class LossStrategyTrainingTests
     [InlineData("nash_mtl")]
     [InlineData("famo")]
     [InlineData("stch")]
+    [InlineData("excess_mtl")]
+    [InlineData("moco")]
+    [InlineData("db_mtl")]
     public void StatefulStrategy_ResumedFromACheckpoint_EqualsTheUninterruptedRun_BitForBit(string name)
     {
         string dir = Path.Combine(Path.GetTempPath(), "spatialnet-mtl-resume-" + Guid.NewGuid().ToString("N"));

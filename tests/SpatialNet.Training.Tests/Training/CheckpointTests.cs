@@ -85,6 +85,40 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void StateTensors_AreStoredUnderTheirPrefix_AndComeBackExactlyInTheirDtype_EmptyWhenAFileHasNone()
+    {
+        var model = new TinyMlp(3, 5, 2);
+        using var buffers = new FlatParameterBuffers(model, ParameterGroups.DecayAndNoDecay(model), PrecisionMode.Float32);
+        using var opt = new FlatAdamW(buffers);
+        // 1/3 and 1e-300 have no float32 value: a round trip through float32 would change them.
+        using var wide = tensor(new[] { 1.0 / 3, 1e-300, -2.5 }, ScalarType.Float64);
+        using var half = tensor(new[] { 1.5f, -0.25f }).to(ScalarType.BFloat16);
+        var path = Path.Combine(_dir, "state.safetensors");
+        TrainingCheckpoint.Save(path, model, opt, null, new TrainingPosition(0, 0, 0),
+            stateTensors: new Dictionary<string, Tensor> { ["tracked.cls"] = wide, ["buffer.count"] = half });
+        using (var reader = SpatialNet.Weights.SafetensorsFile.Open(path))
+            reader.Names.Should().Contain(["loss_composer_state.tracked.cls", "loss_composer_state.buffer.count"]);
+
+        var seen = new Dictionary<string, (ScalarType Dtype, double[] Values)>();
+        TrainingCheckpoint.Restore(path, model, opt, restoreState: state =>
+        {
+            foreach (var (k, t) in state)
+                seen[k] = (t.dtype, t.to(ScalarType.Float64).data<double>().ToArray());
+        });
+        seen.Keys.Should().BeEquivalentTo(["tracked.cls", "buffer.count"]);
+        seen["tracked.cls"].Dtype.Should().Be(ScalarType.Float64);
+        seen["tracked.cls"].Values.Should().Equal(1.0 / 3, 1e-300, -2.5);
+        seen["buffer.count"].Dtype.Should().Be(ScalarType.BFloat16);
+        seen["buffer.count"].Values.Should().Equal(1.5, -0.25);
+
+        var old = Path.Combine(_dir, "without.safetensors");
+        TrainingCheckpoint.Save(old, model, opt, null, new TrainingPosition(0, 0, 0));
+        int? count = null;
+        TrainingCheckpoint.Restore(old, model, opt, restoreState: state => count = state.Count);
+        count.Should().Be(0, "a checkpoint without tensor state hands over an empty dictionary, so tracking starts afresh");
+    }
+
+    [Fact]
     public void Restore_UnderAnotherPrecision_FailsNamingBothAndTheSetting()
     {
         // A run checkpointed in bf16 mixed precision (the CUDA default) resumed where Auto picks float32.

@@ -9,12 +9,13 @@ namespace SpatialNet.Losses;
 /// a task is α_t/(L_t + 1e-8), its factor on the current gradient when β = 0.
 /// </summary>
 /// <remarks>
-/// Stateful: b (one P-vector per task, on the device) and the call count k; k is checkpointed, b is
-/// not (a resumed run restarts its tracking at 0). λ_t scales g_t and L_t alike, so it cancels in h_t.
+/// Stateful: b (one P-vector per task, on the device) and the call count k; k is checkpointed as a number,
+/// b as tensors (<c>buffer.&lt;task&gt;</c>). λ_t scales g_t and L_t alike, so it cancels in h_t.
 /// </remarks>
 internal sealed class DbMtlAggregator : GradientAggregator, IDisposable
 {
     private readonly Dictionary<string, Tensor> buffers = new(StringComparer.Ordinal);
+    private const string BufferPrefix = "buffer.";
     private long calls;
 
     /// <summary>Options <c>beta</c> (0.9) and <c>beta_sigma</c> (0).</summary>
@@ -47,13 +48,7 @@ internal sealed class DbMtlAggregator : GradientAggregator, IDisposable
         for (int t = 0; t < n; t++)
         {
             var h = jacobian[t] / (step.Losses[t] + 1e-8);
-            if (!buffers.TryGetValue(step.Tasks[t], out var buffer) || buffer.shape[0] != h.shape[0] || buffer.dtype != h.dtype)
-            {
-                buffer?.Dispose();
-                buffer = zeros_like(h).DetachFromDisposeScope();
-                buffers[step.Tasks[t]] = buffer;
-            }
-
+            var buffer = Tracked(buffers, step.Tasks[t], h);
             buffer.copy_(h + betaStep * (buffer - h));
             b[t] = buffer;
         }
@@ -76,6 +71,12 @@ internal sealed class DbMtlAggregator : GradientAggregator, IDisposable
         ArgumentNullException.ThrowIfNull(state);
         calls = state.TryGetValue("calls", out var c) && c.Length == 1 ? (long)c[0] : 0;
     }
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, Tensor> SaveTensorState() => ExportTracks(buffers, BufferPrefix);
+
+    /// <inheritdoc />
+    public override void LoadTensorState(IReadOnlyDictionary<string, Tensor> state) => ImportTracks(buffers, state, BufferPrefix);
 
     /// <inheritdoc />
     public void Dispose()

@@ -12,7 +12,7 @@ namespace SpatialNet.Losses;
 /// With <c>n_warmup_steps</c> = k &gt; 0 the first k calls return the uniform weights and the baseline is
 /// their mean e; with 0 the first call's e is the baseline and is used undivided (the official code's
 /// behaviour). Stateful: S (one P-vector per task, on the device), the weights, the baseline and the
-/// call count; the host part is checkpointed, S is not (a resumed run restarts its squared-gradient sums).
+/// call count; the host part is checkpointed as numbers, S as tensors (<c>squared_sum.&lt;task&gt;</c>).
 /// The exponentiated step runs in log space: where η·e is large (e grows with the parameter count
 /// on the first call without warm-up) TorchJD's exp overflows to NaN, here the weights stay finite.
 /// </remarks>
@@ -22,6 +22,7 @@ internal sealed class ExcessMtlAggregator : GradientAggregator, IDisposable
     private readonly Dictionary<string, double> weights = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> baseline = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> warmupSum = new(StringComparer.Ordinal);
+    private const string SumPrefix = "squared_sum.";
     private long calls;
 
     /// <summary>Options <c>robust_step_size</c> (1.0) and <c>n_warmup_steps</c> (0).</summary>
@@ -55,13 +56,7 @@ internal sealed class ExcessMtlAggregator : GradientAggregator, IDisposable
             for (int i = 0; i < n; i++)
             {
                 string task = step.Tasks[i];
-                if (!squaredSums.TryGetValue(task, out var sum) || sum.shape[0] != jacobian.shape[1] || sum.dtype != jacobian.dtype)
-                {
-                    sum?.Dispose();
-                    sum = zeros_like(squared[i]).DetachFromDisposeScope();
-                    squaredSums[task] = sum;
-                }
-
+                var sum = Tracked(squaredSums, task, squared[i]);
                 sum.add_(squared[i]);
                 rows[i] = (squared[i] / (sum + 1e-7).sqrt()).sum();
             }
@@ -150,6 +145,12 @@ internal sealed class ExcessMtlAggregator : GradientAggregator, IDisposable
                 calls = (long)value[0];
         }
     }
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, Tensor> SaveTensorState() => ExportTracks(squaredSums, SumPrefix);
+
+    /// <inheritdoc />
+    public override void LoadTensorState(IReadOnlyDictionary<string, Tensor> state) => ImportTracks(squaredSums, state, SumPrefix);
 
     /// <inheritdoc />
     public void Dispose()

@@ -70,6 +70,54 @@ internal abstract class GradientAggregator
     {
     }
 
+    /// <summary>Device state to checkpoint as tensors, by name (the tracking strategies' P-vector per task). Default: none.</summary>
+    public virtual IReadOnlyDictionary<string, Tensor> SaveTensorState() => new Dictionary<string, Tensor>();
+
+    /// <summary>Restores <see cref="SaveTensorState"/>'s tensors (copied; the caller keeps ownership). Default: nothing.</summary>
+    public virtual void LoadTensorState(IReadOnlyDictionary<string, Tensor> state)
+    {
+    }
+
+    /// <summary>The tracked P-vector of <paramref name="task"/>: the stored one, moved to <paramref name="like"/>'s device, or zeros when absent or of another length or dtype.</summary>
+    protected static Tensor Tracked(Dictionary<string, Tensor> tracks, string task, Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(tracks);
+        ArgumentNullException.ThrowIfNull(like);
+        if (tracks.TryGetValue(task, out var track) && track.shape[0] == like.shape[0] && track.dtype == like.dtype)
+        {
+            if (track.device_type == like.device_type && track.device_index == like.device_index)
+                return track;
+            var moved = track.to(like.device).DetachFromDisposeScope();
+            track.Dispose();
+            return tracks[task] = moved;
+        }
+
+        track?.Dispose();
+        return tracks[task] = zeros_like(like).DetachFromDisposeScope();
+    }
+
+    /// <summary>The tracks as checkpoint tensors named <paramref name="prefix"/> + task (the stored tensors themselves, not copies).</summary>
+    protected static IReadOnlyDictionary<string, Tensor> ExportTracks(Dictionary<string, Tensor> tracks, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(tracks);
+        return tracks.ToDictionary(kv => prefix + kv.Key, kv => kv.Value, StringComparer.Ordinal);
+    }
+
+    /// <summary>Replaces the tracks by copies of <paramref name="state"/>'s tensors named <paramref name="prefix"/> + task; other names are ignored.</summary>
+    protected static void ImportTracks(Dictionary<string, Tensor> tracks, IReadOnlyDictionary<string, Tensor> state, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(tracks);
+        ArgumentNullException.ThrowIfNull(state);
+        foreach (var t in tracks.Values)
+            t.Dispose();
+        tracks.Clear();
+        foreach (var (key, value) in state)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal) && value.dim() == 1)
+                tracks[key[prefix.Length..]] = value.detach().clone().DetachFromDisposeScope();
+        }
+    }
+
     /// <summary>Throws a typed error naming the strategy and option when <paramref name="ok"/> is false.</summary>
     protected static double Require(bool ok, double value, string strategy, string option, string rule) => ok
         ? value

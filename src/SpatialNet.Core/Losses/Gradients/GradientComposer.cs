@@ -94,6 +94,12 @@ internal sealed class GradientComposer : ILossComposer
     /// <inheritdoc />
     public void LoadState(IReadOnlyDictionary<string, double[]> state) => Aggregator.LoadState(state ?? throw new ArgumentNullException(nameof(state)));
 
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, Tensor> SaveTensorState() => Aggregator.SaveTensorState();
+
+    /// <inheritdoc />
+    public void LoadTensorState(IReadOnlyDictionary<string, Tensor> state) => Aggregator.LoadTensorState(state ?? throw new ArgumentNullException(nameof(state)));
+
     private sealed class Loss(
         GradientComposer owner,
         Tensor total,

@@ -11,12 +11,13 @@ namespace SpatialNet.Losses;
 /// <remarks>
 /// Stateful: y (one P-vector per task, on the device), λ per task and the call count k. A batch
 /// with only some tasks uses and updates their y and λ (λ renormalised over them). λ and k are
-/// checkpointed; y is not (a resumed run restarts its tracking at 0, as a fresh run does).
+/// checkpointed as numbers, y as tensors (<c>tracked.&lt;task&gt;</c>).
 /// </remarks>
 internal sealed class MocoAggregator : GradientAggregator, IDisposable
 {
     private readonly Dictionary<string, Tensor> tracked = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> lambda = new(StringComparer.Ordinal);
+    private const string TrackPrefix = "tracked.";
     private long calls;
 
     /// <summary>Options <c>beta</c> (0.5), <c>beta_sigma</c> (0.5), <c>gamma</c> (0.1), <c>gamma_sigma</c> (0.5), <c>rho</c> (0).</summary>
@@ -62,13 +63,7 @@ internal sealed class MocoAggregator : GradientAggregator, IDisposable
         {
             var g = jacobian[t];
             var normalised = g / (linalg.vector_norm(g) + 1e-8) * step.Losses[t];
-            if (!tracked.TryGetValue(step.Tasks[t], out var previous) || previous.shape[0] != g.shape[0] || previous.dtype != g.dtype)
-            {
-                previous?.Dispose();
-                previous = zeros_like(g).DetachFromDisposeScope();
-                tracked[step.Tasks[t]] = previous;
-            }
-
+            var previous = Tracked(tracked, step.Tasks[t], g);
             previous.sub_(betaStep * (previous - normalised));
             y[t] = previous;
         }
@@ -118,6 +113,12 @@ internal sealed class MocoAggregator : GradientAggregator, IDisposable
 
         calls = state.TryGetValue("calls", out var c) && c.Length == 1 ? (long)c[0] : 0;
     }
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, Tensor> SaveTensorState() => ExportTracks(tracked, TrackPrefix);
+
+    /// <inheritdoc />
+    public override void LoadTensorState(IReadOnlyDictionary<string, Tensor> state) => ImportTracks(tracked, state, TrackPrefix);
 
     /// <inheritdoc />
     public void Dispose()
