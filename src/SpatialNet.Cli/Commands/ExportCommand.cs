@@ -12,8 +12,8 @@ internal static class ExportCommand
     {
         var run = InferenceOptions.Run();
         var output = new Option<string>("--output", "-o") { Description = "The .onnx file to write.", Required = true, HelpName = "FILE" };
-        var tasks = new Option<string[]>("--task", "-t") { Description = "Tasks to export (repeatable; default: every classification, regression and multi-label task).", HelpName = "NAME" };
-        var command = new Command("onnx", "Write the encoder and the classification, regression and multi-label heads as an ONNX graph (opset 17, dynamic batch, "
+        var tasks = new Option<string[]>("--task", "-t") { Description = "Tasks to export (repeatable; default: every classification, regression, multi-label, segmentation and pixel_regression task).", HelpName = "NAME" };
+        var command = new Command("onnx", "Write the encoder and the classification, regression, multi-label, segmentation and pixel_regression heads as an ONNX graph (opset 17, dynamic batch, "
             + "input 'image' [batch, C, H, W] on the 0-255 scale with the training normalisation inside, one output per task).") { run, output, tasks };
         command.SetAction(parse =>
         {

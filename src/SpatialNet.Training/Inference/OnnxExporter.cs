@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SpatialNet.Heads;
+using SpatialNet.Heads.Dense;
 using SpatialNet.Models;
 using SpatialNet.Modules;
 using SpatialNet.IO;
@@ -13,7 +14,7 @@ namespace SpatialNet.Training.Inference;
 /// <summary>Options of <see cref="OnnxExporter.Export(MultiTaskModel, string, OnnxExportOptions?)"/>.</summary>
 public sealed class OnnxExportOptions
 {
-    /// <summary>Tasks to export; null exports every classification, regression and multi-label head.</summary>
+    /// <summary>Tasks to export; null exports every classification, regression, multi-label, segmentation and pixel-regression head.</summary>
     public IReadOnlyList<string>? Tasks { get; set; }
 
     /// <summary>Per-band mean of the training normalisation in [0, 1] units, folded into the graph; null: none.</summary>
@@ -27,8 +28,9 @@ public sealed class OnnxExportOptions
 }
 
 /// <summary>
-/// Writes a model's encoder and its per-image heads (classification, regression, multi-label) as an
-/// ONNX graph (opset 17, IR version 8) that ONNX Runtime and other runtimes serve.
+/// Writes a model's encoder and its per-image heads (classification, regression, multi-label) and per-pixel
+/// heads (segmentation, pixel regression; linear and SETR-MLA decoders) as an ONNX graph (opset 17, IR version 8)
+/// that ONNX Runtime and other runtimes serve.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -36,13 +38,14 @@ public sealed class OnnxExportOptions
 /// the 8-bit scale 0–255, as the training data; the graph divides by 255 and applies the training
 /// normalisation (x − mean)/std. Outputs, one per task, named after it: class probabilities (softmax)
 /// [batch, C], label probabilities (sigmoid) [batch, L], or regression values in target units
-/// [batch, K]. The metadata (<c>spatialnet.tasks</c>, <c>spatialnet.input</c>) names the tasks, their
+/// [batch, K]; per-pixel tasks: class probabilities (softmax over axis 1) or values in target units
+/// [batch, K, S, S]. The metadata (<c>spatialnet.tasks</c>, <c>spatialnet.input</c>) names the tasks, their
 /// kinds and labels and the normalisation.
 /// </para>
 /// <para>
 /// TorchSharp has no ONNX export: the graph is built from the module tree (the encoder's options and
 /// the state dict) with operators Conv, Reshape, Transpose, Concat, Expand, Shape, Slice, Gather, Add,
-/// Sub, Mul, Div, MatMul, Softmax, Erf, LayerNormalization, ReduceMean, Sigmoid and Relu, and
+/// Sub, Mul, Div, MatMul, Softmax, Erf, LayerNormalization, ReduceMean, Sigmoid, Relu and Resize, and
 /// serialised with a minimal protocol-buffer writer (docs/deployment.md says why).
 /// </para>
 /// </remarks>
@@ -51,7 +54,7 @@ public static class OnnxExporter
     /// <summary>Exports the model of a training run folder (its weights, normalisation and class names) to <paramref name="outputPath"/>.</summary>
     /// <param name="runDirectory">The run folder.</param>
     /// <param name="outputPath">The <c>.onnx</c> file to write.</param>
-    /// <param name="tasks">Tasks to export; null: every classification, regression and multi-label task.</param>
+    /// <param name="tasks">Tasks to export; null: every classification, regression, multi-label, segmentation and pixel-regression task.</param>
     /// <exception cref="SpatialNet.DatasetFileNotFoundException">The run folder or one of its files is missing.</exception>
     /// <exception cref="InvalidOperationException">No exportable task.</exception>
     public static void Export(string runDirectory, string outputPath, IReadOnlyList<string>? tasks = null)
@@ -63,7 +66,7 @@ public static class OnnxExporter
         AtomicFile.Write(outputPath, s => s.Write(bytes));
     }
 
-    /// <summary>Exports <paramref name="model"/>'s encoder and per-image heads to <paramref name="outputPath"/>.</summary>
+    /// <summary>Exports <paramref name="model"/>'s encoder and its per-image and per-pixel heads to <paramref name="outputPath"/>.</summary>
     /// <exception cref="InvalidOperationException">No exportable task, or an encoder other than <see cref="VisionTransformer"/>.</exception>
     public static void Export(MultiTaskModel model, string outputPath, OnnxExportOptions? options = null)
     {
@@ -101,7 +104,7 @@ public static class OnnxExporter
         return Build(model, tasks, norms, run.Sources.Count > 0 ? run.Sources[0].Bands : null, run.ImageOptions.InputRange);
     }
 
-    private static bool IsExportable(TaskHead head) => head is ClassificationHead or RegressionHead or MultiLabelHead;
+    private static bool IsExportable(TaskHead head) => head is ClassificationHead or RegressionHead or MultiLabelHead or SegmentationHead or PixelRegressionHead;
 
     private sealed record ExportTask(TaskHead Head, int Normalization, IReadOnlyList<string>? Labels);
 
@@ -109,11 +112,11 @@ public static class OnnxExporter
         IReadOnlyList<int>? bands = null, IReadOnlyList<(double Low, double High)>? inputRange = null)
     {
         if (tasks.Count == 0)
-            throw new InvalidOperationException($"No task to export: ONNX export covers classification, regression and multi-label heads; the model's tasks: {string.Join(", ", model.TaskNames)}.");
+            throw new InvalidOperationException($"No task to export: ONNX export covers classification, regression, multi-label, segmentation and pixel-regression heads; the model's tasks: {string.Join(", ", model.TaskNames)}.");
         foreach (var t in tasks)
         {
             if (!IsExportable(t.Head))
-                throw new InvalidOperationException($"Task '{t.Head.TaskName}' ({t.Head.Kind}) cannot be exported: ONNX export covers classification, regression and multi-label heads.");
+                throw new InvalidOperationException($"Task '{t.Head.TaskName}' ({t.Head.Kind}) cannot be exported: ONNX export covers classification, regression, multi-label, segmentation and pixel-regression heads.");
         }
         if (model.Encoder is not VisionTransformer vit)
             throw new InvalidOperationException($"ONNX export needs a VisionTransformer encoder; the model has {model.Encoder.GetType().Name}.");
@@ -125,16 +128,23 @@ public static class OnnxExporter
         var w = new Weights(g, state);
         g.Input("image", [null, o.InChannels, o.ImageSize, o.ImageSize], "batch");
 
-        var tokensByNorm = new Dictionary<int, string>();
+        var tokensByNorm = new Dictionary<int, (string Tokens, List<string> Blocks)>();
         foreach (var t in tasks)
         {
-            if (!tokensByNorm.TryGetValue(t.Normalization, out var tokens))
+            if (!tokensByNorm.TryGetValue(t.Normalization, out var encoded))
             {
                 var (mean, std) = norms[t.Normalization];
-                tokens = Encoder(g, w, o, vit.NumPrefixTokens, Normalize(g, "image", mean, std, $"norm{t.Normalization}"));
-                tokensByNorm[t.Normalization] = tokens;
+                var blocks = new List<string>();
+                encoded = (Encoder(g, w, o, vit.NumPrefixTokens, Normalize(g, "image", mean, std, $"norm{t.Normalization}"), blocks), blocks);
+                tokensByNorm[t.Normalization] = encoded;
             }
-            var output = Head(g, w, t.Head, tokens, vit.NumPrefixTokens);
+            if (t.Head is DenseHead dense)
+            {
+                var map = DenseHeadGraph(g, w, o, dense, encoded.Blocks, vit.NumPrefixTokens);
+                g.Output(map, [null, dense.modules().OfType<DenseDecoder>().Single().OutChannels, o.ImageSize, o.ImageSize], "batch");
+                continue;
+            }
+            var output = Head(g, w, t.Head, encoded.Tokens, vit.NumPrefixTokens);
             int width = t.Head switch
             {
                 ClassificationHead c => c.NumClasses,
@@ -153,6 +163,8 @@ public static class OnnxExporter
             {
                 var kind_ when kind_ == TaskKind.Classification => "class probabilities (softmax)",
                 var kind_ when kind_ == TaskKind.MultiLabel => "label probabilities (sigmoid)",
+                var kind_ when kind_ == SegmentationTaskKind.Kind => "class probabilities per pixel (softmax over axis 1)",
+                var kind_ when kind_ == PixelRegressionTaskKind.Kind => "values per pixel in target units",
                 _ => "values in target units",
             },
             ["labels"] = t.Labels is null ? null : new JsonArray(t.Labels.Select(l => (JsonNode?)l).ToArray()),
@@ -178,7 +190,7 @@ public static class OnnxExporter
         };
         var version = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "0";
         return g.ToModel("spatialnet", version, metadata,
-            "SpatialNet Vision Transformer with per-image task heads. Input 'image' [batch, C, H, W] float32 on the 0-255 scale; one output per task.");
+            "SpatialNet Vision Transformer with task heads. Input 'image' [batch, C, H, W] float32 on the 0-255 scale; one output per task.");
     }
 
     private static JsonNode? Normalization((IReadOnlyList<double>? Mean, IReadOnlyList<double>? Std) n) => n.Mean is null ? null : new JsonObject
@@ -198,8 +210,9 @@ public static class OnnxExporter
         return g.Node("Div", [x, g.Initializer(hint + "_std", std.Select(v => (float)v).ToArray(), c, 1, 1)]);
     }
 
-    // VisionTransformer.ForwardTokens: patch embedding, class token, position embedding, blocks, final norm (or fc_norm).
-    private static string Encoder(OnnxGraph g, Weights w, VisionTransformerOptions o, int prefix, string x)
+    // VisionTransformer.ForwardTokens: patch embedding, class token, position embedding, blocks, final norm (or fc_norm);
+    // each block's output (before the norm) is added to `blocks`.
+    private static string Encoder(OnnxGraph g, Weights w, VisionTransformerOptions o, int prefix, string x, List<string> blocks)
     {
         const string p = "encoder.";
         int d = o.EmbedDim;
@@ -217,7 +230,7 @@ public static class OnnxExporter
         }
         x = g.Node("Add", [x, w.Raw(p + "pos_embed")]);
         for (int i = 0; i < o.Depth; i++)
-            x = Block(g, w, o, $"{p}blocks.{i}.", x);
+            blocks.Add(x = Block(g, w, o, $"{p}blocks.{i}.", x));
         if (w.Has(p + "norm.weight"))
             x = LayerNorm(g, w, p + "norm", x, o.NormEps);
         // ForwardTokens: fc_norm on every token when the encoder pools with it (its norm is then an identity).
@@ -324,6 +337,76 @@ public static class OnnxExporter
         };
     }
 
+    // DenseHead: the decoder on the normalised patch grids of its blocks, then the head's inference transform → [B, K, S, S].
+    private static string DenseHeadGraph(OnnxGraph g, Weights w, VisionTransformerOptions o, DenseHead head, List<string> blocks, int prefix)
+    {
+        var decoder = head.modules().OfType<DenseDecoder>().Single();
+        var p = $"heads.{head.TaskName}.decoder.";
+        var (rows, cols) = o.GridSize;
+        // ForwardIntermediates(normalize: true): each block's output through fc_norm (or norm), prefix tokens dropped → [B, h·w, D].
+        var levels = decoder.Levels.Select(l =>
+        {
+            var x = blocks[l < 0 ? blocks.Count + l : l];
+            if (w.Has("encoder.fc_norm.weight")) x = LayerNorm(g, w, "encoder.fc_norm", x, o.NormEps);
+            else if (w.Has("encoder.norm.weight")) x = LayerNorm(g, w, "encoder.norm", x, o.NormEps);
+            return g.Node("Slice", [x, g.Shape(prefix), g.Shape(long.MaxValue), g.Shape(1)]);
+        }).ToArray();
+        // Tokens [B, h·w, C] → grid [B, C, h, w].
+        string Grid(string tokens, long channels) =>
+            g.Node("Reshape", [g.Node("Transpose", [tokens], [new A("perm", Ints: [0, 2, 1])]), g.Shape(0, channels, rows, cols)]);
+        string logits = decoder switch
+        {
+            // LinearDenseDecoder: per-token Linear, grid, bilinear ×p.
+            LinearDenseDecoder => Bilinear(g, Grid(Linear(g, w, p + "head", levels[0]), decoder.OutChannels), decoder.PatchSize),
+            MultiLevelDenseDecoder => MultiLevel(g, w, p, levels.Select((t, i) => LayerNorm(g, w, $"{p}norms.{i}", t, 1e-6)).ToArray(), Grid, decoder.PatchSize),
+            _ => throw new InvalidOperationException($"Task '{head.TaskName}' ({head.Kind}) cannot be exported: ONNX export covers the linear and mla decoders, not {decoder.GetType().Name}."),
+        };
+        return head switch
+        {
+            SegmentationHead => g.Node("Softmax", [logits], [new A("axis", Int: 1)], head.TaskName),
+            // σ·ŷ' + μ (as PixelRegressionHead.Predict).
+            PixelRegressionHead r => g.Node("Add", [
+                g.Node("Mul", [logits, g.Scalar((float)r.Options.TargetStd, "target_std")]),
+                g.Scalar((float)r.Options.TargetMean, "target_mean")], null, head.TaskName),
+            _ => throw new InvalidOperationException($"Task '{head.TaskName}' ({head.Kind}) cannot be exported."),
+        };
+    }
+
+    // MultiLevelDenseDecoder (SETR-MLA): 1×1 projections, top-down sums, 3×3 aggregations, two 3×3 convolutions per level,
+    // bilinear ×4, concatenation, 1×1 classifier, bilinear ×p/4.
+    private static string MultiLevel(OnnxGraph g, Weights w, string p, string[] normed, Func<string, long, string> grid, int patchSize)
+    {
+        int n = normed.Length;
+        long d = w.Shape($"{p}norms.0.weight")[0];
+        var projected = normed.Select((t, i) => g.Node("Relu", [Conv(g, w, $"{p}projections.{i}", grid(t, d), 0)])).ToArray();
+        var aggregated = new string[n];
+        var running = aggregated[n - 1] = projected[n - 1];
+        for (int i = n - 2; i >= 0; i--) aggregated[i] = running = g.Node("Add", [projected[i], running]);
+        var upsampled = new string[n];
+        for (int i = 0; i < n; i++)
+        {
+            var x = g.Node("Relu", [Conv(g, w, $"{p}aggregations.{i}", aggregated[i], 1)]);
+            x = g.Node("Relu", [Conv(g, w, $"{p}heads.{i}.0", x, 1)]);
+            x = g.Node("Relu", [Conv(g, w, $"{p}heads.{i}.2", x, 1)]);
+            upsampled[i] = Bilinear(g, x, 4);
+        }
+        var logits = Conv(g, w, p + "classifier", g.Node("Concat", upsampled, [new A("axis", Int: 1)]), 0);
+        return Bilinear(g, logits, patchSize / 4.0);
+    }
+
+    // Conv2d with a square kernel, stride 1, zero padding `pad` on every side.
+    private static string Conv(OnnxGraph g, Weights w, string p, string x, long pad)
+    {
+        long k = w.Shape(p + ".weight")[^1];
+        return g.Node("Conv", [x, w.Raw(p + ".weight"), w.Raw(p + ".bias")],
+            [new A("kernel_shape", Ints: [k, k]), new A("pads", Ints: [pad, pad, pad, pad])]);
+    }
+
+    // interpolate(mode="bilinear", align_corners=False) by a factor: Resize linear with half-pixel centres (no antialiasing).
+    private static string Bilinear(OnnxGraph g, string x, double factor) => factor == 1 ? x : g.Node("Resize",
+        [x, "", g.Initializer(g.Name("resize_scales"), [1f, 1f, (float)factor, (float)factor], 4)],
+        [new A("mode", Text: "linear"), new A("coordinate_transformation_mode", Text: "half_pixel")]);
+
     // AttentionPooling: a learned query attends over all tokens; proj of the heads' concatenation → [B, D].
     private static string AttentionPool(OnnxGraph g, Weights w, string p, string tokens, int d, int heads)
     {
@@ -350,6 +433,8 @@ public static class OnnxExporter
             var t = Get(name);
             return graph.Initializer(name, Data(t), t.shape);
         }
+
+        public long[] Shape(string name) => Get(name).shape;
 
         public string Transposed(string name)
         {

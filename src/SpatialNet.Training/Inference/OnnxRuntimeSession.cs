@@ -31,6 +31,9 @@ internal sealed class OnnxRuntimeSession : IDisposable
         }
     }
 
+    /// <summary>Whether the graph has the output <paramref name="name"/>.</summary>
+    public bool HasOutput(string name) => _session.OutputMetadata.ContainsKey(name);
+
     /// <summary>Runs <paramref name="count"/> images [count, C, S, S] and returns each named output as a flat array.</summary>
     public float[][] Run(ReadOnlySpan<float> pixels, int count, int channels, int size, IReadOnlyList<string> outputs)
     {

@@ -29,6 +29,8 @@ public sealed partial class Predictor
                 : $"The model has several per-pixel tasks ({string.Join(", ", dense.Select(x => x.Name))}); name one.")
             : dense.FirstOrDefault(x => x.Name == task) ?? throw new InvalidOperationException(
                 $"The model has no per-pixel task '{task}'; its per-pixel tasks: {string.Join(", ", dense.Select(x => x.Name))}.");
+        if (_onnx is not null && !_onnx.HasOutput(t.Name))
+            throw new InvalidOperationException($"The ONNX model has no output for the per-pixel task '{t.Name}'; export the run again with the task or use the TorchSharp backend.");
         return new DenseWindows(this, t);
     }
 
@@ -102,7 +104,9 @@ public sealed partial class Predictor
             lock (predictor._gate)
             {
                 ObjectDisposedException.ThrowIf(predictor._disposed, predictor);
-                return predictor.RunTorch(windows, count, [task])[0];
+                return predictor._onnx is { } onnx
+                    ? onnx.Run(windows, count, predictor.Channels, predictor.ImageSize, [task.Name])[0]
+                    : predictor.RunTorch(windows, count, [task])[0];
             }
         }
     }

@@ -1,6 +1,6 @@
 namespace SpatialNet.Training.Inference;
 
-/// <summary>Which engine runs a <see cref="Predictor"/>'s per-image tasks.</summary>
+/// <summary>Which engine runs a <see cref="Predictor"/>'s per-image and per-pixel tasks.</summary>
 public enum InferenceBackend
 {
     /// <summary>The TorchSharp model (CPU or CUDA); every task kind.</summary>
@@ -8,7 +8,7 @@ public enum InferenceBackend
 
     /// <summary>
     /// ONNX Runtime on the graph <see cref="OnnxExporter"/> writes (classification, regression,
-    /// multi-label). The host application references <c>Microsoft.ML.OnnxRuntime</c> (or a GPU
+    /// multi-label, segmentation, pixel regression). The host application references <c>Microsoft.ML.OnnxRuntime</c> (or a GPU
     /// variant) for the native library; VQA and captions still run on TorchSharp.
     /// </summary>
     OnnxRuntime,

@@ -119,6 +119,38 @@ public sealed class DenseRunTests(DenseRunFixture run) : IClassFixture<DenseRunF
     }
 
     [Fact]
+    public void The_onnx_runtime_backend_maps_like_torchsharp()
+    {
+        // The run's MLA decoder exported with its source's normalisation; ONNX Runtime is the independent engine.
+        using var folder = new TempDirectory();
+        var path = folder.Combine("model.onnx");
+        OnnxExporter.Export(run.Directory, path);
+        using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(path))
+            session.OutputMetadata["land"].Dimensions.Should().Equal(-1, 5, 32, 32);
+        using var torch = Predictor.Open(run.Directory);
+        using var onnx = Predictor.Open(run.Directory, new PredictorOptions { Backend = InferenceBackend.OnnxRuntime, OnnxThreads = 1, OnnxModelPath = path });
+        var image = RasterImage.FromBytes(WriteScene(folder, 45, 37).Planar, 3, 37, 45);
+        var expected = torch.PredictMap(image, stride: 13);
+        var actual = onnx.PredictMap(image, stride: 13);
+        actual.Values.Should().HaveCount(5 * 37 * 45);
+        for (int i = 0; i < actual.Values.Length; i++)
+            actual.Values[i].Should().BeApproximately(expected.Values[i], 1e-5f, $"value {i}");
+    }
+
+    [Fact]
+    public void An_onnx_model_without_the_per_pixel_task_is_refused_by_name()
+    {
+        using var folder = new TempDirectory();
+        var path = folder.Combine("other.onnx");
+        var encoder = new SpatialNet.Modules.VisionTransformer(new SpatialNet.Modules.VisionTransformerOptions { ImageSize = 32, PatchSize = 8, EmbedDim = 8, Depth = 1, NumHeads = 2 });
+        using (var other = new SpatialNet.Models.MultiTaskModel(encoder, [new SpatialNet.Heads.ClassificationHead("scene", SpatialNet.Heads.TokenLayout.Of(encoder), new SpatialNet.Heads.ClassificationHeadOptions { NumClasses = 2 })]))
+            OnnxExporter.Export(other, path);
+        using var onnx = Predictor.Open(run.Directory, new PredictorOptions { Backend = InferenceBackend.OnnxRuntime, OnnxThreads = 1, OnnxModelPath = path });
+        var act = () => onnx.DenseModel();
+        act.Should().Throw<InvalidOperationException>().WithMessage("*no output for the per-pixel task 'land'*");
+    }
+
+    [Fact]
     public void Predict_cli_writes_a_full_resolution_class_map_for_a_segmentation_run()
     {
         using var folder = new TempDirectory();

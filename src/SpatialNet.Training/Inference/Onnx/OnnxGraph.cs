@@ -140,13 +140,18 @@ internal sealed class OnnxGraph
         }));
     }
 
-    /// <summary>A node attribute (AttributeProto): an int, a float or a list of ints.</summary>
-    internal readonly record struct Attribute(string Name, long? Int = null, float? Float = null, long[]? Ints = null)
+    /// <summary>A node attribute (AttributeProto): an int, a float, a string or a list of ints.</summary>
+    internal readonly record struct Attribute(string Name, long? Int = null, float? Float = null, long[]? Ints = null, string? Text = null)
     {
         public void Write(ProtoWriter w)
         {
             w.String(1, Name);
-            if (Float is float f)
+            if (Text is string s)
+            {
+                w.String(4, s);
+                w.Int64(20, 3);
+            }
+            else if (Float is float f)
             {
                 w.Float(2, f);
                 w.Int64(20, 1);
