@@ -16,25 +16,10 @@ namespace SpatialNet.Training.Tests.Integration;
 [Collection(TorchGlobalRngCollection.Name)]
 public sealed class LossStrategyTrainingTests
 {
-    private static MultiTaskModel TinyModel(long seed)
-    {
-        manual_seed(seed);
-        var encoder = new VisionTransformer(new VisionTransformerOptions { ImageSize = 16, PatchSize = 8, EmbedDim = 16, Depth = 1, NumHeads = 2 });
-        var layout = TokenLayout.Of(encoder);
-        return new MultiTaskModel(encoder,
-        [
-            new ClassificationHead("cls", layout, new ClassificationHeadOptions { NumClasses = 3 }),
-            new RegressionHead("count", layout, new RegressionHeadOptions { Pooling = PoolingKind.Mean, TargetMean = 2, TargetStd = 1 }),
-        ]);
-    }
+    // The tiny model and learnable batch of the trainable's own tests.
+    private static MultiTaskModel TinyModel(long seed) => MultiTaskTrainableTests.TinyModel(seed);
 
-    private static Dictionary<string, Tensor> Data(int n)
-    {
-        manual_seed(123);
-        var cls = arange(n).remainder(3);
-        var image = randn(n, 3, 16, 16) * 0.1 + nn.functional.one_hot(cls, 3).to(ScalarType.Float32).view(n, 3, 1, 1);
-        return new Dictionary<string, Tensor> { ["image"] = image, ["cls"] = cls, ["count"] = (cls + 1).to(ScalarType.Float32) };
-    }
+    private static Dictionary<string, Tensor> Data(int n) => MultiTaskTrainableTests.LearnableData(n);
 
     [Fact]
     public void Famo_OnStepEnd_UpdatesTheLogitsFromTheLossesTheUpdatedModelGivesOnTheSameBatch()

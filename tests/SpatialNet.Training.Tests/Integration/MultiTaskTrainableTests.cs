@@ -16,7 +16,7 @@ namespace SpatialNet.Training.Tests.Integration;
 public sealed class MultiTaskTrainableTests
 {
     /// <summary>A 16×16 ViT with a 3-class task and a count task; 16 features per image.</summary>
-    private static MultiTaskModel TinyModel(long seed)
+    internal static MultiTaskModel TinyModel(long seed)
     {
         manual_seed(seed);
         var encoder = new VisionTransformer(new VisionTransformerOptions { ImageSize = 16, PatchSize = 8, EmbedDim = 16, Depth = 1, NumHeads = 2 });
@@ -29,7 +29,7 @@ public sealed class MultiTaskTrainableTests
     }
 
     /// <summary>Images whose colour encodes the class (0, 1, 2: the bright band) and whose count is the class + 1.</summary>
-    private static Dictionary<string, Tensor> LearnableData(int n)
+    internal static Dictionary<string, Tensor> LearnableData(int n)
     {
         manual_seed(123);
         var cls = arange(n).remainder(3);
