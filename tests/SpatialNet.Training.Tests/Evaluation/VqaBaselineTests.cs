@@ -128,7 +128,7 @@ public sealed class VqaBaselineTests
     }
 
     [SkippableFact]
-    public void On_the_real_rsvqa_lr_sample_the_baselines_give_the_figures_of_issue_4()
+    public void On_the_real_rsvqa_lr_sample_the_baselines_give_the_documented_figures()
     {
         var root = SharedData.Find("rsvqa-lr-sample");
         Skip.If(root is null, "shared/data/rsvqa-lr-sample not found beside the repository (set SPATIALNET_SHARED_DATA)");
