@@ -247,6 +247,12 @@ public sealed class DataSourceOptions
     /// <summary>Segmentation: mask value 0 means "no label"; it is ignored and the other values shift down by one (mmsegmentation's reduce_zero_label).</summary>
     public bool ReduceZeroLabel { get; set; }
 
+    /// <summary>Segmentation: the ann_dir rasters hold per-pixel values (one per band), read as the "values" entry, not class indices.</summary>
+    public bool TargetsAreValues { get; set; }
+
+    /// <summary>Segmentation with <see cref="TargetsAreValues"/>: the annotation value of invalid pixels (NaN always is).</summary>
+    public double? NoData { get; set; }
+
     /// <summary>The targets of <paramref name="task"/> on this source, or null when it does not serve the task.</summary>
     public IReadOnlyList<string>? TargetsOf(TaskOptions task)
     {

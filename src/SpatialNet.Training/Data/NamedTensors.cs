@@ -148,6 +148,9 @@ public static class SampleKeys
     /// <summary>int64 <c>[H, W]</c>: class index per pixel (semantic segmentation); 255 where the pixel has no label.</summary>
     public const string Mask = "mask";
 
+    /// <summary>float32 <c>[K, H, W]</c>: K values per pixel (pixel regression); NaN where the pixel has no value.</summary>
+    public const string Values = "values";
+
     /// <summary>int64 scalar: the sample's index in its dataset, to find its record (references, ids) after batching.</summary>
     public const string Index = "index";
 }

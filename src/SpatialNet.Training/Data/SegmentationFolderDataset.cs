@@ -61,6 +61,12 @@ internal sealed record SegmentationFolderOptions
     /// <summary>Mask value 0 means "no label": it is ignored and the other values shift down by one.</summary>
     public bool ReduceZeroLabel { get; init; }
 
+    /// <summary>Annotation rasters hold per-pixel values (K bands, float32/uint16/uint8), not class indices; samples carry "values" float32 <c>[K, H, W]</c>.</summary>
+    public bool TargetsAreValues { get; init; }
+
+    /// <summary>With <see cref="TargetsAreValues"/>: this value (besides NaN) marks an invalid pixel; samples carry NaN there.</summary>
+    public double? NoData { get; init; }
+
     /// <summary>If set (with <see cref="Width"/>), images are resized bilinearly and masks by nearest neighbour to this size.</summary>
     public int? Height { get; init; }
 
@@ -79,6 +85,7 @@ internal sealed class SegmentationFolderDataset : IDataset
     private readonly (string Image, string Mask)[] _entries;
     private readonly ImageCache _cache;
     private readonly ConcurrentDictionary<int, byte[]> _masks = new();
+    private readonly ConcurrentDictionary<int, (int Bands, float[] Values)> _values = new();
 
     /// <summary>Scans one split; every image must have its mask.</summary>
     /// <exception cref="DatasetFileNotFoundException">The root or split folder does not exist, or an image has no mask.</exception>
@@ -101,6 +108,7 @@ internal sealed class SegmentationFolderDataset : IDataset
         _cache = new ImageCache(Options.Image);
         _entries = Scan(root, split);
         var classesFile = Path.Combine(root, SegmentationClasses.FileName);
+        if (Options.TargetsAreValues) return;
         Classes = File.Exists(classesFile) ? SegmentationClasses.Read(classesFile) : null;
         if (Options.NumClasses is { } n && Classes is not null && n != Classes.Names.Count)
             throw new DatasetFormatException(classesFile, "classes", $"{Classes.Names.Count} classes, but {n} were configured.");
@@ -151,12 +159,13 @@ internal sealed class SegmentationFolderDataset : IDataset
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _entries.Length);
         var (imagePath, _) = _entries[index];
         var image = _cache.Load(imagePath);
+        if (Options.TargetsAreValues) return ValueSample(index, image);
         var mask = _masks.GetOrAdd(index, i => LoadMask(i, image.Height, image.Width));
         int h = image.Height, w = image.Width;
         if (Options.Height is { } th && Options.Width is { } tw && (th != h || tw != w))
         {
             image = ImageResampler.Resize(image, th, tw);
-            mask = ResizeNearest(mask, h, w, th, tw);
+            mask = ResizeNearest<byte>(mask, h, w, th, tw);
             (h, w) = (th, tw);
         }
         var sample = new Sample();
@@ -172,6 +181,62 @@ internal sealed class SegmentationFolderDataset : IDataset
             sample.Dispose();
             throw;
         }
+    }
+
+    private Sample ValueSample(int index, RasterImage image)
+    {
+        var (bands, values) = _values.GetOrAdd(index, i => LoadValues(i, image.Height, image.Width));
+        int h = image.Height, w = image.Width;
+        if (Options.Height is { } th && Options.Width is { } tw && (th != h || tw != w))
+        {
+            image = ImageResampler.Resize(image, th, tw);
+            var resized = new float[bands * th * tw];
+            for (int b = 0; b < bands; b++)
+                ResizeNearest(values.AsSpan(b * h * w, h * w), h, w, th, tw).CopyTo(resized.AsSpan(b * th * tw));
+            (values, h, w) = (resized, th, tw);
+        }
+        var sample = new Sample();
+        try
+        {
+            sample.Set(SampleKeys.Image, image.ToTensor());
+            sample.Set(SampleKeys.Values, tensor(values, [bands, h, w], ScalarType.Float32));
+            sample.Set(SampleKeys.Index, tensor((long)index));
+            return sample;
+        }
+        catch
+        {
+            sample.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the value raster of entry <paramref name="index"/>, planar <c>[K, H, W]</c>; NaN and <see cref="SegmentationFolderOptions.NoData"/> become NaN.</summary>
+    private (int Bands, float[] Values) LoadValues(int index, int height, int width)
+    {
+        var (imagePath, path) = _entries[index];
+        int bands, h, w;
+        float[] values;
+        Span<byte> header = stackalloc byte[8];
+        using (var stream = File.OpenRead(path)) header = header[..stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false)];
+        if (ImageDecoder.DetectFormat(header) == ImageFileFormat.Tiff)
+        {
+            using var reader = GeoTiffReader.Open(path, paletteIndices: true);
+            (bands, h, w) = (reader.BandCount, reader.Height, reader.Width);
+            values = new float[(long)bands * h * w];
+            reader.ReadWindow(0, 0, w, h, [.. Enumerable.Range(0, bands)], values);
+        }
+        else
+        {
+            var raster = ImageDecoder.Decode(path);
+            (bands, h, w) = (raster.Channels, raster.Height, raster.Width);
+            values = raster.Pixels8 is { } p8 ? [.. p8.Select(v => (float)v)] : [.. raster.Pixels16!.Select(v => (float)v)];
+        }
+        if (h != height || w != width)
+            throw new DatasetFormatException(path, "size", $"the value raster is {w}×{h} but its image {imagePath} is {width}×{height}.");
+        if (Options.NoData is { } noData)
+            for (int i = 0; i < values.Length; i++)
+                if (values[i] == (float)noData) values[i] = float.NaN;
+        return (bands, values);
     }
 
     /// <summary>Reads and checks the mask of entry <paramref name="index"/>; values after reduce_zero_label, ignore as 255.</summary>
@@ -192,9 +257,9 @@ internal sealed class SegmentationFolderDataset : IDataset
     }
 
     /// <summary>Nearest-neighbour resize as PyTorch's <c>interpolate(mode="nearest")</c>: source index ⌊dst · in / out⌋.</summary>
-    internal static byte[] ResizeNearest(byte[] mask, int height, int width, int newHeight, int newWidth)
+    internal static T[] ResizeNearest<T>(ReadOnlySpan<T> mask, int height, int width, int newHeight, int newWidth)
     {
-        var result = new byte[newHeight * newWidth];
+        var result = new T[newHeight * newWidth];
         for (int y = 0; y < newHeight; y++)
         {
             int sy = Math.Min(height - 1, (int)Math.Floor(y * (double)height / newHeight));
