@@ -36,7 +36,8 @@ public sealed class OnnxExportOptions
 /// <para>
 /// Input <c>image</c>: float32 [batch, C, S, S] (dynamic batch, the trained size S) with pixel values on
 /// the 8-bit scale 0–255, as the training data; the graph divides by 255 and applies the training
-/// normalisation (x − mean)/std. Outputs, one per task, named after it: class probabilities (softmax)
+/// normalisation (x − mean)/std. A run with an input range takes raw sensor values instead, which the graph
+/// clamps to [low, high] and maps to (v − low)/(high − low) per band before the normalisation. Outputs, one per task, named after it: class probabilities (softmax)
 /// [batch, C], label probabilities (sigmoid) [batch, L], or regression values in target units
 /// [batch, K]; per-pixel tasks: class probabilities (softmax over axis 1) or values in target units
 /// [batch, K, S, S]. The metadata (<c>spatialnet.tasks</c>, <c>spatialnet.input</c>) names the tasks, their
