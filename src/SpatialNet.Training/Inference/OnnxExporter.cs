@@ -36,7 +36,8 @@ public sealed class OnnxExportOptions
 /// <para>
 /// Input <c>image</c>: float32 [batch, C, S, S] (dynamic batch, the trained size S) with pixel values on
 /// the 8-bit scale 0–255, as the training data; the graph divides by 255 and applies the training
-/// normalisation (x − mean)/std. Outputs, one per task, named after it: class probabilities (softmax)
+/// normalisation (x − mean)/std. A run with an input range takes raw sensor values instead, which the graph
+/// clamps to [low, high] and maps to (v − low)/(high − low) per band before the normalisation. Outputs, one per task, named after it: class probabilities (softmax)
 /// [batch, C], label probabilities (sigmoid) [batch, L], or regression values in target units
 /// [batch, K]; per-pixel tasks: class probabilities (softmax over axis 1) or values in target units
 /// [batch, K, S, S]. The metadata (<c>spatialnet.tasks</c>, <c>spatialnet.input</c>) names the tasks, their
@@ -45,7 +46,7 @@ public sealed class OnnxExportOptions
 /// <para>
 /// TorchSharp has no ONNX export: the graph is built from the module tree (the encoder's options and
 /// the state dict) with operators Conv, Reshape, Transpose, Concat, Expand, Shape, Slice, Gather, Add,
-/// Sub, Mul, Div, MatMul, Softmax, Erf, LayerNormalization, ReduceMean, Sigmoid, Relu and Resize, and
+/// Sub, Mul, Div, Min, Max, MatMul, Softmax, Erf, LayerNormalization, ReduceMean, Sigmoid, Relu and Resize, and
 /// serialised with a minimal protocol-buffer writer (docs/deployment.md says why).
 /// </para>
 /// </remarks>
@@ -127,6 +128,7 @@ public static class OnnxExporter
         var g = new OnnxGraph();
         var w = new Weights(g, state);
         g.Input("image", [null, o.InChannels, o.ImageSize, o.ImageSize], "batch");
+        var scaled = ToUnit(g, "image", inputRange, o.InChannels);
 
         var tokensByNorm = new Dictionary<int, (string Tokens, List<string> Blocks)>();
         foreach (var t in tasks)
@@ -135,7 +137,7 @@ public static class OnnxExporter
             {
                 var (mean, std) = norms[t.Normalization];
                 var blocks = new List<string>();
-                encoded = (Encoder(g, w, o, vit.NumPrefixTokens, Normalize(g, "image", mean, std, $"norm{t.Normalization}"), blocks), blocks);
+                encoded = (Encoder(g, w, o, vit.NumPrefixTokens, Normalize(g, scaled, mean, std, $"norm{t.Normalization}"), blocks), blocks);
                 tokensByNorm[t.Normalization] = encoded;
             }
             if (t.Head is DenseHead dense)
@@ -175,8 +177,11 @@ public static class OnnxExporter
             ["name"] = "image",
             ["shape"] = new JsonArray("batch", o.InChannels, o.ImageSize, o.ImageSize),
             ["dtype"] = "float32",
-            ["scale"] = "pixel values 0-255 (8-bit scale); the graph divides by 255 and applies each task's normalisation",
-            // How the run read its image files: these bands (1-based; null: all), raw v → clamp((v − low)/(high − low), 0, 1)·255
+            ["scale"] = inputRange is null
+                ? "pixel values 0-255 (8-bit scale); the graph divides by 255 and applies each task's normalisation"
+                : "raw sensor values; the graph maps each band through input_range to [0, 1] (clamped) and applies each task's normalisation",
+            ["input_scale"] = inputRange is null ? "0-255" : "raw",
+            // How the run read its image files: these bands (1-based; null: all), raw v → clamp((v − low)/(high − low), 0, 1)
             // per band (one pair for all bands or one per band; null: the sample type's range, 0–255 or 0–65535).
             ["bands"] = bands is null ? null : new JsonArray(bands.Select(b => (JsonNode?)b).ToArray()),
             ["input_range"] = inputRange is null ? null : new JsonArray(inputRange.Select(r => (JsonNode?)new JsonArray(r.Low, r.High)).ToArray()),
@@ -190,7 +195,9 @@ public static class OnnxExporter
         };
         var version = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "0";
         return g.ToModel("spatialnet", version, metadata,
-            "SpatialNet Vision Transformer with task heads. Input 'image' [batch, C, H, W] float32 on the 0-255 scale; one output per task.");
+            inputRange is null
+                ? "SpatialNet Vision Transformer with task heads. Input 'image' [batch, C, H, W] float32 on the 0-255 scale; one output per task."
+                : "SpatialNet Vision Transformer with task heads. Input 'image' [batch, C, H, W] float32 raw sensor values (metadata spatialnet.input input_range); one output per task.");
     }
 
     private static JsonNode? Normalization((IReadOnlyList<double>? Mean, IReadOnlyList<double>? Std) n) => n.Mean is null ? null : new JsonObject
@@ -199,10 +206,23 @@ public static class OnnxExporter
         ["std"] = new JsonArray(n.Std!.Select(v => (JsonNode?)v).ToArray()),
     };
 
-    // x/255, then (x − mean)/std, as the training batch transforms.
-    private static string Normalize(OnnxGraph g, string image, IReadOnlyList<double>? mean, IReadOnlyList<double>? std, string hint)
+    // Unit values as the training cache reads the files: x/255, or with an input range clamp(x, low, high) − low over high − low per band.
+    private static string ToUnit(OnnxGraph g, string image, IReadOnlyList<(double Low, double High)>? range, int channels)
     {
-        var x = g.Node("Div", [image, g.Initializer("c_255", [255f])]);
+        if (range is null)
+            return g.Node("Div", [image, g.Initializer("c_255", [255f])]);
+        if (range.Count != 1 && range.Count != channels)
+            throw new InvalidOperationException($"The run's input_range has {range.Count} [low, high] pairs; the model takes {channels} bands (one pair or one per band).");
+        var pairs = Enumerable.Range(0, channels).Select(c => range[range.Count == 1 ? 0 : c]).ToArray();
+        var low = g.Initializer("input_low", pairs.Select(p => (float)p.Low).ToArray(), channels, 1, 1);
+        var high = g.Initializer("input_high", pairs.Select(p => (float)p.High).ToArray(), channels, 1, 1);
+        var x = g.Node("Min", [g.Node("Max", [image, low]), high]);
+        return g.Node("Div", [g.Node("Sub", [x, low]), g.Initializer("input_span", pairs.Select(p => (float)(p.High - p.Low)).ToArray(), channels, 1, 1)]);
+    }
+
+    // (x − mean)/std on unit values, as the training batch transforms.
+    private static string Normalize(OnnxGraph g, string x, IReadOnlyList<double>? mean, IReadOnlyList<double>? std, string hint)
+    {
         if (mean is null || std is null)
             return x;
         long c = mean.Count;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FluentAssertions;
+using Microsoft.ML.OnnxRuntime;
 using SpatialNet.Training.Configuration;
 using SpatialNet.Training.Imaging;
 using SpatialNet.Training.Inference;
@@ -85,6 +86,38 @@ public sealed class MultispectralRunTests : IDisposable
         var expected = byHand[1] > byHand[0] ? "water" : "bare";
         map.Summary.Tasks[0].Classes!.Single(c => c.Fraction == 1.0).Class.Should().Be(expected);
         map.Summary.Tasks[0].Values.Should().BeNull("class probabilities do not add up over a scene");
+
+        // The ONNX export takes the raw 16-bit values and maps them through the run's ranges itself.
+        var onnx = _dir.Combine("model.onnx");
+        OnnxExporter.Export(output, onnx);
+        using (var session = new InferenceSession(onnx))
+        {
+            var input = JsonNode.Parse(session.ModelMetadata.CustomMetadataMap["spatialnet.input"])!;
+            ((string?)input["input_scale"]).Should().Be("raw");
+            input["input_range"]!.ToJsonString().Should().Be("[[0,10000],[0,2000]]");
+            var raw = new float[2 * 32 * 32];
+            for (int y = 0; y < 32; y++)
+                for (int x = 0; x < 32; x++)
+                {
+                    raw[y * 32 + x] = Value(1, 3, y, x);
+                    raw[1024 + y * 32 + x] = Value(1, 1, y, x);
+                }
+            raw[0] = 65535; // above band 4's range: clamped to 10000 as the training cache does
+            var clamped = (float[])pixels.Clone();
+            clamped[0] = 255;
+            var expectedClamped = predictor.Predict(clamped, 1)[0]["land_use"].Values;
+            using var value = OrtValue.CreateTensorValueFromMemory(raw, [1, 2, 32, 32]);
+            using var results = session.Run(new RunOptions(), ["image"], [value], ["land_use"]);
+            results[0].GetTensorDataAsSpan<float>().ToArray().Should().Equal(expectedClamped, (a, b) => Math.Abs(a - b) < 1e-5);
+        }
+
+        // The Predictor's ONNX Runtime backend (its own export or the file) gives the TorchSharp values on the same image.
+        foreach (var path in new string?[] { null, onnx })
+        {
+            using var ort = Predictor.Open(output, new PredictorOptions { Backend = InferenceBackend.OnnxRuntime, OnnxModelPath = path });
+            ort.Predict(image)["land_use"].Values.Should().Equal(byHand, (a, b) => Math.Abs(a - b) < 1e-5);
+            ort.Predict(pixels, 1)[0]["land_use"].Values.Should().Equal(byHand, (a, b) => Math.Abs(a - b) < 1e-5);
+        }
     }
 
     [Fact]
