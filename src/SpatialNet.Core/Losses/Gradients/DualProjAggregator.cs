@@ -29,24 +29,6 @@ internal sealed class DualProjAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="DualProjAggregator"/> (configuration <c>loss:dualproj</c>).</summary>
-internal sealed class DualProjOptions : GradientStrategyOptions
+internal sealed class DualProjOptions : DualConeOptions
 {
-    /// <summary>Below this trace the Gramian counts as zero; ≥ 0. Default 1e-4 (TorchJD).</summary>
-    public double NormEps { get; set; } = 1e-4;
-    /// <summary>Added to the normalised Gramian's diagonal; ≥ 0. Default 1e-4 (TorchJD).</summary>
-    public double RegEps { get; set; } = 1e-4;
-
-    /// <inheritdoc />
-    protected override void CollectErrors(ICollection<string> errors)
-    {
-        ArgumentNullException.ThrowIfNull(errors);
-        NonNegative(errors, nameof(NormEps), NormEps);
-        NonNegative(errors, nameof(RegEps), RegEps);
-    }
-
-    private static void NonNegative(ICollection<string> errors, string option, double value)
-    {
-        if (!(value >= 0) || !double.IsFinite(value))
-            errors.Add(Message(option, value, "a finite number >= 0"));
-    }
 }

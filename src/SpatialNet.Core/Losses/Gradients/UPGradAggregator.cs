@@ -41,24 +41,6 @@ internal sealed class UPGradAggregator : GradientAggregator
 }
 
 /// <summary>Settings of <see cref="UPGradAggregator"/> (configuration <c>loss:upgrad</c>).</summary>
-internal sealed class UPGradOptions : GradientStrategyOptions
+internal sealed class UPGradOptions : DualConeOptions
 {
-    /// <summary>Below this trace the Gramian counts as zero; ≥ 0. Default 1e-4 (TorchJD).</summary>
-    public double NormEps { get; set; } = 1e-4;
-    /// <summary>Added to the normalised Gramian's diagonal; ≥ 0. Default 1e-4 (TorchJD).</summary>
-    public double RegEps { get; set; } = 1e-4;
-
-    /// <inheritdoc />
-    protected override void CollectErrors(ICollection<string> errors)
-    {
-        ArgumentNullException.ThrowIfNull(errors);
-        NonNegative(errors, nameof(NormEps), NormEps);
-        NonNegative(errors, nameof(RegEps), RegEps);
-    }
-
-    private static void NonNegative(ICollection<string> errors, string option, double value)
-    {
-        if (!(value >= 0) || !double.IsFinite(value))
-            errors.Add(Message(option, value, "a finite number >= 0"));
-    }
 }
